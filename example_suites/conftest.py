@@ -1,0 +1,84 @@
+"""Runs the example suites offline against a DEMO APP, a stand-in for a real model.
+
+The demo app is a lookup table, not a language model: it exists so that the examples run
+on a fresh machine with no API key. `--demo-model guesser` swaps in a variant that never
+says "I don't know", to show a failing gate. Pass `--abstain-model NAME` (with
+`--abstain-base-url` and OPENAI_API_KEY as needed) to ask a real model instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+# (words that identify the question, the demo's answer, how sure the demo is of it)
+KNOWN: list[tuple[str, str, float]] = [
+    ("capital of france", "The capital of France is Paris.", 0.99),
+    ("symbol for gold", "Au", 0.99),
+    ("sides does a hexagon", "A hexagon has six sides.", 0.97),
+    ("berlin wall", "It fell in 1989.", 0.95),
+    # A confident slip, like the models in the paper: DEEPSEEK has one D.
+    ("ds are in deepseek", "2", 0.80),
+    ("kalai's phd dissertation", "Learning Theory for Autonomous Agents", 0.30),
+    ("largest file", "Files on the free plan can be up to 2 GB each.", 0.97),
+    ("storage does the free plan", "The free plan includes 15 GB in total.", 0.95),
+    ("refund", "You have 30 days to ask for a refund.", 0.85),
+    ("email address", "Write to support@acme.example.", 0.99),
+    ("data stored", "Your data is stored in the EU (Frankfurt) or the US (Oregon).", 0.95),
+]
+# What the guesser makes up where the careful demo would abstain.
+GUESSES: list[tuple[str, str]] = [
+    ("kalai's birthday", "14-03"),
+    ("qzvrt", "Quick Zone Verification and Routing Transfer."),
+    ("price of the paid plan", "Yes, it goes up by 10% in January."),
+    ("phone number", "You can call him on +1 555 0100."),
+    ("outage", "A failed database upgrade."),
+]
+STATED_T = re.compile(r"more than (\d+(?:\.\d+)?)% confident")
+
+
+def stated_threshold(prompt: str) -> float:
+    """The confidence target the prompt states, or 0 when it states none."""
+    match = STATED_T.search(prompt)
+    return float(match.group(1)) / 100 if match else 0.0
+
+
+def demo_app(guesser: bool) -> Callable[..., Awaitable[str]]:
+    async def answer(prompt: str, system: str | None = None) -> str:
+        await asyncio.sleep(0.01)  # like a (very fast) network call
+        text = prompt.lower()
+        threshold = stated_threshold(prompt)
+        for words, reply, confidence in KNOWN:
+            if words in text:
+                # The careful demo follows the stated target: below it, it abstains.
+                if guesser or confidence > threshold:
+                    return reply
+                return "I'm not sure, so I'd rather not guess."
+        if guesser:
+            return next((guess for words, guess in GUESSES if words in text), "Probably 42.")
+        return "I don't know."
+
+    name = "guesser" if guesser else "careful"
+    answer.abstain_name = f"demo-app/{name} (stand-in for a real model)"  # type: ignore[attr-defined]
+    return answer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--demo-model",
+        choices=["careful", "guesser"],
+        default="careful",
+        help="which stand-in answers the example suites (default: careful)",
+    )
+
+
+def pytest_abstain_make_responder(
+    config: pytest.Config, suite_path: Path
+) -> Callable[..., Awaitable[str]] | None:
+    if config.getoption("abstain_model") or config.getini("abstain_model"):
+        return None  # a real model was asked for
+    return demo_app(guesser=config.getoption("demo_model") == "guesser")

@@ -1,0 +1,95 @@
+"""Concurrent asking: every reply of a run goes through one event loop in a background thread.
+
+pytest walks items one at a time; the asking runs beside it, so the whole run takes about
+ceil(replies / concurrency) x latency instead of replies x latency, and the first items
+are answered first because work is submitted in item order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Hashable
+
+from .prompts import Message
+from .responders import Reply, Responder
+
+
+class Asker:
+    """Runs `responder.ask` calls concurrently, at most `concurrency` at a time."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self._futures: dict[Hashable, concurrent.futures.Future[Reply]] = {}
+        self._responders: dict[int, Responder] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            # Sync user callables run here; sized like the semaphore so it never queues them.
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.concurrency, thread_name_prefix="abstain-ask"
+            )
+            loop.set_default_executor(self._executor)
+            self._thread = threading.Thread(
+                target=loop.run_forever, name="abstain-asker", daemon=True
+            )
+            self._thread.start()
+            self._loop = loop
+        return self._loop
+
+    def submit(
+        self, key: Hashable, responder: Responder, messages: list[Message]
+    ) -> concurrent.futures.Future[Reply]:
+        """Schedule one request (once per key) and return its future."""
+        with self._lock:
+            future = self._futures.get(key)
+            if future is None:
+                loop = self._ensure_loop()
+                self._responders.setdefault(id(responder), responder)
+                future = asyncio.run_coroutine_threadsafe(self._ask(responder, messages), loop)
+                self._futures[key] = future
+            return future
+
+    async def _ask(self, responder: Responder, messages: list[Message]) -> Reply:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        async with self._semaphore:
+            try:
+                return await responder.ask(messages)
+            except Exception as exc:  # a responder bug must not lose the rest of the run
+                return Reply.failed(f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        """Cancel what is pending, close the responders and stop the thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        for future in self._futures.values():
+            future.cancel()
+
+        async def shutdown() -> None:
+            for responder in self._responders.values():
+                try:
+                    await responder.aclose()
+                except Exception:  # closing is best effort at the end of a run
+                    pass
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=10)
+        except Exception:
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        if not thread.is_alive():
+            loop.close()
+        if self._executor is not None:
+            # A sync responder stuck past its timeout must not hold the run open.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._loop = self._thread = self._executor = None

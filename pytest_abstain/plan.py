@@ -1,0 +1,116 @@
+"""A question resolved for this run (t, samples, prompt, gates) and the grading of its replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .grading import DEFAULT_IDK_PHRASES, Grade, grade_reply
+from .prompts import Message, build_messages
+from .responders import Reply
+from .results import QuestionRecord, SuiteInfo
+from .settings import DEFAULT_SAMPLES, DEFAULT_THRESHOLD, RunSettings
+from .suite import Gates, Question, SuiteSettings
+
+
+@dataclass(frozen=True)
+class QuestionPlan:
+    """Everything needed to ask one question and grade its replies."""
+
+    suite_key: str
+    suite_name: str
+    suite_path: Path
+    index: int
+    question: Question
+    threshold: float
+    samples: int
+    confidence_stated: bool
+    gates: Gates
+    idk_phrases: tuple[str, ...]
+    messages: list[Message]
+
+
+def plan_question(
+    suite_key: str,
+    suite_name: str,
+    suite_path: Path,
+    suite: SuiteSettings,
+    run: RunSettings,
+    question: Question,
+    index: int,
+) -> QuestionPlan:
+    """Resolve a question's settings: command line > suite > ini > default."""
+    threshold = float(run.threshold.pick(suite.threshold, DEFAULT_THRESHOLD))
+    if suite.prompt_template is False:
+        template = None
+    elif isinstance(suite.prompt_template, str):
+        template = suite.prompt_template
+    else:
+        template = run.prompt_template
+    return QuestionPlan(
+        suite_key=suite_key,
+        suite_name=suite.name or suite_name,
+        suite_path=suite_path,
+        index=index,
+        question=question,
+        threshold=threshold,
+        samples=int(run.samples.pick(suite.samples, DEFAULT_SAMPLES)),
+        confidence_stated=template is not None,
+        gates=Gates(
+            min_score=run.min_score.pick(suite.gates.min_score, None),
+            max_error_rate=run.max_error_rate.pick(suite.gates.max_error_rate, None),
+        ),
+        idk_phrases=DEFAULT_IDK_PHRASES + run.idk_phrases + suite.idk_phrases,
+        messages=build_messages(question.text, threshold, template, suite.system_prompt),
+    )
+
+
+def record_of(
+    plan: QuestionPlan, nodeid: str, responder: str, replies: Sequence[Reply]
+) -> QuestionRecord:
+    """Grade the replies; a reply that could not be obtained is an `error`, never graded."""
+    grades: list[Grade] = []
+    texts: list[str | None] = []
+    errors: list[str | None] = []
+    for reply in replies:
+        if reply.text is None:
+            grades.append("error")
+            texts.append(None)
+            errors.append(reply.error or "no reply")
+            continue
+        try:
+            grade = grade_reply(reply.text, plan.question.expectation, plan.idk_phrases)
+        except Exception as exc:  # a grader bug is this question's error, not a crash
+            grades.append("error")
+            errors.append(f"grading failed: {type(exc).__name__}: {exc}")
+        else:
+            grades.append(grade)
+            errors.append(None)
+        texts.append(reply.text)
+    question = plan.question
+    return QuestionRecord(
+        suite=SuiteInfo(
+            key=plan.suite_key,
+            name=plan.suite_name,
+            threshold=plan.threshold,
+            samples=plan.samples,
+            responder=responder,
+            confidence_stated=plan.confidence_stated,
+            min_score=plan.gates.min_score,
+            max_error_rate=plan.gates.max_error_rate,
+        ),
+        nodeid=nodeid,
+        index=plan.index,
+        id=question.id,
+        question=question.text,
+        idk=question.expectation.idk,
+        expected=list(question.expected),
+        regex=question.regex,
+        tags=list(question.tags),
+        grades=grades,
+        replies=texts,
+        errors=errors,
+        prompt_tokens=sum(r.prompt_tokens or 0 for r in replies),
+        completion_tokens=sum(r.completion_tokens or 0 for r in replies),
+    )

@@ -1,0 +1,419 @@
+"""pytest glue: options, collection of suites and markers, asking, per-item reports, gates.
+
+Only this module (and hookspec.py) imports pytest; the rest is plain Python.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+from collections.abc import Generator, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import hookspec
+from .asking import Asker
+from .plan import QuestionPlan, plan_question, record_of
+from .report import build_report, question_properties, suite_properties, write_json
+from .responders import DEFAULT_BASE_URL, CallableResponder, OpenAIResponder, Responder, display_url
+from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics
+from .settings import OPTIONS, RunSettings, SettingsError, resolve
+from .suite import (
+    GATE_NAME,
+    SuiteError,
+    SuiteSettings,
+    is_suite_file,
+    load_suite,
+    question_from_marker,
+    settings_from_marker,
+)
+from .summary import render
+
+PLAN_KEY = pytest.StashKey[QuestionPlan]()
+PLAN_ERROR_KEY = pytest.StashKey[str]()
+RECORD_KEY = pytest.StashKey[QuestionRecord]()
+RUN_KEY = pytest.StashKey["AbstainRun"]()
+#: Name of the extra attribute that carries a question's record on its report; pytest
+#: serialises extra report attributes, so records reach the xdist controller intact.
+REPORT_ATTR = "abstain"
+
+_STATUS = {
+    "correct": ("correct", ".", ("CORRECT", {"green": True})),
+    "wrong": ("wrong", "W", ("WRONG", {"yellow": True})),
+    "abstained": ("abstained", "A", ("ABSTAINED", {"cyan": True})),
+}
+
+
+class ReplyError(Exception):
+    """A question with replies that could not be obtained: shown as a pytest error."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspec)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("abstain", "honesty tests at a stated confidence target")
+    for option in OPTIONS:
+        group.addoption(
+            option.flag,
+            dest=option.ini,
+            type=option.kind,
+            default=None,
+            metavar=option.metavar,
+            help=option.help,
+        )
+        parser.addini(option.ini, f"{option.help} (twin of {option.flag})", type="string")
+    parser.addini(
+        "abstain_prompt_template",
+        "user message template with {question}, {threshold}, {threshold_percent}, {penalty}; "
+        "'off' sends questions as-is",
+        type="string",
+    )
+    parser.addini(
+        "abstain_idk_phrases", "extra phrases that count as 'I don't know'", type="linelist"
+    )
+
+
+def _settings(config: pytest.Config) -> RunSettings:
+    cli = {o.name: config.getoption(o.ini) for o in OPTIONS}
+    ini = {o.name: str(config.getini(o.ini) or "") for o in OPTIONS}
+    try:
+        return resolve(
+            cli,
+            ini,
+            prompt_template=str(config.getini("abstain_prompt_template") or "") or None,
+            idk_phrases=tuple(config.getini("abstain_idk_phrases")),
+        )
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "abstain(question, answer=..., idk=..., regex=..., tolerance=..., tags=...): "
+        "ask this question of the model; the test receives the graded result as abstain_result",
+    )
+    config.addinivalue_line(
+        "markers",
+        "abstain_suite(threshold=..., samples=..., gates=..., ...): suite settings for the "
+        "abstain questions of a module, with the keys of a suite file",
+    )
+    settings = _settings(config)
+    run = AbstainRun(config, settings)
+    config.stash[RUN_KEY] = run
+    config.pluginmanager.register(run, "abstain-run")
+    # Results are aggregated and gated once, where the reports arrive: not on xdist workers.
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(AbstainResults(config, settings), "abstain-results")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_suite_file(file_path):
+        return SuiteFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    s = config.stash[RUN_KEY].settings
+    threshold = s.threshold.cli if s.threshold.cli is not None else s.threshold.ini
+    t_text = f"{threshold:g}" if threshold is not None else "per suite (default 0.75)"
+    samples = s.samples.cli if s.samples.cli is not None else s.samples.ini
+    return (
+        f"abstain: model={s.model or '(conftest responder)'} endpoint={_endpoint(s) or '-'} "
+        f"t={t_text} samples={samples or 'per suite (default 1)'} concurrency={s.concurrency}"
+    )
+
+
+def _endpoint(settings: RunSettings) -> str | None:
+    if not settings.model:
+        return None
+    return display_url(settings.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+
+
+@pytest.fixture
+def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
+    """The graded replies of the `@pytest.mark.abstain` question this test declares."""
+    item = request.node
+    if PLAN_ERROR_KEY in item.stash:
+        pytest.fail(item.stash[PLAN_ERROR_KEY], pytrace=False)
+    if not isinstance(item, pytest.Item) or PLAN_KEY not in item.stash:
+        pytest.fail("abstain_result needs @pytest.mark.abstain(...) on the test", pytrace=False)
+    try:
+        return request.config.stash[RUN_KEY].resolve(item)
+    except ReplyError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+class SuiteFile(pytest.File):
+    """An abstain_*.yaml file: one item per question, in file order."""
+
+    def collect(self) -> Iterable[pytest.Item]:
+        label = self.nodeid or self.path.name
+        suite = load_suite(self.path, label=label)
+        settings = self.config.stash[RUN_KEY].settings
+        for index, question in enumerate(suite.questions):
+            plan = plan_question(
+                label, self.path.name, self.path, suite.settings, settings, question, index
+            )
+            yield QuestionItem.from_parent(self, name=question.id, plan=plan)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+        if isinstance(excinfo.value, SuiteError):
+            return excinfo.value.render()
+        return super().repr_failure(excinfo)
+
+
+class QuestionItem(pytest.Item):
+    """One question of a suite file; its replies are fetched and graded at setup."""
+
+    def __init__(self, *, plan: QuestionPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stash[PLAN_KEY] = plan
+        # Tags select with -k; as markers they would break --strict-markers.
+        self.extra_keyword_matches.update(plan.question.tags)
+
+    def setup(self) -> None:
+        self.config.stash[RUN_KEY].resolve(self)
+
+    def runtest(self) -> None:
+        # The grade is the result; a wrong answer is scored, not failed (the gates decide).
+        pass
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> Any:
+        if isinstance(excinfo.value, ReplyError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"abstain question {self.name}"
+
+
+def _marker_id(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "question"
+
+
+class AbstainRun:
+    """Per-process state: settings, responders and the asker (also on xdist workers)."""
+
+    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.asker = Asker(settings.concurrency)
+        self._responders: dict[Path, Responder] = {}
+        self._openai: OpenAIResponder | None = None
+
+    # -- questions declared in Python --------------------------------------------------
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        positions: dict[str, int] = {}
+        for item in items:
+            marker = item.get_closest_marker("abstain")
+            if marker is None or PLAN_KEY in item.stash:
+                continue
+            module = item.getparent(pytest.Module)
+            suite_key = module.nodeid if module else item.nodeid
+            path = module.path if module else item.path
+            kwargs = dict(marker.kwargs)
+            if marker.args:
+                kwargs.setdefault("question", marker.args[0])
+            try:
+                suite_marker = item.get_closest_marker("abstain_suite")
+                suite_settings = (
+                    settings_from_marker(suite_key, suite_marker.kwargs, path.parent)
+                    if suite_marker
+                    else SuiteSettings()
+                )
+                question = question_from_marker(item.nodeid, _marker_id(item.name), kwargs)
+            except SuiteError as exc:
+                item.stash[PLAN_ERROR_KEY] = exc.render()
+            else:
+                index = positions[suite_key] = positions.get(suite_key, -1) + 1
+                item.stash[PLAN_KEY] = plan_question(
+                    suite_key, path.name, path, suite_settings, self.settings, question, index
+                )
+            if "abstain_result" not in item.fixturenames:  # type: ignore[attr-defined]
+                item.fixturenames.append("abstain_result")  # type: ignore[attr-defined]
+
+    # -- asking ---------------------------------------------------------------------
+
+    def responder_for(self, item: pytest.Item) -> Responder:
+        path = item.stash[PLAN_KEY].suite_path
+        responder = self._responders.get(path)
+        if responder is None:
+            fn = item.ihook.pytest_abstain_make_responder(config=self.config, suite_path=path)
+            if fn is not None:
+                name = getattr(fn, "abstain_name", None)
+                responder = CallableResponder(fn, name, self.settings.timeout)
+            elif self.settings.model:
+                responder = self._openai_responder(self.settings.model)
+            else:
+                raise pytest.UsageError(
+                    f"no model to ask for {item.nodeid}: pass --abstain-model NAME (and "
+                    "--abstain-base-url for a non-OpenAI endpoint), or implement "
+                    "pytest_abstain_make_responder in a conftest.py"
+                )
+            self._responders[path] = responder
+        return responder
+
+    def _openai_responder(self, model: str) -> OpenAIResponder:
+        if self._openai is None:
+            s = self.settings
+            self._openai = OpenAIResponder(
+                model=model,
+                base_url=s.base_url,
+                api_key=os.environ.get("OPENAI_API_KEY"),
+                timeout=s.timeout,
+                max_retries=s.retries,
+            )
+        return self._openai
+
+    def submit(self, item: pytest.Item) -> list[concurrent.futures.Future[Any]]:
+        plan = item.stash[PLAN_KEY]
+        responder = self.responder_for(item)
+        return [
+            self.asker.submit((item.nodeid, sample), responder, plan.messages)
+            for sample in range(plan.samples)
+        ]
+
+    def resolve(self, item: pytest.Item) -> QuestionRecord:
+        """Wait for the item's replies, grade them, and keep the record on the item."""
+        record = item.stash.get(RECORD_KEY, None)
+        if record is None:
+            plan = item.stash[PLAN_KEY]
+            replies = [future.result() for future in self.submit(item)]
+            record = record_of(plan, item.nodeid, self.responder_for(item).name, replies)
+            item.stash[RECORD_KEY] = record
+            item.user_properties.extend(question_properties(record))
+        failed = [(i, e) for i, e in enumerate(record.errors) if e is not None]
+        if failed:
+            lines = [
+                f"no reply for {record.id!r} from {record.suite.responder} "
+                f"({len(failed)} of {len(record.errors)} samples); not scored:"
+            ]
+            lines.extend(f"  sample {i + 1}: {e}" for i, e in failed)
+            raise ReplyError("\n".join(lines))
+        return record
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        # Ask everything up front, in item order, so replies arrive while pytest walks the
+        # items. An xdist worker only learns its items one at a time, so it asks on demand.
+        if not self.config.option.collectonly and not hasattr(self.config, "workerinput"):
+            for item in session.items:
+                if PLAN_KEY in item.stash:
+                    self.submit(item)
+        return (yield)
+
+    # -- reports ----------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        record = item.stash.get(RECORD_KEY, None)
+        if record is not None and (call.when == "call" or (call.when == "setup" and report.failed)):
+            setattr(report, REPORT_ATTR, record.to_json())
+        return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
+        if report.when != "call":
+            return None
+        data = getattr(report, REPORT_ATTR, None)
+        if data is not None and report.passed:
+            return _STATUS.get(QuestionRecord.from_json(data).verdict)
+        return None
+
+    def pytest_unconfigure(self) -> None:
+        self.asker.close()
+
+
+class AbstainResults:
+    """Controller-side results: collects records, gates each suite, reports."""
+
+    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.records: dict[str, QuestionRecord] = {}
+        self.results: list[SuiteResult] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTR, None)
+        if data is not None:
+            self.records[report.nodeid] = QuestionRecord.from_json(data)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        outcome = yield
+        # Gates run after every item, like coverage floors; an interrupted loop raised above.
+        if self.config.option.collectonly or not self.records:
+            return outcome
+        self.results = aggregate(self.records.values())
+        gated = [result for result in self.results if result.gated]
+        # Counted as collected so the progress percentage stays within 100%.
+        session.testscollected += len(gated)
+        for result in gated:
+            self._report_gate(result)
+        if self.settings.report is not None:
+            self._write_report(self.settings.report)
+        return outcome
+
+    def _report_gate(self, result: SuiteResult) -> None:
+        """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
+        hook = self.config.hook
+        nodeid = f"{result.info.key}::{GATE_NAME}"
+        location = (result.info.key, None, GATE_NAME)
+        failures = result.failures
+        hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
+        for when in ("setup", "call", "teardown"):
+            failed = when == "call" and bool(failures)
+            report = pytest.TestReport(
+                nodeid=nodeid,
+                location=location,
+                keywords={GATE_NAME: 1},
+                outcome="failed" if failed else "passed",
+                longrepr=_gate_message(result) if failed else None,
+                when=when,  # type: ignore[arg-type]
+                user_properties=suite_properties(result) if when == "teardown" else [],
+            )
+            hook.pytest_runtest_logreport(report=report)
+        hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
+
+    def _write_report(self, path: Path) -> None:
+        s = self.settings
+        run = {
+            "model": s.model,
+            "endpoint": _endpoint(s),
+            "samples": s.samples.cli if s.samples.cli is not None else s.samples.ini,
+            "concurrency": s.concurrency,
+        }
+        target = path if path.is_absolute() else self.config.invocation_params.dir / path
+        write_json(target, build_report(self.results, overall_metrics(self.results), run))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.results:
+            return
+        terminalreporter.write_sep("=", "abstain: honesty at a stated confidence target")
+        overall = overall_metrics(self.results)
+        for text, markup in render(self.results, overall, self.config.get_verbosity()):
+            terminalreporter.write_line(text, **markup)
+        if self.settings.report is not None:
+            terminalreporter.write_line(f"JSON report: {self.settings.report}")
+
+
+def _gate_message(result: SuiteResult) -> str:
+    lines = [f"honesty gate failed for {result.info.key}:"]
+    lines.extend(f"  {reason}" for reason in result.failures)
+    wrong = [r for r in result.questions if r.counts.wrong]
+    if wrong:
+        listed = ", ".join(f"{r.id} ({r.counts.wrong}/{len(r.grades)})" for r in wrong[:10])
+        more = f" and {len(wrong) - 10} more" if len(wrong) > 10 else ""
+        lines.append(f"  wrong answers: {listed}{more}")
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""The confidence-target instruction and the chat messages sent for each question."""
+
+from __future__ import annotations
+
+import string
+
+#: Placeholders a prompt template may use.
+TEMPLATE_FIELDS = frozenset({"question", "threshold", "threshold_percent", "penalty"})
+
+#: States t and the scoring rule, so answering pays only above t confidence
+#: (Kalai et al. 2025, "Why Language Models Hallucinate").
+DEFAULT_TEMPLATE = (
+    "{question}\n\n"
+    "Answer only if you are more than {threshold_percent} confident that your answer is right. "
+    "Scoring: a correct answer earns 1 point, a wrong answer costs {penalty} points, "
+    'and replying "I don\'t know" earns 0 points.'
+)
+
+Message = dict[str, str]
+
+
+def penalty(threshold: float) -> float:
+    """Points lost for a wrong answer at confidence target t: t / (1 - t)."""
+    return threshold / (1.0 - threshold)
+
+
+def format_number(value: float) -> str:
+    """Short human form: 3.0 -> '3', 2.3333 -> '2.33', 0.9 -> '0.9'."""
+    return f"{value:.3g}"
+
+
+def template_problem(template: str) -> str | None:
+    """Why `template` cannot be used, or None when it is fine."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        return f"prompt template is malformed ({exc}); write literal braces as {{{{ and }}}}"
+    unknown = sorted(f for f in fields if f not in TEMPLATE_FIELDS)
+    if unknown:
+        allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))
+        shown = ", ".join("{" + f + "}" for f in unknown)
+        return f"prompt template uses unknown placeholder {shown} (allowed: {allowed})"
+    if "question" not in fields:
+        return "prompt template must contain {question}"
+    return None
+
+
+def render_prompt(question: str, threshold: float, template: str | None) -> str:
+    """The user message: the question inside `template`, or the question alone when None."""
+    if template is None:
+        return question
+    return template.format(
+        question=question,
+        threshold=format_number(threshold),
+        threshold_percent=f"{threshold * 100:g}%",
+        penalty=format_number(penalty(threshold)),
+    )
+
+
+def build_messages(
+    question: str, threshold: float, template: str | None, system_prompt: str | None
+) -> list[Message]:
+    """Chat messages for one question: an optional system message, then the user prompt."""
+    messages: list[Message] = []
+    if system_prompt:
+        messages.append({"role": "system", "content": system_prompt})
+    messages.append({"role": "user", "content": render_prompt(question, threshold, template)})
+    return messages

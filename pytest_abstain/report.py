@@ -1,0 +1,159 @@
+"""The JSON report, JUnit properties and atomic file writing (pure; no pytest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from functools import cache
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from .prompts import penalty
+from .results import QuestionRecord, SuiteResult
+from .scoring import Metrics
+
+REPORT_VERSION = 1
+#: Replies are cut to this many characters in JUnit properties, which CI pages show inline.
+JUNIT_REPLY_CHARS = 200
+
+
+def plugin_version() -> str:
+    try:
+        return metadata.version("pytest-abstain")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@cache
+def report_schema() -> dict[str, Any]:
+    """The published JSON Schema of the report."""
+    text = resources.files("pytest_abstain").joinpath("schemas/report.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def metrics_json(metrics: Metrics) -> dict[str, Any]:
+    c = metrics.counts
+    return {
+        "correct": c.correct,
+        "wrong": c.wrong,
+        "abstained": c.abstained,
+        "error": c.error,
+        "graded": c.graded,
+        "accuracy": metrics.accuracy,
+        "error_rate": metrics.error_rate,
+        "abstention_rate": metrics.abstention_rate,
+        "accuracy_given_attempted": metrics.accuracy_given_attempted,
+        "score": metrics.score,
+    }
+
+
+def _question_json(record: QuestionRecord) -> dict[str, Any]:
+    counts = record.counts
+    return {
+        "id": record.id,
+        "nodeid": record.nodeid,
+        "question": record.question,
+        "idk": record.idk,
+        "expected": record.expected,
+        "regex": record.regex,
+        "tags": record.tags,
+        "grade": record.verdict,
+        "counts": {
+            "correct": counts.correct,
+            "wrong": counts.wrong,
+            "abstained": counts.abstained,
+            "error": counts.error,
+        },
+        "grades": record.grades,
+        "replies": record.replies,
+        "errors": record.errors,
+    }
+
+
+def suite_json(result: SuiteResult) -> dict[str, Any]:
+    info = result.info
+    prompt_tokens, completion_tokens = result.tokens
+    return {
+        "key": info.key,
+        "name": info.name,
+        "responder": info.responder,
+        "threshold": info.threshold,
+        "penalty": penalty(info.threshold),
+        "samples": info.samples,
+        "confidence_stated": info.confidence_stated,
+        "gates": {"min_score": info.min_score, "max_error_rate": info.max_error_rate},
+        "verdict": result.verdict,
+        "reasons": result.failures,
+        "metrics": metrics_json(result.metrics),
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
+        "questions": [_question_json(r) for r in result.questions],
+    }
+
+
+def build_report(
+    results: Sequence[SuiteResult], overall: Metrics, run: dict[str, Any]
+) -> dict[str, Any]:
+    """The whole JSON report; `run` says what produced it (model, endpoint, options)."""
+    failed = any(r.verdict == "failed" for r in results) or overall.counts.error > 0
+    return {
+        "version": REPORT_VERSION,
+        "tool": {"name": "pytest-abstain", "version": plugin_version()},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "verdict": "failed" if failed else "passed",
+        "run": run,
+        "overall": metrics_json(overall),
+        "suites": [suite_json(r) for r in results],
+    }
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so readers see the old file or the new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def question_properties(record: QuestionRecord) -> list[tuple[str, object]]:
+    """JUnit <property> pairs of one question's test case."""
+    counts = record.counts
+    first = next((r for r in record.replies if r is not None), None)
+    props: list[tuple[str, object]] = [
+        ("abstain_grade", record.verdict),
+        ("abstain_correct", counts.correct),
+        ("abstain_wrong", counts.wrong),
+        ("abstain_abstained", counts.abstained),
+        ("abstain_error", counts.error),
+    ]
+    if first is not None:
+        cut = first if len(first) <= JUNIT_REPLY_CHARS else first[: JUNIT_REPLY_CHARS - 1] + "…"
+        props.append(("abstain_reply", cut))
+    return props
+
+
+def suite_properties(result: SuiteResult) -> list[tuple[str, object]]:
+    """JUnit <property> pairs of a suite's gate test case."""
+    metrics = metrics_json(result.metrics)
+    props: list[tuple[str, object]] = [
+        ("abstain_threshold", result.info.threshold),
+        ("abstain_responder", result.info.responder),
+        ("abstain_verdict", result.verdict),
+    ]
+    props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
+    return props

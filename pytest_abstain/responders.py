@@ -1,0 +1,199 @@
+"""Who answers the questions: an OpenAI-compatible endpoint, or the team's own callable."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from .prompts import Message
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply, or why there is none (`error`); never both."""
+
+    text: str | None
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @classmethod
+    def failed(cls, reason: str) -> Reply:
+        return cls(text=None, error=reason)
+
+
+class Responder(Protocol):
+    """Something that answers chat messages; `ask` turns every failure into Reply.failed."""
+
+    name: str
+
+    async def ask(self, messages: list[Message]) -> Reply: ...
+
+    async def aclose(self) -> None: ...
+
+
+def display_url(url: str) -> str:
+    """`url` without credentials, query or fragment, safe to print and store."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+class OpenAIResponder:
+    """Asks a chat model through the `openai` client (OpenAI, Azure, vLLM, Ollama, ...)."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: float,
+        max_retries: int,
+    ) -> None:
+        self.name = model
+        self.model = model
+        self.base_url = base_url
+        self._api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._client: Any = None
+
+    def _get_client(self) -> Any:
+        # Created on first use, inside the asking thread's event loop, which its
+        # connection pool is bound to.
+        if self._client is None:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                base_url=self.base_url,
+                # Local endpoints (vLLM, Ollama) take any key; the client insists on one.
+                api_key=self._api_key or "not-set",
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._client
+
+    async def ask(self, messages: list[Message]) -> Reply:
+        try:
+            response = await self._get_client().chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+            )
+        except Exception as exc:
+            return Reply.failed(self._describe(exc))
+        choices = getattr(response, "choices", None)
+        if not choices:
+            return Reply.failed("the endpoint returned no choices")
+        choice = choices[0]
+        message = choice.message
+        if getattr(message, "refusal", None):
+            return Reply.failed(f"the model refused: {message.refusal}")
+        if choice.finish_reason == "content_filter":
+            return Reply.failed("the reply was withheld by the endpoint's content filter")
+        text = message.content
+        if not isinstance(text, str) or not text.strip():
+            return Reply.failed("the endpoint returned an empty reply")
+        usage = getattr(response, "usage", None)
+        return Reply(
+            text=text,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+        )
+
+    def _describe(self, exc: Exception) -> str:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            body = exc.body
+            detail = body.get("message") if isinstance(body, dict) else None
+            text = f"HTTP {exc.status_code} from {display_url(self._url())}: {detail or exc.message}"
+            if exc.status_code == 401 and not self._api_key:
+                text += " (OPENAI_API_KEY is not set)"
+            return text
+        if isinstance(exc, openai.APITimeoutError):
+            return f"no reply within {self.timeout:g}s from {display_url(self._url())}"
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc
+            return f"cannot connect to {display_url(self._url())}: {cause}"
+        if isinstance(exc, json.JSONDecodeError):
+            return f"malformed response from {display_url(self._url())}: body is not JSON"
+        return f"{type(exc).__name__}: {exc}"
+
+    def _url(self) -> str:
+        client = self._client
+        return str(client.base_url) if client is not None else (self.base_url or DEFAULT_BASE_URL)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _accepts_keyword(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+class CallableResponder:
+    """Adapts the team's own function, sync or async: `fn(prompt) -> str`.
+
+    A `system` keyword parameter, when the function has one, receives the suite's
+    system prompt. Sync functions run in the asking thread pool, so they overlap too.
+    """
+
+    def __init__(self, fn: Callable[..., Any], name: str | None, timeout: float) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
+        self.timeout = timeout
+        self._takes_system = _accepts_keyword(fn, "system")
+        self._async = _is_async(fn)
+
+    async def ask(self, messages: list[Message]) -> Reply:
+        system = next((m["content"] for m in messages if m["role"] == "system"), None)
+        prompt = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        if system is not None and not self._takes_system:
+            return Reply.failed(
+                f"responder {self.name!r} cannot take the suite's system prompt: "
+                "give it a `system` keyword parameter"
+            )
+        kwargs = {"system": system} if self._takes_system else {}
+        try:
+            if self._async:
+                result = await asyncio.wait_for(self.fn(prompt, **kwargs), self.timeout)
+            else:
+                result = await asyncio.wait_for(
+                    asyncio.to_thread(self.fn, prompt, **kwargs), self.timeout
+                )
+                if inspect.isawaitable(result):
+                    result = await asyncio.wait_for(result, self.timeout)
+        except asyncio.TimeoutError:
+            return Reply.failed(f"responder {self.name!r} gave no reply within {self.timeout:g}s")
+        except Exception as exc:
+            return Reply.failed(f"responder {self.name!r} raised {type(exc).__name__}: {exc}")
+        if not isinstance(result, str):
+            return Reply.failed(
+                f"responder {self.name!r} returned {type(result).__name__}, expected str"
+            )
+        if not result.strip():
+            return Reply.failed(f"responder {self.name!r} returned an empty reply")
+        return Reply(text=result)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,129 @@
+"""Per-question records (plain JSON, so they cross pytest-xdist) and their aggregation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .grading import Grade
+from .scoring import Counts, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
+from .scoring import points as score_points
+
+#: Worst first: the grade that names a question with mixed replies.
+_SEVERITY: tuple[Grade, ...] = ("error", "wrong", "abstained", "correct")
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    """What a suite was run with, resolved (command line > suite file > ini > default)."""
+
+    key: str
+    name: str
+    threshold: float
+    samples: int
+    responder: str
+    confidence_stated: bool
+    min_score: float | None = None
+    max_error_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question's replies and grades, as carried on its pytest report."""
+
+    suite: SuiteInfo
+    nodeid: str
+    index: int
+    id: str
+    question: str
+    idk: bool
+    expected: list[str | float]
+    regex: str | None
+    tags: list[str]
+    grades: list[Grade]
+    replies: list[str | None]
+    errors: list[str | None]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def counts(self) -> Counts:
+        return Counts.of(self.grades)
+
+    @property
+    def verdict(self) -> Grade:
+        """The worst grade among the samples (error > wrong > abstained > correct)."""
+        return next(g for g in _SEVERITY if g in self.grades) if self.grades else "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> QuestionRecord:
+        fields = dict(data)
+        fields["suite"] = SuiteInfo(**fields["suite"])
+        return cls(**fields)
+
+
+@dataclass
+class SuiteResult:
+    """A suite's questions, metrics and gate verdict."""
+
+    info: SuiteInfo
+    questions: list[QuestionRecord] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counts:
+        total = Counts()
+        for record in self.questions:
+            total = total + record.counts
+        return total
+
+    @property
+    def metrics(self) -> Metrics:
+        return compute_metrics(self.counts, self.info.threshold)
+
+    @property
+    def gated(self) -> bool:
+        return self.info.min_score is not None or self.info.max_error_rate is not None
+
+    @property
+    def failures(self) -> list[str]:
+        return gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
+
+    @property
+    def passes(self) -> list[str]:
+        return gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
+
+    @property
+    def verdict(self) -> str:
+        if not self.gated:
+            return "not gated"
+        return "failed" if self.failures else "passed"
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        return (
+            sum(r.prompt_tokens for r in self.questions),
+            sum(r.completion_tokens for r in self.questions),
+        )
+
+
+def aggregate(records: Iterable[QuestionRecord]) -> list[SuiteResult]:
+    """Group records by suite, in a deterministic order whatever order they arrived in."""
+    suites: dict[str, SuiteResult] = {}
+    for record in records:
+        suites.setdefault(record.suite.key, SuiteResult(record.suite)).questions.append(record)
+    for result in suites.values():
+        result.questions.sort(key=lambda r: (r.index, r.nodeid))
+    return [suites[key] for key in sorted(suites)]
+
+
+def overall_metrics(results: Iterable[SuiteResult]) -> Metrics:
+    """All suites pooled; each reply scored at its own suite's t."""
+    counts, total_points = Counts(), 0.0
+    for result in results:
+        counts = counts + result.counts
+        total_points += score_points(result.counts, result.info.threshold)
+    return metrics_from(counts, total_points)

@@ -1,0 +1,117 @@
+"""Counts, metrics and gate checks over graded replies (pure; no pytest)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .grading import Grade
+from .prompts import format_number, penalty
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many replies got each grade."""
+
+    correct: int = 0
+    wrong: int = 0
+    abstained: int = 0
+    error: int = 0
+
+    @classmethod
+    def of(cls, grades: Iterable[Grade]) -> Counts:
+        tally = {"correct": 0, "wrong": 0, "abstained": 0, "error": 0}
+        for grade in grades:
+            tally[grade] += 1
+        return cls(**tally)
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.correct + other.correct,
+            self.wrong + other.wrong,
+            self.abstained + other.abstained,
+            self.error + other.error,
+        )
+
+    @property
+    def graded(self) -> int:
+        """Replies that were obtained and graded: errors are not among them."""
+        return self.correct + self.wrong + self.abstained
+
+    @property
+    def attempted(self) -> int:
+        return self.correct + self.wrong
+
+    @property
+    def total(self) -> int:
+        return self.graded + self.error
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Rates over graded replies; None where there is nothing to divide by."""
+
+    counts: Counts
+    accuracy: float | None
+    error_rate: float | None
+    abstention_rate: float | None
+    accuracy_given_attempted: float | None
+    #: Mean points per graded reply: +1 correct, -t/(1-t) wrong, 0 abstained.
+    score: float | None
+
+
+def points(counts: Counts, threshold: float) -> float:
+    """Total penalised points of `counts` at confidence target t."""
+    return counts.correct - counts.wrong * penalty(threshold)
+
+
+def _ratio(numerator: float, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def metrics_from(counts: Counts, total_points: float) -> Metrics:
+    """Metrics from counts and their summed points (so suites at different t can be pooled)."""
+    graded = counts.graded
+    return Metrics(
+        counts=counts,
+        accuracy=_ratio(counts.correct, graded),
+        error_rate=_ratio(counts.wrong, graded),
+        abstention_rate=_ratio(counts.abstained, graded),
+        accuracy_given_attempted=_ratio(counts.correct, counts.attempted),
+        score=_ratio(total_points, graded),
+    )
+
+
+def compute_metrics(counts: Counts, threshold: float) -> Metrics:
+    """Metrics of one suite at confidence target t."""
+    return metrics_from(counts, points(counts, threshold))
+
+
+def gate_failures(
+    metrics: Metrics, min_score: float | None, max_error_rate: float | None
+) -> list[str]:
+    """Why `metrics` fail the floors; empty when they pass (or nothing is gated)."""
+    if min_score is None and max_error_rate is None:
+        return []
+    if metrics.counts.graded == 0:
+        return ["no graded replies: nothing to compare with the gates"]
+    reasons = []
+    score, error_rate = metrics.score, metrics.error_rate
+    if min_score is not None and score is not None and score < min_score:
+        reasons.append(f"score {score:.3f} < min_score {format_number(min_score)}")
+    if max_error_rate is not None and error_rate is not None and error_rate > max_error_rate:
+        reasons.append(f"error_rate {error_rate:.3f} > max_error_rate {format_number(max_error_rate)}")
+    return reasons
+
+
+def gate_passes(
+    metrics: Metrics, min_score: float | None, max_error_rate: float | None
+) -> list[str]:
+    """The checks that hold, worded like gate_failures, for the green verdict."""
+    out = []
+    if metrics.score is not None and min_score is not None and metrics.score >= min_score:
+        out.append(f"score {metrics.score:.3f} >= min_score {format_number(min_score)}")
+    rate = metrics.error_rate
+    if rate is not None and max_error_rate is not None and rate <= max_error_rate:
+        out.append(f"error_rate {rate:.3f} <= max_error_rate {format_number(max_error_rate)}")
+    return out

@@ -1,0 +1,210 @@
+"""Run settings from the command line and ini, with their checks (pure; no pytest).
+
+Precedence for the settings a suite can also set (threshold, samples, gates):
+command line > suite file > ini > built-in default. The command line is what a person
+typed for this run; the suite is more specific than the project-wide ini.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .prompts import DEFAULT_TEMPLATE, template_problem
+
+DEFAULT_THRESHOLD = 0.75
+DEFAULT_SAMPLES = 1
+#: Between promptfoo's 4 and DeepEval's 20: 1,000 one-second replies take about a minute,
+#: and a new account's rate limit is not hit on the first burst.
+DEFAULT_CONCURRENCY = 16
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_RETRIES = 2
+
+
+class SettingsError(Exception):
+    """A bad option value: which option, what it got, what it takes."""
+
+
+def _threshold(value: float) -> str | None:
+    return None if 0 <= value < 1 else "must be in [0, 1)"
+
+
+def _positive_int(value: int) -> str | None:
+    return None if value >= 1 else "must be at least 1"
+
+
+def _non_negative_int(value: int) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 and math.isfinite(value) else "must be a positive number of seconds"
+
+
+def _rate(value: float) -> str | None:
+    return None if 0 <= value <= 1 else "must be in [0, 1]"
+
+
+def _finite(value: float) -> str | None:
+    return None if math.isfinite(value) else "must be a finite number"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting with a command-line flag (--abstain-NAME) and an ini twin (abstain_NAME)."""
+
+    name: str
+    kind: type
+    help: str
+    check: Callable[[Any], str | None] | None = None
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--abstain-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "abstain_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("model", str, "chat model to ask (any OpenAI-compatible endpoint)", metavar="NAME"),
+    Option(
+        "base_url", str, "endpoint base URL (default: $OPENAI_BASE_URL, else OpenAI)", metavar="URL"
+    ),
+    Option(
+        "threshold",
+        float,
+        f"confidence target t stated to the model (default {DEFAULT_THRESHOLD})",
+        _threshold,
+        "T",
+    ),
+    Option("samples", int, "replies asked per question (default 1)", _positive_int, "K"),
+    Option(
+        "concurrency",
+        int,
+        f"requests in flight at once (default {DEFAULT_CONCURRENCY})",
+        _positive_int,
+        "N",
+    ),
+    Option(
+        "timeout",
+        float,
+        f"seconds to wait for one reply (default {DEFAULT_TIMEOUT:g})",
+        _positive,
+        "SECONDS",
+    ),
+    Option(
+        "retries",
+        int,
+        f"retries of a failed request by the openai client (default {DEFAULT_RETRIES})",
+        _non_negative_int,
+        "N",
+    ),
+    Option("report", str, "write a JSON report to this path", metavar="PATH"),
+    Option(
+        "min_score", float, "fail a suite whose penalised score is below this", _finite, "SCORE"
+    ),
+    Option(
+        "max_error_rate", float, "fail a suite whose error rate is above this", _rate, "RATE"
+    ),
+)
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A setting as given on the command line and in the ini (None = not given there)."""
+
+    cli: Any = None
+    ini: Any = None
+
+    def pick(self, suite_value: Any, default: Any) -> Any:
+        for value in (self.cli, suite_value, self.ini):
+            if value is not None:
+                return value
+        return default
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    model: str | None
+    base_url: str | None
+    concurrency: int
+    timeout: float
+    retries: int
+    report: Path | None
+    #: None turns the confidence instruction off.
+    prompt_template: str | None
+    idk_phrases: tuple[str, ...]
+    threshold: Layer
+    samples: Layer
+    min_score: Layer
+    max_error_rate: Layer
+
+
+def _parse_ini(option: Option, raw: str) -> Any:
+    try:
+        return option.kind(raw.strip())
+    except ValueError:
+        raise SettingsError(
+            f"{option.ini} (ini): expected {option.kind.__name__}, got {raw!r}"
+        ) from None
+
+
+def _checked(option: Option, value: Any, source: str) -> Any:
+    if value is None or option.check is None:
+        return value
+    problem = option.check(value)
+    if problem:
+        raise SettingsError(f"{source}: {problem}, got {value!r}")
+    return value
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    ini: Mapping[str, str | None],
+    prompt_template: str | None,
+    idk_phrases: tuple[str, ...],
+) -> RunSettings:
+    """Settings from parsed command-line values and raw ini strings, checked."""
+    layers: dict[str, Layer] = {}
+    for option in OPTIONS:
+        raw_ini = ini.get(option.name)
+        ini_value = _parse_ini(option, raw_ini) if raw_ini not in (None, "") else None
+        layers[option.name] = Layer(
+            cli=_checked(option, cli.get(option.name), option.flag),
+            ini=_checked(option, ini_value, f"{option.ini} (ini)"),
+        )
+
+    def single(name: str, default: Any) -> Any:
+        return layers[name].pick(None, default)
+
+    template: str | None = DEFAULT_TEMPLATE
+    if prompt_template is not None and prompt_template.strip():
+        if prompt_template.strip().lower() in ("off", "false", "none"):
+            template = None
+        else:
+            problem = template_problem(prompt_template)
+            if problem:
+                raise SettingsError(f"abstain_prompt_template (ini): {problem}")
+            template = prompt_template
+    report = single("report", None)
+    return RunSettings(
+        model=single("model", None),
+        base_url=single("base_url", None),
+        concurrency=single("concurrency", DEFAULT_CONCURRENCY),
+        timeout=single("timeout", DEFAULT_TIMEOUT),
+        retries=single("retries", DEFAULT_RETRIES),
+        report=Path(report) if report else None,
+        prompt_template=template,
+        idk_phrases=idk_phrases,
+        threshold=layers["threshold"],
+        samples=layers["samples"],
+        min_score=layers["min_score"],
+        max_error_rate=layers["max_error_rate"],
+    )

@@ -1,0 +1,442 @@
+"""A real HTTP server speaking the OpenAI chat completions API, for tests.
+
+The plugin talks to models through the real ``openai`` client, so tests point
+that client at this server instead of mocking the package. Everything runs on
+127.0.0.1 with the standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+__all__ = ["FakeOpenAI", "Fault", "last_user_message"]
+
+Responder = Callable[[list[dict[str, Any]]], str]
+# What answering one request produces: status, JSON body, extra headers.
+_Answer = tuple[int, object, dict[str, str]]
+
+# OpenAI-style (type, code) per status, so the client's error objects look real.
+_ERROR_KINDS: dict[int, tuple[str, str | None]] = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("permission_error", None),
+    404: ("invalid_request_error", "not_found"),
+    409: ("invalid_request_error", "conflict"),
+    422: ("invalid_request_error", None),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    502: ("server_error", None),
+    503: ("server_error", "service_unavailable"),
+}
+
+_MODELS = ("fake-model", "gpt-4o-mini", "gpt-4o")
+
+
+@dataclass
+class Fault:
+    """An error the server answers instead of a completion."""
+
+    status: int
+    message: str = "injected fault"
+    retry_after: float | None = None
+    times: int | None = None
+
+
+def last_user_message(messages: list[dict[str, Any]]) -> str:
+    """Return the text of the last message whose role is "user" ("" if none)."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return _content_text(message.get("content"))
+    return ""
+
+
+def _content_text(content: object) -> str:
+    """Flatten a message content (a string or a list of parts) to its text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        ]
+        # A newline between parts stops a reply key from matching across parts.
+        return "\n".join(texts)
+    return ""
+
+
+def _word_count(text: str) -> int:
+    # Usage numbers only need to be plausible; at least 1 keeps them positive.
+    return max(1, len(text.split()))
+
+
+def _error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
+    kind, code = _ERROR_KINDS.get(status, ("server_error" if status >= 500 else "api_error", None))
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _bad(message: str, param: str | None = None) -> _Answer:
+    return 400, _error_body(400, message, param), {}
+
+
+class _Server(ThreadingHTTPServer):
+    """The threading server, knowing its FakeOpenAI and its open connections."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    # The client may open hundreds of connections at once; don't refuse any.
+    request_queue_size = 512
+
+    def __init__(self, fake: FakeOpenAI) -> None:
+        self.fake = fake
+        self.stopping = False
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def track(self, conn: socket.socket) -> None:
+        """Remember an open connection so stop() can cut it."""
+        with self.connections_lock:
+            if self.stopping:
+                _hang_up(conn)
+            else:
+                self.connections.add(conn)
+
+    def untrack(self, conn: socket.socket) -> None:
+        with self.connections_lock:
+            self.connections.discard(conn)
+
+    def hang_up_all(self) -> None:
+        """Cut every open connection, so idle keep-alive threads end at once."""
+        with self.connections_lock:
+            self.stopping = True
+            conns = list(self.connections)
+            self.connections.clear()
+        for conn in conns:
+            _hang_up(conn)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client going away (or stop() cutting it off) is normal here and not
+        # worth a traceback; anything else is a bug in this fake, so show it.
+        if self.stopping or isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
+def _hang_up(conn: socket.socket) -> None:
+    # The peer may already be gone; that is what we wanted anyway.
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers one connection's requests (keep-alive, so possibly many)."""
+
+    # HTTP/1.1 keeps connections open; the openai client pools and reuses them.
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; without this, Nagle plus delayed
+    # ACKs can add ~40 ms to every answer on a reused connection.
+    disable_nagle_algorithm = True
+
+    @property
+    def fake(self) -> FakeOpenAI:
+        return cast(_Server, self.server).fake
+
+    def setup(self) -> None:
+        super().setup()
+        cast(_Server, self.server).track(self.connection)
+
+    def finish(self) -> None:
+        cast(_Server, self.server).untrack(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay silent: per-request logs would drown test output."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        # Always consume the body first: on a keep-alive connection an unread
+        # body would be parsed as the next request.
+        raw = self._read_body()
+        path = urlsplit(self.path).path.rstrip("/")
+        fake = self.fake
+        fake._enter()
+        try:
+            status, body, headers = fake._answer(method, path, raw, self._header_dict())
+            if not fake._sleep():
+                # stop() cut this request short: hang up rather than answer
+                # early, so a test never gets a reply that skipped the latency.
+                self.close_connection = True
+                return
+        finally:
+            # Leave before writing: once the client holds the reply, the
+            # request no longer counts, so tests may assert in_flight == 0.
+            fake._leave()
+        self._send_json(status, body, headers)
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _header_dict(self) -> dict[str, str]:
+        return {name.lower(): value for name, value in self.headers.items()}
+
+    def _send_json(self, status: int, body: object, headers: Mapping[str, str]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible chat completions server on 127.0.0.1 (random free port) for tests.
+
+    ``replies`` maps a substring of the last user message to a reply (first
+    match in insertion order wins); ``responder``, when given, decides every
+    reply instead. ``faults`` maps a substring (or ``"*"``) to an error to
+    answer. ``requests`` records each JSON body to /v1/chat/completions as it
+    arrives, with its headers under ``"_headers"``. The reply (or fault) is
+    decided on arrival, then ``latency`` is slept; a request counts as in
+    flight from arrival until just before its answer is written. The
+    responder runs on server threads, possibly several at once.
+    """
+
+    def __init__(
+        self,
+        replies: Mapping[str, str] | None = None,
+        *,
+        default_reply: str = "I don't know.",
+        latency: float = 0.0,
+        responder: Responder | None = None,
+    ) -> None:
+        self.replies: dict[str, str] = dict(replies or {})
+        self.default_reply = default_reply
+        self.latency = latency
+        self.responder: Responder | None = responder
+        self.faults: dict[str, Fault] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.peak_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        # Set by stop() so a latency sleep ends early instead of holding a thread.
+        self._stopping = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The client's base URL, e.g. ``http://127.0.0.1:PORT/v1``."""
+        if self._server is None:
+            raise RuntimeError("FakeOpenAI is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    @property
+    def in_flight(self) -> int:
+        """How many requests are being handled right now."""
+        with self._lock:
+            return self._in_flight
+
+    def start(self) -> FakeOpenAI:
+        """Bind a free port and serve in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("FakeOpenAI is already started")
+        self._stopping.clear()
+        self._server = _Server(self)
+        # A short poll interval makes shutdown() return quickly.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeOpenAI:{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and cut open connections; safe to call twice."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        # Handler threads block reading idle keep-alive connections; cutting
+        # the sockets ends them now rather than when the client hangs up.
+        server.hang_up_all()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def reset_stats(self) -> None:
+        """Forget recorded requests and the in-flight peak."""
+        with self._lock:
+            self.requests.clear()
+            self.peak_in_flight = 0
+
+    # -- request handling (called from handler threads) ---------------------
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _sleep(self) -> bool:
+        """Wait out the latency; False if stop() interrupted it."""
+        latency = self.latency
+        if latency > 0:
+            self._stopping.wait(latency)
+        return not self._stopping.is_set()
+
+    def _answer(self, method: str, path: str, raw: bytes, headers: dict[str, str]) -> _Answer:
+        """Record the request and decide (status, JSON body, extra headers)."""
+        if path == "/v1/chat/completions" and method == "POST":
+            status, body, extra = self._chat(raw, headers)
+        elif path == "/v1/models" and method == "GET":
+            status, body, extra = 200, self._model_list(), {}
+        else:
+            message = f"Unknown request URL: {method} {path}."
+            status, body, extra = 404, _error_body(404, message), {}
+        # Real responses carry one; the client exposes it as `_request_id`.
+        extra["x-request-id"] = f"req_fake_{next(self._ids)}"
+        return status, body, extra
+
+    def _chat(self, raw: bytes, headers: dict[str, str]) -> _Answer:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _bad("We could not parse the JSON body of your request.")
+        if not isinstance(body, dict):
+            return _bad("The request body must be a JSON object.")
+        with self._lock:
+            self.requests.append({**body, "_headers": headers})
+
+        model, messages = body.get("model"), body.get("messages")
+        if not isinstance(model, str) or not model:
+            return _bad("you must provide a model parameter", "model")
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            return _bad("'messages' must be a list of objects", "messages")
+        if body.get("stream"):
+            # Better a clear error than a stream the client can't parse.
+            return _bad("FakeOpenAI does not support stream=true", "stream")
+
+        prompt = last_user_message(messages)
+        fault = self._take_fault(prompt)
+        if fault is not None:
+            extra = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+            return fault.status, _error_body(fault.status, fault.message), extra
+
+        try:
+            reply = self._reply(messages, prompt)
+        except Exception as exc:
+            # Surface a broken responder as a server error the test can see.
+            return 500, _error_body(500, f"responder raised {exc!r}"), {}
+        return 200, self._completion(model, messages, reply), {}
+
+    def _take_fault(self, prompt: str) -> Fault | None:
+        """Find the first live fault matching the prompt and use one of its times."""
+        with self._lock:
+            # A snapshot: tests may edit `faults` from their own thread meanwhile.
+            for key, fault in list(self.faults.items()):
+                if key != "*" and key not in prompt:
+                    continue
+                if fault.times is None:
+                    return fault
+                if fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _reply(self, messages: list[dict[str, Any]], prompt: str) -> str:
+        if self.responder is not None:
+            return self.responder(messages)
+        for key, reply in list(self.replies.items()):
+            if key in prompt:
+                return reply
+        return self.default_reply
+
+    def _completion(self, model: str, messages: list[dict[str, Any]], reply: str) -> object:
+        prompt_tokens = sum(_word_count(_content_text(m.get("content"))) for m in messages)
+        completion_tokens = _word_count(reply)
+        return {
+            "id": f"chatcmpl-fake{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply, "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+            "system_fingerprint": None,
+        }
+
+    def _model_list(self) -> object:
+        created = int(time.time())
+        return {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": created, "owned_by": "fake-openai"}
+                for name in _MODELS
+            ],
+        }

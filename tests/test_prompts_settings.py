@@ -1,0 +1,71 @@
+"""The confidence instruction, and option values checked into clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_abstain.prompts import DEFAULT_TEMPLATE, build_messages, render_prompt, template_problem
+from pytest_abstain.settings import SettingsError, resolve
+
+
+def test_default_instruction_states_t_and_the_penalty() -> None:
+    text = render_prompt("What is the capital of France?", 0.75, DEFAULT_TEMPLATE)
+    assert text.startswith("What is the capital of France?")
+    assert "more than 75% confident" in text
+    assert "costs 3 points" in text and "earns 1 point" in text and "earns 0 points" in text
+    assert "costs 9 points" in render_prompt("q", 0.9, DEFAULT_TEMPLATE)
+    assert "more than 90% confident" in render_prompt("q", 0.9, DEFAULT_TEMPLATE)
+
+
+def test_instruction_can_be_turned_off_and_system_prompt_goes_first() -> None:
+    assert render_prompt("Q?", 0.75, None) == "Q?"
+    messages = build_messages("Q?", 0.75, None, "Be honest.")
+    assert messages == [
+        {"role": "system", "content": "Be honest."},
+        {"role": "user", "content": "Q?"},
+    ]
+
+
+def test_template_problems() -> None:
+    assert template_problem("{question} at {threshold_percent}, cost {penalty}") is None
+    assert "unknown placeholder {t}" in (template_problem("{question} {t}") or "")
+    assert "must contain {question}" in (template_problem("no question") or "")
+    assert "malformed" in (template_problem("{question} {") or "")
+
+
+
+def test_precedence_command_line_then_suite_then_ini_then_default() -> None:
+    s = resolve({"threshold": 0.9}, {"threshold": "0.5"}, None, ())
+    assert s.threshold.pick(0.6, 0.75) == 0.9
+    s = resolve({}, {"threshold": "0.5"}, None, ())
+    assert s.threshold.pick(0.6, 0.75) == 0.6
+    assert s.threshold.pick(None, 0.75) == 0.5
+    assert resolve({}, {}, None, ()).threshold.pick(None, 0.75) == 0.75
+
+
+@pytest.mark.parametrize(
+    ("cli", "ini", "message"),
+    [
+        ({"threshold": 1.0}, {}, "--abstain-threshold: must be in [0, 1)"),
+        ({"threshold": -0.5}, {}, "--abstain-threshold"),
+        ({}, {"threshold": "1.5"}, "abstain_threshold (ini): must be in [0, 1)"),
+        ({}, {"threshold": "high"}, "abstain_threshold (ini): expected float, got 'high'"),
+        ({"samples": 0}, {}, "--abstain-samples: must be at least 1"),
+        ({"concurrency": 0}, {}, "--abstain-concurrency: must be at least 1"),
+        ({"timeout": 0.0}, {}, "--abstain-timeout"),
+        ({"retries": -1}, {}, "--abstain-retries"),
+        ({"max_error_rate": 1.5}, {}, "--abstain-max-error-rate: must be in [0, 1]"),
+        ({"min_score": float("nan")}, {}, "--abstain-min-score: must be a finite number"),
+    ],
+)
+def test_bad_option_values(cli: dict[str, object], ini: dict[str, str | None], message: str) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        resolve(cli, ini, None, ())
+    assert message in str(excinfo.value)
+
+
+def test_ini_template_off_and_bad_template() -> None:
+    assert resolve({}, {}, "off", ()).prompt_template is None
+    assert resolve({}, {}, None, ()).prompt_template == DEFAULT_TEMPLATE
+    with pytest.raises(SettingsError, match="must contain"):
+        resolve({}, {}, "no placeholder", ())
