@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Hashable
 
@@ -76,15 +77,12 @@ class Asker:
 
         async def shutdown() -> None:
             for responder in self._responders.values():
-                try:
+                # Closing is best effort at the end of a run.
+                with contextlib.suppress(Exception):
                     await responder.aclose()
-                except Exception:  # closing is best effort at the end of a run
-                    pass
 
-        try:
+        with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=10)
-        except Exception:
-            pass
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         if not thread.is_alive():

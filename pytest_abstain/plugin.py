@@ -162,7 +162,9 @@ class SuiteFile(pytest.File):
             )
             yield QuestionItem.from_parent(self, name=question.id, plan=plan)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+    def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> Any:
         if isinstance(excinfo.value, SuiteError):
             return excinfo.value.render()
         return super().repr_failure(excinfo)
@@ -184,9 +186,7 @@ class QuestionItem(pytest.Item):
         # The grade is the result; a wrong answer is scored, not failed (the gates decide).
         pass
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ReplyError):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
@@ -380,7 +380,7 @@ class AbstainResults:
                 keywords={GATE_NAME: 1},
                 outcome="failed" if failed else "passed",
                 longrepr=_gate_message(result) if failed else None,
-                when=when,  # type: ignore[arg-type]
+                when=when,
                 user_properties=suite_properties(result) if when == "teardown" else [],
             )
             hook.pytest_runtest_logreport(report=report)

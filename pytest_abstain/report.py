@@ -31,7 +31,9 @@ def plugin_version() -> str:
 @cache
 def report_schema() -> dict[str, Any]:
     """The published JSON Schema of the report."""
-    text = resources.files("pytest_abstain").joinpath("schemas/report.schema.json").read_text("utf-8")
+    text = (
+        resources.files("pytest_abstain").joinpath("schemas/report.schema.json").read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -86,7 +86,7 @@ class OpenAIResponder:
         try:
             response = await self._get_client().chat.completions.create(
                 model=self.model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
             )
         except Exception as exc:
             return Reply.failed(self._describe(exc))
@@ -115,7 +115,9 @@ class OpenAIResponder:
         if isinstance(exc, openai.APIStatusError):
             body = exc.body
             detail = body.get("message") if isinstance(body, dict) else None
-            text = f"HTTP {exc.status_code} from {display_url(self._url())}: {detail or exc.message}"
+            text = (
+                f"HTTP {exc.status_code} from {display_url(self._url())}: {detail or exc.message}"
+            )
             if exc.status_code == 401 and not self._api_key:
                 text += " (OPENAI_API_KEY is not set)"
             return text

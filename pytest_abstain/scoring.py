@@ -100,7 +100,9 @@ def gate_failures(
     if min_score is not None and score is not None and score < min_score:
         reasons.append(f"score {score:.3f} < min_score {format_number(min_score)}")
     if max_error_rate is not None and error_rate is not None and error_rate > max_error_rate:
-        reasons.append(f"error_rate {error_rate:.3f} > max_error_rate {format_number(max_error_rate)}")
+        reasons.append(
+            f"error_rate {error_rate:.3f} > max_error_rate {format_number(max_error_rate)}"
+        )
     return reasons
 
 

@@ -109,9 +109,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "min_score", float, "fail a suite whose penalised score is below this", _finite, "SCORE"
     ),
-    Option(
-        "max_error_rate", float, "fail a suite whose error rate is above this", _rate, "RATE"
-    ),
+    Option("max_error_rate", float, "fail a suite whose error rate is above this", _rate, "RATE"),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 

@@ -96,7 +96,9 @@ class Suite:
 @cache
 def suite_schema() -> dict[str, Any]:
     """The published suite JSON Schema (draft 2020-12)."""
-    text = resources.files("pytest_abstain").joinpath("schemas/suite.schema.json").read_text("utf-8")
+    text = (
+        resources.files("pytest_abstain").joinpath("schemas/suite.schema.json").read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -123,7 +125,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -134,7 +136,7 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) 
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_unique_mapping,  # type: ignore[arg-type]
+    _construct_unique_mapping,
 )
 
 
@@ -164,7 +166,9 @@ def load_suite(path: Path, label: str | None = None) -> Suite:
         raise SuiteError(source, ["the file is empty; a suite needs a 'questions' list"])
     if not isinstance(document, dict):
         kind = type(document).__name__
-        raise SuiteError(source, [f"the top level must be a mapping with 'questions', not a {kind}"])
+        raise SuiteError(
+            source, [f"the top level must be a mapping with 'questions', not a {kind}"]
+        )
     _check_schema(source, "suite", document)
     settings = _settings_from(source, document, base_dir=path.parent)
     questions = [

@@ -53,7 +53,12 @@ def _expected(record: QuestionRecord) -> str:
 def _wrong_line(record: QuestionRecord) -> str:
     counts = record.counts
     sample = next(
-        (reply for reply, grade in zip(record.replies, record.grades) if grade == "wrong"), None
+        (
+            reply
+            for reply, grade in zip(record.replies, record.grades, strict=True)
+            if grade == "wrong"
+        ),
+        None,
     )
     return (
         f"    {record.id}: wrong {counts.wrong}/{len(record.grades)}  "
@@ -110,7 +115,9 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
                 lines.append((f"    ... and {len(wrong) - len(shown)} more (-v shows all)", {}))
         lines.append(verdict_line(result))
     if len(results) > 1 and verbosity >= 0:
-        lines.append((f"overall ({len(results)} suites, each reply scored at its suite's t)", {"bold": True}))
+        lines.append(
+            (f"overall ({len(results)} suites, each reply scored at its suite's t)", {"bold": True})
+        )
         lines.append(("  " + counts_line(overall), {}))
         lines.append(("  " + metrics_line(overall), {}))
     return lines

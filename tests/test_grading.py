@@ -275,11 +275,15 @@ def test_text_number_alias_ignores_the_tolerance() -> None:
         (Tolerance(relative=0.5), 0.0001, 0.0, False),  # relative to zero is exact
     ],
 )
-def test_tolerance_allows(tolerance: Tolerance, value: float, expected: float, allowed: bool) -> None:
+def test_tolerance_allows(
+    tolerance: Tolerance, value: float, expected: float, allowed: bool
+) -> None:
     assert tolerance.allows(value, expected) is allowed
 
 
-@pytest.mark.parametrize("kwargs", [{"absolute": -1.0}, {"relative": -0.1}, {"relative": float("nan")}])
+@pytest.mark.parametrize(
+    "kwargs", [{"absolute": -1.0}, {"relative": -0.1}, {"relative": float("nan")}]
+)
 def test_tolerance_rejects_negative_or_nan(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="tolerance"):
         Tolerance(**kwargs)

@@ -133,7 +133,9 @@ def test_failing_gate_fails_the_run_and_shows_in_junit(
 def test_passing_gate_from_the_suite_file_is_green(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
 ) -> None:
-    pytester.makefile(".yaml", abstain_tiny=SUITE + "gates: {min_score: -0.5, max_error_rate: 0.3}\n")
+    pytester.makefile(
+        ".yaml", abstain_tiny=SUITE + "gates: {min_score: -0.5, max_error_rate: 0.3}\n"
+    )
     openai_server.replies = dict(REPLIES)
     xml = pytester.path / "junit.xml"
     result = pytester.runpytest(*args(openai_server), f"--junitxml={xml}")
@@ -278,7 +280,7 @@ def test_sync_responder_without_system_parameter_errors_on_a_system_prompt(
     )
     pytester.makefile(
         ".yaml",
-        abstain_app="system_prompt: x\nquestions:\n  - {id: c, question: 'Capital?', answer: Paris}\n",
+        abstain_app="system_prompt: x\nquestions:\n  - {id: c, question: 'Q?', answer: Paris}\n",
     )
     result = pytester.runpytest()
     assert result.ret == 1
@@ -331,7 +333,8 @@ def test_questions_declared_in_python(pytester: pytest.Pytester) -> None:
 
 def test_bad_suite_is_a_clear_collection_error(pytester: pytest.Pytester) -> None:
     pytester.makefile(
-        ".yaml", abstain_bad="questions:\n  - id: a\n    question: q\n    answer: x\n    idk: true\n"
+        ".yaml",
+        abstain_bad="questions:\n  - id: a\n    question: q\n    answer: x\n    idk: true\n",
     )
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED

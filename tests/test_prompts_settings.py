@@ -33,7 +33,6 @@ def test_template_problems() -> None:
     assert "malformed" in (template_problem("{question} {") or "")
 
 
-
 def test_precedence_command_line_then_suite_then_ini_then_default() -> None:
     s = resolve({"threshold": 0.9}, {"threshold": "0.5"}, None, ())
     assert s.threshold.pick(0.6, 0.75) == 0.9
@@ -58,7 +57,9 @@ def test_precedence_command_line_then_suite_then_ini_then_default() -> None:
         ({"min_score": float("nan")}, {}, "--abstain-min-score: must be a finite number"),
     ],
 )
-def test_bad_option_values(cli: dict[str, object], ini: dict[str, str | None], message: str) -> None:
+def test_bad_option_values(
+    cli: dict[str, object], ini: dict[str, str | None], message: str
+) -> None:
     with pytest.raises(SettingsError) as excinfo:
         resolve(cli, ini, None, ())
     assert message in str(excinfo.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_abstain.grading import Grade
 from pytest_abstain.prompts import penalty
 from pytest_abstain.results import QuestionRecord, SuiteInfo, aggregate, overall_metrics
 from pytest_abstain.scoring import Counts, compute_metrics, gate_failures, gate_passes
@@ -65,13 +66,24 @@ def test_gates() -> None:
     ]
 
 
-def _record(key: str, t: float, index: int, grades: list[str]) -> QuestionRecord:
-    info = SuiteInfo(key=key, name=key, threshold=t, samples=len(grades), responder="r",
-                     confidence_stated=True)
-    return QuestionRecord(suite=info, nodeid=f"{key}::q{index}", index=index, id=f"q{index}",
-                          question="?", idk=False, expected=["x"], regex=None, tags=[],
-                          grades=grades, replies=["x"] * len(grades),  # type: ignore[arg-type]
-                          errors=[None] * len(grades))
+def _record(key: str, t: float, index: int, grades: list[Grade]) -> QuestionRecord:
+    info = SuiteInfo(
+        key=key, name=key, threshold=t, samples=len(grades), responder="r", confidence_stated=True
+    )
+    return QuestionRecord(
+        suite=info,
+        nodeid=f"{key}::q{index}",
+        index=index,
+        id=f"q{index}",
+        question="?",
+        idk=False,
+        expected=["x"],
+        regex=None,
+        tags=[],
+        grades=grades,
+        replies=["x"] * len(grades),
+        errors=[None] * len(grades),
+    )
 
 
 def test_aggregation_is_order_independent_and_pools_each_suite_at_its_t() -> None:

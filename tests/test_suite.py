@@ -94,7 +94,8 @@ def test_example_suites_are_valid() -> None:
         ("threshold: 1\nquestions:\n  - {id: a, question: q, idk: true}\n", "threshold: must be"),
         ("threshold: -0.1\nquestions:\n  - {id: a, question: q, idk: true}\n", "threshold"),
         (
-            "questions:\n  - {id: a, question: q, idk: true}\n  - {id: a, question: r, idk: true}\n",
+            "questions:\n  - {id: a, question: q, idk: true}\n"
+            "  - {id: a, question: r, idk: true}\n",
             "duplicate question id 'a': questions[0] and questions[1]",
         ),
         (
@@ -119,11 +120,13 @@ def test_example_suites_are_valid() -> None:
             "must contain {question}",
         ),
         (
-            "prompt_template: '{question} {oops}'\nquestions:\n  - {id: a, question: q, idk: true}\n",
+            "prompt_template: '{question} {oops}'\n"
+            "questions:\n  - {id: a, question: q, idk: true}\n",
             "unknown placeholder {oops}",
         ),
         (
-            "system_prompt: a\nsystem_prompt_file: b.txt\nquestions:\n  - {id: a, question: q, idk: true}\n",
+            "system_prompt: a\nsystem_prompt_file: b.txt\n"
+            "questions:\n  - {id: a, question: q, idk: true}\n",
             "either system_prompt or system_prompt_file",
         ),
         (
