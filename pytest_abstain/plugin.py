@@ -215,7 +215,7 @@ class AbstainRun:
         positions: dict[str, int] = {}
         for item in items:
             marker = item.get_closest_marker("abstain")
-            if marker is None or PLAN_KEY in item.stash:
+            if marker is None or PLAN_KEY in item.stash or not isinstance(item, pytest.Function):
                 continue
             module = item.getparent(pytest.Module)
             suite_key = module.nodeid if module else item.nodeid
@@ -238,8 +238,8 @@ class AbstainRun:
                 item.stash[PLAN_KEY] = plan_question(
                     suite_key, path.name, path, suite_settings, self.settings, question, index
                 )
-            if "abstain_result" not in item.fixturenames:  # type: ignore[attr-defined]
-                item.fixturenames.append("abstain_result")  # type: ignore[attr-defined]
+            if "abstain_result" not in item.fixturenames:
+                item.fixturenames.append("abstain_result")
 
     # -- asking ---------------------------------------------------------------------
 

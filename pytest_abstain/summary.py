@@ -80,11 +80,11 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
     for result in results:
         info, metrics = result.info, result.metrics
         if verbosity < 0:
-            verdict = {"failed": "FAILED", "passed": "passed"}.get(result.verdict, "not gated")
+            verdict = {"failed": "gate FAILED", "passed": "gate passed"}.get(result.verdict, "no gate")
             markup = {"red": True} if result.verdict == "failed" else {}
             text = (
                 f"{info.key}: score {_rate(metrics.score)}, error rate "
-                f"{_rate(metrics.error_rate)} at t={format_number(info.threshold)}: gate {verdict}"
+                f"{_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"
             )
             lines.append((text, markup))
             continue

@@ -1,0 +1,52 @@
+"""The README's main job: the example suites on the embedded demo app, passing and failing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "example_suites"
+
+
+def test_main_job_passes_its_gates(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(str(EXAMPLES), "--abstain-report", "report.json")
+    assert result.ret == 0
+    outcomes = result.parseoutcomes()
+    assert outcomes == {"correct": 8, "wrong": 1, "abstained": 7, "passed": 2}
+    result.stdout.fnmatch_lines(
+        [
+            "*responder demo-app/careful (stand-in for a real model)*",
+            "*deepseek-d-count: wrong 1/1  '2'  (expected: 1)",
+            "*gate passed: score 0.125 >= min_score 0; error_rate 0.125 <= max_error_rate 0.2",
+            "*gate passed: score 0.500 >= min_score 0.3; error_rate 0.000 <= max_error_rate 0.1",
+        ]
+    )
+    report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    assert [s["verdict"] for s in report["suites"]] == ["passed", "passed"]
+
+
+def test_guesser_fails_the_gates_for_the_stated_reasons(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(str(EXAMPLES), "--demo-model", "guesser")
+    assert result.ret == 1
+    # The guesser is right more often than the careful demo and still fails: accuracy
+    # rewards guessing, the penalised score does not.
+    assert result.parseoutcomes() == {"correct": 9, "wrong": 7, "failed": 2}
+    result.stdout.fnmatch_lines(
+        [
+            "*kalai-birthday: wrong 1/1  '14-03'  (expected: I don't know)",
+            "*gate FAILED: score -1.000 < min_score 0; error_rate 0.500 > max_error_rate 0.2",
+            "*gate FAILED: score -2.750 < min_score 0.3; error_rate 0.375 > max_error_rate 0.1",
+        ]
+    )
+
+
+def test_the_demo_follows_the_stated_threshold(pytester: pytest.Pytester) -> None:
+    # At t = 0.9 the careful demo no longer risks its 80%-sure count of Ds in DEEPSEEK.
+    result = pytester.runpytest(
+        str(EXAMPLES / "abstain_paper.yaml"), "--abstain-threshold", "0.9"
+    )
+    assert result.ret == 0
+    assert result.parseoutcomes()["abstained"] == 4
+    assert "wrong" not in result.parseoutcomes()
