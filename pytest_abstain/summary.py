@@ -80,7 +80,9 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
     for result in results:
         info, metrics = result.info, result.metrics
         if verbosity < 0:
-            verdict = {"failed": "gate FAILED", "passed": "gate passed"}.get(result.verdict, "no gate")
+            verdict = {"failed": "gate FAILED", "passed": "gate passed"}.get(
+                result.verdict, "no gate"
+            )
             markup = {"red": True} if result.verdict == "failed" else {}
             text = (
                 f"{info.key}: score {_rate(metrics.score)}, error rate "

@@ -44,9 +44,7 @@ def test_guesser_fails_the_gates_for_the_stated_reasons(pytester: pytest.Pyteste
 
 def test_the_demo_follows_the_stated_threshold(pytester: pytest.Pytester) -> None:
     # At t = 0.9 the careful demo no longer risks its 80%-sure count of Ds in DEEPSEEK.
-    result = pytester.runpytest(
-        str(EXAMPLES / "abstain_paper.yaml"), "--abstain-threshold", "0.9"
-    )
+    result = pytester.runpytest(str(EXAMPLES / "abstain_paper.yaml"), "--abstain-threshold", "0.9")
     assert result.ret == 0
     assert result.parseoutcomes()["abstained"] == 4
     assert "wrong" not in result.parseoutcomes()

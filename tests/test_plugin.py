@@ -371,3 +371,19 @@ def test_xdist_run_gates_like_a_plain_run(pytester: pytest.Pytester, tiny: FakeO
         failure = junit_cases(xml)["abstain-gate"].find("failure")
         assert failure is not None
         assert "error_rate 0.250 > max_error_rate 0.1" in failure.get("message", "")
+
+
+def test_quiet_summary_and_tag_selection(pytester: pytest.Pytester, tiny: FakeOpenAI) -> None:
+    pytester.makefile(
+        ".yaml",
+        abstain_tagged="questions:\n"
+        "  - {id: a, question: 'What is the capital of France?', answer: Paris, tags: [geo]}\n"
+        "  - {id: b, question: 'What is the chemical symbol for gold?', answer: Au}\n",
+    )
+    result = pytester.runpytest(*args(tiny), "-q", "-k", "geo", "abstain_tagged.yaml")
+    assert result.ret == 0
+    assert result.parseoutcomes() == {"correct": 1, "deselected": 1}
+    result.stdout.fnmatch_lines(
+        ["abstain_tagged.yaml: score 1.000, error rate 0.000 at t=0.75: no gate"]
+    )
+    assert len(tiny.requests) == 1  # deselected questions are not asked
