@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,13 @@ from .grading import DEFAULT_IDK_PHRASES, Grade, grade_reply
 from .prompts import Message, build_messages
 from .responders import Reply
 from .results import QuestionRecord, SuiteInfo
-from .settings import DEFAULT_SAMPLES, DEFAULT_THRESHOLD, RunSettings
+from .settings import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SIGNIFICANCE,
+    DEFAULT_THRESHOLD,
+    DEFAULT_TOLERANCE,
+    RunSettings,
+)
 from .suite import Gates, Question, SuiteSettings
 
 
@@ -27,8 +34,17 @@ class QuestionPlan:
     samples: int
     confidence_stated: bool
     gates: Gates
+    tolerance: float
+    significance: float
     idk_phrases: tuple[str, ...]
     messages: list[Message]
+    #: sha256 of the instruction template and system prompt, to tell baselines apart.
+    prompt_sha: str | None
+    system_prompt_sha: str | None
+
+
+def sha256(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else None
 
 
 def plan_question(
@@ -61,13 +77,21 @@ def plan_question(
             min_score=run.min_score.pick(suite.gates.min_score, None),
             max_error_rate=run.max_error_rate.pick(suite.gates.max_error_rate, None),
         ),
+        tolerance=float(run.tolerance.pick(suite.gates.tolerance, DEFAULT_TOLERANCE)),
+        significance=float(run.significance.pick(suite.gates.significance, DEFAULT_SIGNIFICANCE)),
         idk_phrases=DEFAULT_IDK_PHRASES + run.idk_phrases + suite.idk_phrases,
         messages=build_messages(question.text, threshold, template, suite.system_prompt),
+        prompt_sha=sha256(template),
+        system_prompt_sha=sha256(suite.system_prompt),
     )
 
 
 def record_of(
-    plan: QuestionPlan, nodeid: str, responder: str, replies: Sequence[Reply]
+    plan: QuestionPlan,
+    nodeid: str,
+    responder: str,
+    endpoint: str | None,
+    replies: Sequence[Reply],
 ) -> QuestionRecord:
     """Grade the replies; a reply that could not be obtained is an `error`, never graded."""
     grades: list[Grade] = []
@@ -99,6 +123,11 @@ def record_of(
             confidence_stated=plan.confidence_stated,
             min_score=plan.gates.min_score,
             max_error_rate=plan.gates.max_error_rate,
+            tolerance=plan.tolerance,
+            significance=plan.significance,
+            endpoint=endpoint,
+            prompt_sha=plan.prompt_sha,
+            system_prompt_sha=plan.system_prompt_sha,
         ),
         nodeid=nodeid,
         index=plan.index,

@@ -58,14 +58,19 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("abstain", "honesty tests at a stated confidence target")
     for option in OPTIONS:
-        group.addoption(
-            option.flag,
-            dest=option.ini,
-            type=option.kind,
-            default=None,
-            metavar=option.metavar,
-            help=option.help,
-        )
+        if option.kind is bool:
+            group.addoption(
+                option.flag, dest=option.ini, action="store_const", const=True, help=option.help
+            )
+        else:
+            group.addoption(
+                option.flag,
+                dest=option.ini,
+                type=option.kind,
+                default=None,
+                metavar=option.metavar,
+                help=option.help,
+            )
         parser.addini(option.ini, f"{option.help} (twin of {option.flag})", type="string")
     parser.addini(
         "abstain_prompt_template",
@@ -245,7 +250,7 @@ class AbstainRun:
 
     def responder_for(self, item: pytest.Item) -> Responder:
         path = item.stash[PLAN_KEY].suite_path
-        responder = self._responders.get(path)
+        responder: Responder | None = self._responders.get(path)
         if responder is None:
             fn = item.ihook.pytest_abstain_make_responder(config=self.config, suite_path=path)
             if fn is not None:
@@ -288,7 +293,8 @@ class AbstainRun:
         if record is None:
             plan = item.stash[PLAN_KEY]
             replies = [future.result() for future in self.submit(item)]
-            record = record_of(plan, item.nodeid, self.responder_for(item).name, replies)
+            responder = self.responder_for(item)
+            record = record_of(plan, item.nodeid, responder.name, responder.endpoint, replies)
             item.stash[RECORD_KEY] = record
             item.user_properties.extend(question_properties(record))
         failed = [(i, e) for i, e in enumerate(record.errors) if e is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +34,8 @@ class Responder(Protocol):
     """Something that answers chat messages; `ask` turns every failure into Reply.failed."""
 
     name: str
+    #: Where replies come from, safe to print (no credentials); None for in-process callables.
+    endpoint: str | None
 
     async def ask(self, messages: list[Message]) -> Reply: ...
 
@@ -62,6 +65,10 @@ class OpenAIResponder:
         self.name = model
         self.model = model
         self.base_url = base_url
+        # The client falls back to OPENAI_BASE_URL itself; this is for reports.
+        self.endpoint: str | None = display_url(
+            base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        )
         self._api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
@@ -115,24 +122,18 @@ class OpenAIResponder:
         if isinstance(exc, openai.APIStatusError):
             body = exc.body
             detail = body.get("message") if isinstance(body, dict) else None
-            text = (
-                f"HTTP {exc.status_code} from {display_url(self._url())}: {detail or exc.message}"
-            )
+            text = f"HTTP {exc.status_code} from {self.endpoint}: {detail or exc.message}"
             if exc.status_code == 401 and not self._api_key:
                 text += " (OPENAI_API_KEY is not set)"
             return text
         if isinstance(exc, openai.APITimeoutError):
-            return f"no reply within {self.timeout:g}s from {display_url(self._url())}"
+            return f"no reply within {self.timeout:g}s from {self.endpoint}"
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
-            return f"cannot connect to {display_url(self._url())}: {cause}"
+            return f"cannot connect to {self.endpoint}: {cause}"
         if isinstance(exc, json.JSONDecodeError):
-            return f"malformed response from {display_url(self._url())}: body is not JSON"
+            return f"malformed response from {self.endpoint}: body is not JSON"
         return f"{type(exc).__name__}: {exc}"
-
-    def _url(self) -> str:
-        client = self._client
-        return str(client.base_url) if client is not None else (self.base_url or DEFAULT_BASE_URL)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -163,6 +164,7 @@ class CallableResponder:
     def __init__(self, fn: Callable[..., Any], name: str | None, timeout: float) -> None:
         self.fn = fn
         self.name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
+        self.endpoint: str | None = None
         self.timeout = timeout
         self._takes_system = _accepts_keyword(fn, "system")
         self._async = _is_async(fn)

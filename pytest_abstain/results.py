@@ -26,6 +26,11 @@ class SuiteInfo:
     confidence_stated: bool
     min_score: float | None = None
     max_error_rate: float | None = None
+    tolerance: float = 0.0
+    significance: float = 0.05
+    endpoint: str | None = None
+    prompt_sha: str | None = None
+    system_prompt_sha: str | None = None
 
 
 @dataclass(frozen=True)

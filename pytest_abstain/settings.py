@@ -22,6 +22,10 @@ DEFAULT_SAMPLES = 1
 DEFAULT_CONCURRENCY = 16
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 2
+DEFAULT_TOLERANCE = 0.0
+DEFAULT_SIGNIFICANCE = 0.05
+#: A tag with fewer questions is reported but not gated: too few to test on its own.
+DEFAULT_TAG_MIN_QUESTIONS = 20
 
 
 class SettingsError(Exception):
@@ -52,11 +56,30 @@ def _finite(value: float) -> str | None:
     return None if math.isfinite(value) else "must be a finite number"
 
 
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 and math.isfinite(value) else "must be a number >= 0"
+
+
+def _level(value: float) -> str | None:
+    return None if 0 < value <= 0.5 else "must be in (0, 0.5], e.g. 0.05"
+
+
+def parse_bool(raw: str) -> bool:
+    """An ini flag: true/false, yes/no, on/off, 1/0."""
+    lowered = raw.strip().lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(raw)
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting with a command-line flag (--abstain-NAME) and an ini twin (abstain_NAME)."""
 
     name: str
+    #: The value's type; bool makes a flag that takes no value.
     kind: type
     help: str
     check: Callable[[Any], str | None] | None = None
@@ -110,6 +133,34 @@ OPTIONS: tuple[Option, ...] = (
         "min_score", float, "fail a suite whose penalised score is below this", _finite, "SCORE"
     ),
     Option("max_error_rate", float, "fail a suite whose error rate is above this", _rate, "RATE"),
+    Option("baseline", str, "baseline file to compare with (and to update)", metavar="PATH"),
+    Option("update_baseline", bool, "write this run's results to the baseline file"),
+    Option(
+        "baseline_allow_errors",
+        bool,
+        "update the baseline even when some replies could not be obtained",
+    ),
+    Option(
+        "tolerance",
+        float,
+        "a drop against the baseline must exceed this to count (default 0)",
+        _non_negative,
+        "DROP",
+    ),
+    Option(
+        "significance",
+        float,
+        f"one-sided level of the regression test (default {DEFAULT_SIGNIFICANCE})",
+        _level,
+        "ALPHA",
+    ),
+    Option(
+        "tag_min_questions",
+        int,
+        f"tags with fewer questions are reported, not gated (default {DEFAULT_TAG_MIN_QUESTIONS})",
+        _positive_int,
+        "N",
+    ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -143,11 +194,17 @@ class RunSettings:
     samples: Layer
     min_score: Layer
     max_error_rate: Layer
+    baseline: Path | None
+    update_baseline: bool
+    baseline_allow_errors: bool
+    tolerance: Layer
+    significance: Layer
+    tag_min_questions: int
 
 
 def _parse_ini(option: Option, raw: str) -> Any:
     try:
-        return option.kind(raw.strip())
+        return parse_bool(raw) if option.kind is bool else option.kind(raw.strip())
     except ValueError:
         raise SettingsError(
             f"{option.ini} (ini): expected {option.kind.__name__}, got {raw!r}"
@@ -192,6 +249,7 @@ def resolve(
                 raise SettingsError(f"abstain_prompt_template (ini): {problem}")
             template = prompt_template
     report = single("report", None)
+    baseline = single("baseline", None)
     return RunSettings(
         model=single("model", None),
         base_url=single("base_url", None),
@@ -205,4 +263,10 @@ def resolve(
         samples=layers["samples"],
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],
+        baseline=Path(baseline) if baseline else None,
+        update_baseline=bool(single("update_baseline", False)),
+        baseline_allow_errors=bool(single("baseline_allow_errors", False)),
+        tolerance=layers["tolerance"],
+        significance=layers["significance"],
+        tag_min_questions=single("tag_min_questions", DEFAULT_TAG_MIN_QUESTIONS),
     )

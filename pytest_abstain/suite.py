@@ -48,15 +48,9 @@ class Gates:
 
     min_score: float | None = None
     max_error_rate: float | None = None
-
-    def merged_over(self, fallback: Gates) -> Gates:
-        """These floors, falling back to `fallback` for the ones not set here."""
-        return Gates(
-            min_score=self.min_score if self.min_score is not None else fallback.min_score,
-            max_error_rate=(
-                self.max_error_rate if self.max_error_rate is not None else fallback.max_error_rate
-            ),
-        )
+    #: Baseline comparison: the smallest drop that counts, and the test's level.
+    tolerance: float | None = None
+    significance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -261,7 +255,7 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
         system_prompt=system_prompt,
         prompt_template=template,
         idk_phrases=tuple(data.get("idk_phrases", ())),
-        gates=Gates(min_score=gates.get("min_score"), max_error_rate=gates.get("max_error_rate")),
+        gates=Gates(**gates),
     )
 
 

@@ -1,0 +1,198 @@
+"""The baseline file: per-question grade counts of a reference run (pure; no pytest).
+
+Keys are sorted and questions keyed by id, so the file's diff in a pull request shows
+exactly which questions changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .report import metrics_json, plugin_version, write_atomic
+from .results import SuiteResult
+from .scoring import Counts, compute_metrics
+
+BASELINE_VERSION = 1
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be used; it is left exactly as it is."""
+
+
+@dataclass(frozen=True)
+class BaselineQuestion:
+    counts: Counts
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BaselineSuite:
+    name: str
+    threshold: float
+    samples: int
+    produced_by: dict[str, Any]
+    questions: dict[str, BaselineQuestion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    created: str
+    tool_version: str
+    suites: dict[str, BaselineSuite] = field(default_factory=dict)
+
+
+@cache
+def baseline_schema() -> dict[str, Any]:
+    """The published JSON Schema of the baseline file."""
+    text = (
+        resources.files("pytest_abstain")
+        .joinpath("schemas/baseline.schema.json")
+        .read_text("utf-8")
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def read_baseline(path: Path) -> Baseline | None:
+    """The baseline at `path`, None when there is no file; BaselineError when unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"baseline {path}: cannot read it: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(
+            f"baseline {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "it may be truncated or hold merge-conflict markers. Fix it, or delete it and "
+            "re-create it with --abstain-update-baseline"
+        ) from None
+    if isinstance(data, dict) and data.get("version") != BASELINE_VERSION:
+        raise BaselineError(
+            f"baseline {path}: version {data.get('version')!r} is not supported "
+            f"(this pytest-abstain reads version {BASELINE_VERSION}); re-create it with "
+            "--abstain-update-baseline"
+        )
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(baseline_schema()).iter_errors(data)
+    )
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "top level"
+        raise BaselineError(f"baseline {path}: {where}: {error.message}")
+    return Baseline(
+        created=data["created"],
+        tool_version=data["tool"]["version"],
+        suites={key: _suite_from(raw) for key, raw in data["suites"].items()},
+    )
+
+
+def _suite_from(raw: Mapping[str, Any]) -> BaselineSuite:
+    questions = {
+        qid: BaselineQuestion(
+            counts=Counts(q["correct"], q["wrong"], q["abstained"]),
+            tags=tuple(q.get("tags", ())),
+        )
+        for qid, q in raw["questions"].items()
+    }
+    return BaselineSuite(
+        name=raw["name"],
+        threshold=raw["threshold"],
+        samples=raw["samples"],
+        produced_by=dict(raw["produced_by"]),
+        questions=questions,
+    )
+
+
+def suite_baseline(result: SuiteResult) -> BaselineSuite:
+    """A suite's results as a baseline entry; questions without a graded reply are left out."""
+    info = result.info
+    questions = {}
+    for record in result.questions:
+        counts = record.counts
+        if counts.graded:
+            graded = Counts(counts.correct, counts.wrong, counts.abstained)
+            questions[record.id] = BaselineQuestion(graded, tuple(record.tags))
+    return BaselineSuite(
+        name=info.name,
+        threshold=info.threshold,
+        samples=info.samples,
+        produced_by={
+            "responder": info.responder,
+            "endpoint": info.endpoint,
+            "prompt_template_sha256": info.prompt_sha,
+            "system_prompt_sha256": info.system_prompt_sha,
+            "plugin_version": plugin_version(),
+            "date": datetime.now(timezone.utc).date().isoformat(),
+        },
+        questions=questions,
+    )
+
+
+def updated(old: Baseline | None, results: Iterable[SuiteResult]) -> Baseline:
+    """`old` with the suites that ran replaced; suites that did not run are kept.
+
+    Within a suite that ran, questions that were not run this time (deselected with -k, or
+    with no graded reply) keep their old counts, so a partial run never erases them.
+    """
+    suites = dict(old.suites) if old else {}
+    for result in results:
+        new = suite_baseline(result)
+        previous = suites.get(result.info.key)
+        if previous is not None and previous.threshold == new.threshold:
+            kept = {q: v for q, v in previous.questions.items() if q not in new.questions}
+            new.questions.update(kept)
+        suites[result.info.key] = new
+    return Baseline(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        tool_version=plugin_version(),
+        suites=suites,
+    )
+
+
+def baseline_json(baseline: Baseline) -> dict[str, Any]:
+    suites = {}
+    for key, suite in baseline.suites.items():
+        total = Counts()
+        for question in suite.questions.values():
+            total = total + question.counts
+        metrics = metrics_json(compute_metrics(total, suite.threshold))
+        del metrics["error"]  # errors are never stored in a baseline
+        suites[key] = {
+            "name": suite.name,
+            "threshold": suite.threshold,
+            "samples": suite.samples,
+            "produced_by": suite.produced_by,
+            "metrics": metrics,
+            "questions": {
+                qid: {
+                    "correct": q.counts.correct,
+                    "wrong": q.counts.wrong,
+                    "abstained": q.counts.abstained,
+                    **({"tags": list(q.tags)} if q.tags else {}),
+                }
+                for qid, q in suite.questions.items()
+            },
+        }
+    return {
+        "version": BASELINE_VERSION,
+        "tool": {"name": "pytest-abstain", "version": baseline.tool_version},
+        "created": baseline.created,
+        "suites": suites,
+    }
+
+
+def write_baseline(path: Path, baseline: Baseline) -> None:
+    """Write atomically, keys sorted: readers never see half a file, diffs stay small."""
+    text = json.dumps(baseline_json(baseline), indent=2, sort_keys=True, ensure_ascii=False)
+    write_atomic(path, text + "\n")
