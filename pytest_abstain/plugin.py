@@ -16,11 +16,13 @@ import pytest
 
 from . import hookspec
 from .asking import Asker
+from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
+from .comparison import compare_suite
 from .plan import QuestionPlan, plan_question, record_of
 from .report import build_report, question_properties, suite_properties, write_json
 from .responders import DEFAULT_BASE_URL, CallableResponder, OpenAIResponder, Responder, display_url
 from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics
-from .settings import OPTIONS, RunSettings, SettingsError, resolve
+from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
 from .suite import (
     GATE_NAME,
     SuiteError,
@@ -30,7 +32,7 @@ from .suite import (
     question_from_marker,
     settings_from_marker,
 )
-from .summary import render
+from .summary import Line, change_lines, render
 
 PLAN_KEY = pytest.StashKey[QuestionPlan]()
 PLAN_ERROR_KEY = pytest.StashKey[str]()
@@ -349,6 +351,21 @@ class AbstainResults:
         self.settings = settings
         self.records: dict[str, QuestionRecord] = {}
         self.results: list[SuiteResult] = []
+        self.report_path = _option_path(config, "report")
+        self.baseline_path = _option_path(config, "baseline")
+        self.baseline: Baseline | None = None
+        self.baseline_note: Line | None = None
+        if settings.update_baseline and self.baseline_path is None:
+            raise pytest.UsageError(
+                "--abstain-update-baseline needs a file: pass --abstain-baseline PATH "
+                "(or set abstain_baseline in the ini file)"
+            )
+        if self.baseline_path is not None:
+            try:
+                # Read up front: a corrupt baseline stops the run before anything is asked.
+                self.baseline = read_baseline(self.baseline_path)
+            except BaselineError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, REPORT_ATTR, None)
@@ -362,14 +379,45 @@ class AbstainResults:
         if self.config.option.collectonly or not self.records:
             return outcome
         self.results = aggregate(self.records.values())
+        if self.baseline is not None:
+            for result in self.results:
+                result.comparison = compare_suite(
+                    result,
+                    self.baseline.suites.get(result.info.key),
+                    self.settings.tag_min_questions,
+                )
+                # Updating accepts the new results: the comparison is shown, not gated.
+                result.comparison.gating = not self.settings.update_baseline
         gated = [result for result in self.results if result.gated]
         # Counted as collected so the progress percentage stays within 100%.
         session.testscollected += len(gated)
         for result in gated:
             self._report_gate(result)
-        if self.settings.report is not None:
-            self._write_report(self.settings.report)
+        if self.report_path is not None:
+            self._write_report(self.report_path)
+        if self.baseline_path is not None:
+            self.baseline_note = self._baseline_step(self.baseline_path)
         return outcome
+
+    def _baseline_step(self, path: Path) -> Line | None:
+        """Update the baseline when asked (never with errors unless allowed); else a note."""
+        if not self.settings.update_baseline:
+            if self.baseline is None:
+                return (
+                    f"no baseline at {path} yet: nothing compared. Create it from a good run "
+                    f"with --abstain-baseline {path} --abstain-update-baseline",
+                    {"yellow": True},
+                )
+            return None
+        errors = sum(result.counts.error for result in self.results)
+        if errors and not self.settings.baseline_allow_errors:
+            return (
+                f"baseline NOT updated: {errors} replies could not be obtained, and a baseline "
+                "with holes compares badly. Fix them, or pass --abstain-baseline-allow-errors",
+                {"red": True},
+            )
+        write_baseline(path, updated(self.baseline, self.results))
+        return (f"baseline updated: {path} ({len(self.results)} suites)", {"green": True})
 
     def _report_gate(self, result: SuiteResult) -> None:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
@@ -400,8 +448,7 @@ class AbstainResults:
             "samples": s.samples.cli if s.samples.cli is not None else s.samples.ini,
             "concurrency": s.concurrency,
         }
-        target = path if path.is_absolute() else self.config.invocation_params.dir / path
-        write_json(target, build_report(self.results, overall_metrics(self.results), run))
+        write_json(path, build_report(self.results, overall_metrics(self.results), run))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
@@ -410,13 +457,33 @@ class AbstainResults:
         overall = overall_metrics(self.results)
         for text, markup in render(self.results, overall, self.config.get_verbosity()):
             terminalreporter.write_line(text, **markup)
-        if self.settings.report is not None:
-            terminalreporter.write_line(f"JSON report: {self.settings.report}")
+        if self.report_path is not None:
+            terminalreporter.write_line(f"JSON report: {self.report_path}")
+        if self.baseline_note is not None:
+            text, markup = self.baseline_note
+            terminalreporter.write_line(text, **markup)
+
+
+def _option_path(config: pytest.Config, name: str) -> Path | None:
+    """A path option: relative to the current directory when typed on the command line,
+    to the ini file's directory when set there (so CI can run from anywhere)."""
+    option = OPTIONS_BY_NAME[name]
+    typed = config.getoption(option.ini)
+    if typed:
+        return config.invocation_params.dir / str(typed)
+    configured = str(config.getini(option.ini) or "")
+    if configured:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        return base / configured
+    return None
 
 
 def _gate_message(result: SuiteResult) -> str:
     lines = [f"honesty gate failed for {result.info.key}:"]
     lines.extend(f"  {reason}" for reason in result.failures)
+    if result.comparison is not None and result.comparison.status == "compared":
+        lines.extend(text[2:] for text, _ in change_lines(result.comparison))
+        return "\n".join(lines)
     wrong = [r for r in result.questions if r.counts.wrong]
     if wrong:
         listed = ", ".join(f"{r.id} ({r.counts.wrong}/{len(r.grades)})" for r in wrong[:10])

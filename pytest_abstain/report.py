@@ -10,11 +10,14 @@ from datetime import datetime, timezone
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .prompts import penalty
 from .results import QuestionRecord, SuiteResult
-from .scoring import Metrics
+from .scoring import Counts, Metrics
+
+if TYPE_CHECKING:
+    from .comparison import SuiteComparison
 
 REPORT_VERSION = 1
 #: Replies are cut to this many characters in JUnit properties, which CI pages show inline.
@@ -93,7 +96,59 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         "reasons": result.failures,
         "metrics": metrics_json(result.metrics),
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
+        "tags": {tag: metrics_json(m) for tag, m in result.tag_metrics().items()},
+        "baseline": comparison_json(result.comparison) if result.comparison else None,
         "questions": [_question_json(r) for r in result.questions],
+    }
+
+
+def _counts_json(counts: Counts) -> dict[str, int]:
+    return {"correct": counts.correct, "wrong": counts.wrong, "abstained": counts.abstained}
+
+
+def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
+    """Baseline vs now for one suite, everything the terminal shows and more."""
+    return {
+        "status": comparison.status,
+        "message": comparison.message,
+        "gating": comparison.gating,
+        "tolerance": comparison.tolerance,
+        "significance": comparison.significance,
+        "regressions": comparison.regressions,
+        "metrics": [
+            {
+                "metric": m.metric,
+                "scope": m.scope,
+                "questions": m.questions,
+                "baseline": m.baseline,
+                "now": m.now,
+                "delta": m.delta,
+                "baseline_interval": [m.baseline_interval.low, m.baseline_interval.high],
+                "now_interval": [m.now_interval.low, m.now_interval.high],
+                "delta_interval": [m.delta_interval.low, m.delta_interval.high],
+                "p_value": m.p_value,
+                "p_better": m.p_better,
+                "exact": m.exact,
+                "detectable": m.detectable,
+                "regressed": m.regressed,
+                "improved": m.improved,
+            }
+            for m in comparison.metrics
+        ],
+        "changes": [
+            {
+                "id": c.id,
+                "kind": c.kind,
+                "before": _counts_json(c.before),
+                "after": _counts_json(c.after),
+            }
+            for c in comparison.changes
+        ],
+        "added": comparison.added,
+        "removed": comparison.removed,
+        "unpaired": comparison.unpaired,
+        "notes": comparison.notes,
+        "tags_not_gated": comparison.tags_not_gated,
     }
 
 
@@ -158,4 +213,12 @@ def suite_properties(result: SuiteResult) -> list[tuple[str, object]]:
         ("abstain_verdict", result.verdict),
     ]
     props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
+    comparison = result.comparison
+    if comparison is not None:
+        props.append(("abstain_baseline", comparison.status))
+        for m in comparison.metrics:
+            if m.scope == "suite":
+                props.append((f"abstain_baseline_{m.metric}", round(m.baseline, 6)))
+                props.append((f"abstain_{m.metric}_delta", round(m.delta, 6)))
+                props.append((f"abstain_{m.metric}_p", round(m.p_value, 6)))
     return props

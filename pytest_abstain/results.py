@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .grading import Grade
 from .scoring import Counts, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
 from .scoring import points as score_points
+
+if TYPE_CHECKING:
+    from .comparison import SuiteComparison
 
 #: Worst first: the grade that names a question with mixed replies.
 _SEVERITY: tuple[Grade, ...] = ("error", "wrong", "abstained", "correct")
@@ -77,6 +80,8 @@ class SuiteResult:
 
     info: SuiteInfo
     questions: list[QuestionRecord] = field(default_factory=list)
+    #: Set when a baseline was given: its regressions fail the gate too.
+    comparison: SuiteComparison | None = None
 
     @property
     def counts(self) -> Counts:
@@ -89,13 +94,26 @@ class SuiteResult:
     def metrics(self) -> Metrics:
         return compute_metrics(self.counts, self.info.threshold)
 
+    def tag_metrics(self) -> dict[str, Metrics]:
+        """Metrics of the questions carrying each tag, tags in alphabetical order."""
+        counts: dict[str, Counts] = {}
+        for record in self.questions:
+            for tag in record.tags:
+                counts[tag] = counts.get(tag, Counts()) + record.counts
+        return {tag: compute_metrics(counts[tag], self.info.threshold) for tag in sorted(counts)}
+
     @property
     def gated(self) -> bool:
-        return self.info.min_score is not None or self.info.max_error_rate is not None
+        floors = self.info.min_score is not None or self.info.max_error_rate is not None
+        c = self.comparison
+        return floors or (c is not None and c.gating and c.status != "not in baseline")
 
     @property
     def failures(self) -> list[str]:
-        return gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
+        reasons = gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
+        if self.comparison is not None:
+            reasons.extend(self.comparison.regressions)
+        return reasons
 
     @property
     def passes(self) -> list[str]:

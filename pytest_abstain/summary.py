@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .comparison import CHANGES_SHOWN, SuiteComparison
 from .prompts import format_number, penalty
 from .results import QuestionRecord, SuiteResult
 from .scoring import Metrics
+from .stats import Interval
 
 Line = tuple[str, dict[str, bool]]
 #: Wrong questions listed per suite unless -v asks for all of them.
@@ -66,12 +68,90 @@ def _wrong_line(record: QuestionRecord) -> str:
     )
 
 
+def _interval(interval: Interval) -> str:
+    return f"[{interval.low:.3f}, {interval.high:.3f}]"
+
+
+def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Line]:
+    """Baseline vs now: each metric with its interval, then the questions that changed."""
+    if comparison.status != "compared":
+        markup = {"red": True} if comparison.regressions else {"yellow": True}
+        label = "REFUSED" if comparison.status == "refused" else "not compared"
+        return [(f"  vs baseline: {label}: {comparison.message}", markup)]
+    paired = comparison.metrics[0].questions if comparison.metrics else 0
+    head = f"  vs baseline: {paired} paired questions"
+    if comparison.added:
+        head += f"; added since (not compared): {', '.join(comparison.added)}"
+    if comparison.removed:
+        head += f"; removed since: {', '.join(comparison.removed)}"
+    lines: list[Line] = [(head, {"bold": True})]
+    for m in comparison.metrics:
+        if m.scope != "suite" and not (m.regressed or m.improved or verbosity > 0):
+            continue
+        name = ("score" if m.metric == "score" else "error rate").ljust(10)
+        scope = "" if m.scope == "suite" else f"{m.scope} "
+        verdict, markup = "", {}
+        if m.regressed:
+            verdict, markup = "  REGRESSED", {"red": True}
+        elif m.improved:
+            verdict, markup = "  improved", {"green": True}
+        lines.append(
+            (
+                f"    {scope}{name} {m.baseline:.3f} {_interval(m.baseline_interval)} → "
+                f"{m.now:.3f} {_interval(m.now_interval)}   Δ {m.delta:+.3f} "
+                f"{_interval(m.delta_interval)}   p={m.p_value:.3g}{verdict}",
+                markup,
+            )
+        )
+    lines.extend(change_lines(comparison, verbosity))
+    if not comparison.gating:
+        lines.append(("    (reported only: this run updates the baseline)", {}))
+    return lines
+
+
+def change_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Line]:
+    """The questions that changed, and what else the comparison noticed."""
+    lines: list[Line] = []
+    for kind in ("newly wrong", "newly abstaining", "newly correct"):
+        changes = comparison.changed(kind)
+        if changes:
+            shown = changes if verbosity > 0 else changes[:CHANGES_SHOWN]
+            more = f" ... and {len(changes) - len(shown)} more" if len(changes) > len(shown) else ""
+            text = "; ".join(c.describe() for c in shown)
+            markup = {"yellow": True} if kind == "newly wrong" else {}
+            lines.append((f"    {kind} ({len(changes)}): {text}{more}", markup))
+    if comparison.unpaired:
+        lines.append((f"    not compared (no graded reply): {', '.join(comparison.unpaired)}", {}))
+    lines.extend((f"    note: {note}", {}) for note in comparison.notes)
+    if comparison.tags_not_gated:
+        small = ", ".join(f"{t} ({n})" for t, n in comparison.tags_not_gated.items())
+        lines.append((f"    tags too small to gate on their own: {small}", {}))
+    suite_metrics = {m.metric: m for m in comparison.metrics if m.scope == "suite"}
+    score, errors = suite_metrics.get("score"), suite_metrics.get("error_rate")
+    if score and errors and score.detectable is not None and errors.detectable is not None:
+        lines.append(
+            (
+                f"    detectable at 80% power: a score drop of {score.detectable:.3f}, "
+                f"an error-rate rise of {errors.detectable:.3f}",
+                {},
+            )
+        )
+    return lines
+
+
 def verdict_line(result: SuiteResult) -> Line:
     if not result.gated:
-        return ("  gate: none set (add gates: to the suite or --abstain-min-score)", {})
+        return (
+            "  gate: none set (add gates: to the suite, --abstain-min-score or --abstain-baseline)",
+            {},
+        )
     if result.failures:
         return ("  gate FAILED: " + "; ".join(result.failures), {"red": True, "bold": True})
-    return ("  gate passed: " + "; ".join(result.passes), {"green": True})
+    passes = result.passes
+    comparison = result.comparison
+    if comparison is not None and comparison.gating and comparison.status == "compared":
+        passes.append("no significant regression against the baseline")
+    return ("  gate passed: " + "; ".join(passes), {"green": True})
 
 
 def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> list[Line]:
@@ -115,6 +195,12 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             lines.extend((_wrong_line(r), {}) for r in shown)
             if len(wrong) > len(shown):
                 lines.append((f"    ... and {len(wrong) - len(shown)} more (-v shows all)", {}))
+        tags = result.tag_metrics()
+        if tags:
+            per_tag = [f"{tag} {_rate(m.score)}/{_rate(m.error_rate)}" for tag, m in tags.items()]
+            lines.append(("  by tag (score/error rate): " + ", ".join(per_tag), {}))
+        if result.comparison is not None:
+            lines.extend(comparison_lines(result.comparison, verbosity))
         lines.append(verdict_line(result))
     if len(results) > 1 and verbosity >= 0:
         lines.append(

@@ -1,0 +1,273 @@
+"""A suite's results against its baseline, question by question (pure; no pytest).
+
+A regression is declared only when the drop exceeds the tolerance *and* the paired
+sign-flip test (stats.py) finds it significant. The suite's tests (score and error rate,
+for the suite and for each tag with enough questions) form one family, corrected with Holm's
+procedure, so a suite's false-alarm rate stays at the chosen level however many tags it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from .baseline import BaselineSuite
+from .prompts import format_number, penalty
+from .results import QuestionRecord, SuiteResult
+from .scoring import Counts
+from .stats import (
+    Interval,
+    detectable_drop,
+    holm_rejections,
+    mean,
+    mean_interval,
+    min_attainable_p,
+    sign_flip_p_value,
+)
+
+Metric = Literal["score", "error_rate"]
+#: Below this share of questions in common, a baseline describes a different suite.
+MIN_OVERLAP = 0.5
+#: Questions listed per kind of change in messages; the JSON report has all of them.
+CHANGES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric, baseline vs now, over the paired questions of a suite or a tag."""
+
+    metric: Metric
+    scope: str
+    questions: int
+    baseline: float
+    now: float
+    baseline_interval: Interval
+    now_interval: Interval
+    delta_interval: Interval
+    #: One-sided p-values: that it got worse (tested), and that it got better (reported).
+    p_value: float
+    p_better: float
+    exact: bool
+    #: Positive means worse: a lower score, or a higher error rate.
+    drop: float
+    detectable: float | None
+    regressed: bool = False
+    improved: bool = False
+
+    @property
+    def delta(self) -> float:
+        return self.now - self.baseline
+
+    def describe(self) -> str:
+        name = "score" if self.metric == "score" else "error rate"
+        where = "" if self.scope == "suite" else f"{self.scope}: "
+        verdict = "regressed" if self.regressed else ("improved" if self.improved else "unchanged")
+        return (
+            f"{where}{name} {verdict}: {self.baseline:.3f} → {self.now:.3f} "
+            f"(Δ {self.delta:+.3f}, 95% CI [{self.delta_interval.low:+.3f}, "
+            f"{self.delta_interval.high:+.3f}], p={self.p_value:.3g}, "
+            f"{self.questions} paired questions)"
+        )
+
+
+@dataclass(frozen=True)
+class QuestionChange:
+    id: str
+    kind: Literal["newly wrong", "newly abstaining", "newly correct"]
+    before: Counts
+    after: Counts
+
+    def describe(self) -> str:
+        return f"{self.id}: {describe_counts(self.before)} → {describe_counts(self.after)}"
+
+
+@dataclass
+class SuiteComparison:
+    """What the baseline says about one suite; `gating` False reports without failing."""
+
+    status: Literal["compared", "refused", "not in baseline"]
+    message: str | None = None
+    metrics: list[MetricComparison] = field(default_factory=list)
+    changes: list[QuestionChange] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unpaired: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tags_not_gated: dict[str, int] = field(default_factory=dict)
+    tolerance: float = 0.0
+    significance: float = 0.05
+    gating: bool = True
+
+    @property
+    def regressions(self) -> list[str]:
+        """Why the gate fails on this comparison; empty when it does not."""
+        if not self.gating:
+            return []
+        if self.status == "refused":
+            return [f"baseline refused: {self.message}"]
+        return [m.describe() for m in self.metrics if m.regressed]
+
+    def changed(self, kind: str) -> list[QuestionChange]:
+        return [c for c in self.changes if c.kind == kind]
+
+
+def describe_counts(counts: Counts) -> str:
+    """'wrong 2/3, abstained 1/3': the non-zero grades, most frequent first."""
+    graded = counts.graded
+    parts = [("correct", counts.correct), ("wrong", counts.wrong), ("abstained", counts.abstained)]
+    shown = sorted((p for p in parts if p[1]), key=lambda p: -p[1])
+    return ", ".join(f"{name} {n}/{graded}" for name, n in shown) or "no graded reply"
+
+
+def _score(counts: Counts, cost: float) -> float:
+    return (counts.correct - cost * counts.wrong) / counts.graded
+
+
+def _error_rate(counts: Counts, cost: float) -> float:
+    return counts.wrong / counts.graded
+
+
+_VALUES: dict[Metric, Callable[[Counts, float], float]] = {
+    "score": _score,
+    "error_rate": _error_rate,
+}
+
+
+def _change(qid: str, before: Counts, after: Counts) -> QuestionChange | None:
+    eps = 1e-9
+    for kind, grade in (
+        ("newly wrong", "wrong"),
+        ("newly abstaining", "abstained"),
+        ("newly correct", "correct"),
+    ):
+        if getattr(after, grade) / after.graded > getattr(before, grade) / before.graded + eps:
+            return QuestionChange(qid, kind, before, after)  # type: ignore[arg-type]
+    return None
+
+
+def _metric(
+    metric: Metric, scope: str, pairs: Sequence[tuple[Counts, Counts]], cost: float, alpha: float
+) -> MetricComparison:
+    value = _VALUES[metric]
+    before = [value(b, cost) for b, _ in pairs]
+    after = [value(a, cost) for _, a in pairs]
+    # Oriented so that negative is worse, as the one-sided test expects.
+    sign = 1.0 if metric == "score" else -1.0
+    diffs = [sign * (a - b) for b, a in zip(before, after, strict=True)]
+    p_value, exact = sign_flip_p_value(diffs)
+    p_better, _ = sign_flip_p_value([-d for d in diffs])
+    return MetricComparison(
+        metric=metric,
+        scope=scope,
+        questions=len(pairs),
+        baseline=mean(before),
+        now=mean(after),
+        baseline_interval=mean_interval(before),
+        now_interval=mean_interval(after),
+        delta_interval=mean_interval([a - b for b, a in zip(before, after, strict=True)]),
+        p_value=p_value,
+        p_better=p_better,
+        exact=exact,
+        drop=-mean(diffs),
+        detectable=detectable_drop(diffs, alpha),
+    )
+
+
+def compare_suite(
+    result: SuiteResult, base: BaselineSuite | None, tag_min_questions: int
+) -> SuiteComparison:
+    """Compare `result` with its baseline entry, or say why it cannot be compared."""
+    info = result.info
+    comparison = SuiteComparison(
+        status="compared", tolerance=info.tolerance, significance=info.significance
+    )
+    if base is None:
+        comparison.status = "not in baseline"
+        comparison.message = "this suite is not in the baseline yet: update it to start comparing"
+        return comparison
+    if abs(base.threshold - info.threshold) > 1e-12:
+        comparison.status = "refused"
+        comparison.message = (
+            f"the baseline was made at t={format_number(base.threshold)} and this run states "
+            f"t={format_number(info.threshold)}; scores at different targets are not comparable. "
+            "Update the baseline in the same change that moves t"
+        )
+        return comparison
+
+    now: dict[str, QuestionRecord] = {r.id: r for r in result.questions}
+    comparison.added = sorted(set(now) - set(base.questions))
+    comparison.removed = sorted(set(base.questions) - set(now))
+    common = [qid for qid in now if qid in base.questions]
+    overlap = len(common) / max(len(now), len(base.questions), 1)
+    if overlap < MIN_OVERLAP:
+        comparison.status = "refused"
+        comparison.message = (
+            f"only {len(common)} of the suite's {len(now)} questions are in its baseline "
+            f"({len(base.questions)} questions): the questions changed wholesale. "
+            "Update the baseline to start comparing again"
+        )
+        return comparison
+    comparison.notes = _notes(result, base)
+
+    pairs: dict[str, tuple[Counts, Counts]] = {}
+    for qid in common:
+        before, after = base.questions[qid].counts, now[qid].counts
+        if after.graded == 0 or before.graded == 0:
+            comparison.unpaired.append(qid)  # an errored question is not evidence either way
+            continue
+        pairs[qid] = (before, after)
+        change = _change(qid, before, after)
+        if change is not None:
+            comparison.changes.append(change)
+
+    cost = penalty(info.threshold)
+    scopes: list[tuple[str, list[tuple[Counts, Counts]]]] = [("suite", list(pairs.values()))]
+    for tag in sorted({t for r in result.questions for t in r.tags}):
+        tagged = [pairs[q] for q in pairs if tag in now[q].tags]
+        if len(tagged) >= tag_min_questions:
+            scopes.append((f"tag {tag}", tagged))
+        else:
+            comparison.tags_not_gated[tag] = len(tagged)
+    if not pairs:
+        comparison.status = "refused"
+        comparison.message = "no question has graded replies on both sides"
+        return comparison
+
+    family_size = 2 * len(scopes)
+    alpha = info.significance
+    metrics = [
+        _metric(metric, scope, scope_pairs, cost, alpha / family_size)
+        for scope, scope_pairs in scopes
+        for metric in ("score", "error_rate")
+    ]
+    rejected = holm_rejections([m.p_value for m in metrics], alpha)
+    comparison.metrics = [
+        replace(
+            m,
+            regressed=reject and m.drop > info.tolerance,
+            improved=m.p_better <= alpha and -m.drop > info.tolerance,
+        )
+        for m, reject in zip(metrics, rejected, strict=True)
+    ]
+    if min_attainable_p(len(pairs)) > alpha / family_size:
+        comparison.notes.append(
+            f"too small to test: with {len(pairs)} paired questions no change can be "
+            f"significant at {format_number(alpha)}; add questions or samples"
+        )
+    return comparison
+
+
+def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
+    """Differences in what produced the two runs: worth knowing, not a reason to refuse."""
+    info, made = result.info, base.produced_by
+    notes = []
+    if made.get("responder") != info.responder:
+        notes.append(f"responder changed: {made.get('responder')} → {info.responder}")
+    if made.get("prompt_template_sha256") != info.prompt_sha:
+        notes.append("the confidence instruction changed since the baseline")
+    if made.get("system_prompt_sha256") != info.system_prompt_sha:
+        notes.append("the system prompt changed since the baseline")
+    if base.samples != info.samples:
+        notes.append(f"samples per question changed: {base.samples} → {info.samples}")
+    return notes

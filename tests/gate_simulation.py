@@ -1,0 +1,116 @@
+"""Seeded simulation of the baseline gate: false alarms and power.
+
+Each run draws per-question honesty profiles (chances of a correct, wrong and abstained reply),
+then samples a baseline run and a current run and asks the real `compare_suite` for a verdict.
+`python tests/gate_simulation.py` prints the table quoted in the README.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pytest_abstain.baseline import BaselineQuestion, BaselineSuite
+from pytest_abstain.comparison import compare_suite
+from pytest_abstain.grading import Grade
+from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult
+
+Profile = tuple[float, float, float]  # P(correct), P(wrong), P(abstained)
+GRADE_ORDER: tuple[Grade, Grade, Grade] = ("correct", "wrong", "abstained")
+#: One question in five has no known answer: the model can only abstain or be wrong.
+IDK_SHARE = 0.2
+
+
+def draw_profiles(rng: random.Random, questions: int) -> list[Profile]:
+    profiles = []
+    for _ in range(questions):
+        if rng.random() < IDK_SHARE:
+            wrong = rng.betavariate(1.0, 3.0)
+            profiles.append((0.0, wrong, 1.0 - wrong))
+            continue
+        c, w, a = (rng.gammavariate(alpha, 1.0) for alpha in (2.0, 0.6, 0.8))
+        total = c + w + a
+        profiles.append((c / total, w / total, a / total))
+    return profiles
+
+
+def hallucinate_more(profiles: list[Profile], points: float) -> list[Profile]:
+    """Move `points` of probability to 'wrong' in every question, from correct and abstained."""
+    shifted = []
+    for c, w, a in profiles:
+        move = min(points, c + a)
+        keep = 1.0 - move / (c + a) if c + a else 0.0
+        shifted.append((c * keep, w + move, a * keep))
+    return shifted
+
+
+def sample_grades(rng: random.Random, profile: Profile, samples: int) -> list[Grade]:
+    return rng.choices(GRADE_ORDER, weights=profile, k=samples)
+
+
+INFO = SuiteInfo(
+    key="abstain_sim.yaml", name="sim", threshold=0.75, samples=3, responder="sim",
+    confidence_stated=True,
+)  # fmt: skip
+
+
+def run_of(rng: random.Random, profiles: list[Profile], samples: int) -> SuiteResult:
+    info = SuiteInfo(**{**INFO.__dict__, "samples": samples})
+    records = [
+        QuestionRecord(
+            suite=info,
+            nodeid=f"sim::{i}",
+            index=i,
+            id=f"q{i}",
+            question="?",
+            idk=p[0] == 0,
+            expected=[],
+            regex=None,
+            tags=[],
+            grades=sample_grades(rng, p, samples),
+            replies=[],
+            errors=[None] * samples,
+        )
+        for i, p in enumerate(profiles)
+    ]
+    return SuiteResult(info, records)
+
+
+def as_baseline(result: SuiteResult) -> BaselineSuite:
+    return BaselineSuite(
+        name="sim",
+        threshold=result.info.threshold,
+        samples=result.info.samples,
+        produced_by={"responder": "sim", "prompt_template_sha256": None},
+        questions={r.id: BaselineQuestion(r.counts) for r in result.questions},
+    )
+
+
+@dataclass(frozen=True)
+class GateRates:
+    false_alarms: float
+    power: float
+
+
+def gate_rates(
+    questions: int, samples: int, runs: int, seed: int = 2025, extra_error: float = 0.10
+) -> GateRates:
+    """Share of runs the gate fails with no change, and with `extra_error` more hallucination."""
+    rng = random.Random(seed)
+    alarms = caught = 0
+    for _ in range(runs):
+        profiles = draw_profiles(rng, questions)
+        base = as_baseline(run_of(rng, profiles, samples))
+        same = run_of(rng, profiles, samples)
+        worse = run_of(rng, hallucinate_more(profiles, extra_error), samples)
+        alarms += bool(compare_suite(same, base, tag_min_questions=20).regressions)
+        caught += bool(compare_suite(worse, base, tag_min_questions=20).regressions)
+    return GateRates(alarms / runs, caught / runs)
+
+
+if __name__ == "__main__":
+    print("| questions x samples | false alarms (no change) | caught (+10 points error rate) |")
+    print("|---|---|---|")
+    for questions, samples in ((200, 3), (200, 1), (50, 3), (50, 1)):
+        rates = gate_rates(questions, samples, runs=2000)
+        print(f"| {questions} x {samples} | {rates.false_alarms:.1%} | {rates.power:.1%} |")
