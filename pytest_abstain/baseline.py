@@ -10,15 +10,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from .report import metrics_json, plugin_version, write_atomic
+from .report import counts_json, metrics_json, plugin_version, write_atomic
 from .results import SuiteResult
+from .schema import load_schema
 from .scoring import Counts, compute_metrics
 
 BASELINE_VERSION = 1
@@ -50,16 +49,9 @@ class Baseline:
     suites: dict[str, BaselineSuite] = field(default_factory=dict)
 
 
-@cache
 def baseline_schema() -> dict[str, Any]:
     """The published JSON Schema of the baseline file."""
-    text = (
-        resources.files("pytest_abstain")
-        .joinpath("schemas/baseline.schema.json")
-        .read_text("utf-8")
-    )
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return load_schema("baseline")
 
 
 def read_baseline(path: Path) -> Baseline | None:
@@ -175,12 +167,7 @@ def baseline_json(baseline: Baseline) -> dict[str, Any]:
             "produced_by": suite.produced_by,
             "metrics": metrics,
             "questions": {
-                qid: {
-                    "correct": q.counts.correct,
-                    "wrong": q.counts.wrong,
-                    "abstained": q.counts.abstained,
-                    **({"tags": list(q.tags)} if q.tags else {}),
-                }
+                qid: {**counts_json(q.counts), **({"tags": list(q.tags)} if q.tags else {})}
                 for qid, q in suite.questions.items()
             },
         }

@@ -7,13 +7,13 @@ import os
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from functools import cache
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .prompts import penalty
 from .results import QuestionRecord, SuiteResult
+from .schema import load_schema
 from .scoring import Counts, Metrics
 
 if TYPE_CHECKING:
@@ -31,14 +31,9 @@ def plugin_version() -> str:
         return "unknown"
 
 
-@cache
 def report_schema() -> dict[str, Any]:
     """The published JSON Schema of the report."""
-    text = (
-        resources.files("pytest_abstain").joinpath("schemas/report.schema.json").read_text("utf-8")
-    )
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return load_schema("report")
 
 
 def metrics_json(metrics: Metrics) -> dict[str, Any]:
@@ -68,12 +63,7 @@ def _question_json(record: QuestionRecord) -> dict[str, Any]:
         "regex": record.regex,
         "tags": record.tags,
         "grade": record.verdict,
-        "counts": {
-            "correct": counts.correct,
-            "wrong": counts.wrong,
-            "abstained": counts.abstained,
-            "error": counts.error,
-        },
+        "counts": {**counts_json(counts), "error": counts.error},
         "grades": record.grades,
         "replies": record.replies,
         "errors": record.errors,
@@ -102,7 +92,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
     }
 
 
-def _counts_json(counts: Counts) -> dict[str, int]:
+def counts_json(counts: Counts) -> dict[str, int]:
     return {"correct": counts.correct, "wrong": counts.wrong, "abstained": counts.abstained}
 
 
@@ -139,8 +129,8 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
             {
                 "id": c.id,
                 "kind": c.kind,
-                "before": _counts_json(c.before),
-                "after": _counts_json(c.after),
+                "before": counts_json(c.before),
+                "after": counts_json(c.after),
             }
             for c in comparison.changes
         ],

@@ -6,12 +6,10 @@ plugin can show one clear line instead of a traceback.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import yaml
 
 from .grading import Expectation, Tolerance
 from .prompts import template_problem
+from .schema import load_schema
 
 #: The synthetic test id of a suite's gate; no question may take it.
 GATE_NAME = "abstain-gate"
@@ -87,14 +86,9 @@ class Suite:
     questions: tuple[Question, ...]
 
 
-@cache
 def suite_schema() -> dict[str, Any]:
     """The published suite JSON Schema (draft 2020-12)."""
-    text = (
-        resources.files("pytest_abstain").joinpath("schemas/suite.schema.json").read_text("utf-8")
-    )
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return load_schema("suite")
 
 
 @cache

@@ -1,0 +1,16 @@
+"""The JSON Schemas shipped in schemas/ (suite, report, baseline), loaded once."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The published schema `schemas/<name>.schema.json`."""
+    path = resources.files("pytest_abstain").joinpath(f"schemas/{name}.schema.json")
+    schema: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return schema
