@@ -92,6 +92,8 @@ class SuiteComparison:
     changes: list[QuestionChange] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    #: In the baseline but deselected in this run.
+    not_run: list[str] = field(default_factory=list)
     unpaired: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tags_not_gated: dict[str, int] = field(default_factory=dict)
@@ -197,10 +199,14 @@ def compare_suite(
 
     now: dict[str, QuestionRecord] = {r.id: r for r in result.questions}
     comparison.added = sorted(set(now) - set(base.questions))
-    comparison.removed = sorted(set(base.questions) - set(now))
     common = [qid for qid in now if qid in base.questions]
+    if result.partial:
+        # Only part of the suite ran (-k, -x): what did not run was not removed.
+        comparison.not_run = sorted(set(base.questions) - set(now))
+    else:
+        comparison.removed = sorted(set(base.questions) - set(now))
     overlap = len(common) / max(len(now), len(base.questions), 1)
-    if overlap < MIN_OVERLAP:
+    if overlap < MIN_OVERLAP and not result.partial:
         comparison.status = "refused"
         comparison.message = (
             f"only {len(common)} of the suite's {len(now)} questions are in its baseline "

@@ -29,6 +29,7 @@ class QuestionPlan:
     suite_name: str
     suite_path: Path
     index: int
+    suite_size: int
     question: Question
     threshold: float
     samples: int
@@ -55,6 +56,7 @@ def plan_question(
     run: RunSettings,
     question: Question,
     index: int,
+    suite_size: int,
 ) -> QuestionPlan:
     """Resolve a question's settings: command line > suite > ini > default."""
     threshold = float(run.threshold.pick(suite.threshold, DEFAULT_THRESHOLD))
@@ -69,6 +71,7 @@ def plan_question(
         suite_name=suite.name or suite_name,
         suite_path=suite_path,
         index=index,
+        suite_size=suite_size,
         question=question,
         threshold=threshold,
         samples=int(run.samples.pick(suite.samples, DEFAULT_SAMPLES)),
@@ -128,6 +131,7 @@ def record_of(
             endpoint=endpoint,
             prompt_sha=plan.prompt_sha,
             system_prompt_sha=plan.system_prompt_sha,
+            size=plan.suite_size,
         ),
         nodeid=nodeid,
         index=plan.index,

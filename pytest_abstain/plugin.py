@@ -20,7 +20,7 @@ from .baseline import Baseline, BaselineError, read_baseline, updated, write_bas
 from .comparison import compare_suite
 from .plan import QuestionPlan, plan_question, record_of
 from .report import build_report, question_properties, suite_properties, write_json
-from .responders import DEFAULT_BASE_URL, CallableResponder, OpenAIResponder, Responder, display_url
+from .responders import CallableResponder, OpenAIResponder, Responder, endpoint_of
 from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics
 from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
 from .suite import (
@@ -47,10 +47,6 @@ _STATUS = {
     "wrong": ("wrong", "W", ("WRONG", {"yellow": True})),
     "abstained": ("abstained", "A", ("ABSTAINED", {"cyan": True})),
 }
-
-
-class ReplyError(Exception):
-    """A question with replies that could not be obtained: shown as a pytest error."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -127,9 +123,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def pytest_report_header(config: pytest.Config) -> str:
     s = config.stash[RUN_KEY].settings
-    threshold = s.threshold.cli if s.threshold.cli is not None else s.threshold.ini
+    threshold = s.threshold.given
     t_text = f"{threshold:g}" if threshold is not None else "per suite (default 0.75)"
-    samples = s.samples.cli if s.samples.cli is not None else s.samples.ini
+    samples = s.samples.given
     return (
         f"abstain: model={s.model or '(conftest responder)'} endpoint={_endpoint(s) or '-'} "
         f"t={t_text} samples={samples or 'per suite (default 1)'} concurrency={s.concurrency}"
@@ -137,9 +133,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def _endpoint(settings: RunSettings) -> str | None:
-    if not settings.model:
-        return None
-    return display_url(settings.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+    return endpoint_of(settings.base_url) if settings.model else None
 
 
 @pytest.fixture
@@ -150,10 +144,7 @@ def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
         pytest.fail(item.stash[PLAN_ERROR_KEY], pytrace=False)
     if not isinstance(item, pytest.Item) or PLAN_KEY not in item.stash:
         pytest.fail("abstain_result needs @pytest.mark.abstain(...) on the test", pytrace=False)
-    try:
-        return request.config.stash[RUN_KEY].resolve(item)
-    except ReplyError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return request.config.stash[RUN_KEY].resolve(item)
 
 
 class SuiteFile(pytest.File):
@@ -165,7 +156,14 @@ class SuiteFile(pytest.File):
         settings = self.config.stash[RUN_KEY].settings
         for index, question in enumerate(suite.questions):
             plan = plan_question(
-                label, self.path.name, self.path, suite.settings, settings, question, index
+                label,
+                self.path.name,
+                self.path,
+                suite.settings,
+                settings,
+                question,
+                index,
+                suite_size=len(suite.questions),
             )
             yield QuestionItem.from_parent(self, name=question.id, plan=plan)
 
@@ -193,17 +191,14 @@ class QuestionItem(pytest.Item):
         # The grade is the result; a wrong answer is scored, not failed (the gates decide).
         pass
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, ReplyError):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
-
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"abstain question {self.name}"
 
 
 def _marker_id(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "question"
+    """A question id from a test name: 'TestA::test_x[1]' -> 'TestA.test_x-1'."""
+    dotted = name.replace("::", ".")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", dotted).strip("-.") or "question"
 
 
 class AbstainRun:
@@ -220,33 +215,79 @@ class AbstainRun:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         positions: dict[str, int] = {}
+        claimed: dict[tuple[str, str], str] = {}
+        sizes: dict[str, int] = {}
         for item in items:
-            marker = item.get_closest_marker("abstain")
-            if marker is None or PLAN_KEY in item.stash or not isinstance(item, pytest.Function):
-                continue
             module = item.getparent(pytest.Module)
-            suite_key = module.nodeid if module else item.nodeid
-            path = module.path if module else item.path
-            kwargs = dict(marker.kwargs)
-            if marker.args:
-                kwargs.setdefault("question", marker.args[0])
+            if module is not None and item.get_closest_marker("abstain") is not None:
+                sizes[module.nodeid] = sizes.get(module.nodeid, 0) + 1
+        for item in items:
+            if PLAN_KEY in item.stash or not isinstance(item, pytest.Function):
+                continue
+            marker = item.get_closest_marker("abstain")
+            if marker is None:
+                continue
             try:
-                suite_marker = item.get_closest_marker("abstain_suite")
-                suite_settings = (
-                    settings_from_marker(suite_key, suite_marker.kwargs, path.parent)
-                    if suite_marker
-                    else SuiteSettings()
-                )
-                question = question_from_marker(item.nodeid, _marker_id(item.name), kwargs)
+                plan = self._plan_marked(item, marker, positions, sizes)
+                owner = claimed.setdefault((plan.suite_key, plan.question.id), item.nodeid)
+                if owner != item.nodeid:
+                    raise SuiteError(
+                        item.nodeid,
+                        [f"question id {plan.question.id!r} is already taken by {owner}: "
+                         "give one of them its own id=..."],
+                    )  # fmt: skip
             except SuiteError as exc:
                 item.stash[PLAN_ERROR_KEY] = exc.render()
             else:
-                index = positions[suite_key] = positions.get(suite_key, -1) + 1
-                item.stash[PLAN_KEY] = plan_question(
-                    suite_key, path.name, path, suite_settings, self.settings, question, index
-                )
+                item.stash[PLAN_KEY] = plan
             if "abstain_result" not in item.fixturenames:
                 item.fixturenames.append("abstain_result")
+
+    def _plan_marked(
+        self,
+        item: pytest.Function,
+        marker: pytest.Mark,
+        positions: dict[str, int],
+        sizes: dict[str, int],
+    ) -> QuestionPlan:
+        """A question declared with @pytest.mark.abstain; its module is its suite."""
+        module = item.getparent(pytest.Module)
+        assert module is not None  # a Function always lives in a module
+        if len(marker.args) > 1:
+            raise SuiteError(
+                item.nodeid,
+                ["@pytest.mark.abstain takes the question as its only positional argument; "
+                 "pass the rest by name (answer=..., idk=True)"],
+            )  # fmt: skip
+        kwargs = dict(marker.kwargs)
+        if marker.args:
+            kwargs.setdefault("question", marker.args[0])
+        suite_marker = module.get_closest_marker("abstain_suite")
+        if item.get_closest_marker("abstain_suite") is not suite_marker:
+            raise SuiteError(
+                item.nodeid,
+                ["abstain_suite sets a whole module's suite: put it in the module's pytestmark, "
+                 "not on a class or a function"],
+            )  # fmt: skip
+        settings = (
+            settings_from_marker(module.nodeid, suite_marker.kwargs, module.path.parent)
+            if suite_marker
+            else SuiteSettings()
+        )
+        # The test's name within its module (Class::test[param]) keeps ids unique by default.
+        local_name = item.nodeid[len(module.nodeid) :].lstrip(":")
+        question = question_from_marker(item.nodeid, _marker_id(local_name), kwargs)
+        index = positions[module.nodeid] = positions.get(module.nodeid, -1) + 1
+        return plan_question(
+            module.nodeid,
+            module.path.name,
+            module.path,
+            settings,
+            self.settings,
+            question,
+            index,
+            suite_size=sizes[module.nodeid],
+        )
 
     # -- asking ---------------------------------------------------------------------
 
@@ -254,7 +295,12 @@ class AbstainRun:
         path = item.stash[PLAN_KEY].suite_path
         responder: Responder | None = self._responders.get(path)
         if responder is None:
-            fn = item.ihook.pytest_abstain_make_responder(config=self.config, suite_path=path)
+            try:
+                fn = item.ihook.pytest_abstain_make_responder(config=self.config, suite_path=path)
+            except Exception as exc:
+                raise pytest.UsageError(
+                    f"pytest_abstain_make_responder raised {type(exc).__name__}: {exc}"
+                ) from None
             if fn is not None:
                 name = getattr(fn, "abstain_name", None)
                 responder = CallableResponder(fn, name, self.settings.timeout)
@@ -306,7 +352,8 @@ class AbstainRun:
                 f"({len(failed)} of {len(record.errors)} samples); not scored:"
             ]
             lines.extend(f"  sample {i + 1}: {e}" for i, e in failed)
-            raise ReplyError("\n".join(lines))
+            # pytrace=False: the reason is the endpoint's, a traceback of ours would bury it.
+            pytest.fail("\n".join(lines), pytrace=False)
         return record
 
     @pytest.hookimpl(wrapper=True)
@@ -315,7 +362,10 @@ class AbstainRun:
         # items. An xdist worker only learns its items one at a time, so it asks on demand.
         if not self.config.option.collectonly and not hasattr(self.config, "workerinput"):
             for item in session.items:
-                if PLAN_KEY in item.stash:
+                # A skip mark means the test will not run: asking would cost for nothing.
+                # (A skipif is decided at setup; such a test is asked then, if it runs.)
+                skipped = item.get_closest_marker("skip") or item.get_closest_marker("skipif")
+                if PLAN_KEY in item.stash and not skipped:
                     self.submit(item)
         return (yield)
 
@@ -353,6 +403,10 @@ class AbstainResults:
         self.results: list[SuiteResult] = []
         self.report_path = _option_path(config, "report")
         self.baseline_path = _option_path(config, "baseline")
+        # Checked before anything is asked: a run that cannot save its results wastes money.
+        for what, path in (("JSON report", self.report_path), ("baseline", self.baseline_path)):
+            if path is not None and (problem := _unwritable(path)):
+                raise pytest.UsageError(f"cannot write the {what} to {path}: {problem}")
         self.baseline: Baseline | None = None
         self.baseline_note: Line | None = None
         if settings.update_baseline and self.baseline_path is None:
@@ -374,20 +428,20 @@ class AbstainResults:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        outcome = yield
-        # Gates run after every item, like coverage floors; an interrupted loop raised above.
+        try:
+            outcome = yield
+        except (session.Failed, session.Interrupted):
+            # -x or --maxfail stopped the run: report what ran, but gate and update nothing.
+            # (Ctrl-C is a KeyboardInterrupt and passes straight through: nothing is written.)
+            self._aggregate()
+            for result in self.results:
+                result.evaluated = False
+            if self.report_path is not None:
+                self._write_report(self.report_path)
+            raise
         if self.config.option.collectonly or not self.records:
             return outcome
-        self.results = aggregate(self.records.values())
-        if self.baseline is not None:
-            for result in self.results:
-                result.comparison = compare_suite(
-                    result,
-                    self.baseline.suites.get(result.info.key),
-                    self.settings.tag_min_questions,
-                )
-                # Updating accepts the new results: the comparison is shown, not gated.
-                result.comparison.gating = not self.settings.update_baseline
+        self._aggregate()
         gated = [result for result in self.results if result.gated]
         # Counted as collected so the progress percentage stays within 100%.
         session.testscollected += len(gated)
@@ -398,6 +452,18 @@ class AbstainResults:
         if self.baseline_path is not None:
             self.baseline_note = self._baseline_step(self.baseline_path)
         return outcome
+
+    def _aggregate(self) -> None:
+        self.results = aggregate(self.records.values())
+        if self.baseline is not None:
+            for result in self.results:
+                result.comparison = compare_suite(
+                    result,
+                    self.baseline.suites.get(result.info.key),
+                    self.settings.tag_min_questions,
+                )
+                # Updating accepts the new results: the comparison is shown, not gated.
+                result.comparison.gating = not self.settings.update_baseline
 
     def _baseline_step(self, path: Path) -> Line | None:
         """Update the baseline when asked (never with errors unless allowed); else a note."""
@@ -423,7 +489,8 @@ class AbstainResults:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
         hook = self.config.hook
         nodeid = f"{result.info.key}::{GATE_NAME}"
-        location = (result.info.key, None, GATE_NAME)
+        # The third part heads the failure section: name the suite, not just "abstain-gate".
+        location = (result.info.key, None, nodeid)
         failures = result.failures
         hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
         for when in ("setup", "call", "teardown"):
@@ -445,7 +512,7 @@ class AbstainResults:
         run = {
             "model": s.model,
             "endpoint": _endpoint(s),
-            "samples": s.samples.cli if s.samples.cli is not None else s.samples.ini,
+            "samples": s.samples.given,
             "concurrency": s.concurrency,
         }
         write_json(path, build_report(self.results, overall_metrics(self.results), run))
@@ -462,6 +529,20 @@ class AbstainResults:
         if self.baseline_note is not None:
             text, markup = self.baseline_note
             terminalreporter.write_line(text, **markup)
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why `path` could not be written, judged from its nearest existing directory."""
+    if path.is_dir():
+        return "it is a directory"
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{folder} is not writable"
+    return None
 
 
 def _option_path(config: pytest.Config, name: str) -> Path | None:

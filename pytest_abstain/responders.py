@@ -51,6 +51,11 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
+def endpoint_of(base_url: str | None) -> str:
+    """The endpoint the `openai` client will use, which falls back to OPENAI_BASE_URL."""
+    return display_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+
+
 class OpenAIResponder:
     """Asks a chat model through the `openai` client (OpenAI, Azure, vLLM, Ollama, ...)."""
 
@@ -66,9 +71,7 @@ class OpenAIResponder:
         self.model = model
         self.base_url = base_url
         # The client falls back to OPENAI_BASE_URL itself; this is for reports.
-        self.endpoint: str | None = display_url(
-            base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        )
+        self.endpoint: str | None = endpoint_of(base_url)
         self._api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
@@ -182,9 +185,7 @@ class CallableResponder:
             if self._async:
                 result = await asyncio.wait_for(self.fn(prompt, **kwargs), self.timeout)
             else:
-                result = await asyncio.wait_for(
-                    asyncio.to_thread(self.fn, prompt, **kwargs), self.timeout
-                )
+                result = await self._in_thread(prompt, kwargs)
                 if inspect.isawaitable(result):
                     result = await asyncio.wait_for(result, self.timeout)
         except asyncio.TimeoutError:
@@ -198,6 +199,23 @@ class CallableResponder:
         if not result.strip():
             return Reply.failed(f"responder {self.name!r} returned an empty reply")
         return Reply(text=result)
+
+    async def _in_thread(self, prompt: str, kwargs: dict[str, Any]) -> Any:
+        """Run the sync callable in the pool; its clock starts when a thread takes it.
+
+        A call that timed out cannot be stopped and keeps its thread; counting the wait for
+        a free thread against the next call would blame it for the previous one's slowness.
+        """
+        loop = asyncio.get_running_loop()
+        started = asyncio.Event()
+
+        def call() -> Any:
+            loop.call_soon_threadsafe(started.set)
+            return self.fn(prompt, **kwargs)
+
+        future = loop.run_in_executor(None, call)
+        await started.wait()
+        return await asyncio.wait_for(asyncio.shield(future), self.timeout)
 
     async def aclose(self) -> None:
         return None

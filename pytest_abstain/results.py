@@ -34,6 +34,8 @@ class SuiteInfo:
     endpoint: str | None = None
     prompt_sha: str | None = None
     system_prompt_sha: str | None = None
+    #: Questions the suite declares; fewer records than this means a partial run (-k, -x).
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class SuiteResult:
     questions: list[QuestionRecord] = field(default_factory=list)
     #: Set when a baseline was given: its regressions fail the gate too.
     comparison: SuiteComparison | None = None
+    #: False when the run stopped early (-x, --maxfail): nothing is gated then.
+    evaluated: bool = True
 
     @property
     def counts(self) -> Counts:
@@ -121,9 +125,15 @@ class SuiteResult:
 
     @property
     def verdict(self) -> str:
+        if not self.evaluated:
+            return "not evaluated"
         if not self.gated:
             return "not gated"
         return "failed" if self.failures else "passed"
+
+    @property
+    def partial(self) -> bool:
+        return len(self.questions) < self.info.size
 
     @property
     def tokens(self) -> tuple[int, int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .prompts import DEFAULT_TEMPLATE, template_problem
@@ -38,6 +37,10 @@ def _threshold(value: float) -> str | None:
 
 def _positive_int(value: int) -> str | None:
     return None if value >= 1 else "must be at least 1"
+
+
+def _samples(value: int) -> str | None:
+    return None if 1 <= value <= 1000 else "must be from 1 to 1000"
 
 
 def _non_negative_int(value: int) -> str | None:
@@ -106,7 +109,7 @@ OPTIONS: tuple[Option, ...] = (
         _threshold,
         "T",
     ),
-    Option("samples", int, "replies asked per question (default 1)", _positive_int, "K"),
+    Option("samples", int, "replies asked per question (default 1)", _samples, "K"),
     Option(
         "concurrency",
         int,
@@ -172,6 +175,11 @@ class Layer:
     cli: Any = None
     ini: Any = None
 
+    @property
+    def given(self) -> Any:
+        """The run-wide value (command line, else ini), None when only suites decide."""
+        return self.cli if self.cli is not None else self.ini
+
     def pick(self, suite_value: Any, default: Any) -> Any:
         for value in (self.cli, suite_value, self.ini):
             if value is not None:
@@ -186,7 +194,6 @@ class RunSettings:
     concurrency: int
     timeout: float
     retries: int
-    report: Path | None
     #: None turns the confidence instruction off.
     prompt_template: str | None
     idk_phrases: tuple[str, ...]
@@ -194,7 +201,6 @@ class RunSettings:
     samples: Layer
     min_score: Layer
     max_error_rate: Layer
-    baseline: Path | None
     update_baseline: bool
     baseline_allow_errors: bool
     tolerance: Layer
@@ -248,22 +254,18 @@ def resolve(
             if problem:
                 raise SettingsError(f"abstain_prompt_template (ini): {problem}")
             template = prompt_template
-    report = single("report", None)
-    baseline = single("baseline", None)
     return RunSettings(
         model=single("model", None),
         base_url=single("base_url", None),
         concurrency=single("concurrency", DEFAULT_CONCURRENCY),
         timeout=single("timeout", DEFAULT_TIMEOUT),
         retries=single("retries", DEFAULT_RETRIES),
-        report=Path(report) if report else None,
         prompt_template=template,
         idk_phrases=idk_phrases,
         threshold=layers["threshold"],
         samples=layers["samples"],
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],
-        baseline=Path(baseline) if baseline else None,
         update_baseline=bool(single("update_baseline", False)),
         baseline_allow_errors=bool(single("baseline_allow_errors", False)),
         tolerance=layers["tolerance"],

@@ -32,7 +32,7 @@ def counts_line(metrics: Metrics) -> str:
     c = metrics.counts
     return (
         f"replies {c.total}: correct {c.correct}, wrong {c.wrong}, "
-        f"abstained {c.abstained}, error {c.error}"
+        f"abstained {c.abstained}, no reply {c.error}"
     )
 
 
@@ -84,6 +84,8 @@ def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Li
         head += f"; added since (not compared): {', '.join(comparison.added)}"
     if comparison.removed:
         head += f"; removed since: {', '.join(comparison.removed)}"
+    if comparison.not_run:
+        head += f"; {len(comparison.not_run)} not run this time"
     lines: list[Line] = [(head, {"bold": True})]
     for m in comparison.metrics:
         if m.scope != "suite" and not (m.regressed or m.improved or verbosity > 0):
@@ -140,6 +142,8 @@ def change_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Line]:
 
 
 def verdict_line(result: SuiteResult) -> Line:
+    if not result.evaluated:
+        return ("  gate: not evaluated, the run stopped early", {"yellow": True})
     if not result.gated:
         return (
             "  gate: none set (add gates: to the suite, --abstain-min-score or --abstain-baseline)",
@@ -164,14 +168,16 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
                 result.verdict, "no gate"
             )
             markup = {"red": True} if result.verdict == "failed" else {}
+            ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
             text = (
-                f"{info.key}: score {_rate(metrics.score)}, error rate "
+                f"{info.key}{ran}: score {_rate(metrics.score)}, error rate "
                 f"{_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"
             )
             lines.append((text, markup))
             continue
         stated = "" if info.confidence_stated else ", not stated in the prompt"
-        lines.append((f"{info.key}  ({info.name})", {"bold": True}))
+        ran = f"  [ran {len(result.questions)} of {info.size} questions]" if result.partial else ""
+        lines.append((f"{info.key}  ({info.name}){ran}", {"bold": True}))
         lines.append(
             (
                 f"  responder {info.responder}   t={format_number(info.threshold)} "

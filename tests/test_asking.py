@@ -98,3 +98,23 @@ def test_openai_responder_reports_an_unreachable_endpoint(asker: Asker) -> None:
 
 def test_display_url_drops_credentials_and_query() -> None:
     assert display_url("https://user:secret@host:8443/v1/?key=abc#x") == "https://host:8443/v1"
+
+
+def test_a_stuck_sync_call_does_not_time_out_the_calls_queued_behind_it() -> None:
+    asker = Asker(concurrency=2)
+    try:
+
+        def app(prompt: str) -> str:
+            if "slow" in prompt:
+                time.sleep(0.6)
+            return "Paris"
+
+        responder = CallableResponder(app, "app", timeout=0.3)
+        slow = [asker.submit(i, responder, [{"role": "user", "content": "slow"}]) for i in range(2)]
+        fast = [asker.submit(10 + i, responder, USER) for i in range(4)]
+        assert [f.result().error is not None for f in slow] == [True, True]
+        # The fast calls waited for the stuck threads, but their own clock ran only once
+        # a thread picked them up.
+        assert [f.result().text for f in fast] == ["Paris"] * 4
+    finally:
+        asker.close()
