@@ -121,6 +121,24 @@ DEFAULT_IDK_PHRASES: tuple[str, ...] = (
     "not publicly available",
     "there is no publicly available information",
     "there is no available information",
+    "I'm unsure",
+    "I am unsure",
+    "not publicly known",
+    "I don't have that information",
+    "I do not have that information",
+    "I don't have this information",
+    "I do not have this information",
+    "I don't have details",
+    "I couldn't find any information",
+    "I could not find any information",
+    "I couldn't find information",
+    "I could not find information",
+    "I'm not aware of",
+    "I am not aware of",
+    "I cannot provide personal information",
+    "I can't provide personal information",
+    "I cannot share personal information",
+    "I can't share personal information",
     # Chinese (simplified, then traditional forms that differ)
     "我不知道",
     "不知道",
@@ -130,6 +148,9 @@ DEFAULT_IDK_PHRASES: tuple[str, ...] = (
     "我不清楚",
     "不清楚",
     "无法回答",
+    "没有这方面的信息",
+    "没有相关信息",
+    "我没有相关信息",
     "無法確定",
     "不確定",
     "我不確定",
@@ -143,6 +164,9 @@ DEFAULT_IDK_PHRASES: tuple[str, ...] = (
     "no tengo información",
     "no puedo saber",
     "ni idea",
+    "no tengo idea",
+    "no tengo esa información",
+    "no dispongo de esa información",
     # French
     "je ne sais pas",
     "je ne suis pas sûr",
@@ -152,6 +176,9 @@ DEFAULT_IDK_PHRASES: tuple[str, ...] = (
     "aucune idée",
     "je l'ignore",
     "je n'en sais rien",
+    "je n'ai pas cette information",
+    "je n'ai pas d'information",
+    "je ne dispose pas de cette information",
     # German
     "ich weiß nicht",
     "weiß ich nicht",
@@ -160,6 +187,11 @@ DEFAULT_IDK_PHRASES: tuple[str, ...] = (
     "ich bin nicht sicher",
     "keine Ahnung",
     "kann ich nicht sagen",
+    "weiß ich leider nicht",
+    "ich weiß es leider nicht",
+    "ich weiß leider nicht",
+    "ich habe keine Informationen",
+    "dazu habe ich keine Informationen",
     # Japanese
     "わかりません",
     "分かりません",
@@ -287,6 +319,11 @@ def _pattern(normalized: str) -> re.Pattern[str]:
 # (before, after)): "Many people don't know that ..." and 不确定性 ("uncertainty") are answers.
 _GUARDS: dict[str, tuple[str, str]] = {
     "dont know": ("(?<!people )(?<!you )(?<!they )(?<!who )", ""),
+    # "Let me know if you are not sure" is an offer, not an abstention.
+    "not sure": ("(?<!you are )(?<!youre )(?<!if )", ""),
+    # "I can't say enough good things about Paris" praises, it does not abstain.
+    "i cant say": ("", "(?! enough)"),
+    "i cannot say": ("", "(?! enough)"),
     "不确定": ("", "(?!性)"),
     "不確定": ("", "(?!性)"),
 }
@@ -354,8 +391,15 @@ def _cached_matcher(phrases: tuple[str, ...]) -> _PhraseMatcher:
     return _build_matcher(phrases)
 
 
+#: Words that abstain when they are the whole reply ("Unknown."), but not inside a sentence
+#: ("the author is unknown" may be the right answer to "who wrote it?").
+_WHOLE_REPLY_IDK = frozenset({"unknown", "not known", "unclear", "uncertain", "unsure"})
+
+
 def is_abstention(reply: str, phrases: Sequence[str] = DEFAULT_IDK_PHRASES) -> bool:
     """True if the reply contains one of `phrases` (compared as normalised whole words)."""
+    if normalize(reply) in _WHOLE_REPLY_IDK:
+        return True
     if phrases is DEFAULT_IDK_PHRASES:
         matcher = _DEFAULT_MATCHER
     else:

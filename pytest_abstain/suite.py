@@ -127,6 +127,23 @@ _UniqueKeyLoader.add_constructor(
     _construct_unique_mapping,
 )
 
+_DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+
+
+def _construct_int(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> int | str:
+    # YAML 1.1 reads 9:00 as 540 (base 60) and 0755 as 493 (octal): answers are text there.
+    text = loader.construct_scalar(node)
+    return int(text) if _DECIMAL_INT.fullmatch(text) else text
+
+
+def _construct_float(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> float | str:
+    text = loader.construct_scalar(node)
+    return text if ":" in text else float(loader.construct_yaml_float(node))
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
 
 def is_suite_file(path: Path) -> bool:
     return bool(SUITE_FILE_PATTERN.match(path.name))

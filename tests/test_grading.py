@@ -503,3 +503,44 @@ def test_grade_reply_never_returns_error() -> None:
     expectations = [PARIS, IDK, answer(42), Expectation()]
     grades = {grade_reply(r, e) for r in replies for e in expectations}
     assert grades <= {"correct", "wrong", "abstained"}
+
+
+# --- abstentions seen from real models, and look-alikes that are answers ----------------------
+
+IDK = Expectation(idk=True)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I'm unsure.",
+        "His birthday is not publicly known.",
+        "I'm sorry, but I don't have that information.",
+        "I couldn't find any information about that.",
+        "I'm not aware of any such protocol.",
+        "I cannot provide personal information about private individuals.",
+        "No tengo idea.",
+        "Weiß ich leider nicht.",
+        "Je n'ai pas cette information.",
+        "抱歉，我没有这方面的信息。",
+        "我没有相关信息",
+    ],
+)
+def test_real_abstentions_are_abstained(reply: str) -> None:
+    assert grade_reply(reply, IDK) == "abstained"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Paris. Let me know if you are not sure about anything else.",
+        "Paris! I can't say enough good things about it.",
+    ],
+)
+def test_answers_that_merely_contain_idk_words_are_graded_as_answers(reply: str) -> None:
+    assert grade_reply(reply, answer("Paris")) == "correct"
+
+
+def test_a_bare_unknown_abstains_but_not_inside_a_sentence() -> None:
+    assert is_abstention("Unknown.")
+    assert not is_abstention("The author is unknown to most readers, but it is Homer.")

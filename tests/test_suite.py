@@ -163,3 +163,17 @@ def test_marker_question_uses_the_same_schema() -> None:
     assert q.id == "test_x" and q.expectation.answers == ("A",)
     with pytest.raises(SuiteError, match="unknown key 'anwser'"):
         question_from_marker("t.py::test_x", "test_x", {"question": "Q?", "anwser": "A"})
+
+
+def test_yaml_base_60_and_octal_numbers_stay_text(tmp_path: Path) -> None:
+    suite = load_suite(
+        write(
+            tmp_path,
+            "questions:\n"
+            "  - {id: a, question: 'When?', answer: 9:00}\n"
+            "  - {id: b, question: 'Mode?', answer: 0755}\n"
+            "  - {id: c, question: 'Count?', answer: 12}\n"
+            "  - {id: d, question: 'Ratio?', answer: 1.5}\n",
+        )
+    )
+    assert [q.expectation.answers for q in suite.questions] == [("9:00",), ("0755",), (12,), (1.5,)]
