@@ -146,4 +146,5 @@ def record_of(
         errors=errors,
         prompt_tokens=sum(r.prompt_tokens or 0 for r in replies),
         completion_tokens=sum(r.completion_tokens or 0 for r in replies),
+        cached=sum(r.cached for r in replies),
     )

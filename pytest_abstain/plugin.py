@@ -6,6 +6,7 @@ Only this module (and hookspec.py) imports pytest; the rest is plain Python.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import os
 import re
 from collections.abc import Generator, Iterable
@@ -17,10 +18,11 @@ import pytest
 from . import hookspec
 from .asking import Asker
 from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
+from .cache import CacheKey, ResponseCache
 from .comparison import compare_suite
 from .plan import QuestionPlan, plan_question, record_of
 from .report import build_report, question_properties, suite_properties, write_json
-from .responders import CallableResponder, OpenAIResponder, Responder, endpoint_of
+from .responders import CallableResponder, OpenAIResponder, Reply, Responder, endpoint_of
 from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics
 from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
 from .suite import (
@@ -147,6 +149,17 @@ def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
     return request.config.stash[RUN_KEY].resolve(item)
 
 
+def _done(reply: Reply) -> concurrent.futures.Future[Reply]:
+    future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
+    future.set_result(reply)
+    return future
+
+
+def _store(cache: ResponseCache, key: CacheKey, future: concurrent.futures.Future[Reply]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        cache.put(key, future.result())
+
+
 class SuiteFile(pytest.File):
     """An abstain_*.yaml file: one item per question, in file order."""
 
@@ -210,6 +223,10 @@ class AbstainRun:
         self.asker = Asker(settings.concurrency)
         self._responders: dict[Path, Responder] = {}
         self._openai: OpenAIResponder | None = None
+        self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
+        self._misses: list[str] = []
+        cache_dir = _option_path(config, "cache")
+        self.cache = ResponseCache(cache_dir) if cache_dir and settings.record != "off" else None
 
     # -- questions declared in Python --------------------------------------------------
 
@@ -327,13 +344,48 @@ class AbstainRun:
             )
         return self._openai
 
-    def submit(self, item: pytest.Item) -> list[concurrent.futures.Future[Any]]:
+    def cache_keys(self, item: pytest.Item) -> list[CacheKey]:
         plan = item.stash[PLAN_KEY]
         responder = self.responder_for(item)
         return [
-            self.asker.submit((item.nodeid, sample), responder, plan.messages)
-            for sample in range(plan.samples)
+            CacheKey.of(responder.endpoint, responder.name, responder.params, plan.messages, k)
+            for k in range(plan.samples)
         ]
+
+    def submit(self, item: pytest.Item) -> list[concurrent.futures.Future[Reply]]:
+        """The item's replies, one future per sample: from the cache, or asked (once)."""
+        futures = self._futures.get(item.nodeid)
+        if futures is None:
+            plan = item.stash[PLAN_KEY]
+            responder = self.responder_for(item)
+            futures = []
+            for sample, key in enumerate(self.cache_keys(item)):
+                stored = self._from_cache(item, key)
+                if stored is not None:
+                    futures.append(_done(stored))
+                    continue
+                future = self.asker.submit((item.nodeid, sample), responder, plan.messages)
+                if self.cache is not None:
+                    future.add_done_callback(functools.partial(_store, self.cache, key))
+                futures.append(future)
+            self._futures[item.nodeid] = futures
+        return futures
+
+    def _from_cache(self, item: pytest.Item, key: CacheKey) -> Reply | None:
+        """A stored reply; in replay-only mode a miss is an error reply naming the question."""
+        cache, mode = self.cache, self.settings.record
+        if cache is None or mode == "all":
+            return None
+        stored = cache.get(key)
+        if stored is not None or mode != "replay":
+            if stored is None and self.settings.explain_misses:
+                self._misses.append(f"{item.nodeid} sample {key.sample + 1}: "
+                                    f"{cache.explain_miss(key)}")  # fmt: skip
+            return stored
+        return Reply.failed(
+            f"not in the response cache {cache.root} (--abstain-record replay asks nothing): "
+            f"{cache.explain_miss(key)}. Record it with --abstain-record missing"
+        )
 
     def resolve(self, item: pytest.Item) -> QuestionRecord:
         """Wait for the item's replies, grade them, and keep the record on the item."""
@@ -369,6 +421,8 @@ class AbstainRun:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         # Ask everything up front, in item order, so replies arrive while pytest walks the
         # items. An xdist worker only learns its items one at a time, so it asks on demand.
+        if self.settings.dry_run and not self.config.option.collectonly:
+            self._dry_run(session)
         if not self.config.option.collectonly and not hasattr(self.config, "workerinput"):
             for item in session.items:
                 # A skip mark means the test will not run: asking would cost for nothing.
@@ -377,6 +431,36 @@ class AbstainRun:
                 if PLAN_KEY in item.stash and not skipped:
                     self.submit(item)
         return (yield)
+
+    def _dry_run(self, session: pytest.Session) -> None:
+        """Print what the run would ask, per suite, and stop before asking anything."""
+        requests: dict[str, list[int]] = {}
+        for item in session.items:
+            if PLAN_KEY not in item.stash:
+                continue
+            keys = self.cache_keys(item)
+            stored = sum(1 for key in keys if self.cache and self.cache.get(key))
+            tally = requests.setdefault(item.stash[PLAN_KEY].suite_key, [0, 0])
+            tally[0] += len(keys)
+            tally[1] += stored if self.settings.record != "all" else 0
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        total = [sum(t[0] for t in requests.values()), sum(t[1] for t in requests.values())]
+        if reporter is not None:
+            reporter.write_sep("=", "abstain: dry run, nothing asked")
+            for key, (count, cached) in sorted(requests.items()):
+                reporter.write_line(f"{key}: {count} replies, {cached} in the cache, "
+                                    f"{count - cached} to ask")  # fmt: skip
+        pytest.exit(
+            f"dry run: {total[0]} replies, {total[1]} answered by the cache, "
+            f"{total[0] - total[1]} requests to make",
+            returncode=0,
+        )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self._misses:
+            terminalreporter.write_sep("-", "abstain: cache misses")
+            for line in self._misses:
+                terminalreporter.write_line(line)
 
     # -- reports ----------------------------------------------------------------------
 

@@ -85,7 +85,11 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "reasons": result.failures,
         "metrics": metrics_json(result.metrics),
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "cached_replies": result.cached,
+        },
         "tags": {tag: metrics_json(m) for tag, m in result.tag_metrics().items()},
         "baseline": comparison_json(result.comparison) if result.comparison else None,
         "questions": [_question_json(r) for r in result.questions],

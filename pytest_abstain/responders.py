@@ -24,6 +24,8 @@ class Reply:
     error: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    #: Replayed from the response cache rather than asked.
+    cached: bool = False
 
     @classmethod
     def failed(cls, reason: str) -> Reply:
@@ -36,6 +38,8 @@ class Responder(Protocol):
     name: str
     #: Where replies come from, safe to print (no credentials); None for in-process callables.
     endpoint: str | None
+    #: Generation parameters sent with every request; part of the cache key.
+    params: dict[str, Any]
 
     async def ask(self, messages: list[Message]) -> Reply: ...
 
@@ -72,6 +76,9 @@ class OpenAIResponder:
         self.base_url = base_url
         # The client falls back to OPENAI_BASE_URL itself; this is for reports.
         self.endpoint: str | None = endpoint_of(base_url)
+        # Nothing beyond model and messages is sent yet; whatever is added goes through here,
+        # so that it is part of the cache key too.
+        self.params: dict[str, Any] = {}
         self._api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
@@ -97,6 +104,7 @@ class OpenAIResponder:
             response = await self._get_client().chat.completions.create(
                 model=self.model,
                 messages=messages,
+                **self.params,
             )
         except Exception as exc:
             return Reply.failed(self._describe(exc))
@@ -168,6 +176,7 @@ class CallableResponder:
         self.fn = fn
         self.name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
         self.endpoint: str | None = None
+        self.params: dict[str, Any] = {}
         self.timeout = timeout
         self._takes_system = _accepts_keyword(fn, "system")
         self._async = _is_async(fn)

@@ -56,6 +56,8 @@ class QuestionRecord:
     errors: list[str | None]
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Samples replayed from the response cache.
+    cached: int = 0
 
     @property
     def counts(self) -> Counts:
@@ -134,6 +136,10 @@ class SuiteResult:
     @property
     def partial(self) -> bool:
         return len(self.questions) < self.info.size
+
+    @property
+    def cached(self) -> int:
+        return sum(r.cached for r in self.questions)
 
     @property
     def tokens(self) -> tuple[int, int]:

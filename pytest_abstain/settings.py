@@ -43,6 +43,11 @@ def _samples(value: int) -> str | None:
     return None if 1 <= value <= 1000 else "must be from 1 to 1000"
 
 
+def _record_mode(value: str) -> str | None:
+    modes = ("missing", "replay", "all", "off")
+    return None if value in modes else f"must be one of {', '.join(modes)}"
+
+
 def _non_negative_int(value: int) -> str | None:
     return None if value >= 0 else "must be 0 or more"
 
@@ -158,6 +163,19 @@ OPTIONS: tuple[Option, ...] = (
         "ALPHA",
     ),
     Option(
+        "cache", str, "response cache folder: replay stored replies, record new ones", metavar="DIR"
+    ),
+    Option(
+        "record",
+        str,
+        "with a cache: missing (record what is not stored; default), replay (stored replies "
+        "only, a missing one is an error), all (ask again and re-record), off",
+        _record_mode,
+        "MODE",
+    ),
+    Option("explain_misses", bool, "say which part of the key changed for each cache miss"),
+    Option("dry_run", bool, "count the requests a run would make, and what the cache answers"),
+    Option(
         "tag_min_questions",
         int,
         f"tags with fewer questions are reported, not gated (default {DEFAULT_TAG_MIN_QUESTIONS})",
@@ -206,6 +224,9 @@ class RunSettings:
     tolerance: Layer
     significance: Layer
     tag_min_questions: int
+    record: str
+    explain_misses: bool
+    dry_run: bool
 
 
 def _parse_ini(option: Option, raw: str) -> Any:
@@ -271,4 +292,7 @@ def resolve(
         tolerance=layers["tolerance"],
         significance=layers["significance"],
         tag_min_questions=single("tag_min_questions", DEFAULT_TAG_MIN_QUESTIONS),
+        record=single("record", "missing"),
+        explain_misses=bool(single("explain_misses", False)),
+        dry_run=bool(single("dry_run", False)),
     )

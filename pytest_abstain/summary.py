@@ -188,6 +188,9 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         )
         lines.append(("  " + counts_line(metrics), {}))
         lines.append(("  " + metrics_line(metrics), {}))
+        if result.cached:
+            total = sum(len(r.grades) for r in result.questions)
+            lines.append((f"  cache: {result.cached} of {total} replies replayed", {}))
         prompt_tokens, completion_tokens = result.tokens
         if prompt_tokens or completion_tokens:
             lines.append((f"  tokens: {prompt_tokens} prompt, {completion_tokens} completion", {}))

@@ -1,0 +1,194 @@
+"""The response cache: keys, record/replay modes, concurrent writers, no secrets."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openai_server import FakeOpenAI
+
+from pytest_abstain.cache import CacheKey, ResponseCache
+from pytest_abstain.responders import Reply
+
+MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+SUITE = """
+questions:
+  - {id: capital, question: 'What is the capital of France?', answer: Paris}
+  - {id: birthday, question: "What is Adam Kalai's birthday?", idk: true}
+"""
+
+
+def key(**changes: object) -> CacheKey:
+    parts: dict[str, object] = {
+        "endpoint": "http://127.0.0.1:1/v1",
+        "model": "m",
+        "params": {},
+        "messages": MESSAGES,
+        "sample": 0,
+    }
+    parts.update(changes)
+    return CacheKey.of(**parts)  # type: ignore[arg-type]
+
+
+def test_every_part_of_the_key_changes_the_entry() -> None:
+    variants = [
+        key(),
+        key(endpoint="http://other/v1"),
+        key(model="m2"),
+        key(params={"temperature": 0.5}),
+        key(messages=[{"role": "user", "content": "What is the capital of Spain?"}]),
+        key(messages=[{"role": "system", "content": "Be brief."}, *MESSAGES]),
+        key(sample=1),
+    ]
+    assert len({v.digest for v in variants}) == len(variants)
+
+
+def test_round_trip_and_what_is_never_stored(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path)
+    cache.put(key(), Reply(text="Paris", prompt_tokens=5, completion_tokens=1))
+    cache.put(key(sample=1), Reply.failed("HTTP 500"))
+    assert cache.get(key()) == Reply(
+        text="Paris", prompt_tokens=5, completion_tokens=1, cached=True
+    )
+    assert cache.get(key(sample=1)) is None  # failures are asked again, never replayed
+    (entry,) = tmp_path.glob("*/*.json")
+    entry.write_text("{truncated", encoding="utf-8")
+    assert cache.get(key()) is None  # an unreadable entry is a miss, not a crash
+
+
+def test_miss_explanation_names_what_changed(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path)
+    assert "empty" in cache.explain_miss(key())
+    cache.put(key(), Reply(text="Paris"))
+    assert "sample: 0 → 1" in cache.explain_miss(key(sample=1))
+    assert "model: 'm' → 'm2'" in cache.explain_miss(key(model="m2"))
+    changed = [{"role": "user", "content": "What is the capital of Spain?"}]
+    assert (
+        "user message at character 23: 'ital of France?' → 'ital of Spain?'"
+        in cache.explain_miss(key(messages=changed))
+    )
+
+
+@pytest.fixture
+def server(pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str) -> FakeOpenAI:
+    pytester.makefile(".yaml", abstain_c=SUITE)
+    openai_server.replies = {"France": "Paris.", "birthday": "I don't know."}
+    return openai_server
+
+
+def run(pytester: pytest.Pytester, server: FakeOpenAI, *extra: str) -> pytest.RunResult:
+    return pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", server.base_url,
+        "--abstain-cache", "cache", *extra,
+    )  # fmt: skip
+
+
+def test_record_then_replay_asks_nothing(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
+    assert run(pytester, server).ret == 0
+    assert len(server.requests) == 2
+    server.reset_stats()
+    result = run(pytester, server, "--abstain-record", "replay")
+    assert result.ret == 0 and server.requests == []
+    assert result.parseoutcomes() == {"correct": 1, "abstained": 1}
+    result.stdout.fnmatch_lines(["  cache: 2 of 2 replies replayed"])
+
+
+def test_replay_only_fails_clearly_on_a_missing_entry(
+    pytester: pytest.Pytester, server: FakeOpenAI
+) -> None:
+    assert run(pytester, server).ret == 0
+    server.reset_stats()
+    result = run(pytester, server, "--abstain-record", "replay", "--abstain-threshold", "0.9")
+    assert result.ret == 1 and server.requests == []
+    result.stdout.fnmatch_lines(
+        [
+            "no reply for 'capital' from m (1 of 1 samples); not scored:",
+            "  sample 1: not in the response cache *cache (--abstain-record replay asks nothing):"
+            " the closest cached entry differs in messages (user message at character *:"
+            " *75%* → *90%*). Record it with --abstain-record missing",
+        ]
+    )
+
+
+def test_all_re_records_and_off_ignores_the_cache(
+    pytester: pytest.Pytester, server: FakeOpenAI
+) -> None:
+    assert run(pytester, server).ret == 0
+    server.replies["France"] = "Lyon."
+    server.reset_stats()
+    assert run(pytester, server, "--abstain-record", "off").parseoutcomes()["wrong"] == 1
+    assert len(server.requests) == 2
+    server.reset_stats()
+    assert run(pytester, server).parseoutcomes()["correct"] == 1  # still the recorded Paris
+    assert server.requests == []
+    assert run(pytester, server, "--abstain-record", "all").parseoutcomes()["wrong"] == 1
+    assert len(server.requests) == 2
+    server.reset_stats()
+    assert run(pytester, server, "--abstain-record", "replay").parseoutcomes()["wrong"] == 1
+
+
+def test_samples_are_independent_entries(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
+    counter = itertools.count()
+    server.responder = lambda messages: "Paris." if next(counter) % 2 else "Lyon."
+    first = run(
+        pytester, server, "--abstain-samples", "4", "-k", "capital", "--abstain-report", "a.json"
+    )
+    assert first.ret == 0
+    assert len(list((pytester.path / "cache").glob("*/*.json"))) == 4
+    server.reset_stats()
+    second = run(
+        pytester, server, "--abstain-samples", "4", "-k", "capital", "--abstain-record", "replay",
+        "--abstain-report", "b.json",
+    )  # fmt: skip
+    assert second.ret == 0 and server.requests == []
+
+    def replies(name: str) -> list[str]:
+        report = json.loads((pytester.path / name).read_text(encoding="utf-8"))
+        return [str(r) for r in report["suites"][0]["questions"][0]["replies"]]
+
+    assert replies("a.json") == replies("b.json")
+    assert sorted(replies("a.json")) == ["Lyon.", "Lyon.", "Paris.", "Paris."]
+
+
+def test_dry_run_counts_without_asking(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
+    result = run(pytester, server, "--abstain-dry-run", "--abstain-samples", "3")
+    assert result.ret == 0 and server.requests == []
+    result.stdout.fnmatch_lines(["abstain_c.yaml: 6 replies, 0 in the cache, 6 to ask"])
+    assert run(pytester, server, "-k", "capital").ret == 0
+    result = run(pytester, server, "--abstain-dry-run")
+    result.stdout.fnmatch_lines(["abstain_c.yaml: 2 replies, 1 in the cache, 1 to ask"])
+
+
+def test_explain_misses(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
+    assert run(pytester, server).ret == 0
+    result = run(pytester, server, "--abstain-explain-misses", "--abstain-samples", "2")
+    result.stdout.fnmatch_lines(
+        ["abstain_c.yaml::capital sample 2: the closest cached entry differs in sample: 0 → 1"]
+    )
+
+
+def test_two_processes_filling_one_cache_corrupt_nothing(
+    pytester: pytest.Pytester, server: FakeOpenAI, api_key: str
+) -> None:
+    questions = "\n".join(
+        f"  - {{id: q{i}, question: 'Question {i}?', idk: true}}" for i in range(60)
+    )
+    pytester.makefile(".yaml", abstain_c=f"questions:\n{questions}\n")
+    server.latency = 0.01
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--abstain-model", "m",
+        "--abstain-base-url", server.base_url, "--abstain-cache", "cache", "--abstain-samples", "2",
+    ]  # fmt: skip
+    procs = [subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    entries = list((pytester.path / "cache").glob("*/*.json"))
+    assert len(entries) == 120
+    for entry in entries:
+        json.loads(entry.read_text(encoding="utf-8"))
+    assert not list((pytester.path / "cache").glob("*/.*.tmp"))
+    everything = "".join(p.read_text(encoding="utf-8") for p in entries)
+    assert api_key not in everything and "Bearer" not in everything
