@@ -11,10 +11,30 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+import time
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 from .prompts import Message
 from .responders import Reply, Responder
+
+
+@dataclass(frozen=True)
+class Progress:
+    submitted: int
+    done: int
+    failed: int
+    elapsed: float
+
+    def line(self) -> str:
+        """'abstain: asked 240/1000 replies, 48.0/s, 0 failed, about 16s left'."""
+        rate = self.done / self.elapsed if self.elapsed > 0 else 0.0
+        left = self.submitted - self.done
+        eta = f"about {left / rate:.0f}s left" if rate > 0 and left else "finishing"
+        return (
+            f"abstain: asked {self.done}/{self.submitted} replies, {rate:.1f}/s, "
+            f"{self.failed} failed, {eta}"
+        )
 
 
 class Asker:
@@ -29,6 +49,9 @@ class Asker:
         self._semaphore: asyncio.Semaphore | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self.done = 0
+        self.failed = 0
+        self.started_at: float | None = None
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -52,6 +75,8 @@ class Asker:
         with self._lock:
             future = self._futures.get(key)
             if future is None:
+                if self.started_at is None:
+                    self.started_at = time.monotonic()
                 loop = self._ensure_loop()
                 self._responders.setdefault(id(responder), responder)
                 future = asyncio.run_coroutine_threadsafe(self._ask(responder, messages), loop)
@@ -63,9 +88,17 @@ class Asker:
             self._semaphore = asyncio.Semaphore(self.concurrency)
         async with self._semaphore:
             try:
-                return await responder.ask(messages)
+                reply = await responder.ask(messages)
             except Exception as exc:  # a responder bug must not lose the rest of the run
-                return Reply.failed(f"{type(exc).__name__}: {exc}")
+                reply = Reply.failed(f"{type(exc).__name__}: {exc}")
+        self.done += 1
+        self.failed += reply.text is None
+        return reply
+
+    def progress(self) -> Progress:
+        """A snapshot of the asking so far (read from another thread: plain int reads)."""
+        elapsed = time.monotonic() - self.started_at if self.started_at is not None else 0.0
+        return Progress(len(self._futures), self.done, self.failed, elapsed)
 
     def close(self) -> None:
         """Cancel what is pending, close the responders and stop the thread."""

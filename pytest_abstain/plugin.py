@@ -9,6 +9,7 @@ import concurrent.futures
 import functools
 import os
 import re
+import time
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ RUN_KEY = pytest.StashKey["AbstainRun"]()
 #: Name of the extra attribute that carries a question's record on its report; pytest
 #: serialises extra report attributes, so records reach the xdist controller intact.
 REPORT_ATTR = "abstain"
+
+#: Seconds between progress lines: a live terminal gets frequent ones, a CI log fewer.
+PROGRESS_EVERY_TTY = 2.0
+PROGRESS_EVERY_LOG = 10.0
 
 _STATUS = {
     "correct": ("correct", ".", ("CORRECT", {"green": True})),
@@ -225,6 +230,7 @@ class AbstainRun:
         self._openai: OpenAIResponder | None = None
         self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
         self._misses: list[str] = []
+        self._next_progress = 0.0
         cache_dir = _option_path(config, "cache")
         self.cache = ResponseCache(cache_dir) if cache_dir and settings.record != "off" else None
 
@@ -455,6 +461,19 @@ class AbstainRun:
             f"{total[0] - total[1]} requests to make",
             returncode=0,
         )
+
+    def pytest_runtest_logfinish(self) -> None:
+        """Every few seconds, a progress line between pytest's own (never under -q)."""
+        now = time.monotonic()
+        if now < self._next_progress:
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        progress = self.asker.progress()
+        if reporter is None or self.config.get_verbosity() < 0 or progress.submitted < 2:
+            return
+        if self._next_progress:  # the first call only starts the clock
+            reporter.write_line(progress.line(), cyan=True)
+        self._next_progress = now + (PROGRESS_EVERY_TTY if reporter.isatty else PROGRESS_EVERY_LOG)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self._misses:

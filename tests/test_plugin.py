@@ -500,3 +500,24 @@ def test_maxfail_still_reports_what_ran(pytester: pytest.Pytester, tiny: FakeOpe
     )
     assert suite["verdict"] == "not evaluated"
     assert "abstain-gate" not in result.stdout.str()  # a stopped run is not gated
+
+
+def test_progress_lines_while_asking_and_none_under_quiet(
+    pytester: pytest.Pytester,
+    openai_server: FakeOpenAI,
+    api_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pytest_abstain.plugin
+
+    monkeypatch.setattr(pytest_abstain.plugin, "PROGRESS_EVERY_LOG", 0.1)
+    questions = "\n".join(
+        f"  - {{id: q{i}, question: 'Question {i}?', idk: true}}" for i in range(24)
+    )
+    pytester.makefile(".yaml", abstain_many=f"questions:\n{questions}\n")
+    openai_server.latency = 0.05
+    result = pytester.runpytest(*args(openai_server, "--abstain-concurrency", "2"))
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["abstain: asked */24 replies, *.*/s, 0 failed, *"])
+    quiet = pytester.runpytest(*args(openai_server, "--abstain-concurrency", "2"), "-q")
+    assert "abstain: asked" not in quiet.stdout.str()
