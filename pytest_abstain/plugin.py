@@ -154,6 +154,25 @@ def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
     return request.config.stash[RUN_KEY].resolve(item)
 
 
+def _queued_on_this_worker(config: pytest.Config) -> list[int]:
+    """Indices of the items xdist has sent this worker and it has not run yet.
+
+    xdist has no public API for this, so this reads its worker queue defensively: if that
+    ever changes, the worker asks each question when its test starts, which is slower but
+    still correct.
+    """
+    for plugin in config.pluginmanager.get_plugins():
+        queue = getattr(plugin, "torun", None)
+        if queue is None or not hasattr(queue, "lock"):
+            continue
+        try:
+            with queue.lock() as pending:
+                return [index for index in pending if isinstance(index, int)]
+        except Exception:
+            return []
+    return []
+
+
 def _done(reply: Reply) -> concurrent.futures.Future[Reply]:
     future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
     future.set_result(reply)
@@ -480,6 +499,17 @@ class AbstainRun:
             terminalreporter.write_sep("-", "abstain: cache misses")
             for line in self._misses:
                 terminalreporter.write_line(line)
+
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        """On an xdist worker, ask for every question already queued to this worker."""
+        if not hasattr(self.config, "workerinput") or self.config.option.collectonly:
+            return
+        for index in _queued_on_this_worker(self.config):
+            queued = item.session.items[index]
+            if PLAN_KEY in queued.stash and not queued.get_closest_marker("skip"):
+                self.submit(queued)
+        if PLAN_KEY in item.stash:
+            self.submit(item)
 
     # -- reports ----------------------------------------------------------------------
 
