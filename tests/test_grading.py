@@ -507,8 +507,6 @@ def test_grade_reply_never_returns_error() -> None:
 
 # --- abstentions seen from real models, and look-alikes that are answers ----------------------
 
-IDK = Expectation(idk=True)
-
 
 @pytest.mark.parametrize(
     "reply",
