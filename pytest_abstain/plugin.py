@@ -24,7 +24,7 @@ from .comparison import compare_suite
 from .plan import QuestionPlan, plan_question, record_of
 from .report import build_report, question_properties, suite_properties, write_json
 from .responders import CallableResponder, OpenAIResponder, Reply, Responder, endpoint_of
-from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics
+from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics, worst_grade
 from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
 from .suite import (
     GATE_NAME,
@@ -528,7 +528,7 @@ class AbstainRun:
             return None
         data = getattr(report, REPORT_ATTR, None)
         if data is not None and report.passed:
-            return _STATUS.get(QuestionRecord.from_json(data).verdict)
+            return _STATUS.get(worst_grade(data["grades"]))
         return None
 
     def pytest_unconfigure(self) -> None:

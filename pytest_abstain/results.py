@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .grading import Grade
@@ -37,6 +38,16 @@ class SuiteInfo:
     #: Questions the suite declares; fewer records than this means a partial run (-k, -x).
     size: int = 0
 
+    @cached_property
+    def as_json(self) -> dict[str, Any]:
+        """Computed once per suite, shared by all its questions' records."""
+        return asdict(self)
+
+
+def worst_grade(grades: Sequence[Grade]) -> Grade:
+    """A question's grade over its samples: error > wrong > abstained > correct."""
+    return next(g for g in _SEVERITY if g in grades) if grades else "error"
+
 
 @dataclass(frozen=True)
 class QuestionRecord:
@@ -65,11 +76,13 @@ class QuestionRecord:
 
     @property
     def verdict(self) -> Grade:
-        """The worst grade among the samples (error > wrong > abstained > correct)."""
-        return next(g for g in _SEVERITY if g in self.grades) if self.grades else "error"
+        return worst_grade(self.grades)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict: that deep-copies every list, once per question.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["suite"] = self.suite.as_json
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> QuestionRecord:
