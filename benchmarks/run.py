@@ -99,9 +99,10 @@ def bare_loop(base_url: str, requests: int, concurrency: int) -> float:
 
 def bare_loop_process(base_url: str, requests: int, concurrency: int) -> tuple[float, float]:
     """The bare loop in its own process, like pytest, including the interpreter start-up."""
+    here = str(Path(__file__).parent)
     code = (
-        "import sys; sys.path.insert(0, %r); from run import bare_loop; "
-        "bare_loop(%r, %d, %d)" % (str(Path(__file__).parent), base_url, requests, concurrency)
+        f"import sys; sys.path.insert(0, {here!r}); from run import bare_loop; "
+        f"bare_loop({base_url!r}, {requests}, {concurrency})"
     )
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", code])
@@ -138,9 +139,9 @@ def main() -> None:
         plugin, _ = median_of(repeats, lambda: run_pytest(suite, *asked))
         bare, _ = median_of(repeats, lambda: bare_loop_process(server.base_url, n, concurrency))
         plain, _ = median_of(repeats, lambda: run_pytest(trivial))
-        print(f"\n{n} questions x 1 sample, latency {latency * 1000:.0f} ms, concurrency {concurrency}")
+        print(f"\n{n} questions x 1 sample, {latency * 1000:.0f} ms, concurrency {concurrency}")
         print(f"  plugin run                  {plugin:6.2f} s")
-        print(f"  ideal ceil(N/C) x L         {ideal:6.2f} s   plugin / ideal = {plugin / ideal:.2f}")
+        print(f"  ideal ceil(N/C) x L         {ideal:6.2f} s   / ideal = {plugin / ideal:.2f}")
         print(f"  bare AsyncOpenAI loop       {bare:6.2f} s")
         print(f"  plain pytest, {n} tests   {plain:6.2f} s")
         print(f"  plugin / (bare + plain)     {plugin / (bare + plain):6.2f}   (goal <= 1.10)")

@@ -297,3 +297,23 @@ def test_xdist_round_trip_gives_the_same_verdict(
         )  # fmt: skip
         verdicts.append((result.ret, [line for line in result.outlines if "REGRESSED" in line]))
     assert verdicts[0] == verdicts[1] and verdicts[0][0] == 1 and len(verdicts[0][1]) == 2
+
+
+def test_tags_with_enough_questions_are_gated_on_their_own(
+    pytester: pytest.Pytester, server: FakeOpenAI
+) -> None:
+    make_baseline(pytester, server)
+    for i in range(1, ANSWERABLE, 2):  # the ten 'geo' facts
+        server.replies[f"Fact question {i}?"] = "It is Atlantis."
+    result = run(
+        pytester, server, "--abstain-tag-min-questions", "10", "--abstain-report", "r.json"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["    tag geo error rate 0.000 * → 1.000 *REGRESSED"])
+    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    suite = report["suites"][0]
+    assert suite["tags"]["geo"]["error_rate"] == 1.0 and suite["tags"]["sci"]["error_rate"] == 0.0
+    by_scope = {(m["scope"], m["metric"]): m for m in suite["baseline"]["metrics"]}
+    assert by_scope[("tag geo", "error_rate")]["regressed"]
+    assert not by_scope[("tag sci", "error_rate")]["regressed"]
+    assert "tag geo: error rate regressed" in " ".join(suite["baseline"]["regressions"])
