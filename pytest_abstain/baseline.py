@@ -134,14 +134,19 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
 def updated(old: Baseline | None, results: Iterable[SuiteResult]) -> Baseline:
     """`old` with the suites that ran replaced; suites that did not run are kept.
 
-    Within a suite that ran, questions that were not run this time (deselected with -k, or
-    with no graded reply) keep their old counts, so a partial run never erases them.
+    When only part of a suite ran (-k, -x), the questions that did not run keep their old
+    counts, provided the old entry was made the same way (t, samples); a full run replaces the
+    suite's entry, so questions deleted from the suite leave the baseline too.
     """
     suites = dict(old.suites) if old else {}
     for result in results:
         new = suite_baseline(result)
         previous = suites.get(result.info.key)
-        if previous is not None and previous.threshold == new.threshold:
+        same_way = previous is not None and (previous.threshold, previous.samples) == (
+            new.threshold,
+            new.samples,
+        )
+        if previous is not None and result.partial and same_way:
             kept = {q: v for q, v in previous.questions.items() if q not in new.questions}
             new.questions.update(kept)
         suites[result.info.key] = new

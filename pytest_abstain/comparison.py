@@ -100,6 +100,8 @@ class SuiteComparison:
     tolerance: float = 0.0
     significance: float = 0.05
     gating: bool = True
+    #: Too few paired questions for any change to be significant: said, never a silent pass.
+    untestable: bool = False
 
     @property
     def regressions(self) -> list[str]:
@@ -149,7 +151,12 @@ def _change(qid: str, before: Counts, after: Counts) -> QuestionChange | None:
 
 
 def _metric(
-    metric: Metric, scope: str, pairs: Sequence[tuple[Counts, Counts]], cost: float, alpha: float
+    metric: Metric,
+    scope: str,
+    pairs: Sequence[tuple[Counts, Counts]],
+    cost: float,
+    alpha: float,
+    tolerance: float,
 ) -> MetricComparison:
     value = _VALUES[metric]
     before = [value(b, cost) for b, _ in pairs]
@@ -157,8 +164,10 @@ def _metric(
     # Oriented so that negative is worse, as the one-sided test expects.
     sign = 1.0 if metric == "score" else -1.0
     diffs = [sign * (a - b) for b, a in zip(before, after, strict=True)]
-    p_value, exact = sign_flip_p_value(diffs)
-    p_better, _ = sign_flip_p_value([-d for d in diffs])
+    # The null hypothesis is "the drop is within the tolerance": shifting the differences by
+    # it tests exactly that, so drops inside the tolerance fail at most alpha of the time.
+    p_value, exact = sign_flip_p_value([d + tolerance for d in diffs])
+    p_better, _ = sign_flip_p_value([tolerance - d for d in diffs])
     return MetricComparison(
         metric=metric,
         scope=scope,
@@ -236,14 +245,25 @@ def compare_suite(
         else:
             comparison.tags_not_gated[tag] = len(tagged)
     if not pairs:
-        comparison.status = "refused"
-        comparison.message = "no question has graded replies on both sides"
+        if result.partial:
+            # Running only new questions with -k is normal: there is nothing to compare yet.
+            comparison.status = "not in baseline"
+            comparison.message = "none of the questions that ran are in the baseline yet"
+        else:
+            comparison.status = "refused"
+            comparison.message = "no question has graded replies on both sides"
         return comparison
 
     family_size = 2 * len(scopes)
     alpha = info.significance
+    # The tolerance is in error-rate points; a reply turning from correct to wrong moves the
+    # score by 1 + t/(1-t) as much, so the score's tolerance is scaled to match.
+    tolerances: dict[Metric, float] = {
+        "error_rate": info.tolerance,
+        "score": info.tolerance * (1 + cost),
+    }
     metrics = [
-        _metric(metric, scope, scope_pairs, cost, alpha / family_size)
+        _metric(metric, scope, scope_pairs, cost, alpha / family_size, tolerances[metric])
         for scope, scope_pairs in scopes
         for metric in ("score", "error_rate")
     ]
@@ -251,12 +271,13 @@ def compare_suite(
     comparison.metrics = [
         replace(
             m,
-            regressed=reject and m.drop > info.tolerance,
-            improved=m.p_better <= alpha and -m.drop > info.tolerance,
+            regressed=reject and m.drop > tolerances[m.metric],
+            improved=m.p_better <= alpha and -m.drop > tolerances[m.metric],
         )
         for m, reject in zip(metrics, rejected, strict=True)
     ]
     if min_attainable_p(len(pairs)) > alpha / family_size:
+        comparison.untestable = True
         comparison.notes.append(
             f"too small to test: with {len(pairs)} paired questions no change can be "
             f"significant at {format_number(alpha)}; add questions or samples"
@@ -268,6 +289,8 @@ def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
     """Differences in what produced the two runs: worth knowing, not a reason to refuse."""
     info, made = result.info, base.produced_by
     notes = []
+    if made.get("endpoint") != info.endpoint:
+        notes.append(f"endpoint changed: {made.get('endpoint')} → {info.endpoint}")
     if made.get("responder") != info.responder:
         notes.append(f"responder changed: {made.get('responder')} → {info.responder}")
     if made.get("prompt_template_sha256") != info.prompt_sha:

@@ -35,7 +35,7 @@ from .suite import (
     question_from_marker,
     settings_from_marker,
 )
-from .summary import Line, change_lines, render
+from .summary import Line, comparison_lines, render
 
 PLAN_KEY = pytest.StashKey[QuestionPlan]()
 PLAN_ERROR_KEY = pytest.StashKey[str]()
@@ -705,7 +705,8 @@ def _gate_message(result: SuiteResult) -> str:
     lines = [f"honesty gate failed for {result.info.key}:"]
     lines.extend(f"  {reason}" for reason in result.failures)
     if result.comparison is not None and result.comparison.status == "compared":
-        lines.extend(text[2:] for text, _ in change_lines(result.comparison))
+        # Every metric, baseline vs now with intervals, then the questions that changed.
+        lines.extend(text[2:] for text, _ in comparison_lines(result.comparison))
         return "\n".join(lines)
     wrong = [r for r in result.questions if r.counts.wrong]
     if wrong:

@@ -106,6 +106,7 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
         "status": comparison.status,
         "message": comparison.message,
         "gating": comparison.gating,
+        "untestable": comparison.untestable,
         "tolerance": comparison.tolerance,
         "significance": comparison.significance,
         "regressions": comparison.regressions,
@@ -210,7 +211,8 @@ def suite_properties(result: SuiteResult) -> list[tuple[str, object]]:
     props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
     comparison = result.comparison
     if comparison is not None:
-        props.append(("abstain_baseline", comparison.status))
+        status = "untestable" if comparison.untestable else comparison.status
+        props.append(("abstain_baseline", status))
         for m in comparison.metrics:
             if m.scope == "suite":
                 props.append((f"abstain_baseline_{m.metric}", round(m.baseline, 6)))

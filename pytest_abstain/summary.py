@@ -154,7 +154,10 @@ def verdict_line(result: SuiteResult) -> Line:
     passes = result.passes
     comparison = result.comparison
     if comparison is not None and comparison.gating and comparison.status == "compared":
-        passes.append("no significant regression against the baseline")
+        if comparison.untestable:
+            passes.append("UNTESTED against the baseline: too few questions for any verdict")
+        else:
+            passes.append("no significant regression against the baseline")
     return ("  gate passed: " + "; ".join(passes), {"green": True})
 
 
@@ -167,6 +170,8 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             verdict = {"failed": "gate FAILED", "passed": "gate passed"}.get(
                 result.verdict, "no gate"
             )
+            if result.comparison is not None and result.comparison.untestable:
+                verdict += " (baseline comparison untestable: too few questions)"
             markup = {"red": True} if result.verdict == "failed" else {}
             ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
             text = (

@@ -154,7 +154,7 @@ def test_tolerance_lets_small_drops_through(pytester: pytest.Pytester, server: F
     for i in range(8):
         server.replies[f"Unknowable question {i}?"] = "1999."
     assert run(pytester, server, "--abstain-tolerance", "5").ret == 0
-    assert run(pytester, server, "--abstain-tolerance", "0.1").ret == 1  # error rate +0.25
+    assert run(pytester, server, "--abstain-tolerance", "0.02").ret == 1  # error rate +0.25
 
 
 def test_added_and_removed_questions_are_listed_not_compared(
@@ -296,7 +296,7 @@ def test_xdist_round_trip_gives_the_same_verdict(
             "--abstain-baseline", "baseline.json", *extra,
         )  # fmt: skip
         verdicts.append((result.ret, [line for line in result.outlines if "REGRESSED" in line]))
-    assert verdicts[0] == verdicts[1] and verdicts[0][0] == 1 and len(verdicts[0][1]) == 2
+    assert verdicts[0] == verdicts[1] and verdicts[0][0] == 1 and len(verdicts[0][1]) >= 2
 
 
 def test_tags_with_enough_questions_are_gated_on_their_own(
@@ -317,3 +317,41 @@ def test_tags_with_enough_questions_are_gated_on_their_own(
     assert by_scope[("tag geo", "error_rate")]["regressed"]
     assert not by_scope[("tag sci", "error_rate")]["regressed"]
     assert "tag geo: error rate regressed" in " ".join(suite["baseline"]["regressions"])
+
+
+def test_full_update_drops_deleted_questions(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
+    make_baseline(pytester, server)
+    pytester.makefile(".yaml", abstain_facts=suite_text(first=15))
+    make_baseline(pytester, server)
+    data = json.loads((pytester.path / "baseline.json").read_text(encoding="utf-8"))
+    assert len(data["suites"]["abstain_facts.yaml"]["questions"]) == 5 + UNKNOWABLE
+    assert run(pytester, server).ret == 0
+
+
+def test_tiny_suite_says_untestable_even_under_quiet(
+    pytester: pytest.Pytester, server: FakeOpenAI
+) -> None:
+    pytester.makefile(
+        ".yaml",
+        abstain_facts="questions:\n  - {id: a, question: 'Fact question 1?', answer: answer1}\n",
+    )
+    make_baseline(pytester, server)
+    server.replies["Fact question 1?"] = "It is Atlantis."
+    result = run(pytester, server, "-q")
+    result.stdout.fnmatch_lines(
+        ["*gate passed (baseline comparison untestable: too few questions)"]
+    )
+
+
+def test_running_only_new_questions_is_not_a_refusal(
+    pytester: pytest.Pytester, server: FakeOpenAI
+) -> None:
+    make_baseline(pytester, server)
+    pytester.makefile(
+        ".yaml", abstain_facts=suite_text() + "  - {id: brand-new, question: 'New?', idk: true}\n"
+    )
+    result = run(pytester, server, "-k", "brand-new")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["*not compared: none of the questions that ran are in the baseline*"]
+    )
