@@ -31,6 +31,8 @@ class BaselineError(Exception):
 class BaselineQuestion:
     counts: Counts
     tags: tuple[str, ...] = ()
+    #: sha256 of the question text and its expected answer (None in hand-made baselines).
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def _suite_from(raw: Mapping[str, Any]) -> BaselineSuite:
         qid: BaselineQuestion(
             counts=Counts(q["correct"], q["wrong"], q["abstained"]),
             tags=tuple(q.get("tags", ())),
+            sha256=q.get("sha256"),
         )
         for qid, q in raw["questions"].items()
     }
@@ -114,7 +117,7 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
         counts = record.counts
         if counts.graded:
             graded = Counts(counts.correct, counts.wrong, counts.abstained)
-            questions[record.id] = BaselineQuestion(graded, tuple(record.tags))
+            questions[record.id] = BaselineQuestion(graded, tuple(record.tags), record.content_sha)
     return BaselineSuite(
         name=info.name,
         threshold=info.threshold,
@@ -172,7 +175,11 @@ def baseline_json(baseline: Baseline) -> dict[str, Any]:
             "produced_by": suite.produced_by,
             "metrics": metrics,
             "questions": {
-                qid: {**counts_json(q.counts), **({"tags": list(q.tags)} if q.tags else {})}
+                qid: {
+                    **counts_json(q.counts),
+                    **({"tags": list(q.tags)} if q.tags else {}),
+                    **({"sha256": q.sha256} if q.sha256 else {}),
+                }
                 for qid, q in suite.questions.items()
             },
         }

@@ -94,6 +94,8 @@ class SuiteComparison:
     removed: list[str] = field(default_factory=list)
     #: In the baseline but deselected in this run.
     not_run: list[str] = field(default_factory=list)
+    #: Same id, different question text or expected answer since the baseline.
+    edited: list[str] = field(default_factory=list)
     unpaired: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tags_not_gated: dict[str, int] = field(default_factory=dict)
@@ -208,7 +210,13 @@ def compare_suite(
 
     now: dict[str, QuestionRecord] = {r.id: r for r in result.questions}
     comparison.added = sorted(set(now) - set(base.questions))
-    common = [qid for qid in now if qid in base.questions]
+    # A question edited under the same id asks something else: it is not paired.
+    comparison.edited = sorted(
+        qid
+        for qid in now
+        if qid in base.questions and base.questions[qid].sha256 not in (None, now[qid].content_sha)
+    )
+    common = [qid for qid in now if qid in base.questions and qid not in comparison.edited]
     if result.partial:
         # Only part of the suite ran (-k, -x): what did not run was not removed.
         comparison.not_run = sorted(set(base.questions) - set(now))

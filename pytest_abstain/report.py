@@ -142,6 +142,7 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
         "added": comparison.added,
         "removed": comparison.removed,
         "not_run": comparison.not_run,
+        "edited": comparison.edited,
         "unpaired": comparison.unpaired,
         "notes": comparison.notes,
         "tags_not_gated": comparison.tags_not_gated,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
@@ -77,6 +79,12 @@ class QuestionRecord:
     @property
     def verdict(self) -> Grade:
         return worst_grade(self.grades)
+
+    @property
+    def content_sha(self) -> str:
+        """sha256 of what the question asks and accepts: an edit under the same id changes it."""
+        content = [self.question, self.idk, self.expected, self.regex]
+        return hashlib.sha256(json.dumps(content).encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         # By hand, not dataclasses.asdict: that deep-copies every list, once per question.

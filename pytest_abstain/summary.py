@@ -84,6 +84,8 @@ def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Li
         head += f"; added since (not compared): {', '.join(comparison.added)}"
     if comparison.removed:
         head += f"; removed since: {', '.join(comparison.removed)}"
+    if comparison.edited:
+        head += f"; edited since (not compared): {', '.join(comparison.edited)}"
     if comparison.not_run:
         head += f"; {len(comparison.not_run)} not run this time"
     lines: list[Line] = [(head, {"bold": True})]

@@ -67,13 +67,13 @@ def test_baseline_is_written_sorted_and_valid(
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     suite = data["suites"]["abstain_facts.yaml"]
     assert suite["threshold"] == 0.75 and suite["samples"] == 3
-    assert suite["questions"]["fact-3"] == {
-        "correct": 3,
-        "wrong": 0,
-        "abstained": 0,
-        "tags": ["geo"],
-    }
-    assert suite["questions"]["unknown-0"] == {"correct": 0, "wrong": 0, "abstained": 3}
+    fact = suite["questions"]["fact-3"]
+    fact_sha = fact.pop("sha256")
+    assert len(fact_sha) == 64
+    assert fact == {"correct": 3, "wrong": 0, "abstained": 0, "tags": ["geo"]}
+    unknown = suite["questions"]["unknown-0"]
+    assert unknown.pop("sha256") != fact_sha
+    assert unknown == {"correct": 0, "wrong": 0, "abstained": 3}
     made = suite["produced_by"]
     assert made["responder"] == "m" and made["endpoint"].startswith("http://127.0.0.1:")
     assert len(made["prompt_template_sha256"]) == 64 and made["system_prompt_sha256"] is None
@@ -354,4 +354,27 @@ def test_running_only_new_questions_is_not_a_refusal(
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         ["*not compared: none of the questions that ran are in the baseline*"]
+    )
+
+
+def test_questions_edited_under_the_same_id_are_not_compared(
+    pytester: pytest.Pytester, server: FakeOpenAI
+) -> None:
+    make_baseline(pytester, server)
+    edited = suite_text().replace(
+        "'Fact question 0?', answer: 'answer0'", "'Fact question 0?', answer: 'other'"
+    )
+    pytester.makefile(".yaml", abstain_facts=edited)
+    result = run(pytester, server)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["  vs baseline: 31 paired questions; edited since (not compared): fact-0"]
+    )
+    pytester.makefile(
+        ".yaml", abstain_facts=suite_text().replace("Fact question", "Rephrased fact")
+    )
+    result = run(pytester, server)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["*REFUSED: only 12 of the suite's 32 questions are in its baseline*"]
     )
