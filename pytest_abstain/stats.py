@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-#: Up to this many changed questions the sign-flip distribution is enumerated exactly
-#: (2**12 patterns); beyond it the normal approximation of the same distribution is used,
-#: which is accurate when no single question dominates the sum.
-EXACT_LIMIT = 12
+#: Up to this many changed questions the sign-flip distribution is computed exactly, by
+#: convolution over the distinct totals (grades make the differences fall on a small lattice);
+#: beyond it, or when the totals do not collapse, the normal approximation of the same
+#: distribution is used, which is accurate when no single question dominates the sum.
+EXACT_LIMIT = 60
+MAX_TOTALS = 20_000
 #: Differences smaller than this are float noise, not changes.
 _EPS = 1e-12
 _Z = NormalDist()
@@ -60,13 +62,27 @@ def sign_flip_p_value(diffs: Sequence[float]) -> tuple[float, bool]:
         return 1.0, True
     observed = sum(changed)
     if len(changed) <= EXACT_LIMIT:
-        totals = [0.0]
-        for d in changed:
-            totals = [t + d for t in totals] + [t - d for t in totals]
-        at_most = sum(1 for t in totals if t <= observed + 1e-9)
-        return at_most / len(totals), True
+        exact = _exact_share_at_most(changed, observed)
+        if exact is not None:
+            return exact, True
     scale = math.sqrt(sum(d * d for d in changed))
     return _Z.cdf(observed / scale), False
+
+
+def _exact_share_at_most(changed: Sequence[float], observed: float) -> float | None:
+    """Share of the 2**n sign patterns whose total is <= observed; None if too many totals."""
+    totals: dict[float, int] = {0.0: 1}
+    for d in changed:
+        grown: dict[float, int] = {}
+        for total, ways in totals.items():
+            for step in (d, -d):
+                key = round(total + step, 9)  # equal totals must meet despite float noise
+                grown[key] = grown.get(key, 0) + ways
+        if len(grown) > MAX_TOTALS:
+            return None
+        totals = grown
+    at_most = sum(ways for total, ways in totals.items() if total <= observed + 1e-9)
+    return at_most / 2 ** len(changed)
 
 
 def min_attainable_p(questions: int) -> float:

@@ -110,3 +110,14 @@ def test_question_verdict_is_the_worst_sample() -> None:
     assert _record("a", 0.5, 0, ["correct", "abstained"]).verdict == "abstained"
     assert _record("a", 0.5, 0, ["correct", "error"]).verdict == "error"
     assert _record("a", 0.5, 0, ["correct"]).verdict == "correct"
+
+
+def test_sign_flip_p_value_is_exact_where_the_normal_approximation_is_not() -> None:
+    from pytest_abstain.stats import sign_flip_p_value
+
+    # 12 questions worse by 1 and 4 better by 1: the exact share of sign patterns with a
+    # total <= -8 is P(Binomial(16, 1/2) <= 4) = 2517 / 65536.
+    p, exact = sign_flip_p_value([-1.0] * 12 + [1.0] * 4)
+    assert exact and p == pytest.approx(2517 / 65536)
+    assert sign_flip_p_value([0.0, 0.0]) == (1.0, True)
+    assert sign_flip_p_value([-1.0]) == (0.5, True)
