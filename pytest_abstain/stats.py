@@ -82,7 +82,7 @@ def _exact_share_at_most(changed: Sequence[float], observed: float) -> float | N
             return None
         totals = grown
     at_most = sum(ways for total, ways in totals.items() if total <= observed + 1e-9)
-    return at_most / 2 ** len(changed)
+    return at_most / (1 << len(changed))
 
 
 def min_attainable_p(questions: int) -> float:
