@@ -163,9 +163,7 @@ def updated(old: Baseline | None, results: Iterable[SuiteResult]) -> Baseline:
 def baseline_json(baseline: Baseline) -> dict[str, Any]:
     suites = {}
     for key, suite in baseline.suites.items():
-        total = Counts()
-        for question in suite.questions.values():
-            total = total + question.counts
+        total = Counts.summed(q.counts for q in suite.questions.values())
         metrics = metrics_json(compute_metrics(total, suite.threshold))
         del metrics["error"]  # errors are never stored in a baseline
         suites[key] = {

@@ -112,10 +112,7 @@ class SuiteResult:
 
     @property
     def counts(self) -> Counts:
-        total = Counts()
-        for record in self.questions:
-            total = total + record.counts
-        return total
+        return Counts.summed(record.counts for record in self.questions)
 
     @property
     def metrics(self) -> Metrics:
@@ -182,8 +179,6 @@ def aggregate(records: Iterable[QuestionRecord]) -> list[SuiteResult]:
 
 def overall_metrics(results: Iterable[SuiteResult]) -> Metrics:
     """All suites pooled; each reply scored at its own suite's t."""
-    counts, total_points = Counts(), 0.0
-    for result in results:
-        counts = counts + result.counts
-        total_points += score_points(result.counts, result.info.threshold)
-    return metrics_from(counts, total_points)
+    per_suite = [(result.counts, result.info.threshold) for result in results]
+    counts = Counts.summed(c for c, _ in per_suite)
+    return metrics_from(counts, sum(score_points(c, t) for c, t in per_suite))

@@ -25,6 +25,10 @@ class Counts:
             tally[grade] += 1
         return cls(**tally)
 
+    @classmethod
+    def summed(cls, parts: Iterable[Counts]) -> Counts:
+        return sum(parts, cls())
+
     def __add__(self, other: Counts) -> Counts:
         return Counts(
             self.correct + other.correct,
