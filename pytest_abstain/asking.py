@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
+import random
 import threading
 import time
 from collections.abc import Hashable
@@ -17,6 +19,20 @@ from dataclasses import dataclass
 
 from .prompts import Message
 from .responders import Reply, Responder
+from .retrying import AdaptiveLimit, RetryPolicy
+
+#: A run stops when its first this-many replies all failed with one and the same reason
+#: (a wrong key, model or URL) and none succeeded: the rest would only repeat it.
+STOP_AFTER_SAME_FAILURES = 5
+STOP_PREFIX = "abstain: stopped early"
+
+
+def stop_message(reason: str) -> str:
+    """Why the run stopped, for the one line pytest prints when it is interrupted."""
+    return (
+        f"{STOP_PREFIX}: the first {STOP_AFTER_SAME_FAILURES} replies all failed the same way "
+        f"and none succeeded, so the rest were not asked: {reason}"
+    )
 
 
 @dataclass(frozen=True)
@@ -24,33 +40,43 @@ class Progress:
     submitted: int
     done: int
     failed: int
+    retries: int
     elapsed: float
 
     def line(self) -> str:
-        """'abstain: asked 240/1000 replies, 48.0/s, 0 failed, about 16s left'."""
+        """'abstain: asked 240/1000 replies, 48.0/s, 0 failed, 3 retried, about 16s left'."""
         rate = self.done / self.elapsed if self.elapsed > 0 else 0.0
         left = self.submitted - self.done
         eta = f"about {left / rate:.0f}s left" if rate > 0 and left else "finishing"
+        retried = f"{self.retries} retried, " if self.retries else ""
         return (
             f"abstain: asked {self.done}/{self.submitted} replies, {rate:.1f}/s, "
-            f"{self.failed} failed, {eta}"
+            f"{self.failed} failed, {retried}{eta}"
         )
 
 
 class Asker:
-    """Runs `responder.ask` calls concurrently, at most `concurrency` at a time."""
+    """Runs `responder.ask` calls concurrently, at most `concurrency` at a time, retrying
+    transient failures under `retry`."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, retry: RetryPolicy | None = None) -> None:
         self.concurrency = concurrency
+        self.retry = retry or RetryPolicy(retries=0, backoff=1.0)
+        self.limit = AdaptiveLimit(concurrency)
         self._futures: dict[Hashable, concurrent.futures.Future[Reply]] = {}
         self._responders: dict[int, Responder] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._semaphore: asyncio.Semaphore | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._rng = random.Random()
         self.done = 0
         self.failed = 0
+        self.retries = 0
+        self.succeeded = 0
+        self._first_failures: list[str] = []
+        #: Set when the run should stop: every reply so far failed the same way.
+        self.fatal: str | None = None
         self.started_at: float | None = None
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -84,21 +110,70 @@ class Asker:
             return future
 
     async def _ask(self, responder: Responder, messages: list[Message]) -> Reply:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.concurrency)
-        async with self._semaphore:
-            try:
-                reply = await responder.ask(messages)
-            except Exception as exc:  # a responder bug must not lose the rest of the run
-                reply = Reply.failed(f"{type(exc).__name__}: {exc}")
-        self.done += 1
-        self.failed += reply.text is None
+        retry = 0
+        while True:
+            reply = await self._attempt(responder, messages)
+            if not reply.transient or retry >= self.retry.retries or self.fatal:
+                break
+            if giving_up := self.retry.gives_up(reply.retry_after):
+                reply = dataclasses.replace(reply, error=f"{reply.error}; {giving_up}")
+                break
+            retry += 1
+            self.retries += 1
+            await asyncio.sleep(self.retry.delay(retry, reply.retry_after, self._rng))
+        if retry:
+            reply = dataclasses.replace(reply, attempts=retry + 1)
+            if reply.error is not None:
+                reply = dataclasses.replace(
+                    reply, error=f"{reply.error} (after {retry + 1} attempts)"
+                )
+        self._finished(reply)
         return reply
+
+    async def _attempt(self, responder: Responder, messages: list[Message]) -> Reply:
+        """One request, inside a slot of the adaptive limit."""
+        sent_in = await self.limit.acquire()
+        reply = Reply.failed("not asked")
+        try:
+            reply = await responder.ask(messages)
+        except Exception as exc:  # a responder bug must not lose the rest of the run
+            reply = Reply.failed(f"{type(exc).__name__}: {exc}")
+        finally:
+            await self.limit.release(
+                sent_in,
+                succeeded=reply.text is not None,
+                rate_limited=reply.rate_limited,
+                retry_after=reply.retry_after,
+            )
+        return reply
+
+    def _finished(self, reply: Reply) -> None:
+        """Count the reply; stop the run when nothing works and everything fails alike."""
+        self.done += 1
+        if reply.text is not None:
+            self.succeeded += 1
+            return
+        self.failed += 1
+        if self.succeeded or self.fatal or reply.error is None:
+            return
+        self._first_failures.append(reply.error)
+        if len(self._first_failures) >= STOP_AFTER_SAME_FAILURES:
+            if len(set(self._first_failures)) == 1:
+                self.fatal = reply.error
+                self._cancel_pending()
+            else:
+                self._first_failures.clear()  # mixed failures: a real run with problems
+
+    def _cancel_pending(self) -> None:
+        with self._lock:
+            pending = [f for f in self._futures.values() if not f.done()]
+        for future in pending:
+            future.cancel()
 
     def progress(self) -> Progress:
         """A snapshot of the asking so far (read from another thread: plain int reads)."""
         elapsed = time.monotonic() - self.started_at if self.started_at is not None else 0.0
-        return Progress(len(self._futures), self.done, self.failed, elapsed)
+        return Progress(len(self._futures), self.done, self.failed, self.retries, elapsed)
 
     def close(self) -> None:
         """Cancel what is pending, close the responders and stop the thread."""

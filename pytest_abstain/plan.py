@@ -10,6 +10,7 @@ from pathlib import Path
 from .grading import DEFAULT_IDK_PHRASES, Grade, grade_reply
 from .prompts import Message, build_messages
 from .responders import Reply
+from .scoring import ErrorBudget
 from .results import QuestionRecord, SuiteInfo
 from .settings import (
     DEFAULT_SAMPLES,
@@ -35,6 +36,8 @@ class QuestionPlan:
     samples: int
     confidence_stated: bool
     gates: Gates
+    #: The error budget, normalised ("3", "5%"); None: any error fails the run.
+    max_errors: str | None
     tolerance: float
     significance: float
     idk_phrases: tuple[str, ...]
@@ -80,6 +83,7 @@ def plan_question(
             min_score=run.min_score.pick(suite.gates.min_score, None),
             max_error_rate=run.max_error_rate.pick(suite.gates.max_error_rate, None),
         ),
+        max_errors=_budget(run.max_errors.pick(getattr(suite.gates, "max_errors", None), None)),
         tolerance=float(run.tolerance.pick(suite.gates.tolerance, DEFAULT_TOLERANCE)),
         significance=float(run.significance.pick(suite.gates.significance, DEFAULT_SIGNIFICANCE)),
         idk_phrases=DEFAULT_IDK_PHRASES + run.idk_phrases + suite.idk_phrases,
@@ -87,6 +91,11 @@ def plan_question(
         prompt_sha=sha256(template),
         system_prompt_sha=sha256(suite.system_prompt),
     )
+
+
+def _budget(value: object) -> str | None:
+    # Already checked where it was given (option or suite schema); normalised for reports.
+    return None if value is None else str(ErrorBudget.parse(value))
 
 
 def record_of(
@@ -126,6 +135,7 @@ def record_of(
             confidence_stated=plan.confidence_stated,
             min_score=plan.gates.min_score,
             max_error_rate=plan.gates.max_error_rate,
+            max_errors=plan.max_errors,
             tolerance=plan.tolerance,
             significance=plan.significance,
             endpoint=endpoint,
@@ -147,4 +157,5 @@ def record_of(
         prompt_tokens=sum(r.prompt_tokens or 0 for r in replies),
         completion_tokens=sum(r.completion_tokens or 0 for r in replies),
         cached=sum(r.cached for r in replies),
+        retries=sum(max(0, r.attempts - 1) for r in replies),
     )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from . import hookspec
-from .asking import Asker
+from .asking import STOP_PREFIX, Asker, stop_message
 from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
 from .cache import CacheKey, ResponseCache
 from .comparison import compare_suite
@@ -25,6 +25,7 @@ from .plan import QuestionPlan, plan_question, record_of
 from .report import build_report, question_properties, suite_properties, write_json
 from .responders import CallableResponder, OpenAIResponder, Reply, Responder, endpoint_of
 from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics, worst_grade
+from .retrying import RetryPolicy
 from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
 from .suite import (
     GATE_NAME,
@@ -244,7 +245,7 @@ class AbstainRun:
     def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
         self.config = config
         self.settings = settings
-        self.asker = Asker(settings.concurrency)
+        self.asker = Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff))
         self._responders: dict[Path, Responder] = {}
         self._openai: OpenAIResponder | None = None
         self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
@@ -365,7 +366,6 @@ class AbstainRun:
                 base_url=s.base_url,
                 api_key=os.environ.get("OPENAI_API_KEY"),
                 timeout=s.timeout,
-                max_retries=s.retries,
             )
         return self._openai
 
@@ -426,7 +426,16 @@ class AbstainRun:
                 problem = ""
             if problem:
                 pytest.fail(problem, pytrace=False)
-            replies = [future.result() for future in futures]
+            try:
+                replies = [future.result() for future in futures]
+            except concurrent.futures.CancelledError:
+                replies = []
+            if self.asker.fatal is not None:
+                # pytest (and each xdist worker) stops after this item; the controller
+                # turns the stop into a usage error (AbstainResults.pytest_runtestloop).
+                item.session.shouldstop = stop_message(self.asker.fatal)
+                if not replies:
+                    pytest.skip("not asked: the run stopped early")
             responder = self.responder_for(item)
             record = record_of(plan, item.nodeid, responder.name, responder.endpoint, replies)
             item.stash[RECORD_KEY] = record
@@ -543,6 +552,12 @@ class AbstainResults:
         self.settings = settings
         self.records: dict[str, QuestionRecord] = {}
         self.results: list[SuiteResult] = []
+        #: Failed reports other than question errors (failed gates, failing tests, ...).
+        self.other_failures = 0
+        #: Question errors that the error budgets allowed: the run passes despite them.
+        self.forgiven = 0
+        #: The asking stopped early: every reply failed the same way.
+        self.stopped = False
         self.report_path = _option_path(config, "report")
         self.baseline_path = _option_path(config, "baseline")
         # Checked before anything is asked: a run that cannot save its results wastes money.
@@ -567,19 +582,51 @@ class AbstainResults:
         data = getattr(report, REPORT_ATTR, None)
         if data is not None:
             self.records[report.nodeid] = QuestionRecord.from_json(data)
+        if report.failed and not (data is not None and "error" in data["grades"]):
+            self.other_failures += 1
+
+    def _errors_within_budget(self) -> int:
+        """Question errors that every suite's error budget allows (0 if any suite's does not).
+
+        Each such question still shows as a pytest error, with its reason; the budget only
+        decides whether they fail the run.
+        """
+        errors = 0
+        for result in self.results:
+            if not result.counts.error:
+                continue
+            budget = result.error_budget()
+            if budget is None or not budget[0] or not result.evaluated:
+                return 0
+            errors += sum(1 for r in result.questions if r.counts.error)
+        return errors
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.stopped:
+            # A wrong key, model or URL: the set-up is at fault, as with a bad option.
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        if session.exitstatus != pytest.ExitCode.TESTS_FAILED or self.other_failures:
+            return
+        self.forgiven = self._errors_within_budget()
+        if self.forgiven:
+            session.exitstatus = pytest.ExitCode.OK
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         try:
             outcome = yield
-        except (session.Failed, session.Interrupted):
-            # -x or --maxfail stopped the run: report what ran, but gate and update nothing.
-            # (Ctrl-C is a KeyboardInterrupt and passes straight through: nothing is written.)
-            self._aggregate()
-            for result in self.results:
-                result.evaluated = False
-            if self.report_path is not None:
-                self._write_report(self.report_path)
+        except KeyboardInterrupt as exc:
+            # session.Interrupted (--maxfail, a stop) and xdist's are KeyboardInterrupts too.
+            if str(exc).startswith(STOP_PREFIX):
+                # Nothing is worth reporting: every reply failed the same way.
+                self.stopped = True
+            elif isinstance(exc, session.Interrupted):
+                self._report_stopped()
+            raise
+        except session.Failed:
+            self._report_stopped()
             raise
         if self.config.option.collectonly or not self.records:
             return outcome
@@ -594,6 +641,17 @@ class AbstainResults:
         if self.baseline_path is not None:
             self.baseline_note = self._baseline_step(self.baseline_path)
         return outcome
+
+    def _report_stopped(self) -> None:
+        """-x or --maxfail stopped the run: report what ran, but gate and update nothing.
+
+        (Ctrl-C is a KeyboardInterrupt and passes straight through: nothing is written.)
+        """
+        self._aggregate()
+        for result in self.results:
+            result.evaluated = False
+        if self.report_path is not None:
+            self._write_report(self.report_path)
 
     def _aggregate(self) -> None:
         self.results = aggregate(self.records.values())
@@ -671,6 +729,13 @@ class AbstainResults:
         if self.baseline_note is not None:
             text, markup = self.baseline_note
             terminalreporter.write_line(text, **markup)
+        if self.forgiven:
+            plural = "s" if self.forgiven != 1 else ""
+            terminalreporter.write_line(
+                f"{self.forgiven} question{plural} could not be answered (shown as errors "
+                "above), within the suites' error budgets (max_errors): the run passes",
+                yellow=True,
+            )
 
 
 def _unwritable(path: Path) -> str | None:

@@ -67,6 +67,7 @@ def _question_json(record: QuestionRecord) -> dict[str, Any]:
         "grades": record.grades,
         "replies": record.replies,
         "errors": record.errors,
+        "retries": record.retries,
     }
 
 
@@ -81,7 +82,11 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         "penalty": penalty(info.threshold),
         "samples": info.samples,
         "confidence_stated": info.confidence_stated,
-        "gates": {"min_score": info.min_score, "max_error_rate": info.max_error_rate},
+        "gates": {
+            "min_score": info.min_score,
+            "max_error_rate": info.max_error_rate,
+            "max_errors": info.max_errors,
+        },
         "verdict": result.verdict,
         "reasons": result.failures,
         "metrics": metrics_json(result.metrics),
@@ -89,6 +94,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "cached_replies": result.cached,
+            "retries": result.retries,
         },
         "tags": {tag: metrics_json(m) for tag, m in result.tag_metrics().items()},
         "baseline": comparison_json(result.comparison) if result.comparison else None,

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import email.utils
 import inspect
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from .prompts import Message
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Statuses worth asking again (as well as every 5xx): timeout, conflict, rate limit.
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
 
 
 @dataclass(frozen=True)
@@ -26,14 +31,38 @@ class Reply:
     completion_tokens: int | None = None
     #: Replayed from the response cache rather than asked.
     cached: bool = False
+    #: A failure worth asking again (a dropped connection, a 5xx, a 429); see retrying.py.
+    transient: bool = False
+    #: The endpoint answered 429: fewer requests at once.
+    rate_limited: bool = False
+    #: Seconds the endpoint asked to wait (its Retry-After header).
+    retry_after: float | None = None
+    #: Requests it took, retries included (0 when replayed from the cache).
+    attempts: int = 1
 
     @classmethod
-    def failed(cls, reason: str) -> Reply:
-        return cls(text=None, error=reason)
+    def failed(
+        cls,
+        reason: str,
+        *,
+        transient: bool = False,
+        rate_limited: bool = False,
+        retry_after: float | None = None,
+    ) -> Reply:
+        return cls(
+            text=None,
+            error=reason,
+            transient=transient,
+            rate_limited=rate_limited,
+            retry_after=retry_after,
+        )
 
 
 class Responder(Protocol):
-    """Something that answers chat messages; `ask` turns every failure into Reply.failed."""
+    """Something that answers chat messages; `ask` turns every failure into Reply.failed.
+
+    `ask` makes one attempt: the asker decides about retries, from `Reply.transient`.
+    """
 
     name: str
     #: Where replies come from, safe to print (no credentials); None for in-process callables.
@@ -60,6 +89,28 @@ def endpoint_of(base_url: str | None) -> str:
     return display_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
 
 
+def retry_after_of(headers: Mapping[str, str]) -> float | None:
+    """Seconds from `retry-after-ms` or `Retry-After` (seconds or an HTTP date), if any."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        with contextlib.suppress(ValueError):
+            return max(0.0, float(raw_ms) / 1000)
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
 class OpenAIResponder:
     """Asks a chat model through the `openai` client (OpenAI, Azure, vLLM, Ollama, ...)."""
 
@@ -69,7 +120,6 @@ class OpenAIResponder:
         base_url: str | None,
         api_key: str | None,
         timeout: float,
-        max_retries: int,
     ) -> None:
         self.name = model
         self.model = model
@@ -81,7 +131,6 @@ class OpenAIResponder:
         self.params: dict[str, Any] = {}
         self._api_key = api_key
         self.timeout = timeout
-        self.max_retries = max_retries
         self._client: Any = None
 
     def _get_client(self) -> Any:
@@ -95,7 +144,8 @@ class OpenAIResponder:
                 # Local endpoints (vLLM, Ollama) take any key; the client insists on one.
                 api_key=self._api_key or "not-set",
                 timeout=self.timeout,
-                max_retries=self.max_retries,
+                # The asker retries, with back-off shared across requests (retrying.py).
+                max_retries=0,
             )
         return self._client
 
@@ -107,10 +157,13 @@ class OpenAIResponder:
                 **self.params,
             )
         except Exception as exc:
-            return Reply.failed(self._describe(exc))
+            return self._failure(exc)
         choices = getattr(response, "choices", None)
         if not choices:
-            return Reply.failed("the endpoint returned no choices")
+            # A broken proxy or a truncated body, not the model's answer: worth another try.
+            return Reply.failed(
+                f"the endpoint returned no choices ({self.endpoint})", transient=True
+            )
         choice = choices[0]
         message = choice.message
         if getattr(message, "refusal", None):
@@ -127,24 +180,47 @@ class OpenAIResponder:
             completion_tokens=getattr(usage, "completion_tokens", None),
         )
 
-    def _describe(self, exc: Exception) -> str:
+    def _failure(self, exc: Exception) -> Reply:
+        """The failed reply for an exception of the client, classified for retrying."""
         import openai
 
         if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
             body = exc.body
             detail = body.get("message") if isinstance(body, dict) else None
-            text = f"HTTP {exc.status_code} from {self.endpoint}: {detail or exc.message}"
-            if exc.status_code == 401 and not self._api_key:
+            text = f"HTTP {status} from {self.endpoint}: {detail or exc.message}"
+            if status == 401 and not self._api_key:
                 text += " (OPENAI_API_KEY is not set)"
-            return text
+            code = body.get("code") if isinstance(body, dict) else None
+            # An exhausted quota answers 429 too, but waiting will not refill it.
+            transient = status in TRANSIENT_STATUSES or status >= 500
+            transient = transient and code != "insufficient_quota"
+            return self._redacted(
+                text,
+                transient=transient,
+                rate_limited=status == 429 and transient,
+                retry_after=retry_after_of(exc.response.headers),
+            )
         if isinstance(exc, openai.APITimeoutError):
-            return f"no reply within {self.timeout:g}s from {self.endpoint}"
+            return Reply.failed(
+                f"no reply within {self.timeout:g}s from {self.endpoint}", transient=True
+            )
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
-            return f"cannot connect to {self.endpoint}: {cause}"
+            return self._redacted(f"cannot connect to {self.endpoint}: {cause}", transient=True)
         if isinstance(exc, json.JSONDecodeError):
-            return f"malformed response from {self.endpoint}: body is not JSON"
-        return f"{type(exc).__name__}: {exc}"
+            # The client does not wrap this one: a 200 whose body is not JSON (a proxy's
+            # error page, a cut connection).
+            return Reply.failed(
+                f"malformed response from {self.endpoint}: body is not JSON", transient=True
+            )
+        return self._redacted(f"{type(exc).__name__}: {exc}", transient=False)
+
+    def _redacted(self, text: str, *, transient: bool, **kwargs: Any) -> Reply:
+        """A failed reply whose reason cannot carry the API key (some endpoints echo it)."""
+        if self._api_key:
+            text = text.replace(self._api_key, "[API key]")
+        return Reply.failed(text, transient=transient, **kwargs)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -10,7 +10,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .grading import Grade
-from .scoring import Counts, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
+from .scoring import (
+    Counts,
+    ErrorBudget,
+    Metrics,
+    compute_metrics,
+    gate_failures,
+    gate_passes,
+    metrics_from,
+)
 from .scoring import points as score_points
 
 if TYPE_CHECKING:
@@ -32,6 +40,8 @@ class SuiteInfo:
     confidence_stated: bool
     min_score: float | None = None
     max_error_rate: float | None = None
+    #: The error budget as written ("3", "5%"); None: any error fails the run.
+    max_errors: str | None = None
     tolerance: float = 0.0
     significance: float = 0.05
     endpoint: str | None = None
@@ -71,6 +81,8 @@ class QuestionRecord:
     completion_tokens: int = 0
     #: Samples replayed from the response cache.
     cached: int = 0
+    #: Requests asked again after a transient failure (429, 5xx, timeout, ...).
+    retries: int = 0
 
     @property
     def counts(self) -> Counts:
@@ -128,20 +140,35 @@ class SuiteResult:
 
     @property
     def gated(self) -> bool:
-        floors = self.info.min_score is not None or self.info.max_error_rate is not None
+        info = self.info
+        floors = (info.min_score, info.max_error_rate, info.max_errors) != (None, None, None)
         c = self.comparison
         return floors or (c is not None and c.gating and c.status != "not in baseline")
+
+    def error_budget(self) -> tuple[bool, str] | None:
+        """(within budget, why) when the suite has an error budget; None when it has none."""
+        if self.info.max_errors is None:
+            return None
+        counts = self.counts
+        return ErrorBudget.parse(self.info.max_errors).check(counts.error, counts.total)
 
     @property
     def failures(self) -> list[str]:
         reasons = gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
+        budget = self.error_budget()
+        if budget is not None and not budget[0]:
+            reasons.append(budget[1])
         if self.comparison is not None:
             reasons.extend(self.comparison.regressions)
         return reasons
 
     @property
     def passes(self) -> list[str]:
-        return gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
+        passes = gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
+        budget = self.error_budget()
+        if budget is not None and budget[0]:
+            passes.append(budget[1])
+        return passes
 
     @property
     def verdict(self) -> str:
@@ -158,6 +185,10 @@ class SuiteResult:
     @property
     def cached(self) -> int:
         return sum(r.cached for r in self.questions)
+
+    @property
+    def retries(self) -> int:
+        return sum(r.retries for r in self.questions)
 
     @property
     def tokens(self) -> tuple[int, int]:

@@ -121,3 +121,51 @@ def gate_passes(
     if rate is not None and max_error_rate is not None and rate <= max_error_rate:
         out.append(f"error_rate {rate:.3f} <= max_error_rate {format_number(max_error_rate)}")
     return out
+
+
+@dataclass(frozen=True)
+class ErrorBudget:
+    """How many replies of a suite may be errors: a count ("3") or a share ("5%", "0.05").
+
+    Errors are not scored, so a suite with holes is not comparable with its baseline; a
+    budget is for endpoints known to fail now and then, where a few holes are acceptable.
+    """
+
+    count: int | None = None
+    fraction: float | None = None
+
+    @classmethod
+    def parse(cls, raw: object) -> ErrorBudget:
+        """From the command line, the ini or a suite file; ValueError says what it takes."""
+        text = str(raw).strip()
+        try:
+            if text.endswith("%"):
+                fraction = float(text[:-1]) / 100
+            elif text.isdigit():
+                return cls(count=int(text))
+            else:
+                fraction = float(text)
+        except ValueError:
+            fraction = -1.0
+        if not 0 <= fraction <= 1:
+            raise ValueError(
+                "must be a count of replies (3), a percentage (5%) or a fraction in [0, 1] (0.05)"
+            )
+        return cls(fraction=fraction)
+
+    def allowed(self, replies: int) -> int:
+        """The most errors allowed among `replies`."""
+        if self.count is not None:
+            return self.count
+        return int((self.fraction or 0.0) * replies + 1e-9)
+
+    def __str__(self) -> str:
+        if self.count is not None:
+            return str(self.count)
+        return f"{format_number((self.fraction or 0.0) * 100)}%"
+
+    def check(self, errors: int, replies: int) -> tuple[bool, str]:
+        """(within budget, the reason worded like the other gates)."""
+        ok = errors <= self.allowed(replies)
+        sign = "<=" if ok else ">"
+        return ok, f"errors {errors} of {replies} replies {sign} max_errors {self}"

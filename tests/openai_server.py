@@ -7,9 +7,11 @@ that client at this server instead of mocking the package. Everything runs on
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import json
+import random
 import socket
 import sys
 import threading
@@ -18,14 +20,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-__all__ = ["FakeOpenAI", "Fault", "last_user_message"]
+__all__ = ["Chaos", "FakeOpenAI", "Fault", "last_user_message"]
 
 Responder = Callable[[list[dict[str, Any]]], str]
 # What answering one request produces: status, JSON body, extra headers.
 _Answer = tuple[int, object, dict[str, str]]
+# Answer bodies that are not JSON: hang up without answering, or send these bytes as they are.
+_DROP = object()
+_GARBAGE = b"<html><body>502 Bad Gateway (from a proxy)</body></html>"
 
 # OpenAI-style (type, code) per status, so the client's error objects look real.
 _ERROR_KINDS: dict[int, tuple[str, str | None]] = {
@@ -46,12 +51,47 @@ _MODELS = ("fake-model", "gpt-4o-mini", "gpt-4o")
 
 @dataclass
 class Fault:
-    """An error the server answers instead of a completion."""
+    """An error the server answers instead of a completion.
 
-    status: int
+    ``kind`` "status" answers ``status`` with an OpenAI-style error body; "drop" closes
+    the connection without answering; "garbage" answers 200 with a body that is not JSON;
+    "hang" answers normally after ``hang`` extra seconds (past the client's timeout).
+    The rest answer 200 with a completion that carries no usable reply: "refusal" (the
+    message's refusal field, ``message`` as its text), "filtered" (finish_reason
+    content_filter, no content), "no_choices" (an empty choices list), "empty" (content "").
+    """
+
+    status: int = 500
     message: str = "injected fault"
     retry_after: float | None = None
     times: int | None = None
+    kind: Literal[
+        "status", "drop", "garbage", "hang", "refusal", "filtered", "no_choices", "empty"
+    ] = "status"
+    hang: float = 5.0
+    #: The error body's "code" instead of the status's usual one (e.g. "insufficient_quota").
+    code: str | None = None
+
+
+@dataclass
+class Chaos:
+    """Random faults: each request draws one outcome with these probabilities (seeded)."""
+
+    faults: list[tuple[float, Fault]]
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def draw(self) -> Fault | None:
+        with self._lock:
+            roll = self._rng.random()
+        for probability, fault in self.faults:
+            if roll < probability:
+                return fault
+            roll -= probability
+        return None
 
 
 def last_user_message(messages: list[dict[str, Any]]) -> str:
@@ -82,13 +122,41 @@ def _word_count(text: str) -> int:
     return max(1, len(text.split()))
 
 
-def _error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
-    kind, code = _ERROR_KINDS.get(status, ("server_error" if status >= 500 else "api_error", None))
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+def _error_body(
+    status: int, message: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    kind, usual = _ERROR_KINDS.get(status, ("server_error" if status >= 500 else "api_error", None))
+    return {"error": {"message": message, "type": kind, "param": param, "code": code or usual}}
 
 
 def _bad(message: str, param: str | None = None) -> _Answer:
     return 400, _error_body(400, message, param), {}
+
+
+def _refusal(completion: dict[str, Any], message: str) -> None:
+    completion["choices"][0]["message"].update(content=None, refusal=message)
+
+
+def _filtered(completion: dict[str, Any], message: str) -> None:
+    completion["choices"][0].update(finish_reason="content_filter")
+    completion["choices"][0]["message"].update(content=None)
+
+
+def _no_choices(completion: dict[str, Any], message: str) -> None:
+    completion["choices"] = []
+
+
+def _empty(completion: dict[str, Any], message: str) -> None:
+    completion["choices"][0]["message"].update(content="")
+
+
+# 200 answers without a usable reply, each made from a normal completion.
+_UNUSABLE: dict[str, Callable[[dict[str, Any], str], None]] = {
+    "refusal": _refusal,
+    "filtered": _filtered,
+    "no_choices": _no_choices,
+    "empty": _empty,
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -189,7 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake._enter()
         try:
             status, body, headers = fake._answer(method, path, raw, self._header_dict())
-            if not fake._sleep():
+            hang = float(headers.pop("x-fake-hang", 0))
+            if not fake._sleep(hang) or body is _DROP:
                 # stop() cut this request short: hang up rather than answer
                 # early, so a test never gets a reply that skipped the latency.
                 self.close_connection = True
@@ -211,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {name.lower(): value for name, value in self.headers.items()}
 
     def _send_json(self, status: int, body: object, headers: Mapping[str, str]) -> None:
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -248,6 +317,11 @@ class FakeOpenAI:
         self.latency = latency
         self.responder: Responder | None = responder
         self.faults: dict[str, Fault] = {}
+        #: Answer 429 to any request arriving while more than this many are in flight.
+        self.rate_limit: int | None = None
+        self.chaos: Chaos | None = None
+        #: How many of each fault were answered: by status ("429") or kind ("drop").
+        self.faults_served: collections.Counter[str] = collections.Counter()
         self.requests: list[dict[str, Any]] = []
         self.peak_in_flight = 0
         self._in_flight = 0
@@ -321,6 +395,7 @@ class FakeOpenAI:
         with self._lock:
             self.requests.clear()
             self.peak_in_flight = 0
+            self.faults_served.clear()
 
     # -- request handling (called from handler threads) ---------------------
 
@@ -333,9 +408,9 @@ class FakeOpenAI:
         with self._lock:
             self._in_flight -= 1
 
-    def _sleep(self) -> bool:
-        """Wait out the latency; False if stop() interrupted it."""
-        latency = self.latency
+    def _sleep(self, extra: float = 0.0) -> bool:
+        """Wait out the latency (plus `extra`); False if stop() interrupted it."""
+        latency = self.latency + extra
         if latency > 0:
             self._stopping.wait(latency)
         return not self._stopping.is_set()
@@ -374,19 +449,38 @@ class FakeOpenAI:
 
         prompt = last_user_message(messages)
         fault = self._take_fault(prompt)
-        if fault is not None:
+        if fault is not None and fault.kind == "status":
+            with self._lock:
+                self.faults_served[str(fault.status)] += 1
             extra = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
-            return fault.status, _error_body(fault.status, fault.message), extra
+            body = _error_body(fault.status, fault.message, code=fault.code)
+            return fault.status, body, extra
+        if fault is not None:
+            with self._lock:
+                self.faults_served[fault.kind] += 1
+            if fault.kind == "drop":
+                return 200, _DROP, {}
+            if fault.kind == "garbage":
+                return 200, _GARBAGE, {}
+            if fault.kind in _UNUSABLE:
+                completion = self._completion(model, messages, "")
+                _UNUSABLE[fault.kind](completion, fault.message)
+                return 200, completion, {}
 
         try:
             reply = self._reply(messages, prompt)
         except Exception as exc:
             # Surface a broken responder as a server error the test can see.
             return 500, _error_body(500, f"responder raised {exc!r}"), {}
-        return 200, self._completion(model, messages, reply), {}
+        hang = {"x-fake-hang": f"{fault.hang}"} if fault is not None else {}
+        return 200, self._completion(model, messages, reply), hang
 
     def _take_fault(self, prompt: str) -> Fault | None:
-        """Find the first live fault matching the prompt and use one of its times."""
+        """A rate-limit answer, a chaos draw, or the first live fault matching the prompt."""
+        if self.rate_limit is not None and self.in_flight > self.rate_limit:
+            return Fault(429, "Rate limit reached: too many requests in flight", retry_after=0)
+        if self.chaos is not None and (drawn := self.chaos.draw()) is not None:
+            return drawn
         with self._lock:
             # A snapshot: tests may edit `faults` from their own thread meanwhile.
             for key, fault in list(self.faults.items()):
@@ -407,7 +501,7 @@ class FakeOpenAI:
                 return reply
         return self.default_reply
 
-    def _completion(self, model: str, messages: list[dict[str, Any]], reply: str) -> object:
+    def _completion(self, model: str, messages: list[dict[str, Any]], reply: str) -> dict[str, Any]:
         prompt_tokens = sum(_word_count(_content_text(m.get("content"))) for m in messages)
         completion_tokens = _word_count(reply)
         return {

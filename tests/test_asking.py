@@ -81,7 +81,7 @@ def test_slow_callable_times_out_as_an_error(asker: Asker) -> None:
 
 def test_openai_responder_reads_reply_and_usage(asker: Asker) -> None:
     with FakeOpenAI({"France": "Paris."}) as server:
-        responder = OpenAIResponder("m", server.base_url, "sk-1", timeout=5, max_retries=0)
+        responder = OpenAIResponder("m", server.base_url, "sk-1", timeout=5)
         reply = asker.submit(0, responder, USER).result()
         assert reply.text == "Paris." and reply.error is None
         assert reply.prompt_tokens and reply.completion_tokens
@@ -91,7 +91,7 @@ def test_openai_responder_reads_reply_and_usage(asker: Asker) -> None:
 def test_openai_responder_reports_an_unreachable_endpoint(asker: Asker) -> None:
     with FakeOpenAI() as server:
         url = server.base_url
-    responder = OpenAIResponder("m", url, "sk-1", timeout=2, max_retries=0)
+    responder = OpenAIResponder("m", url, "sk-1", timeout=2)
     reply = asker.submit(0, responder, USER).result()
     assert reply.error is not None and reply.error.startswith(f"cannot connect to {url}")
 

@@ -1,0 +1,113 @@
+"""When to ask again, how long to wait, and how many requests to keep in flight (pure).
+
+Transient failures (408, 409, 429, 5xx, dropped connections, timeouts, garbage bodies) are
+asked again with exponential back-off and jitter, honouring the endpoint's Retry-After, up to
+a bounded number of attempts. Permanent ones (400, 401, 403, 404, 422) are not: asking again
+would get the same answer, and cost the same.
+
+A 429 also means "fewer at once": `AdaptiveLimit` halves the number of requests in flight on
+each rate-limit answer and climbs back one slot per window of successes (additive increase,
+multiplicative decrease, as TCP does), so a rate-limited account converges on what it is
+allowed instead of hammering the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+
+#: The longest wait between attempts that back-off alone will choose.
+MAX_BACKOFF = 30.0
+#: A Retry-After longer than this (a daily quota, say) is not waited out: the request fails.
+MAX_RETRY_AFTER = 60.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`retries` further attempts after the first, `backoff` seconds before the first retry."""
+
+    retries: int
+    backoff: float
+
+    def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number `retry` (1-based).
+
+        Jitter spreads the retries of requests that failed together, so they do not come back
+        as one burst. The endpoint's Retry-After is a floor, never shortened.
+        """
+        backoff = min(MAX_BACKOFF, self.backoff * 2.0 ** (retry - 1)) * rng.uniform(0.5, 1.0)
+        if retry_after is None:
+            return backoff
+        return retry_after * rng.uniform(1.0, 1.1)
+
+    def gives_up(self, retry_after: float | None) -> str | None:
+        """Why a Retry-After is not worth waiting for, or None."""
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            return (
+                f"the endpoint asks to wait {retry_after:g}s before retrying, "
+                f"more than the {MAX_RETRY_AFTER:g}s a run waits"
+            )
+        return None
+
+
+class AdaptiveLimit:
+    """At most `limit` requests in flight; the limit adapts to rate-limit answers.
+
+    It starts at `ceiling` (the configured concurrency), since most endpoints take it and a
+    slow start would cost every healthy run a few round trips. Only a 429 lowers it, and
+    only once per round: the answers of requests sent before the last decrease say nothing
+    about the new limit. A Retry-After pauses new requests until it has passed.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.limit = float(ceiling)
+        self.in_flight = 0
+        self.decreases = 0
+        self._round = 0
+        self._resume_at = 0.0
+        self._changed: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        # Created lazily so it binds to the asking thread's running loop.
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    async def acquire(self) -> int:
+        """Wait for a free slot; returns the round the request is sent in."""
+        changed = self._condition()
+        async with changed:
+            while True:
+                pause = self._resume_at - time.monotonic()
+                if pause > 0:
+                    # Released by the clock, not by another request: wait_for with a timeout.
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(changed.wait(), pause)
+                    continue
+                if self.in_flight < int(self.limit):
+                    self.in_flight += 1
+                    return self._round
+                await changed.wait()
+
+    async def release(
+        self, sent_in: int, *, succeeded: bool, rate_limited: bool, retry_after: float | None
+    ) -> None:
+        """Free the slot and adapt: halve on a 429, grow by 1/limit on a success."""
+        changed = self._condition()
+        async with changed:
+            self.in_flight -= 1
+            if rate_limited:
+                if sent_in == self._round:
+                    self.limit = max(1.0, self.limit / 2)
+                    self._round += 1
+                    self.decreases += 1
+                if retry_after:
+                    self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+            elif succeeded:
+                # One more slot after `limit` successes: the additive increase.
+                self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
+            changed.notify_all()

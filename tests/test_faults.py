@@ -1,0 +1,178 @@
+"""Faults end to end: each failure class lands in the error bucket with its reason, retries
+recover transient ones, the error budget decides the exit status, and a run that cannot
+work stops with one message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from openai_server import FakeOpenAI, Fault
+
+SUITE = """
+name: tiny
+questions:
+  - id: capital
+    question: What is the capital of France?
+    answer: Paris
+  - id: symbol
+    question: What is the chemical symbol for gold?
+    answer: Au
+  - id: birthday
+    question: What is Adam Kalai's birthday?
+    idk: true
+  - id: sides
+    question: How many sides does a hexagon have?
+    answer: 6
+"""
+
+REPLIES = {
+    "capital of France": "Paris.",
+    "symbol for gold": "Au.",
+    "birthday": "I don't know.",
+    "hexagon": "Six.",
+}
+
+
+def args(server: FakeOpenAI, *extra: str) -> list[str]:
+    return [
+        "--abstain-model", "fake-model", "--abstain-base-url", server.base_url,
+        "--abstain-backoff", "0.01", "--abstain-timeout", "2", "--abstain-report", "r.json",
+        *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def tiny(pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str) -> FakeOpenAI:
+    pytester.makefile(".yaml", abstain_tiny=SUITE)
+    openai_server.replies = dict(REPLIES)
+    return openai_server
+
+
+def report(pytester: pytest.Pytester) -> Any:
+    return json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+
+
+def question(data: Any, qid: str) -> Any:
+    (suite,) = data["suites"]
+    (found,) = [q for q in suite["questions"] if q["id"] == qid]
+    return found
+
+
+# One scenario per failure class: the question is an error with the reason, never a grade.
+FAILURES = [
+    (Fault(400, "no such parameter"), "HTTP 400 from http://127.0.0.1:*/v1: no such parameter"),
+    (Fault(401, "Incorrect API key"), "HTTP 401 from http://127.0.0.1:*/v1: Incorrect API key"),
+    (Fault(403, "not allowed"), "HTTP 403 from * not allowed"),
+    (Fault(404, "no such model"), "HTTP 404 from * no such model"),
+    (Fault(422, "unprocessable"), "HTTP 422 from * unprocessable"),
+    (Fault(429, "slow down", retry_after=0), "HTTP 429 from * slow down (after 3 attempts)"),
+    (Fault(500, "exploded"), "HTTP 500 from * exploded (after 3 attempts)"),
+    (Fault(503, "overloaded"), "HTTP 503 from * overloaded (after 3 attempts)"),
+    (Fault(kind="drop"), "cannot connect to http://127.0.0.1:*/v1: * (after 3 attempts)"),
+    (Fault(kind="garbage"), "malformed response from *: body is not JSON (after 3 attempts)"),
+    (Fault(kind="hang", hang=5), "no reply within 0.5s from * (after 3 attempts)"),
+    (Fault(kind="no_choices"), "the endpoint returned no choices (*) (after 3 attempts)"),
+    (Fault(kind="refusal", message="I can't help"), "the model refused: I can't help"),
+    (Fault(kind="filtered"), "the reply was withheld by the endpoint's content filter"),
+    (Fault(kind="empty"), "the endpoint returned an empty reply"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"), FAILURES, ids=[f"{f.kind}-{f.status}" for f, _ in FAILURES]
+)
+def test_each_failure_class_is_an_error_with_its_reason(
+    pytester: pytest.Pytester, tiny: FakeOpenAI, fault: Fault, message: str
+) -> None:
+    tiny.faults = {"hexagon": fault}
+    result = pytester.runpytest(*args(tiny, "--abstain-retries", "2", "--abstain-timeout", "0.5"))
+    assert result.ret == 1
+    assert result.parseoutcomes() == {"correct": 2, "abstained": 1, "errors": 1}
+    result.stdout.fnmatch_lines(
+        [
+            "*no reply for 'sides' from fake-model (1 of 1 samples); not scored:",
+            f"*sample 1: {message}",
+            "  replies 4: correct 2, wrong 0, abstained 1, no reply 1",
+        ]
+    )
+    sides = question(report(pytester), "sides")
+    assert sides["grade"] == "error" and sides["grades"] == ["error"]
+    transient = "after 3 attempts" in message
+    assert len(tiny.requests) == 3 + (3 if transient else 1)
+
+
+def test_transient_failures_are_retried_and_the_retries_reported(
+    pytester: pytest.Pytester, tiny: FakeOpenAI
+) -> None:
+    tiny.faults = {
+        "hexagon": Fault(503, "busy", times=2),
+        "gold": Fault(429, "slow down", retry_after=0.01, times=1),
+    }
+    result = pytester.runpytest(*args(tiny))
+    assert result.ret == 0
+    assert result.parseoutcomes() == {"correct": 3, "abstained": 1}
+    result.stdout.fnmatch_lines(["  retries: 3 requests asked again after a transient failure*"])
+    data = report(pytester)
+    assert data["suites"][0]["usage"]["retries"] == 3
+    assert question(data, "sides")["retries"] == 2 and question(data, "symbol")["retries"] == 1
+
+
+def test_errors_within_the_budget_show_but_do_not_fail_the_run(
+    pytester: pytest.Pytester, tiny: FakeOpenAI
+) -> None:
+    tiny.faults = {"hexagon": Fault(400, "bad request")}
+    result = pytester.runpytest(*args(tiny, "--abstain-max-errors", "1"))
+    assert result.ret == 0
+    assert result.parseoutcomes() == {"correct": 2, "abstained": 1, "errors": 1, "passed": 1}
+    result.stdout.fnmatch_lines(
+        [
+            "*sample 1: HTTP 400 from *: bad request",
+            "  gate passed: errors 1 of 4 replies <= max_errors 1",
+            "1 question could not be answered (shown as errors above), within the suites' "
+            "error budgets (max_errors): the run passes",
+        ]
+    )
+    assert report(pytester)["suites"][0]["gates"]["max_errors"] == "1"
+
+
+def test_errors_beyond_the_budget_fail_the_gate(
+    pytester: pytest.Pytester, tiny: FakeOpenAI
+) -> None:
+    tiny.faults = {"hexagon": Fault(400, "bad request")}
+    # 10% of 4 replies allows none.
+    result = pytester.runpytest(*args(tiny, "--abstain-max-errors", "10%"))
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*errors 1 of 4 replies > max_errors 10%*"])
+    assert "the run passes" not in result.stdout.str()
+
+
+def test_a_budget_does_not_excuse_other_failures(
+    pytester: pytest.Pytester, tiny: FakeOpenAI
+) -> None:
+    tiny.faults = {"hexagon": Fault(400, "bad request")}
+    pytester.makepyfile(test_other="def test_broken():\n    assert False\n")
+    result = pytester.runpytest(*args(tiny, "--abstain-max-errors", "50%"))
+    assert result.ret == 1
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
+def test_a_wrong_key_stops_the_run_with_one_message(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str, workers: list[str]
+) -> None:
+    questions = "\n".join(
+        f"  - {{id: q{i}, question: 'Question number {i}?', idk: true}}" for i in range(100)
+    )
+    pytester.makefile(".yaml", abstain_many=f"questions:\n{questions}\n")
+    openai_server.faults = {"*": Fault(401, "Incorrect API key provided")}
+    openai_server.latency = 0.02
+    result = pytester.runpytest(*args(openai_server, "--abstain-concurrency", "4", *workers))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert "stopped early: the first 5 replies all failed the same way" in out
+    # The few questions that failed before the stop show their error; the rest do not run.
+    assert out.count("Incorrect API key provided") <= 12 * max(1, len(workers)), out
+    # Each process stops after five identical failures, plus what was already in flight.
+    assert len(openai_server.requests) <= (5 + 4) * max(1, len(workers))
+    assert not (pytester.path / "r.json").exists()  # a report of nothing would mislead

@@ -1,0 +1,267 @@
+"""Classified retries, back-off, and the adaptive limit, against the loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterator
+
+import pytest
+from openai_server import Chaos, FakeOpenAI, Fault
+
+from pytest_abstain.asking import STOP_AFTER_SAME_FAILURES, Asker
+from pytest_abstain.responders import OpenAIResponder, Reply, retry_after_of
+from pytest_abstain.retrying import MAX_RETRY_AFTER, AdaptiveLimit, RetryPolicy
+
+USER = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def question(i: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"Question {i}: what is the capital of France?"}]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI({"France": "Paris."}) as fake:
+        yield fake
+
+
+def ask(
+    server: FakeOpenAI,
+    messages: list[dict[str, str]],
+    *,
+    retries: int = 3,
+    timeout: float = 5,
+    key: str = "sk-1",
+) -> Reply:
+    asker = Asker(4, RetryPolicy(retries=retries, backoff=0.01))
+    try:
+        responder = OpenAIResponder("m", server.base_url, key, timeout=timeout)
+        return asker.submit(0, responder, messages).result()
+    finally:
+        asker.close()
+
+
+# -- the policy and the header -------------------------------------------------------
+
+
+def test_backoff_doubles_with_jitter_and_respects_retry_after() -> None:
+    policy, rng = RetryPolicy(retries=5, backoff=1.0), random.Random(1)
+    for retry, ceiling in ((1, 1.0), (2, 2.0), (3, 4.0), (10, 30.0)):
+        delays = [policy.delay(retry, None, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert max(delays) - min(delays) > ceiling / 4  # jittered, not one value
+    assert all(3.0 <= policy.delay(1, 3.0, rng) <= 3.3 for _ in range(100))
+    assert policy.gives_up(MAX_RETRY_AFTER + 1) is not None
+    assert policy.gives_up(MAX_RETRY_AFTER) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # in the past
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_header(headers: dict[str, str], seconds: float | None) -> None:
+    assert retry_after_of(headers) == seconds
+
+
+def test_retry_after_as_a_future_http_date() -> None:
+    from email.utils import formatdate
+
+    seconds = retry_after_of({"retry-after": formatdate(time.time() + 30, usegmt=True)})
+    assert seconds is not None and 28 <= seconds <= 31
+
+
+# -- classification, one failure class at a time --------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503])
+def test_transient_statuses_are_asked_again(server: FakeOpenAI, status: int) -> None:
+    server.faults["France"] = Fault(status, f"flaky {status}", times=2, retry_after=0)
+    reply = ask(server, USER)
+    assert reply.text == "Paris." and reply.attempts == 3
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_permanent_statuses_fail_fast_with_the_endpoints_message(
+    server: FakeOpenAI, status: int
+) -> None:
+    server.faults["France"] = Fault(status, f"the endpoint says no ({status})")
+    reply = ask(server, USER)
+    assert reply.text is None and reply.attempts == 1
+    assert reply.error == f"HTTP {status} from {server.base_url}: the endpoint says no ({status})"
+    assert len(server.requests) == 1
+
+
+def test_an_exhausted_quota_is_not_waited_for(server: FakeOpenAI) -> None:
+    server.faults["France"] = Fault(429, "You exceeded your quota", code="insufficient_quota")
+    reply = ask(server, USER)
+    assert reply.error is not None and "You exceeded your quota" in reply.error
+    assert len(server.requests) == 1
+
+
+def test_a_retry_after_beyond_the_limit_fails_with_the_reason(server: FakeOpenAI) -> None:
+    server.faults["France"] = Fault(429, "slow down", retry_after=3600)
+    reply = ask(server, USER)
+    assert reply.error is not None and "asks to wait 3600s" in reply.error
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("drop", "cannot connect to"),
+        ("garbage", "malformed response from"),
+        ("hang", "no reply within 1.5s"),
+    ],
+)
+def test_broken_transport_is_retried_then_named(
+    server: FakeOpenAI, kind: str, message: str
+) -> None:
+    server.faults["France"] = Fault(kind=kind, hang=4.0, times=1)  # type: ignore[arg-type]
+    assert ask(server, USER, timeout=1.5).text == "Paris."
+    server.faults["France"] = Fault(kind=kind, hang=4.0)  # type: ignore[arg-type]
+    reply = ask(server, USER, retries=1, timeout=1.5)
+    assert reply.text is None and reply.error is not None
+    assert message in reply.error and reply.error.endswith("(after 2 attempts)")
+
+
+def test_retry_after_is_waited_out(server: FakeOpenAI) -> None:
+    server.faults["France"] = Fault(429, "slow down", retry_after=0.5, times=1)
+    started = time.perf_counter()
+    assert ask(server, USER).text == "Paris."
+    assert time.perf_counter() - started >= 0.5
+
+
+def test_an_echoed_api_key_is_redacted(server: FakeOpenAI) -> None:
+    key = "sk-live-0123456789abcdef"
+    server.faults["France"] = Fault(401, f"Incorrect API key provided: {key}.")
+    reply = ask(server, USER, key=key)
+    assert reply.error is not None and key not in reply.error
+    assert "Incorrect API key provided: [API key]." in reply.error
+
+
+# -- the adaptive limit ----------------------------------------------------------------
+
+
+def test_limit_halves_once_per_round_and_climbs_back() -> None:
+    async def scenario() -> AdaptiveLimit:
+        limit = AdaptiveLimit(16)
+        rounds = [await limit.acquire() for _ in range(16)]
+        # Sixteen 429s from requests sent together: one halving, not sixteen.
+        for sent_in in rounds:
+            await limit.release(sent_in, succeeded=False, rate_limited=True, retry_after=None)
+        assert limit.limit == 8 and limit.decreases == 1
+        for _ in range(8):  # one window of successes: one more slot
+            await limit.release(await limit.acquire(), succeeded=True, rate_limited=False,
+                                retry_after=None)  # fmt: skip
+        assert 8.9 < limit.limit < 9.1
+        return limit
+
+    assert asyncio.run(scenario()).in_flight == 0
+
+
+def test_retry_after_pauses_new_requests() -> None:
+    async def scenario() -> float:
+        limit = AdaptiveLimit(4)
+        await limit.release(await limit.acquire(), succeeded=False, rate_limited=True,
+                            retry_after=0.3)  # fmt: skip
+        started = time.perf_counter()
+        await limit.acquire()
+        return time.perf_counter() - started
+
+    assert asyncio.run(scenario()) >= 0.29
+
+
+def run_rate_limited(concurrency: int, adaptive: bool) -> tuple[list[Reply], FakeOpenAI, Asker]:
+    fake = FakeOpenAI({"France": "Paris."}, latency=0.05)
+    fake.rate_limit = 4
+    asker = Asker(concurrency, RetryPolicy(retries=20, backoff=0.02))
+    if not adaptive:
+        asker.limit.release = _fixed_release(asker.limit)  # type: ignore[method-assign]
+    with fake:
+        responder = OpenAIResponder("m", fake.base_url, "sk-1", timeout=5)
+        try:
+            futures = [asker.submit(i, responder, question(i)) for i in range(120)]
+            replies = [f.result() for f in futures]
+        finally:
+            asker.close()
+    return replies, fake, asker
+
+
+def _fixed_release(limit: AdaptiveLimit):  # type: ignore[no-untyped-def]
+    """The same limit with its adaptation switched off: a plain semaphore, for comparison."""
+
+    async def release(sent_in: int, **_: object) -> None:
+        condition = limit._condition()
+        async with condition:
+            limit.in_flight -= 1
+            condition.notify_all()
+
+    return release
+
+
+def test_rate_limited_endpoint_converges_instead_of_hammering() -> None:
+    replies, fake, asker = run_rate_limited(32, adaptive=True)
+    assert [r.text for r in replies] == ["Paris."] * 120  # nothing lost
+    adaptive_429s = fake.faults_served["429"]
+    assert asker.limit.limit <= 8 and asker.limit.decreases >= 2
+    _, fixed, _ = run_rate_limited(32, adaptive=False)
+    # A fixed 32 in flight against a limit of 4 keeps drawing 429s; the adaptive limit
+    # settles near 4 and draws a fraction of them.
+    assert adaptive_429s * 3 < fixed.faults_served["429"], (adaptive_429s, fixed.faults_served)
+
+
+# -- stopping early ----------------------------------------------------------------------
+
+
+def test_every_request_failing_alike_stops_the_asking(server: FakeOpenAI) -> None:
+    server.faults["*"] = Fault(401, "Incorrect API key provided")
+    server.latency = 0.02
+    asker = Asker(2, RetryPolicy(retries=3, backoff=0.01))
+    try:
+        responder = OpenAIResponder("m", server.base_url, "sk-bad", timeout=5)
+        futures = [asker.submit(i, responder, question(i)) for i in range(200)]
+        deadline = time.monotonic() + 10
+        while asker.fatal is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert asker.fatal == f"HTTP 401 from {server.base_url}: Incorrect API key provided"
+        time.sleep(0.1)
+        assert sum(f.cancelled() for f in futures) >= 190
+        # At most the ones already in flight when it stopped went out after the fifth.
+        assert len(server.requests) <= STOP_AFTER_SAME_FAILURES + 2
+    finally:
+        asker.close()
+
+
+def test_mixed_failures_do_not_stop_the_asking(server: FakeOpenAI) -> None:
+    server.faults["even"] = Fault(400, "bad one")
+    server.faults["odd"] = Fault(404, "no such thing")
+    asker = Asker(2, RetryPolicy(retries=0, backoff=0.01))
+    try:
+        responder = OpenAIResponder("m", server.base_url, "sk-1", timeout=5)
+        futures = [
+            asker.submit(i, responder, [{"role": "user", "content": f"{i} is {p}"}])
+            for i, p in enumerate(["even", "odd"] * 15)
+        ]
+        errors = [f.result().error for f in futures]
+        assert asker.fatal is None and all(errors) and len(server.requests) == 30
+    finally:
+        asker.close()
+
+
+def test_chaos_is_deterministic_per_seed() -> None:
+    faults = [(0.3, Fault(500)), (0.2, Fault(kind="drop"))]
+    one, two = Chaos(faults, seed=3), Chaos(faults, seed=3)
+    draws = [one.draw() for _ in range(1000)]
+    assert draws == [two.draw() for _ in range(1000)]
+    assert 250 < sum(d is not None and d.status == 500 and d.kind == "status" for d in draws) < 350
+    assert 150 < sum(d is not None and d.kind == "drop" for d in draws) < 250
