@@ -62,33 +62,68 @@ def read_baseline(path: Path) -> Baseline | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"baseline {path}: cannot read it: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BaselineError(
+            f"baseline {path}: not UTF-8 text ({exc.reason} at byte {exc.start}); {_RECREATE}"
+        ) from None
+    except OSError as exc:
+        raise BaselineError(f"baseline {path}: cannot read it: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise BaselineError(
             f"baseline {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "it may be truncated or hold merge-conflict markers. Fix it, or delete it and "
             "re-create it with --abstain-update-baseline"
         ) from None
-    if isinstance(data, dict) and data.get("version") != BASELINE_VERSION:
+    except RecursionError:  # thousands of nested brackets
         raise BaselineError(
-            f"baseline {path}: version {data.get('version')!r} is not supported "
-            f"(this pytest-abstain reads version {BASELINE_VERSION}); re-create it with "
-            "--abstain-update-baseline"
+            f"baseline {path}: not usable JSON: nested too deeply; {_RECREATE}"
+        ) from None
+    # NaN/Infinity, which pass every bound of the schema, or an integer too long to read.
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0][:200]
+        raise BaselineError(f"baseline {path}: not usable JSON: {reason}; {_RECREATE}") from None
+    if not isinstance(data, dict):
+        kind = _JSON_KINDS.get(type(data), "a number")
+        raise BaselineError(
+            f"baseline {path}: the top level is {kind}, not a JSON object; is it a "
+            f"pytest-abstain baseline? {_RECREATE}"
+        )
+    if data.get("version") != BASELINE_VERSION:
+        found = (
+            "has no 'version'"
+            if "version" not in data
+            else f"version {_clip(repr(data['version']))} is not supported"
+        )
+        raise BaselineError(
+            f"baseline {path}: {found} (this pytest-abstain reads version {BASELINE_VERSION}); "
+            f"{_RECREATE}"
         )
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(baseline_schema()).iter_errors(data)
     )
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "top level"
-        raise BaselineError(f"baseline {path}: {where}: {error.message}")
+        # jsonschema quotes the whole offending value, which can be the whole file.
+        raise BaselineError(f"baseline {path}: {_clip(where)}: {_clip(error.message, 300)}")
     return Baseline(
         created=data["created"],
         tool_version=data["tool"]["version"],
         suites={key: _suite_from(raw) for key, raw in data["suites"].items()},
     )
+
+
+_JSON_KINDS = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+_RECREATE = "fix it, or delete it and re-create it with --abstain-update-baseline"
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a baseline can hold")
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} chars)"
 
 
 def _suite_from(raw: Mapping[str, Any]) -> BaselineSuite:

@@ -5,6 +5,13 @@ workers) can fill one cache at once, and an interrupted run leaves only whole en
 covers the endpoint, the model, the generation parameters, the full messages (so the stated t
 and the system prompt are in it) and the sample index; it never covers the API key, and nothing
 the cache stores does either. Failed replies are not stored: they must be asked again.
+
+A reply is only ever replayed from an entry that validates: readable JSON of this cache
+version, whose stored key hashes to the key asked for, with the reply's text and token counts
+of the right types. Any other entry (truncated by a crash in an old version, edited by hand,
+copied from another cache, written by another version) is a miss, so the reply is asked
+again and, when recording, written atomically over the bad file. Such entries are listed by
+`ResponseCache.corrupt_entries()` for the run's summary, never raised.
 """
 
 from __future__ import annotations
@@ -59,8 +66,34 @@ class CacheKey:
 
     @property
     def digest(self) -> str:
-        canonical = json.dumps(self.parts(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return _digest(self.parts())
+
+
+def _digest(parts: Any) -> str:
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _entry_problem(data: Any, digest: str) -> str | None:
+    """Why a loaded entry cannot be replayed for the key with `digest`, or None."""
+    if not isinstance(data, dict):
+        return f"not a JSON object but a {type(data).__name__}"
+    if data.get("version") != CACHE_VERSION:
+        return f"version {str(data.get('version'))[:40]}, this pytest-abstain reads {CACHE_VERSION}"
+    try:
+        matches = _digest(data.get("key")) == digest
+    except (TypeError, ValueError, UnicodeError):
+        matches = False
+    if not matches:
+        return "its key is not the one its file name stands for (edited or copied in?)"
+    reply = data.get("reply")
+    if not isinstance(reply, dict) or not isinstance(reply.get("text"), str):
+        return "no reply text"
+    for name in ("prompt_tokens", "completion_tokens"):
+        count = reply.get(name)
+        if count is not None and (type(count) is not int or count < 0):
+            return f"{name} is {count!r}, not a count"
+    return None
 
 
 class ResponseCache:
@@ -68,25 +101,45 @@ class ResponseCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._corrupt: dict[Path, str] = {}
+        #: Entries that could not be written this run, with why (they are asked next time).
+        self.unwritable: dict[Path, str] = {}
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.json"
 
+    def corrupt_entries(self) -> list[tuple[Path, str]]:
+        """Entries this run found unusable and treated as misses, with why, sorted by path."""
+        return sorted(self._corrupt.items())
+
     def get(self, key: CacheKey) -> Reply | None:
-        """The stored reply, or None when missing or unreadable (it is then asked again)."""
+        """The stored reply, or None when missing or unusable (it is then asked again)."""
+        digest = key.digest
+        path = self._path(digest)
         try:
-            data = json.loads(self._path(key.digest).read_text(encoding="utf-8"))
-            reply = data["reply"]
-            if data.get("version") != CACHE_VERSION or not isinstance(reply["text"], str):
-                return None
-            return Reply(
-                text=reply["text"],
-                prompt_tokens=reply.get("prompt_tokens"),
-                completion_tokens=reply.get("completion_tokens"),
-                cached=True,
-            )
-        except (OSError, ValueError, KeyError, TypeError):
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            self._corrupt[path] = f"cannot read it: {getattr(exc, 'strerror', None) or exc}"
+            return None
+        try:
+            data = json.loads(text)
+        # RecursionError: a file of ten thousand '[' is valid-looking input to the parser.
+        except (ValueError, RecursionError) as exc:
+            self._corrupt[path] = f"not valid JSON (truncated?): {_first_line(exc)}"
+            return None
+        problem = _entry_problem(data, digest)
+        if problem is not None:
+            self._corrupt[path] = problem
+            return None
+        reply = data["reply"]
+        return Reply(
+            text=reply["text"],
+            prompt_tokens=reply.get("prompt_tokens"),
+            completion_tokens=reply.get("completion_tokens"),
+            cached=True,
+        )
 
     def put(self, key: CacheKey, reply: Reply) -> None:
         """Store a reply that was obtained; failures are never stored."""
@@ -102,15 +155,22 @@ class ResponseCache:
                 "completion_tokens": reply.completion_tokens,
             },
         }
-        write_atomic(self._path(key.digest), json.dumps(entry, indent=1, ensure_ascii=False))
+        path = self._path(key.digest)
+        try:
+            write_atomic(path, json.dumps(entry, indent=1, ensure_ascii=False))
+        except OSError as exc:
+            # A full disk or a read-only cache costs a re-ask next time, not this run.
+            self.unwritable[path] = exc.strerror or str(exc)
 
     def keys(self) -> Iterator[dict[str, Any]]:
         """The key parts of every readable entry (for explaining misses)."""
         for path in self.root.glob("*/*.json"):
             try:
-                yield json.loads(path.read_text(encoding="utf-8"))["key"]
-            except (OSError, ValueError, KeyError, TypeError):
+                stored = json.loads(path.read_text(encoding="utf-8"))["key"]
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 continue
+            if isinstance(stored, dict):
+                yield stored
 
     def explain_miss(self, key: CacheKey) -> str:
         """Which parts of `key` differ from the closest stored entry."""
@@ -155,6 +215,10 @@ def _describe_change(name: str, stored: Any, wanted: Any) -> str:
         at = _shared_start(old, new)
         parts.append(f"{role} message at character {at}: {_snip(old, at)!r} → {_snip(new, at)!r}")
     return "messages (" + "; ".join(parts) + ")"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _last_content(messages: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import math
 import re
+import signal
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,8 +15,10 @@ from typing import Literal
 __all__ = [
     "DEFAULT_IDK_PHRASES",
     "GRADES",
+    "REGEX_DEADLINE",
     "Expectation",
     "Grade",
+    "RegexTimeout",
     "Tolerance",
     "extract_numbers",
     "grade_reply",
@@ -571,6 +575,13 @@ def _matches_number(reply: _Reply, expected: float, tolerance: Tolerance) -> boo
     return any(tolerance.allows(value, expected) for value in reply.numbers)
 
 
+def _as_float(number: float) -> float:
+    try:
+        return float(number)
+    except OverflowError:  # an int beyond 1e308 compares as infinity, like "1e400" in a reply
+        return math.inf if number > 0 else -math.inf
+
+
 def _matches_text(reply: _Reply, alias: str) -> bool:
     norm = normalize(alias)
     if not norm:
@@ -593,7 +604,7 @@ def _matches_alias(reply: _Reply, answer: str | float, tolerance: Tolerance) -> 
     if isinstance(answer, bool):
         return _matches_text(reply, str(answer))  # True is a word here, never the number 1
     if isinstance(answer, (int, float)):
-        return _matches_number(reply, float(answer), tolerance)
+        return _matches_number(reply, _as_float(answer), tolerance)
     numeric = _NUMERIC_ALIAS.fullmatch(unicodedata.normalize("NFKC", answer).strip().casefold())
     if numeric:
         # "1" written as text still accepts "one" and "1.0"; the question's tolerance is for
@@ -609,13 +620,72 @@ def matches_answer(reply: str, expectation: Expectation) -> bool:
     if any(_matches_alias(parsed, a, expectation.tolerance) for a in expectation.answers):
         return True
     regex = expectation.regex
-    return regex is not None and regex.search(unicodedata.normalize("NFKC", reply)) is not None
+    return regex is not None and _search(regex, unicodedata.normalize("NFKC", reply))
+
+
+# --- regex deadline --------------------------------------------------------------------------
+#
+# A suite's regex runs on Python's backtracking engine, where some patterns take exponential
+# or high-polynomial time on some texts ((a+)+$, \d+\d+$ on a long run of digits). The suite
+# loader refuses the exponential shapes it can see (suite.regex_problem); this deadline bounds
+# the rest. CPython's engine checks for signals every 4096 steps, so a SIGALRM timer stops a
+# runaway search from inside. Signals only reach the main thread, and the timer is only set
+# when nobody else uses SIGALRM (pytest-timeout's signal method does): elsewhere, and on
+# Windows, the search runs unbounded and the load-time check is the only guard.
+
+#: Seconds one regex search may take; a real answer pattern needs microseconds.
+REGEX_DEADLINE = 0.5
+
+
+class RegexTimeout(Exception):
+    """A question's regex ran past REGEX_DEADLINE on a reply: that reply cannot be graded
+    (the plugin records it as an `error`, never as wrong)."""
+
+
+class _Alarm(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _Alarm
+
+
+def _can_time() -> bool:
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+
+
+def _search(regex: re.Pattern[str], text: str) -> bool:
+    if not _can_time():
+        return regex.search(text) is not None
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, REGEX_DEADLINE)
+        try:
+            return regex.search(text) is not None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Alarm:
+        raise RegexTimeout(
+            f"the regex {regex.pattern[:80]!r} took more than {REGEX_DEADLINE} s on a reply of "
+            f"{len(text):,} characters; simplify it (repeats next to or inside repeats, such "
+            "as \\d+\\d+ or (a+)+, make the search backtrack)"
+        ) from None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def grade_reply(
     reply: str, expectation: Expectation, idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES
 ) -> Grade:
-    """Grade an obtained reply: abstaining wins over any answer given alongside it."""
+    """Grade an obtained reply: abstaining wins over any answer given alongside it.
+
+    Raises nothing but RegexTimeout, for a regex past its deadline.
+    """
     if is_abstention(reply, idk_phrases):
         return "abstained"
     if expectation.idk:

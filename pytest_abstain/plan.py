@@ -10,8 +10,8 @@ from pathlib import Path
 from .grading import DEFAULT_IDK_PHRASES, Grade, grade_reply
 from .prompts import Message, build_messages
 from .responders import Reply
-from .scoring import ErrorBudget
 from .results import QuestionRecord, SuiteInfo
+from .scoring import ErrorBudget
 from .settings import (
     DEFAULT_SAMPLES,
     DEFAULT_SIGNIFICANCE,
@@ -83,7 +83,7 @@ def plan_question(
             min_score=run.min_score.pick(suite.gates.min_score, None),
             max_error_rate=run.max_error_rate.pick(suite.gates.max_error_rate, None),
         ),
-        max_errors=_budget(run.max_errors.pick(getattr(suite.gates, "max_errors", None), None)),
+        max_errors=_budget(run.max_errors.pick(suite.gates.max_errors, None)),
         tolerance=float(run.tolerance.pick(suite.gates.tolerance, DEFAULT_TOLERANCE)),
         significance=float(run.significance.pick(suite.gates.significance, DEFAULT_SIGNIFICANCE)),
         idk_phrases=DEFAULT_IDK_PHRASES + run.idk_phrases + suite.idk_phrases,

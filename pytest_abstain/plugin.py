@@ -508,6 +508,21 @@ class AbstainRun:
             terminalreporter.write_sep("-", "abstain: cache misses")
             for line in self._misses:
                 terminalreporter.write_line(line)
+        if self.cache is None:
+            return
+        corrupt = self.cache.corrupt_entries()
+        if corrupt:
+            terminalreporter.write_sep("-", "abstain: unusable cache entries, treated as misses")
+            for path, problem in corrupt:
+                terminalreporter.write_line(f"{path}: {problem}", yellow=True)
+        unwritable = sorted(self.cache.unwritable.items())
+        if unwritable:
+            path, problem = unwritable[0]
+            terminalreporter.write_line(
+                f"abstain: {len(unwritable)} replies could not be stored in the cache "
+                f"(first: {path}: {problem}); they will be asked again next time",
+                yellow=True,
+            )
 
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         """On an xdist worker, ask for every question already queued to this worker."""

@@ -32,9 +32,19 @@ def format_number(value: float) -> str:
 def template_problem(template: str) -> str | None:
     """Why `template` cannot be used, or None when it is fine."""
     try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         return f"prompt template is malformed ({exc}); write literal braces as {{{{ and }}}}"
+    fields = {name for _, name, _, _ in parsed if name is not None}
+    for _, name, spec, conversion in parsed:
+        # str.format would reject these only when the prompt is built ({question!x}), or
+        # obey them by building a gigabyte prompt ({question:>999999999}); values are text.
+        if name is not None and (spec or conversion):
+            extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
+            return (
+                f"prompt template placeholder {{{name}{extra[:40]}}} takes no conversion or "
+                f"format spec; write {{{name}}}"
+            )
     unknown = sorted(f for f in fields if f not in TEMPLATE_FIELDS)
     if unknown:
         allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))

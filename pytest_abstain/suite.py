@@ -6,8 +6,9 @@ plugin can show one clear line instead of a traceback.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,10 +20,26 @@ import yaml
 from .grading import Expectation, Tolerance
 from .prompts import template_problem
 from .schema import load_schema
+from .scoring import ErrorBudget
 
 #: The synthetic test id of a suite's gate; no question may take it.
 GATE_NAME = "abstain-gate"
 SUITE_FILE_PATTERN = re.compile(r"^abstain_.*\.ya?ml$")
+
+# Limits on what a suite file may make the loader do. Each is far above what a real suite
+# needs and keeps the worst file to about as much work as the largest legal one.
+#: About 100,000 short questions (20,000 load in about 4 s). A bigger file is a mistake
+#: (a log or a dump named abstain_*.yaml) or should be split across suites.
+MAX_SUITE_BYTES = 10 * 1024 * 1024
+#: YAML nodes after aliases are expanded: a 10 MiB suite has about a million, so a
+#: "billion laughs" file of anchors and aliases cannot cost more than a big real one.
+MAX_SUITE_NODES = 2_000_000
+#: A suite nests five deep (top, questions, question, answer list, answer). libyaml's
+#: composer recurses in C: some 100,000 nested brackets crash the interpreter outright.
+MAX_SUITE_DEPTH = 32
+
+
+_SHOWN_PROBLEMS = 10
 
 
 class SuiteError(Exception):
@@ -37,7 +54,10 @@ class SuiteError(Exception):
         if len(self.problems) == 1:
             return f"{self.source}: {self.problems[0]}"
         lines = [f"{self.source}: {len(self.problems)} problems"]
-        lines.extend(f"  - {p}" for p in self.problems)
+        lines.extend(f"  - {p}" for p in self.problems[:_SHOWN_PROBLEMS])
+        if len(self.problems) > _SHOWN_PROBLEMS:
+            # 20,000 duplicated ids are one mistake, not 20,000 lines to scroll through.
+            lines.append(f"  - ... and {len(self.problems) - _SHOWN_PROBLEMS} more")
         return "\n".join(lines)
 
 
@@ -50,6 +70,8 @@ class Gates:
     #: Baseline comparison: the smallest drop that counts, and the test's level.
     tolerance: float | None = None
     significance: float | None = None
+    #: The error budget as written: a count (3), a percentage ("5%") or a fraction (0.05).
+    max_errors: int | float | str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,15 +136,27 @@ class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """Safe loading that refuses duplicate keys, which plain YAML silently overwrites."""
 
 
+class _Refused(Exception):
+    """YAML this loader will not build, with the line it is on; the message is the problem."""
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue  # '<<: *shared' is not a key; the node's own keys override what it merges
         key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):
+            continue  # construct_mapping reports an unhashable key ('? [1]') with its line
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
         seen.add(key)
+    loader.flatten_mapping(node)
     mapping: dict[Any, Any] = loader.construct_mapping(node)
     return mapping
 
@@ -137,48 +171,174 @@ _DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 
 def _construct_int(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> int | str:
     # YAML 1.1 reads 9:00 as 540 (base 60) and 0755 as 493 (octal): answers are text there.
-    text = loader.construct_scalar(node)
-    return int(text) if _DECIMAL_INT.fullmatch(text) else text
+    text: str = loader.construct_scalar(node)
+    if not _DECIMAL_INT.fullmatch(text):
+        return text
+    try:
+        return int(text)
+    except ValueError:  # beyond sys.get_int_max_str_digits() (4300 digits by default)
+        raise _Refused(
+            f"line {node.start_mark.line + 1}: a number {len(text)} digits long is too long"
+        ) from None
 
 
 def _construct_float(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> float | str:
-    text = loader.construct_scalar(node)
-    return text if ":" in text else float(loader.construct_yaml_float(node))
+    text: str = loader.construct_scalar(node)
+    if ":" in text:
+        return text
+    try:
+        value: float = loader.construct_yaml_float(node)
+        return value
+    except ValueError:  # "._" passes YAML 1.1's float pattern but is no number
+        return text
+
+
+def _construct_text(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> str:
+    # An answer written 2001-12-14 is that text, not a datetime.date the schema rejects.
+    text: str = loader.construct_scalar(node)
+    return text
 
 
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)
+
+#: Explicit tags a suite may carry: '!' (plain) and '!!str' (force text, like quotes).
+#: Every other tag is refused before anything is built: !!python/... would construct
+#: objects (the safe loader refuses those too, less clearly), and !!binary, !!set or
+#: !!timestamp make values no suite key accepts; !!float abc or !!bool maybe would crash.
+_ALLOWED_TAGS = frozenset({"!", "tag:yaml.org,2002:str"})
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml") else tag
+
+
+def _check_yaml_shape(text: str) -> None:
+    """Refuse, from the parser's events and before anything is built, YAML that is not one
+    plain document: more than one document, tags, too deep, or aliases that expand too far.
+
+    The events come from libyaml's parser, which keeps its own stack (no recursion), and cost
+    under a tenth of the full load.
+    """
+    documents = 0
+    nodes = 0
+    aliased = False
+    #: Expanded size of each anchored node, recorded when the node ends.
+    sizes: dict[str, int] = {}
+    #: Open collections: (anchor, node count when it started).
+    open_nodes: list[tuple[str | None, int]] = []
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _Refused(
+                    f"line {line}: a second YAML document starts here ('---'); a suite file "
+                    "holds one document: remove the separator or split the file"
+                )
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_nodes):
+                raise _Refused(f"line {line}: alias *{event.anchor} refers to a node containing it")
+            nodes += sizes.get(event.anchor or "", 1)  # an unknown anchor is the composer's error
+            aliased = True
+        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            if event.tag is not None and event.tag not in _ALLOWED_TAGS:
+                raise _Refused(
+                    f"line {line}: the YAML tag {_short_tag(event.tag)} is not allowed; a suite "
+                    "holds plain text, numbers, booleans, lists and mappings"
+                )
+            if isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            else:
+                if len(open_nodes) >= MAX_SUITE_DEPTH:
+                    raise _Refused(
+                        f"line {line}: lists and mappings nest more than {MAX_SUITE_DEPTH} deep"
+                    )
+                open_nodes.append((event.anchor, nodes))
+            nodes += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, start = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start
+        if nodes > MAX_SUITE_NODES:
+            grows = " once its aliases (*name) are expanded" if aliased else ""
+            raise _Refused(
+                f"line {line}: the document grows past {MAX_SUITE_NODES:,} values{grows}; "
+                "a suite that large should be split"
+            )
 
 
 def is_suite_file(path: Path) -> bool:
     return bool(SUITE_FILE_PATTERN.match(path.name))
 
 
+class _Unreadable(Exception):
+    """A file whose bytes cannot be a suite's text: too big, or not UTF-8."""
+
+
+def _read_text(path: Path, advice: str = "") -> str:
+    """The file's UTF-8 text; OSError, or _Unreadable saying why the bytes are not usable."""
+    with path.open("rb") as handle:
+        # One byte past the limit is enough to know: a huge file (or /dev/zero) is never read whole.
+        data = handle.read(MAX_SUITE_BYTES + 1)
+    if len(data) > MAX_SUITE_BYTES:
+        raise _Unreadable(
+            f"the file is larger than the {MAX_SUITE_BYTES // 2**20} MiB limit{advice}"
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _Unreadable(
+            "not UTF-8 text: it starts with a UTF-16 byte-order mark; save it as UTF-8"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _Unreadable(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} ({exc.reason}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
 def load_suite(path: Path, label: str | None = None) -> Suite:
     """Read, validate and build the suite in `path`; errors name it as `label`."""
     source = label or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SuiteError(source, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+        text = _read_text(path, "; split it into several suite files")
     except OSError as exc:
         raise SuiteError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    except _Unreadable as exc:
+        raise SuiteError(source, [str(exc)]) from None
     try:
+        _check_yaml_shape(text)
         document = yaml.load(text, Loader=_UniqueKeyLoader)
+    except _Refused as exc:
+        raise SuiteError(source, [str(exc)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise SuiteError(source, [f"YAML syntax error: {where}{problem}"]) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character such as NUL: libyaml reports a byte offset, so find the line here.
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        line = text.count("\n", 0, max(text.find(char), 0)) + 1
+        raise SuiteError(
+            source, [f"YAML error: line {line}: character {char!r} is not allowed ({exc.reason})"]
+        ) from None
     except yaml.YAMLError as exc:
         raise SuiteError(source, [f"YAML error: {exc}"]) from None
     if document is None:
-        raise SuiteError(source, ["the file is empty; a suite needs a 'questions' list"])
-    if not isinstance(document, dict):
-        kind = type(document).__name__
         raise SuiteError(
-            source, [f"the top level must be a mapping with 'questions', not a {kind}"]
+            source, ["the file is empty (no YAML data); a suite needs a 'questions' list"]
         )
+    if not isinstance(document, dict):
+        kind = _KINDS.get(type(document), f"a {type(document).__name__}")
+        raise SuiteError(source, [f"the top level must be a mapping with 'questions', not {kind}"])
     _check_schema(source, "suite", document)
     settings = _settings_from(source, document, base_dir=path.parent)
     questions = [
@@ -227,7 +387,7 @@ def _where(document: Any, path: Iterable[Any], root: str) -> str:
     if len(parts) >= 2 and parts[0] == "questions" and isinstance(parts[1], int):
         entry = document["questions"][parts[1]]
         qid = entry.get("id") if isinstance(entry, dict) else None
-        label = f"question {qid!r}" if isinstance(qid, str) else f"question #{parts[1] + 1}"
+        label = f"question {_clip(qid)!r}" if isinstance(qid, str) else f"question #{parts[1] + 1}"
         return f"{label} ({dotted})"
     return dotted or root
 
@@ -239,14 +399,20 @@ def _describe(document: Any, error: jsonschema.ValidationError, root: str) -> st
         allowed = set(schema.get("properties", {}))
         unknown = sorted(str(k) for k in error.instance if k not in allowed)
         known = ", ".join(sorted(allowed))
-        return f"{where}: unknown key {', '.join(map(repr, unknown))} (allowed: {known})"
+        listed = _clip(", ".join(map(repr, unknown)), 300)
+        return f"{where}: unknown key {listed} (allowed: {known})"
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return f"{where}: missing required key {missing!r}"
     message = schema.get("x-message") or error.message
     if isinstance(error.instance, bool) and error.validator in ("type", "oneOf"):
         message += " (YAML reads yes/no/true/false/on/off as booleans: quote the value)"
-    return f"{where}: {message}"
+    # jsonschema's own messages quote the whole value, which can be megabytes.
+    return f"{where}: {_clip(message, 300)}"
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} chars)"
 
 
 def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> SuiteSettings:
@@ -254,8 +420,8 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
     if "system_prompt_file" in data:
         prompt_path = base_dir / data["system_prompt_file"]
         try:
-            system_prompt = prompt_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            system_prompt = _read_text(prompt_path)
+        except (OSError, _Unreadable) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise SuiteError(
                 source, [f"system_prompt_file: cannot read {str(prompt_path)!r}: {reason}"]
@@ -264,6 +430,16 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
     if isinstance(template, str) and (problem := template_problem(template)):
         raise SuiteError(source, [f"prompt_template: {problem}"])
     gates = data.get("gates", {})
+    numbers = [("threshold", data.get("threshold"))]
+    numbers += [(f"gates.{name}", value) for name, value in gates.items()]
+    for key, value in numbers:
+        if problem := _number_problem(value):
+            raise SuiteError(source, [f"{key}: {problem}"])
+    if "max_errors" in gates:
+        try:
+            ErrorBudget.parse(gates["max_errors"])
+        except ValueError as exc:
+            raise SuiteError(source, [f"gates.max_errors: {exc}"]) from None
     return SuiteSettings(
         name=data.get("name"),
         threshold=data.get("threshold"),
@@ -279,14 +455,23 @@ def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question
     qid = data["id"]
     raw = data.get("answer", [])
     answers: tuple[str | float, ...] = tuple(raw) if isinstance(raw, list) else (raw,)
+    for answer in answers:
+        if problem := _number_problem(answer):
+            raise SuiteError(source, [f"question {qid!r} ({where}.answer): {problem}"])
+    tolerance = _tolerance(data.get("tolerance", 0))
+    if tolerance is None:
+        raise SuiteError(source, [f"question {qid!r} ({where}.tolerance): must be finite"])
     pattern: re.Pattern[str] | None = None
     if "regex" in data:
         try:
             pattern = re.compile(data["regex"], re.IGNORECASE)
-        except re.error as exc:
-            raise SuiteError(
-                source, [f"question {qid!r} ({where}.regex): invalid regex: {exc}"]
-            ) from None
+            problem = regex_problem(pattern)
+        # A huge repeat count overflows and thousands of nested groups overflow the stack
+        # of re's parser: both are bad patterns, not crashes.
+        except (re.error, OverflowError, RecursionError) as exc:
+            problem = f"invalid regex: {exc}"
+        if problem:
+            raise SuiteError(source, [f"question {qid!r} ({where}.regex): {problem}"])
     return Question(
         id=qid,
         text=data["question"],
@@ -294,7 +479,7 @@ def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question
             idk=bool(data.get("idk", False)),
             answers=answers,
             regex=pattern,
-            tolerance=_tolerance(data.get("tolerance", 0)),
+            tolerance=tolerance,
         ),
         tags=tuple(data.get("tags", ())),
         expected=answers,
@@ -302,10 +487,131 @@ def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question
     )
 
 
-def _tolerance(value: float | str) -> Tolerance:
-    if isinstance(value, str):
-        return Tolerance(relative=float(value.rstrip("%")) / 100.0)
-    return Tolerance(absolute=float(value))
+def _tolerance(value: float | str) -> Tolerance | None:
+    """The tolerance, or None when it is infinite (it would accept every number)."""
+    try:
+        if isinstance(value, str):
+            relative = float(value.rstrip("%")) / 100.0
+            return Tolerance(relative=relative) if math.isfinite(relative) else None
+        absolute = float(value)
+    except OverflowError:
+        return None
+    return Tolerance(absolute=absolute) if math.isfinite(absolute) else None
+
+
+def _number_problem(value: object) -> str | None:
+    """Why a number cannot be used. NaN passes every bound of the schema (each comparison
+    with it is false), and an infinite threshold or answer makes every score meaningless."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too big for a float
+        return "is too large to compare as a number"
+    return None if finite else f"must be a finite number, not {value!r}"
+
+
+# --- regex cost --------------------------------------------------------------------------------
+#
+# Python's backtracking regex engine takes exponential time when a repeated group can match
+# the same text in several ways: (a+)+$ or (a|aa)*$ on "aaaa...b" tries every way to split
+# the a's. Such a pattern is refused here, at load time, with the question named. The check
+# reads the pattern text itself (the documented regex syntax, which is stable), not re's
+# private parser, and is deliberately simple: a group repeated by *, + or {m,n} (n > 1) may
+# not contain a variable repeat (*, +, ?, {m,n}) or an alternation (|). That refuses some
+# harmless patterns ((ab?)+, (cat|dog)+), which are easy to rewrite; atomic groups (?>...)
+# and possessive quantifiers (Python 3.11+) never backtrack and are allowed.
+# Patterns without nesting can still be slow (\d+\d+$ is polynomial); the grader bounds the
+# time of every regex search (grading.REGEX_DEADLINE) and grades a search past it `error`.
+
+_REPEAT = re.compile(r"[*+?]|\{(\d*)(,?)(\d*)\}")
+# What follows "(?" in a group that is not a comment: name, lookaround, flags.
+_GROUP_PREFIX = re.compile(r"\?(?:P<\w+>|<[=!]|[:=!>]|[aiLmsux]*(?:-[imsx]*)?[:)])")
+
+
+@dataclass
+class _Group:
+    start: int
+    atomic: bool
+    #: Holds a variable repeat or an alternation: repeating it is ambiguous.
+    ambiguous: bool = False
+
+
+def regex_problem(pattern: re.Pattern[str]) -> str | None:
+    """Why `pattern` can take exponential time, or None; see the comment above."""
+    text, verbose = pattern.pattern, bool(pattern.flags & re.VERBOSE)
+    groups = [_Group(0, atomic=False)]  # the whole pattern is the outermost group
+    i = 0
+    while i < len(text):
+        char, closed = text[i], None
+        if verbose and char.isspace():
+            i += 1
+            continue
+        if verbose and char == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        if text.startswith("(?#", i):
+            i = text.index(")", i) + 1
+            continue
+        if char == "(":
+            prefix = _GROUP_PREFIX.match(text, i + 1)
+            if prefix is None or not prefix[0].endswith(")"):
+                groups.append(_Group(i, atomic=text.startswith("(?>", i)))
+            i = prefix.end() if prefix else i + 1  # (?i) alone sets flags, it is no group
+            continue
+        if char == "|":
+            groups[-1].ambiguous = True
+            i += 1
+            continue
+        if char == ")":
+            closed = groups.pop()
+            i += 1
+        elif char == "\\":
+            i += 2
+        elif char == "[":
+            i += 1
+            i += 1 if text.startswith("^", i) else 0
+            i += 1 if text.startswith("]", i) else 0  # a leading ] is a literal
+            while text[i] != "]":
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+        else:
+            i += 1
+        # The atom (a character, class, escape or group) just read: is it repeated?
+        while verbose and i < len(text) and text[i].isspace():
+            i += 1
+        repeat = _REPEAT.match(text, i)
+        if repeat is not None and repeat[0] == "{}":
+            repeat = None  # a literal "{}"
+        ambiguous = closed is not None and closed.ambiguous and not closed.atomic
+        if repeat is None:
+            groups[-1].ambiguous |= ambiguous
+            continue
+        i = repeat.end()
+        low, high = _bounds(repeat)
+        possessive = text.startswith("+", i)
+        i += 1 if text.startswith(("?", "+"), i) else 0
+        if ambiguous and high > 1 and not possessive:
+            assert closed is not None
+            group = _clip(text[closed.start : repeat.start()], 60)
+            return (
+                f"the group {group} is repeated and repeats or alternates inside, which can "
+                "take exponential time on some replies; rewrite it without the nested repeat "
+                "(e.g. (a+)+ as a+, (a|b)+ as [ab]+)"
+            )
+        groups[-1].ambiguous |= ambiguous or low != high
+    return None
+
+
+def _bounds(repeat: re.Match[str]) -> tuple[int, float]:
+    """(min, max) of a quantifier; max is inf when unbounded."""
+    if repeat[0] in ("*", "+", "?"):
+        return {"*": (0, math.inf), "+": (1, math.inf), "?": (0, 1.0)}[repeat[0]]
+    low = int(repeat[1] or 0)
+    if not repeat[2]:  # {m}: exactly m
+        return low, low
+    return low, float(repeat[3]) if repeat[3] else math.inf
 
 
 def _check_ids(source: str, questions: Sequence[Question]) -> None:

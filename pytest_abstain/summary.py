@@ -202,8 +202,8 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         if prompt_tokens or completion_tokens:
             lines.append((f"  tokens: {prompt_tokens} prompt, {completion_tokens} completion", {}))
         if result.retries:
-            lines.append((f"  retries: {result.retries} requests asked again after a "
-                          "transient failure (429, 5xx, timeout, dropped connection)", {}))  # fmt: skip
+            retried = f"  retries: {result.retries} requests asked again after a transient failure"
+            lines.append((f"{retried} (429, 5xx, timeout, dropped connection)", {}))
         wrong = sorted(
             (r for r in result.questions if r.counts.wrong),
             key=lambda r: (-r.counts.wrong / len(r.grades), r.index),

@@ -31,6 +31,8 @@ def test_template_problems() -> None:
     assert "unknown placeholder {t}" in (template_problem("{question} {t}") or "")
     assert "must contain {question}" in (template_problem("no question") or "")
     assert "malformed" in (template_problem("{question} {") or "")
+    for bad in ("{question:>999999999}", "{question!x}", "{question:{threshold}}"):
+        assert "takes no conversion or format spec" in (template_problem(bad) or ""), bad
 
 
 def test_precedence_command_line_then_suite_then_ini_then_default() -> None:
