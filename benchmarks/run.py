@@ -52,10 +52,16 @@ def median_of(repeats: int, measure: Callable[[], tuple[float, float]]) -> tuple
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
-def write_suite(folder: Path, questions: int) -> None:
-    lines = ["questions:"]
-    lines += [f"  - {{id: q{i}, question: 'Question {i}?', idk: true}}" for i in range(questions)]
-    (folder / "abstain_bench.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+def write_suite(folder: Path, questions: int, files: int = 1) -> None:
+    """`questions` questions, spread over `files` suite files."""
+    for f in range(files):
+        lines = ["questions:"]
+        lines += [
+            f"  - {{id: q{i}, question: 'Question {f}-{i}?', idk: true}}"
+            for i in range(f, questions, files)
+        ]
+        name = "abstain_bench.yaml" if files == 1 else f"abstain_bench{f}.yaml"
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_trivial(folder: Path, tests: int) -> None:
@@ -179,6 +185,22 @@ def main() -> None:
         print(f"\n-n 2 on the {n}-question suite")
         print(f"  plain run                   {plugin:6.2f} s")
         print(f"  -n 2                        {dist:6.2f} s   -n 2 / plain = {dist / plugin:.2f}")
+
+        # 5. The same questions in 4 suite files, where --dist loadfile hands each worker
+        # whole files, which it asks up front. Concurrency is per process: half each keeps
+        # the same number of requests in flight as the plain run.
+        files = work / "f"
+        files.mkdir()
+        write_suite(files, n, files=4)
+        half = [*model, "--abstain-concurrency", str(concurrency // 2)]
+        spread, _ = median_of(repeats, lambda: run_pytest(files, *asked))
+        by_file, _ = median_of(
+            repeats, lambda: run_pytest(files, *half, "-n", "2", "--dist", "loadfile")
+        )
+        print(f"\n-n 2 --dist loadfile, the {n} questions in 4 files, concurrency "
+              f"{concurrency // 2} per worker")  # fmt: skip
+        print(f"  plain run                   {spread:6.2f} s")
+        print(f"  -n 2 --dist loadfile        {by_file:6.2f} s   / plain = {by_file / spread:.2f}")
 
 
 if __name__ == "__main__":

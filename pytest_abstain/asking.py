@@ -100,6 +100,10 @@ class Asker:
         """Schedule one request (once per key) and return its future."""
         with self._lock:
             future = self._futures.get(key)
+            if future is None and self.fatal:
+                future = concurrent.futures.Future()
+                future.cancel()  # the run is stopping: nothing more is asked
+                return future
             if future is None:
                 if self.started_at is None:
                     self.started_at = time.monotonic()
@@ -133,11 +137,15 @@ class Asker:
     async def _attempt(self, responder: Responder, messages: list[Message]) -> Reply:
         """One request, inside a slot of the adaptive limit."""
         sent_in = await self.limit.acquire()
+        if self.fatal:
+            # The run is stopping: nothing more goes out, and the future ends cancelled.
+            await self.limit.release(sent_in, succeeded=False, rate_limited=False, retry_after=None)
+            raise asyncio.CancelledError
         reply = Reply.failed("not asked")
         try:
             reply = await responder.ask(messages)
         except Exception as exc:  # a responder bug must not lose the rest of the run
-            reply = Reply.failed(f"{type(exc).__name__}: {exc}")
+            reply = Reply.failed(f"{type(exc).__name__}: {exc}", request_failed=True)
         finally:
             await self.limit.release(
                 sent_in,
@@ -154,21 +162,15 @@ class Asker:
             self.succeeded += 1
             return
         self.failed += 1
-        if self.succeeded or self.fatal or reply.error is None:
+        if self.succeeded or self.fatal or reply.error is None or not reply.request_failed:
             return
         self._first_failures.append(reply.error)
         if len(self._first_failures) >= STOP_AFTER_SAME_FAILURES:
             if len(set(self._first_failures)) == 1:
+                # Every request still queued sees this before it goes out (_attempt).
                 self.fatal = reply.error
-                self._cancel_pending()
             else:
                 self._first_failures.clear()  # mixed failures: a real run with problems
-
-    def _cancel_pending(self) -> None:
-        with self._lock:
-            pending = [f for f in self._futures.values() if not f.done()]
-        for future in pending:
-            future.cancel()
 
     def progress(self) -> Progress:
         """A snapshot of the asking so far (read from another thread: plain int reads)."""

@@ -159,7 +159,7 @@ def build_report(
     results: Sequence[SuiteResult], overall: Metrics, run: dict[str, Any]
 ) -> dict[str, Any]:
     """The whole JSON report; `run` says what produced it (model, endpoint, options)."""
-    failed = any(r.verdict == "failed" for r in results) or overall.counts.error > 0
+    failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "pytest-abstain", "version": plugin_version()},

@@ -39,6 +39,10 @@ class Reply:
     retry_after: float | None = None
     #: Requests it took, retries included (0 when replayed from the cache).
     attempts: int = 1
+    #: The request itself failed (an HTTP status, the connection, a timeout, the callable
+    #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
+    #: these can stop a run early: five identical refusals are the model's answers.
+    request_failed: bool = False
 
     @classmethod
     def failed(
@@ -48,6 +52,7 @@ class Reply:
         transient: bool = False,
         rate_limited: bool = False,
         retry_after: float | None = None,
+        request_failed: bool = False,
     ) -> Reply:
         return cls(
             text=None,
@@ -55,6 +60,7 @@ class Reply:
             transient=transient,
             rate_limited=rate_limited,
             retry_after=retry_after,
+            request_failed=request_failed,
         )
 
 
@@ -162,7 +168,9 @@ class OpenAIResponder:
         if not choices:
             # A broken proxy or a truncated body, not the model's answer: worth another try.
             return Reply.failed(
-                f"the endpoint returned no choices ({self.endpoint})", transient=True
+                f"the endpoint returned no choices ({self.endpoint})",
+                transient=True,
+                request_failed=True,
             )
         choice = choices[0]
         message = choice.message
@@ -203,7 +211,9 @@ class OpenAIResponder:
             )
         if isinstance(exc, openai.APITimeoutError):
             return Reply.failed(
-                f"no reply within {self.timeout:g}s from {self.endpoint}", transient=True
+                f"no reply within {self.timeout:g}s from {self.endpoint}",
+                transient=True,
+                request_failed=True,
             )
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
@@ -212,15 +222,21 @@ class OpenAIResponder:
             # The client does not wrap this one: a 200 whose body is not JSON (a proxy's
             # error page, a cut connection).
             return Reply.failed(
-                f"malformed response from {self.endpoint}: body is not JSON", transient=True
+                f"malformed response from {self.endpoint}: body is not JSON",
+                transient=True,
+                request_failed=True,
             )
         return self._redacted(f"{type(exc).__name__}: {exc}", transient=False)
 
     def _redacted(self, text: str, *, transient: bool, **kwargs: Any) -> Reply:
-        """A failed reply whose reason cannot carry the API key (some endpoints echo it)."""
-        if self._api_key:
-            text = text.replace(self._api_key, "[API key]")
-        return Reply.failed(text, transient=transient, **kwargs)
+        """A failed reply whose reason cannot carry the API key (some endpoints echo it, and
+        an HTTP library quotes a header it refuses, escaped as repr does)."""
+        key = self._api_key
+        if key:
+            for form in sorted({key, key.strip(), repr(key)[1:-1]}, key=len, reverse=True):
+                if form:
+                    text = text.replace(form, "[API key]")
+        return Reply.failed(text, transient=transient, request_failed=True, **kwargs)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -274,9 +290,14 @@ class CallableResponder:
                 if inspect.isawaitable(result):
                     result = await asyncio.wait_for(result, self.timeout)
         except asyncio.TimeoutError:
-            return Reply.failed(f"responder {self.name!r} gave no reply within {self.timeout:g}s")
+            return Reply.failed(
+                f"responder {self.name!r} gave no reply within {self.timeout:g}s",
+                request_failed=True,
+            )
         except Exception as exc:
-            return Reply.failed(f"responder {self.name!r} raised {type(exc).__name__}: {exc}")
+            return Reply.failed(
+                f"responder {self.name!r} raised {type(exc).__name__}: {exc}", request_failed=True
+            )
         if not isinstance(result, str):
             return Reply.failed(
                 f"responder {self.name!r} returned {type(result).__name__}, expected str"

@@ -153,6 +153,14 @@ class SuiteResult:
         return ErrorBudget.parse(self.info.max_errors).check(counts.error, counts.total)
 
     @property
+    def errors_excused(self) -> bool:
+        """No errors, or as many as the suite's error budget allows (in a completed run)."""
+        if not self.counts.error:
+            return True
+        budget = self.error_budget()
+        return budget is not None and budget[0] and self.evaluated
+
+    @property
     def failures(self) -> list[str]:
         reasons = gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
         budget = self.error_budget()

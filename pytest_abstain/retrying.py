@@ -39,9 +39,9 @@ class RetryPolicy:
         as one burst. The endpoint's Retry-After is a floor, never shortened.
         """
         backoff = min(MAX_BACKOFF, self.backoff * 2.0 ** (retry - 1)) * rng.uniform(0.5, 1.0)
-        if retry_after is None:
+        if not retry_after or retry_after <= 0:
             return backoff
-        return retry_after * rng.uniform(1.0, 1.1)
+        return max(backoff, retry_after * rng.uniform(1.0, 1.1))
 
     def gives_up(self, retry_after: float | None) -> str | None:
         """Why a Retry-After is not worth waiting for, or None."""
@@ -105,9 +105,16 @@ class AdaptiveLimit:
                     self.limit = max(1.0, self.limit / 2)
                     self._round += 1
                     self.decreases += 1
-                if retry_after:
+                # A wait longer than a run waits fails that request (RetryPolicy.gives_up);
+                # it must not hold up all the others for an hour.
+                if retry_after and 0 < retry_after <= MAX_RETRY_AFTER:
                     self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
             elif succeeded:
                 # One more slot after `limit` successes: the additive increase.
                 self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
-            changed.notify_all()
+            # Wake only as many as may start: the whole run can be queued here, and waking
+            # every waiter on every release costs quadratic time. Paused waiters wake by
+            # their own timeout.
+            free = int(self.limit) - self.in_flight
+            if free > 0:
+                changed.notify(free)

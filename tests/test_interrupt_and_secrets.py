@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.cache import ResponseCache
+from pytest_abstain.report import write_atomic
 
 QUESTIONS = 200
 
@@ -138,3 +140,21 @@ def test_credentials_in_the_base_url_are_not_shown(
     assert "hunter2" not in result.stdout.str()
     assert b"hunter2" not in (pytester.path / "r.json").read_bytes()
     assert os.environ["OPENAI_API_KEY"] not in result.stdout.str()
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError])
+def test_a_write_stopped_midway_leaves_the_old_file_and_no_debris(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: type[BaseException]
+) -> None:
+    target = tmp_path / "baseline.json"
+    target.write_text('{"old": true}\n', encoding="utf-8")
+
+    def interrupted(src: object, dst: object) -> None:
+        raise stop
+
+    # The new text is fully on disk in the temporary file when the rename is stopped.
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(stop):
+        write_atomic(target, '{"new": true}\n' * 10_000)
+    assert target.read_text(encoding="utf-8") == '{"old": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["baseline.json"]

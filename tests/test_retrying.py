@@ -11,7 +11,7 @@ import pytest
 from openai_server import Chaos, FakeOpenAI, Fault
 
 from pytest_abstain.asking import STOP_AFTER_SAME_FAILURES, Asker
-from pytest_abstain.responders import OpenAIResponder, Reply, retry_after_of
+from pytest_abstain.responders import CallableResponder, OpenAIResponder, Reply, retry_after_of
 from pytest_abstain.retrying import MAX_RETRY_AFTER, AdaptiveLimit, RetryPolicy
 
 USER = [{"role": "user", "content": "What is the capital of France?"}]
@@ -53,6 +53,9 @@ def test_backoff_doubles_with_jitter_and_respects_retry_after() -> None:
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert max(delays) - min(delays) > ceiling / 4  # jittered, not one value
     assert all(3.0 <= policy.delay(1, 3.0, rng) <= 3.3 for _ in range(100))
+    # Retry-After is a floor under the back-off, never a way around it.
+    assert all(4.0 <= policy.delay(4, 0.02, rng) <= 8.0 for _ in range(100))
+    assert all(0.5 <= policy.delay(1, 0.0, rng) <= 1.0 for _ in range(100))
     assert policy.gives_up(MAX_RETRY_AFTER + 1) is not None
     assert policy.gives_up(MAX_RETRY_AFTER) is None
 
@@ -115,6 +118,18 @@ def test_a_retry_after_beyond_the_limit_fails_with_the_reason(server: FakeOpenAI
     assert len(server.requests) == 1
 
 
+def test_a_retry_after_beyond_the_limit_does_not_hold_up_the_others(server: FakeOpenAI) -> None:
+    server.faults["Question 0:"] = Fault(429, "come back tomorrow", retry_after=86400)
+    asker = Asker(1, RetryPolicy(retries=3, backoff=0.01))
+    try:
+        responder = OpenAIResponder("m", server.base_url, "sk-1", timeout=5)
+        first, second = (asker.submit(i, responder, question(i)) for i in range(2))
+        assert first.result(timeout=5).error is not None
+        assert second.result(timeout=5).text == "Paris."
+    finally:
+        asker.close()
+
+
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
@@ -139,6 +154,13 @@ def test_retry_after_is_waited_out(server: FakeOpenAI) -> None:
     started = time.perf_counter()
     assert ask(server, USER).text == "Paris."
     assert time.perf_counter() - started >= 0.5
+
+
+def test_a_key_with_a_trailing_newline_is_not_quoted_back(server: FakeOpenAI) -> None:
+    key = "sk-live-0123456789abcdef\n"
+    reply = ask(server, USER, key=key, retries=0)
+    # The HTTP library refuses the header and quotes it, escaped, in its error.
+    assert reply.error is not None and "0123456789abcdef" not in reply.error, reply.error
 
 
 def test_an_echoed_api_key_is_redacted(server: FakeOpenAI) -> None:
@@ -236,8 +258,27 @@ def test_every_request_failing_alike_stops_the_asking(server: FakeOpenAI) -> Non
         assert asker.fatal == f"HTTP 401 from {server.base_url}: Incorrect API key provided"
         time.sleep(0.1)
         assert sum(f.cancelled() for f in futures) >= 190
+        # The replies that explain the stop are kept, not cancelled with the rest.
+        failed = [f.result() for f in futures if not f.cancelled()]
+        assert len(failed) >= STOP_AFTER_SAME_FAILURES
+        assert all(r.error == asker.fatal for r in failed)
+        # Nothing submitted after the stop goes out.
+        asked = len(server.requests)
+        late = [asker.submit(1000 + i, responder, question(1000 + i)) for i in range(20)]
+        assert all(f.cancelled() for f in late) and len(server.requests) == asked
         # At most the ones already in flight when it stopped went out after the fifth.
         assert len(server.requests) <= STOP_AFTER_SAME_FAILURES + 2
+    finally:
+        asker.close()
+
+
+def test_replies_without_an_answer_do_not_stop_the_asking() -> None:
+    asker = Asker(2, RetryPolicy(retries=0, backoff=0.01))
+    try:
+        responder = CallableResponder(lambda prompt: "", "app", timeout=5)
+        futures = [asker.submit(i, responder, question(i)) for i in range(12)]
+        assert all(f.result().error for f in futures)  # twelve empty replies, all kept
+        assert asker.fatal is None
     finally:
         asker.close()
 
