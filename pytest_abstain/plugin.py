@@ -253,6 +253,9 @@ class AbstainRun:
         self._next_progress = 0.0
         cache_dir = _option_path(config, "cache")
         self.cache = ResponseCache(cache_dir) if cache_dir and settings.record != "off" else None
+        problem = _cache_problem(cache_dir, settings.record) if self.cache and cache_dir else None
+        if problem:
+            raise pytest.UsageError(f"cannot use the response cache {cache_dir}: {problem}")
 
     # -- questions declared in Python --------------------------------------------------
 
@@ -746,6 +749,18 @@ class AbstainResults:
                 "above), within the suites' error budgets (max_errors): the run passes",
                 yellow=True,
             )
+
+
+def _cache_problem(folder: Path, record: str) -> str | None:
+    """Why the cache folder cannot serve this run, checked before anything is asked."""
+    if folder.exists() and not folder.is_dir():
+        return "it is not a folder"
+    if record == "replay":
+        # Replay-only asks nothing: with no cache every question would be an error.
+        return None if folder.is_dir() else "it does not exist (--abstain-record replay)"
+    if not folder.exists():
+        return _unwritable(folder)
+    return None if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
 
 
 def _unwritable(path: Path) -> str | None:

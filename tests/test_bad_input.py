@@ -561,3 +561,31 @@ def test_an_unwritable_cache_costs_a_re_ask_not_the_run(
     result.stdout.fnmatch_lines(
         ["abstain: 1 replies could not be stored in the cache (first: *); they will be asked*"]
     )
+
+
+@pytest.mark.parametrize(
+    ("setup", "record", "message"),
+    [
+        ("file", "missing", "it is not a folder"),
+        ("none", "replay", "it does not exist (--abstain-record replay)"),
+        ("under-file", "missing", "is not a directory"),
+    ],
+)
+def test_an_unusable_cache_folder_is_a_usage_error(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str,
+    setup: str, record: str, message: str,
+) -> None:  # fmt: skip
+    pytester.makefile(".yaml", abstain_c="questions:\n  - {id: c, question: Capital?, answer: X}\n")
+    cache = pytester.path / "cache"
+    if setup == "file":
+        cache.write_text("not a folder", encoding="utf-8")
+    elif setup == "under-file":
+        (pytester.path / "blocker").write_text("", encoding="utf-8")
+        cache = pytester.path / "blocker" / "cache"
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-cache", str(cache), "--abstain-record", record,
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str() and "Traceback" not in result.stderr.str()
+    assert openai_server.requests == []
