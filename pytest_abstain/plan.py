@@ -18,6 +18,7 @@ from .settings import (
     DEFAULT_THRESHOLD,
     DEFAULT_TOLERANCE,
     RunSettings,
+    parse_thresholds,
 )
 from .suite import Gates, Question, SuiteSettings
 
@@ -45,6 +46,8 @@ class QuestionPlan:
     #: sha256 of the instruction template and system prompt, to tell baselines apart.
     prompt_sha: str | None
     system_prompt_sha: str | None
+    #: In a threshold sweep, the suite's own key (suite_key then names one t of it).
+    sweep: str | None = None
 
 
 def sha256(text: str | None) -> str | None:
@@ -60,9 +63,18 @@ def plan_question(
     question: Question,
     index: int,
     suite_size: int,
+    sweep_threshold: float | None = None,
+    sweep: str | None = None,
 ) -> QuestionPlan:
-    """Resolve a question's settings: command line > suite > ini > default."""
-    threshold = float(run.threshold.pick(suite.threshold, DEFAULT_THRESHOLD))
+    """Resolve a question's settings: command line > suite > ini > default.
+
+    In a threshold sweep, `sweep_threshold` is this item's t and `sweep` the suite's key.
+    """
+    threshold = (
+        sweep_threshold
+        if sweep_threshold is not None
+        else float(run.threshold.pick(suite.threshold, DEFAULT_THRESHOLD))
+    )
     if suite.prompt_template is False:
         template = None
     elif isinstance(suite.prompt_template, str):
@@ -90,7 +102,19 @@ def plan_question(
         messages=build_messages(question.text, threshold, template, suite.system_prompt),
         prompt_sha=sha256(template),
         system_prompt_sha=sha256(suite.system_prompt),
+        sweep=sweep,
     )
+
+
+def sweep_thresholds(run: RunSettings, suite: SuiteSettings) -> tuple[float, ...] | None:
+    """The targets of a threshold sweep (command line > suite > ini), or None: no sweep."""
+    given = run.thresholds.pick(suite.thresholds, None)
+    return None if given is None else parse_thresholds(given)
+
+
+def sweep_key(suite_key: str, threshold: float) -> str:
+    """One t of a swept suite, e.g. 'abstain_facts.yaml[t=0.9]'."""
+    return f"{suite_key}[t={threshold:g}]"
 
 
 def _budget(value: object) -> str | None:
@@ -142,6 +166,7 @@ def record_of(
             prompt_sha=plan.prompt_sha,
             system_prompt_sha=plan.system_prompt_sha,
             size=plan.suite_size,
+            sweep=plan.sweep,
         ),
         nodeid=nodeid,
         index=plan.index,

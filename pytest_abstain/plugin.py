@@ -21,7 +21,7 @@ from .asking import STOP_PREFIX, Asker, stop_message
 from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
 from .cache import CacheKey, ResponseCache
 from .comparison import compare_suite
-from .plan import QuestionPlan, plan_question, record_of
+from .plan import QuestionPlan, plan_question, record_of, sweep_key, sweep_thresholds
 from .report import build_report, question_properties, suite_properties, write_json
 from .responders import CallableResponder, OpenAIResponder, Reply, Responder, endpoint_of
 from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics, worst_grade
@@ -36,7 +36,8 @@ from .suite import (
     question_from_marker,
     settings_from_marker,
 )
-from .summary import Line, comparison_lines, render
+from .summary import Line, comparison_lines, render, sweep_lines
+from .sweep import Sweep, sweeps
 
 PLAN_KEY = pytest.StashKey[QuestionPlan]()
 PLAN_ERROR_KEY = pytest.StashKey[str]()
@@ -192,18 +193,25 @@ class SuiteFile(pytest.File):
         label = self.nodeid or self.path.name
         suite = load_suite(self.path, label=label)
         settings = self.config.stash[RUN_KEY].settings
+        sweep = sweep_thresholds(settings, suite.settings)
         for index, question in enumerate(suite.questions):
-            plan = plan_question(
-                label,
-                self.path.name,
-                self.path,
-                suite.settings,
-                settings,
-                question,
-                index,
-                suite_size=len(suite.questions),
-            )
-            yield QuestionItem.from_parent(self, name=question.id, plan=plan)
+            # A sweep asks each question once per t: one item, and one suite result, per t.
+            for threshold in sweep or (None,):
+                key = label if threshold is None else sweep_key(label, threshold)
+                plan = plan_question(
+                    key,
+                    self.path.name,
+                    self.path,
+                    suite.settings,
+                    settings,
+                    question,
+                    index,
+                    suite_size=len(suite.questions),
+                    sweep_threshold=threshold,
+                    sweep=None if threshold is None else label,
+                )
+                name = question.id if threshold is None else f"{question.id}[t={threshold:g}]"
+                yield QuestionItem.from_parent(self, name=name, plan=plan)
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
         self, excinfo: pytest.ExceptionInfo[BaseException]
@@ -320,6 +328,12 @@ class AbstainRun:
             if suite_marker
             else SuiteSettings()
         )
+        if settings.thresholds is not None:
+            raise SuiteError(
+                item.nodeid,
+                ["thresholds (a sweep) is for suite files: put these questions in an "
+                 "abstain_*.yaml suite, or parametrize the test over t"],
+            )  # fmt: skip
         # The test's name within its module (Class::test[param]) keeps ids unique by default.
         local_name = item.nodeid[len(module.nodeid) :].lstrip(":")
         question = question_from_marker(item.nodeid, _marker_id(local_name), kwargs)
@@ -720,6 +734,9 @@ class AbstainResults:
             hook.pytest_runtest_logreport(report=report)
         hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
 
+    def _sweeps(self) -> list[Sweep]:
+        return sweeps(result for result in self.results if result.evaluated)
+
     def _write_report(self, path: Path) -> None:
         s = self.settings
         run = {
@@ -728,7 +745,8 @@ class AbstainResults:
             "samples": s.samples.given,
             "concurrency": s.concurrency,
         }
-        write_json(path, build_report(self.results, overall_metrics(self.results), run))
+        report = build_report(self.results, overall_metrics(self.results), run, self._sweeps())
+        write_json(path, report)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
@@ -737,6 +755,9 @@ class AbstainResults:
         overall = overall_metrics(self.results)
         for text, markup in render(self.results, overall, self.config.get_verbosity()):
             terminalreporter.write_line(text, **markup)
+        for sweep in self._sweeps():
+            for text, markup in sweep_lines(sweep):
+                terminalreporter.write_line(text, **markup)
         if self.report_path is not None:
             terminalreporter.write_line(f"JSON report: {self.report_path}")
         if self.baseline_note is not None:

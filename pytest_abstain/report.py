@@ -15,6 +15,8 @@ from .prompts import penalty
 from .results import QuestionRecord, SuiteResult
 from .schema import load_schema
 from .scoring import Counts, Metrics
+from .stats import Interval
+from .sweep import Sweep
 
 if TYPE_CHECKING:
     from .comparison import SuiteComparison
@@ -155,8 +157,44 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
     }
 
 
+def _interval_json(interval: Interval | None) -> list[float] | None:
+    return None if interval is None else [interval.low, interval.high]
+
+
+def sweep_json(sweep: Sweep) -> dict[str, Any]:
+    """A threshold sweep: per t the rates with 95% intervals, and the calibration audit."""
+    return {
+        "key": sweep.key,
+        "name": sweep.name,
+        "significance": sweep.significance,
+        "rows": [
+            {
+                "threshold": row.threshold,
+                "answered_rate": row.answered_rate,
+                "answered_interval": _interval_json(row.answered),
+                "accuracy_given_attempted_interval": _interval_json(row.accuracy_answered),
+                "error_rate_interval": _interval_json(row.error_rate),
+                "abstention_rate_interval": _interval_json(row.abstention),
+                "abstain_all_score": 0.0,
+                "metrics": metrics_json(row.metrics),
+            }
+            for row in sweep.rows
+        ],
+        "audit": {
+            "passed": not sweep.failed,
+            "findings": [
+                {"check": f.check, "message": f.message, "p_value": f.p_value, "failed": f.failed}
+                for f in sweep.findings
+            ],
+        },
+    }
+
+
 def build_report(
-    results: Sequence[SuiteResult], overall: Metrics, run: dict[str, Any]
+    results: Sequence[SuiteResult],
+    overall: Metrics,
+    run: dict[str, Any],
+    sweeps: Sequence[Sweep] = (),
 ) -> dict[str, Any]:
     """The whole JSON report; `run` says what produced it (model, endpoint, options)."""
     failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
@@ -168,6 +206,7 @@ def build_report(
         "run": run,
         "overall": metrics_json(overall),
         "suites": [suite_json(r) for r in results],
+        "sweeps": [sweep_json(s) for s in sweeps],
     }
 
 

@@ -49,6 +49,8 @@ class SuiteInfo:
     system_prompt_sha: str | None = None
     #: Questions the suite declares; fewer records than this means a partial run (-k, -x).
     size: int = 0
+    #: In a threshold sweep: the suite's own key, shared by its per-t results.
+    sweep: str | None = None
 
     @cached_property
     def as_json(self) -> dict[str, Any]:

@@ -37,6 +37,33 @@ class SettingsError(Exception):
     """A bad option value: which option, what it got, what it takes."""
 
 
+def parse_thresholds(raw: object) -> tuple[float, ...]:
+    """A sweep's confidence targets, ascending: '0.5,0.75,0.9' or a list; ValueError if bad."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("must be a list of confidence targets, e.g. 0.5,0.75,0.9")
+    values: set[float] = set()
+    for item in items:
+        try:
+            value = float(str(item).strip())
+        except ValueError:
+            raise ValueError(f"{str(item).strip()!r} is not a number") from None
+        if not 0 <= value < 1:
+            raise ValueError(f"each t must be in [0, 1), got {value:g}")
+        values.add(value)
+    if len(values) < 2:
+        raise ValueError("a sweep needs at least two different values of t")
+    return tuple(sorted(values))
+
+
+def _thresholds(value: str) -> str | None:
+    try:
+        parse_thresholds(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _error_budget(value: str) -> str | None:
     try:
         ErrorBudget.parse(value)
@@ -132,6 +159,14 @@ OPTIONS: tuple[Option, ...] = (
         f"confidence target t stated to the model (default {DEFAULT_THRESHOLD})",
         _threshold,
         "T",
+    ),
+    Option(
+        "thresholds",
+        str,
+        "a threshold sweep: ask each question once per t, stated in the prompt, and audit "
+        "how the model follows it (e.g. 0.5,0.75,0.9)",
+        _thresholds,
+        "T,T,...",
     ),
     Option("samples", int, "replies asked per question (default 1)", _samples, "K"),
     Option(
@@ -254,6 +289,8 @@ class RunSettings:
     prompt_template: str | None
     idk_phrases: tuple[str, ...]
     threshold: Layer
+    #: A sweep's targets as given ("0.5,0.9" or a suite's list); wins over `threshold`.
+    thresholds: Layer
     samples: Layer
     min_score: Layer
     max_error_rate: Layer
@@ -324,6 +361,7 @@ def resolve(
         prompt_template=template,
         idk_phrases=idk_phrases,
         threshold=layers["threshold"],
+        thresholds=layers["thresholds"],
         samples=layers["samples"],
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],

@@ -93,6 +93,8 @@ class SuiteSettings:
 
     name: str | None = None
     threshold: float | None = None
+    #: A threshold sweep's targets, as written in the suite.
+    thresholds: tuple[float, ...] | None = None
     samples: int | None = None
     system_prompt: str | None = None
     #: A template string; False turns the instruction off; None = not set.
@@ -431,6 +433,7 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
         raise SuiteError(source, [f"prompt_template: {problem}"])
     gates = data.get("gates", {})
     numbers = [("threshold", data.get("threshold"))]
+    numbers += [("thresholds", value) for value in data.get("thresholds", ())]
     numbers += [(f"gates.{name}", value) for name, value in gates.items()]
     for key, value in numbers:
         if problem := _number_problem(value):
@@ -443,6 +446,7 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
     return SuiteSettings(
         name=data.get("name"),
         threshold=data.get("threshold"),
+        thresholds=tuple(data["thresholds"]) if "thresholds" in data else None,
         samples=data.get("samples"),
         system_prompt=system_prompt,
         prompt_template=template,

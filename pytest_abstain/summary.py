@@ -9,6 +9,7 @@ from .prompts import format_number, penalty
 from .results import QuestionRecord, SuiteResult
 from .scoring import Metrics
 from .stats import Interval
+from .sweep import Sweep
 
 Line = tuple[str, dict[str, bool]]
 #: Wrong questions listed per suite unless -v asks for all of them.
@@ -227,4 +228,33 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         )
         lines.append(("  " + counts_line(overall), {}))
         lines.append(("  " + metrics_line(overall), {}))
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value * 100:4.0f}%"
+
+
+def sweep_lines(sweep: Sweep) -> list[Line]:
+    """The per-t table of a threshold sweep, then its calibration audit."""
+    lines: list[Line] = [
+        (f"{sweep.key}  ({sweep.name}): threshold sweep", {"bold": True}),
+        ("      t  answered  accuracy when answering  error rate  abstention   score  "
+         "(abstain on all: 0)", {}),
+    ]  # fmt: skip
+    for row in sweep.rows:
+        m = row.metrics
+        lines.append((
+            f"  {format_number(row.threshold):>5}  {_pct(row.answered_rate):>8}  "
+            f"{_pct(m.accuracy_given_attempted):>23}  {_pct(m.error_rate):>10}  "
+            f"{_pct(m.abstention_rate):>10}  {_rate(m.score):>6}",
+            {},
+        ))  # fmt: skip
+    failed = [f for f in sweep.findings if f.failed]
+    level = f"Holm-corrected at {format_number(sweep.significance)}"
+    if failed:
+        lines.append((f"  calibration audit: {len(failed)} problem(s) ({level})", {"red": True}))
+        lines.extend((f"    {f.check}: {f.message}", {"red": True}) for f in failed)
+    else:
+        lines.append((f"  calibration audit: follows the stated t ({level})", {"green": True}))
     return lines

@@ -1,0 +1,196 @@
+"""Threshold sweeps and the behavioural calibration audit (pure; no pytest).
+
+A sweep asks the same questions at several confidence targets t, each stated in the prompt.
+A model that follows the stated t ("behavioural calibration") abstains no less, and errs no
+more, as t rises; and where it answers, it is right at least a share t of the time. The audit
+tests each of these with the suite's significance level, Holm-corrected over the audit's
+tests, and shows 95% intervals beside every figure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from .results import QuestionRecord, SuiteResult
+from .scoring import Counts, Metrics, compute_metrics
+from .stats import INTERVAL_LEVEL, Interval, holm_rejections, sign_flip_p_value
+
+_Z = NormalDist()
+
+
+def wilson(successes: int, trials: int, level: float = INTERVAL_LEVEL) -> Interval | None:
+    """Wilson score interval of a proportion; None with no trials."""
+    if trials == 0:
+        return None
+    z = _Z.inv_cdf(0.5 + level / 2)
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    half /= 1 + z * z / trials
+    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+
+
+def binomial_cdf(successes: int, trials: int, p: float) -> float:
+    """P(X <= successes) for X ~ Binomial(trials, p), exactly."""
+    if p <= 0:
+        return 1.0
+    if p >= 1:
+        return 1.0 if successes >= trials else 0.0
+    # Summed in logs: p**k underflows long before trials gets large.
+    log_p, log_q = math.log(p), math.log1p(-p)
+    terms = [
+        math.lgamma(trials + 1) - math.lgamma(k + 1) - math.lgamma(trials - k + 1)
+        + k * log_p + (trials - k) * log_q
+        for k in range(successes + 1)
+    ]  # fmt: skip
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One t of a sweep."""
+
+    threshold: float
+    counts: Counts
+    metrics: Metrics
+    answered: Interval | None
+    accuracy_answered: Interval | None
+    error_rate: Interval | None
+    abstention: Interval | None
+
+    @property
+    def answered_rate(self) -> float | None:
+        graded = self.counts.graded
+        return self.counts.attempted / graded if graded else None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check of the audit: which, between which t's, its p-value and its verdict."""
+
+    check: str
+    message: str
+    p_value: float | None
+    failed: bool = False
+
+
+@dataclass
+class Sweep:
+    key: str
+    name: str
+    significance: float
+    rows: list[SweepRow]
+    findings: list[Finding]
+
+    @property
+    def failed(self) -> bool:
+        return any(f.failed for f in self.findings)
+
+
+def _row(result: SuiteResult) -> SweepRow:
+    counts = result.counts
+    return SweepRow(
+        threshold=result.info.threshold,
+        counts=counts,
+        metrics=compute_metrics(counts, result.info.threshold),
+        answered=wilson(counts.attempted, counts.graded),
+        accuracy_answered=wilson(counts.correct, counts.attempted),
+        error_rate=wilson(counts.wrong, counts.graded),
+        abstention=wilson(counts.abstained, counts.graded),
+    )
+
+
+def _share(record: QuestionRecord, grade: str) -> float | None:
+    graded = record.counts.graded
+    return sum(g == grade for g in record.grades) / graded if graded else None
+
+
+def _paired(
+    low: SuiteResult, high: SuiteResult, grade: str, rising_is_bad: bool
+) -> tuple[list[float], int]:
+    """Per-question differences in the share of `grade`, oriented so negative is bad."""
+    at_high = {r.id: r for r in high.questions}
+    diffs: list[float] = []
+    for record in low.questions:
+        other = at_high.get(record.id)
+        if other is None:
+            continue
+        before, after = _share(record, grade), _share(other, grade)
+        if before is None or after is None:
+            continue
+        diffs.append(before - after if rising_is_bad else after - before)
+    return diffs, len(diffs)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _interval(interval: Interval | None) -> str:
+    return "" if interval is None else f" [{interval.low * 100:.0f}–{interval.high * 100:.0f}%]"
+
+
+def audit(rows: Sequence[SweepRow], results: Sequence[SuiteResult], alpha: float) -> list[Finding]:
+    """The three checks of behavioural calibration, Holm-corrected together at `alpha`."""
+    tests: list[tuple[str, str, float]] = []
+    for low, high in itertools.pairwise(results):
+        t_low, t_high = low.info.threshold, high.info.threshold
+        span = f"t={t_low:g} → t={t_high:g}"
+        diffs, n = _paired(low, high, "abstained", rising_is_bad=False)
+        if n:
+            a_low, a_high = _row(low).metrics.abstention_rate, _row(high).metrics.abstention_rate
+            tests.append((
+                "abstention falls",
+                f"abstention {_pct(a_low)} → {_pct(a_high)} from {span} ({n} paired questions)",
+                sign_flip_p_value(diffs)[0],
+            ))  # fmt: skip
+        diffs, n = _paired(low, high, "wrong", rising_is_bad=True)
+        if n:
+            e_low, e_high = _row(low).metrics.error_rate, _row(high).metrics.error_rate
+            tests.append((
+                "error rate rises",
+                f"error rate {_pct(e_low)} → {_pct(e_high)} from {span} ({n} paired questions)",
+                sign_flip_p_value(diffs)[0],
+            ))  # fmt: skip
+    for row in rows:
+        attempted = row.counts.attempted
+        if not attempted:
+            continue
+        accuracy = row.counts.correct / attempted
+        gap = row.threshold - accuracy
+        message = (
+            f"at t={row.threshold:g} it answered {_pct(row.answered_rate)} and was right "
+            f"{_pct(accuracy)}{_interval(row.accuracy_answered)} of the time"
+        )
+        if gap > 0:
+            message += f": below t by {gap * 100:.0f} points (overconfident)"
+        tests.append((
+            "overconfident",
+            message,
+            binomial_cdf(row.counts.correct, attempted, row.threshold) if gap > 0 else 1.0,
+        ))  # fmt: skip
+    rejected = holm_rejections([p for _, _, p in tests], alpha) if tests else []
+    return [
+        Finding(check, message, p, failed)
+        for (check, message, p), failed in zip(tests, rejected, strict=True)
+    ]
+
+
+def sweeps(results: Iterable[SuiteResult]) -> list[Sweep]:
+    """The sweeps among `results`: suites asked at several t, grouped, ascending in t."""
+    groups: dict[str, list[SuiteResult]] = {}
+    for result in results:
+        if result.info.sweep is not None:
+            groups.setdefault(result.info.sweep, []).append(result)
+    out = []
+    for key, members in groups.items():
+        members.sort(key=lambda r: r.info.threshold)
+        rows = [_row(r) for r in members]
+        alpha = members[0].info.significance
+        out.append(Sweep(key, members[0].info.name, alpha, rows, audit(rows, members, alpha)))
+    return out

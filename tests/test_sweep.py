@@ -1,0 +1,215 @@
+"""Threshold sweeps: the per-t table, the calibration audit, and both end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+import pytest
+from openai_server import FakeOpenAI, last_user_message
+
+from pytest_abstain.grading import Grade
+from pytest_abstain.report import report_schema
+from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult
+from pytest_abstain.settings import parse_thresholds
+from pytest_abstain.sweep import binomial_cdf, sweeps, wilson
+
+# -- arithmetic ---------------------------------------------------------------------------
+
+
+def test_wilson_interval_matches_the_textbook_values() -> None:
+    interval = wilson(5, 10)
+    assert interval is not None
+    assert interval.low == pytest.approx(0.2366, abs=1e-4)
+    assert interval.high == pytest.approx(0.7634, abs=1e-4)
+    assert wilson(0, 0) is None
+    none, every = wilson(0, 20), wilson(20, 20)
+    assert (
+        none is not None
+        and none.low == pytest.approx(0, abs=1e-12)
+        and none.high == pytest.approx(0.1611, abs=1e-4)
+    )
+    assert every is not None and every.high == 1
+
+
+def test_binomial_cdf_against_direct_sums() -> None:
+    for n, p in ((10, 0.9), (40, 0.5), (7, 0.25)):
+        for k in range(n + 1):
+            direct = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+            assert binomial_cdf(k, n, p) == pytest.approx(direct, rel=1e-9)
+    assert binomial_cdf(28, 40, 0.9) < 0.001  # 70% right where 90% is due
+
+
+def test_thresholds_parse_sorted_and_checked() -> None:
+    assert parse_thresholds("0.9, 0.5,0.75") == (0.5, 0.75, 0.9)
+    assert parse_thresholds([0.5, 0.9]) == (0.5, 0.9)
+    for bad, message in (("0.5", "at least two"), ("0.5,1", "[0, 1)"), ("0.5,x", "'x'")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            parse_thresholds(bad)
+
+
+def result_at(threshold: float, grades: list[Grade]) -> SuiteResult:
+    """A swept suite's result at `threshold`, one question per grade."""
+    info = SuiteInfo(
+        key=f"s.yaml[t={threshold:g}]", name="s", threshold=threshold, samples=1,
+        responder="m", confidence_stated=True, size=len(grades), sweep="s.yaml",
+    )  # fmt: skip
+    questions = [
+        QuestionRecord(
+            suite=info,
+            nodeid=f"s.yaml::q{i}[t={threshold:g}]",
+            index=i,
+            id=f"q{i}",
+            question=f"q{i}?",
+            idk=False,
+            expected=["x"],
+            regex=None,
+            tags=[],
+            grades=[grade],
+            replies=["r"],
+            errors=[None],
+        )
+        for i, grade in enumerate(grades)
+    ]
+    return SuiteResult(info, questions)
+
+
+def test_sweep_table_against_a_hand_computed_one() -> None:
+    # t=0.5: 6 correct, 2 wrong, 2 abstained.  t=0.9: 4 correct, 1 wrong, 5 abstained.
+    c: Grade = "correct"
+    w: Grade = "wrong"
+    a: Grade = "abstained"
+    low = result_at(0.5, [c, c, c, c, c, c, w, w, a, a])
+    high = result_at(0.9, [c, c, c, c, a, a, a, w, a, a])
+    (sweep,) = sweeps([high, low])
+    assert [row.threshold for row in sweep.rows] == [0.5, 0.9]
+    table = [
+        value
+        for row in sweep.rows
+        for value in (
+            row.answered_rate,
+            row.metrics.accuracy_given_attempted,
+            row.metrics.error_rate,
+            row.metrics.abstention_rate,
+            row.metrics.score,
+        )
+    ]
+    # answered, accuracy when answering, error rate, abstention, and
+    # score = (correct - wrong * t / (1 - t)) / graded
+    assert table == pytest.approx(
+        [0.8, 0.75, 0.2, 0.2, (6 - 2 * 1) / 10, 0.5, 0.8, 0.1, 0.5, (4 - 1 * 9) / 10]
+    )
+    interval = sweep.rows[1].accuracy_answered
+    assert interval is not None and interval.low < 0.8 < interval.high
+
+
+# -- end to end: a scripted model that follows the stated t, or does not -------------------
+
+QUESTIONS = 40
+
+
+def stated_t(prompt: str) -> float:
+    match = re.search(r"more than (\d+)% confident", prompt)
+    assert match, prompt
+    return int(match.group(1)) / 100
+
+
+def number(prompt: str) -> int:
+    match = re.search(r"Question (\d+)\b", prompt)
+    assert match, prompt
+    return int(match.group(1))
+
+
+def calibrated(messages: list[dict[str, Any]]) -> str:
+    """Knows question i with confidence 1 - i/40; answers only above the stated t."""
+    prompt = last_user_message(messages)
+    i, t = number(prompt), stated_t(prompt)
+    if 1 - i / QUESTIONS <= t:
+        return "I don't know."
+    # Right on all but every tenth of those it answers: accuracy 0.9 or better.
+    return "Lyon." if i % 10 == 9 else "Paris."
+
+
+def overconfident(messages: list[dict[str, Any]]) -> str:
+    """Answers everything whatever t says, right 70% of the time."""
+    i = number(last_user_message(messages))
+    return "Lyon." if i % 10 >= 7 else "Paris."
+
+
+def contrary(messages: list[dict[str, Any]]) -> str:
+    """Abstains more when the stakes are low: the wrong way round."""
+    prompt = last_user_message(messages)
+    i, t = number(prompt), stated_t(prompt)
+    if t < 0.6 and i % 2:
+        return "I don't know."
+    return "Paris."
+
+
+def run_sweep(
+    pytester: pytest.Pytester, server: FakeOpenAI, model: Callable[[list[dict[str, Any]]], str]
+) -> tuple[pytest.RunResult, Any]:
+    lines = "\n".join(
+        f"  - {{id: q{i}, question: 'Question {i}: what is the capital of France?', answer: Paris}}"
+        for i in range(QUESTIONS)
+    )
+    pytester.makefile(".yaml", abstain_sweep=f"thresholds: [0.5, 0.9]\nquestions:\n{lines}\n")
+    server.responder = model
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", server.base_url, "--abstain-report", "r.json"
+    )  # fmt: skip
+    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, report_schema())
+    return result, report
+
+
+def test_a_calibrated_model_passes_the_audit(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    result, report = run_sweep(pytester, openai_server, calibrated)
+    assert result.ret == 0
+    assert len(openai_server.requests) == 2 * QUESTIONS  # each question once per t
+    result.stdout.fnmatch_lines(
+        [
+            "abstain_sweep.yaml  (abstain_sweep.yaml): threshold sweep",
+            "*t  answered  accuracy when answering  error rate  abstention*",
+            "    0.5       50%                      90%          5%         50%   0.400",
+            "    0.9       10%                     100%          0%         90%   0.100",
+            "  calibration audit: follows the stated t (Holm-corrected at 0.05)",
+        ]
+    )
+    (sweep,) = report["sweeps"]
+    assert sweep["audit"]["passed"] is True
+    assert [row["threshold"] for row in sweep["rows"]] == [0.5, 0.9]
+    assert [s["key"] for s in report["suites"]] == [
+        "abstain_sweep.yaml[t=0.5]",
+        "abstain_sweep.yaml[t=0.9]",
+    ]
+
+
+def test_an_overconfident_model_is_flagged_by_how_much(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    result, report = run_sweep(pytester, openai_server, overconfident)
+    result.stdout.fnmatch_lines(
+        [
+            "  calibration audit: 1 problem(s) (Holm-corrected at 0.05)",
+            "    overconfident: at t=0.9 it answered 100% and was right 70% [[]55–82%[]] of the "
+            "time: below t by 20 points (overconfident)",
+        ]
+    )
+    findings = report["sweeps"][0]["audit"]["findings"]
+    assert [f["check"] for f in findings if f["failed"]] == ["overconfident"]
+
+
+def test_abstaining_less_as_the_stakes_rise_is_flagged(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    result, report = run_sweep(pytester, openai_server, contrary)
+    result.stdout.fnmatch_lines(
+        ["    abstention falls: abstention 50% → 0% from t=0.5 → t=0.9 (40 paired questions)"]
+    )
+    assert report["sweeps"][0]["audit"]["passed"] is False
