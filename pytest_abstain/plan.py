@@ -48,6 +48,8 @@ class QuestionPlan:
     system_prompt_sha: str | None
     #: In a threshold sweep, the suite's own key (suite_key then names one t of it).
     sweep: str | None = None
+    #: In a threshold sweep: the calibration audit fails the run when it finds a problem.
+    calibration_gate: bool = False
 
 
 def sha256(text: str | None) -> str | None:
@@ -103,6 +105,7 @@ def plan_question(
         prompt_sha=sha256(template),
         system_prompt_sha=sha256(suite.system_prompt),
         sweep=sweep,
+        calibration_gate=bool(run.calibration_gate.pick(suite.gates.calibration, False)),
     )
 
 
@@ -167,6 +170,7 @@ def record_of(
             system_prompt_sha=plan.system_prompt_sha,
             size=plan.suite_size,
             sweep=plan.sweep,
+            calibration_gate=plan.calibration_gate,
         ),
         nodeid=nodeid,
         index=plan.index,

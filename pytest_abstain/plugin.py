@@ -28,6 +28,7 @@ from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics, wo
 from .retrying import RetryPolicy
 from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
 from .suite import (
+    CALIBRATION_GATE_NAME,
     GATE_NAME,
     SuiteError,
     SuiteSettings,
@@ -659,10 +660,13 @@ class AbstainResults:
             return outcome
         self._aggregate()
         gated = [result for result in self.results if result.gated]
+        audited = [sweep for sweep in self._sweeps() if sweep.gated]
         # Counted as collected so the progress percentage stays within 100%.
-        session.testscollected += len(gated)
+        session.testscollected += len(gated) + len(audited)
         for result in gated:
             self._report_gate(result)
+        for sweep in audited:
+            self._report_calibration(sweep)
         if self.report_path is not None:
             self._write_report(self.report_path)
         if self.baseline_path is not None:
@@ -714,22 +718,39 @@ class AbstainResults:
 
     def _report_gate(self, result: SuiteResult) -> None:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
+        message = _gate_message(result) if result.failures else None
+        self._report_case(result.info.key, GATE_NAME, message, suite_properties(result))
+
+    def _report_calibration(self, sweep: Sweep) -> None:
+        """A threshold sweep's gated calibration audit, as its own test case."""
+        problems = [f for f in sweep.findings if f.failed]
+        message = None
+        if problems:
+            lines = [f"calibration audit failed for {sweep.key} (the model does not follow t):"]
+            lines.extend(f"  {f.check}: {f.message} (p={f.p_value:.2g})" for f in problems)
+            message = "\n".join(lines)
+        properties: list[tuple[str, object]] = [("abstain_calibration_problems", len(problems))]
+        self._report_case(sweep.key, CALIBRATION_GATE_NAME, message, properties)
+
+    def _report_case(
+        self, key: str, name: str, failure: str | None, properties: list[tuple[str, object]]
+    ) -> None:
+        """Log a synthetic test case `key::name`: failed with `failure`, else passed."""
         hook = self.config.hook
-        nodeid = f"{result.info.key}::{GATE_NAME}"
-        # The third part heads the failure section: name the suite, not just "abstain-gate".
-        location = (result.info.key, None, nodeid)
-        failures = result.failures
+        nodeid = f"{key}::{name}"
+        # The third part heads the failure section: name the suite, not just the case.
+        location = (key, None, nodeid)
         hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
         for when in ("setup", "call", "teardown"):
-            failed = when == "call" and bool(failures)
+            failed = when == "call" and failure is not None
             report = pytest.TestReport(
                 nodeid=nodeid,
                 location=location,
-                keywords={GATE_NAME: 1},
+                keywords={name: 1},
                 outcome="failed" if failed else "passed",
-                longrepr=_gate_message(result) if failed else None,
+                longrepr=failure if failed else None,
                 when=when,
-                user_properties=suite_properties(result) if when == "teardown" else [],
+                user_properties=properties if when == "teardown" else [],
             )
             hook.pytest_runtest_logreport(report=report)
         hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)

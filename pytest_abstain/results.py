@@ -51,6 +51,8 @@ class SuiteInfo:
     size: int = 0
     #: In a threshold sweep: the suite's own key, shared by its per-t results.
     sweep: str | None = None
+    #: In a threshold sweep: a problem found by the calibration audit fails the run.
+    calibration_gate: bool = False
 
     @cached_property
     def as_json(self) -> dict[str, Any]:

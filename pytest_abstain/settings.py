@@ -168,6 +168,11 @@ OPTIONS: tuple[Option, ...] = (
         _thresholds,
         "T,T,...",
     ),
+    Option(
+        "calibration_gate",
+        bool,
+        "fail a threshold sweep whose calibration audit finds a problem",
+    ),
     Option("samples", int, "replies asked per question (default 1)", _samples, "K"),
     Option(
         "concurrency",
@@ -291,6 +296,7 @@ class RunSettings:
     threshold: Layer
     #: A sweep's targets as given ("0.5,0.9" or a suite's list); wins over `threshold`.
     thresholds: Layer
+    calibration_gate: Layer
     samples: Layer
     min_score: Layer
     max_error_rate: Layer
@@ -362,6 +368,7 @@ def resolve(
         idk_phrases=idk_phrases,
         threshold=layers["threshold"],
         thresholds=layers["thresholds"],
+        calibration_gate=layers["calibration_gate"],
         samples=layers["samples"],
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],

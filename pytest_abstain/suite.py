@@ -24,6 +24,9 @@ from .scoring import ErrorBudget
 
 #: The synthetic test id of a suite's gate; no question may take it.
 GATE_NAME = "abstain-gate"
+#: The test case of a threshold sweep's calibration audit, when it is gated.
+CALIBRATION_GATE_NAME = "abstain-calibration"
+RESERVED_IDS = (GATE_NAME, CALIBRATION_GATE_NAME)
 SUITE_FILE_PATTERN = re.compile(r"^abstain_.*\.ya?ml$")
 
 # Limits on what a suite file may make the loader do. Each is far above what a real suite
@@ -72,6 +75,8 @@ class Gates:
     significance: float | None = None
     #: The error budget as written: a count (3), a percentage ("5%") or a fraction (0.05).
     max_errors: int | float | str | None = None
+    #: A threshold sweep fails when its calibration audit finds a problem.
+    calibration: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -434,7 +439,7 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
     gates = data.get("gates", {})
     numbers = [("threshold", data.get("threshold"))]
     numbers += [("thresholds", value) for value in data.get("thresholds", ())]
-    numbers += [(f"gates.{name}", value) for name, value in gates.items()]
+    numbers += [(f"gates.{name}", value) for name, value in gates.items() if name != "calibration"]
     for key, value in numbers:
         if problem := _number_problem(value):
             raise SuiteError(source, [f"{key}: {problem}"])
@@ -622,8 +627,8 @@ def _check_ids(source: str, questions: Sequence[Question]) -> None:
     seen: dict[str, int] = {}
     problems = []
     for index, question in enumerate(questions):
-        if question.id == GATE_NAME:
-            problems.append(f"question id {GATE_NAME!r} (questions[{index}]) is reserved")
+        if question.id in RESERVED_IDS:
+            problems.append(f"question id {question.id!r} (questions[{index}]) is reserved")
         if question.id in seen:
             problems.append(
                 f"duplicate question id {question.id!r}: questions[{seen[question.id]}] "

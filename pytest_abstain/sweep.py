@@ -86,6 +86,8 @@ class Sweep:
     significance: float
     rows: list[SweepRow]
     findings: list[Finding]
+    #: The audit's problems fail the run (gates.calibration, --abstain-calibration-gate).
+    gated: bool = False
 
     @property
     def failed(self) -> bool:
@@ -192,5 +194,7 @@ def sweeps(results: Iterable[SuiteResult]) -> list[Sweep]:
         members.sort(key=lambda r: r.info.threshold)
         rows = [_row(r) for r in members]
         alpha = members[0].info.significance
-        out.append(Sweep(key, members[0].info.name, alpha, rows, audit(rows, members, alpha)))
+        findings = audit(rows, members, alpha)
+        info = members[0].info
+        out.append(Sweep(key, info.name, alpha, rows, findings, info.calibration_gate))
     return out

@@ -213,3 +213,36 @@ def test_abstaining_less_as_the_stakes_rise_is_flagged(
         ["    abstention falls: abstention 50% → 0% from t=0.5 → t=0.9 (40 paired questions)"]
     )
     assert report["sweeps"][0]["audit"]["passed"] is False
+
+
+@pytest.mark.parametrize("where", ["suite", "command line"])
+def test_the_audit_can_be_gated(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str, where: str
+) -> None:
+    lines = "\n".join(
+        f"  - {{id: q{i}, question: 'Question {i}: what is the capital of France?', answer: Paris}}"
+        for i in range(QUESTIONS)
+    )
+    gate = "gates: {calibration: true}\n" if where == "suite" else ""
+    pytester.makefile(".yaml", abstain_sweep=f"{gate}questions:\n{lines}\n")
+    openai_server.responder = overconfident
+    flag = ["--abstain-calibration-gate"] if where == "command line" else []
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-thresholds", "0.5,0.9", "--junitxml", "junit.xml", *flag,
+    )  # fmt: skip
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*calibration audit failed for abstain_sweep.yaml (the model does not follow t):",
+            "*overconfident: at t=0.9 it answered 100% and was right 70%*(p=*)",
+            "FAILED abstain_sweep.yaml::abstain-calibration*",
+        ]
+    )
+    junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
+    assert 'name="abstain-calibration"' in junit and "calibration audit failed" in junit
+    openai_server.responder = calibrated
+    assert pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-thresholds", "0.5,0.9", *flag,
+    ).ret == 0  # fmt: skip
