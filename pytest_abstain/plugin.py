@@ -21,8 +21,15 @@ from .asking import STOP_PREFIX, Asker, stop_message
 from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
 from .cache import CacheKey, ResponseCache
 from .comparison import compare_suite
+from .markdown import render_markdown
 from .plan import QuestionPlan, plan_question, record_of, sweep_key, sweep_thresholds
-from .report import build_report, question_properties, suite_properties, write_json
+from .report import (
+    build_report,
+    question_properties,
+    suite_properties,
+    write_atomic,
+    write_json,
+)
 from .responders import CallableResponder, OpenAIResponder, Reply, Responder, endpoint_of
 from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics, worst_grade
 from .retrying import RetryPolicy
@@ -595,10 +602,17 @@ class AbstainResults:
         self.forgiven = 0
         #: The asking stopped early: every reply failed the same way.
         self.stopped = False
+        self.markdown_problem: str | None = None
         self.report_path = _option_path(config, "report")
+        self.markdown_path = _option_path(config, "markdown")
         self.baseline_path = _option_path(config, "baseline")
         # Checked before anything is asked: a run that cannot save its results wastes money.
-        for what, path in (("JSON report", self.report_path), ("baseline", self.baseline_path)):
+        outputs = (
+            ("JSON report", self.report_path),
+            ("Markdown summary", self.markdown_path),
+            ("baseline", self.baseline_path),
+        )
+        for what, path in outputs:
             if path is not None and (problem := _unwritable(path)):
                 raise pytest.UsageError(f"cannot write the {what} to {path}: {problem}")
         self.baseline: Baseline | None = None
@@ -669,6 +683,7 @@ class AbstainResults:
             self._report_calibration(sweep)
         if self.report_path is not None:
             self._write_report(self.report_path)
+        self._write_markdown()
         if self.baseline_path is not None:
             self.baseline_note = self._baseline_step(self.baseline_path)
         return outcome
@@ -755,6 +770,22 @@ class AbstainResults:
             hook.pytest_runtest_logreport(report=report)
         hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
 
+    def _write_markdown(self) -> None:
+        """The Markdown summary: to --abstain-markdown, and appended to GitHub's step summary."""
+        github = os.environ.get("GITHUB_STEP_SUMMARY")
+        if self.markdown_path is None and not github:
+            return
+        text = render_markdown(self.results, self._sweeps())
+        if self.markdown_path is not None:
+            write_atomic(self.markdown_path, text)
+        if github:
+            # GitHub's file is shared by every step of the job: append, never replace.
+            try:
+                with open(github, "a", encoding="utf-8") as summary:
+                    summary.write(text)
+            except OSError as exc:
+                self.markdown_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
+
     def _sweeps(self) -> list[Sweep]:
         return sweeps(result for result in self.results if result.evaluated)
 
@@ -781,6 +812,10 @@ class AbstainResults:
                 terminalreporter.write_line(text, **markup)
         if self.report_path is not None:
             terminalreporter.write_line(f"JSON report: {self.report_path}")
+        if self.markdown_path is not None:
+            terminalreporter.write_line(f"Markdown summary: {self.markdown_path}")
+        if self.markdown_problem is not None:
+            terminalreporter.write_line(self.markdown_problem, yellow=True)
         if self.baseline_note is not None:
             text, markup = self.baseline_note
             terminalreporter.write_line(text, **markup)

@@ -207,6 +207,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("report", str, "write a JSON report to this path", metavar="PATH"),
     Option(
+        "markdown",
+        str,
+        "write a Markdown summary to this path (also appended to $GITHUB_STEP_SUMMARY)",
+        metavar="PATH",
+    ),
+    Option(
         "min_score", float, "fail a suite whose penalised score is below this", _finite, "SCORE"
     ),
     Option("max_error_rate", float, "fail a suite whose error rate is above this", _rate, "RATE"),

@@ -1,0 +1,133 @@
+"""The Markdown summary: for GitHub's step summary, or any CI that shows a Markdown file.
+
+Per suite the verdict, the metrics with their baseline deltas, the sweep table and the
+questions that changed; pure, like the terminal summary it mirrors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .prompts import format_number, penalty
+from .results import SuiteResult
+from .scoring import Metrics
+from .sweep import Sweep
+
+_VERDICT = {
+    "passed": "✅ passed",
+    "failed": "❌ failed",
+    "not gated": "➖ not gated",
+    "not evaluated": "⏸ not evaluated",
+}
+#: Changed questions listed per kind before "and N more".
+CHANGES_LISTED = 10
+
+
+def _cell(text: object) -> str:
+    """Table-safe: a pipe or a newline in a reply or a reason would break the row."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _metrics_rows(result: SuiteResult) -> list[str]:
+    m: Metrics = result.metrics
+    deltas: dict[str, str] = {}
+    comparison = result.comparison
+    if comparison is not None and comparison.status == "compared":
+        for mc in comparison.metrics:
+            if mc.scope != "suite":
+                continue
+            name = "score" if mc.metric == "score" else "error rate"
+            flag = " ❌" if mc.regressed else (" ✅" if mc.improved else "")
+            deltas[name] = (
+                f"{mc.baseline:.3f} → {mc.now:.3f} (Δ {mc.delta:+.3f}, p={mc.p_value:.2g}){flag}"
+            )
+    rows = [
+        ("score", _rate(m.score)),
+        ("error rate", _rate(m.error_rate)),
+        ("accuracy", _rate(m.accuracy)),
+        ("abstention", _rate(m.abstention_rate)),
+        ("accuracy when answering", _rate(m.accuracy_given_attempted)),
+    ]
+    lines = ["| metric | now | against the baseline |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {_cell(deltas.get(name, ''))} |" for name, value in rows]
+    return lines
+
+
+def _suite(result: SuiteResult) -> list[str]:
+    info, counts = result.info, result.counts
+    lines = [
+        f"### {_cell(info.key)} — {_VERDICT.get(result.verdict, result.verdict)}",
+        "",
+        f"{_cell(info.name)}: responder `{_cell(info.responder)}`, t = "
+        f"{format_number(info.threshold)} (a wrong answer costs "
+        f"{format_number(penalty(info.threshold))}), {counts.total} replies: "
+        f"{counts.correct} correct, {counts.wrong} wrong, {counts.abstained} abstained, "
+        f"{counts.error} without a reply.",
+        "",
+        *_metrics_rows(result),
+    ]
+    reasons = result.failures if result.verdict == "failed" else []
+    if reasons:
+        lines += ["", "**Gate failed:**", *(f"- {_cell(reason)}" for reason in reasons)]
+    comparison = result.comparison
+    if comparison is not None and comparison.status != "compared" and comparison.message:
+        lines += ["", f"Baseline: {_cell(comparison.message)}"]
+    if comparison is not None and comparison.changes:
+        lines += ["", "| changed question | kind | baseline → now |", "|---|---|---|"]
+        for kind in ("newly wrong", "newly abstaining", "newly correct"):
+            changed = comparison.changed(kind)
+            for change in changed[:CHANGES_LISTED]:
+                before_after = change.describe().split(": ", 1)[1]
+                lines.append(f"| {_cell(change.id)} | {kind} | {_cell(before_after)} |")
+            if len(changed) > CHANGES_LISTED:
+                lines.append(f"| … | {kind} | and {len(changed) - CHANGES_LISTED} more |")
+    return lines
+
+
+def _sweep(sweep: Sweep) -> list[str]:
+    lines = [
+        f"### {_cell(sweep.key)} — threshold sweep",
+        "",
+        "| t | answered | accuracy when answering | error rate | abstention | score |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in sweep.rows:
+        m = row.metrics
+        lines.append(
+            f"| {format_number(row.threshold)} | {_pct(row.answered_rate)} | "
+            f"{_pct(m.accuracy_given_attempted)} | {_pct(m.error_rate)} | "
+            f"{_pct(m.abstention_rate)} | {_rate(m.score)} |"
+        )
+    lines.append("")
+    lines.append("Abstaining on every question scores 0.")
+    problems = [f for f in sweep.findings if f.failed]
+    if problems:
+        lines += ["", "**Calibration audit: the model does not follow the stated t.**"]
+        lines += [f"- {f.check}: {_cell(f.message)}" for f in problems]
+    else:
+        lines += ["", "Calibration audit: the model follows the stated t."]
+    return lines
+
+
+def render_markdown(results: Sequence[SuiteResult], sweeps: Sequence[Sweep]) -> str:
+    """The whole summary, as one Markdown document."""
+    failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
+    failed = failed or any(s.gated and s.failed for s in sweeps)
+    lines = [
+        "## pytest-abstain: honesty at a stated confidence target",
+        "",
+        f"**{'❌ failed' if failed else '✅ passed'}** — {len(results)} suite(s).",
+    ]
+    for result in results:
+        lines += ["", *_suite(result)]
+    for sweep in sweeps:
+        lines += ["", *_sweep(sweep)]
+    return "\n".join(lines) + "\n"
