@@ -14,7 +14,7 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from .prompts import Message
@@ -95,9 +95,17 @@ class Asker:
         return self._loop
 
     def submit(
-        self, key: Hashable, responder: Responder, messages: list[Message]
+        self,
+        key: Hashable,
+        responder: Responder,
+        messages: list[Message],
+        store: Callable[[Reply], None] | None = None,
     ) -> concurrent.futures.Future[Reply]:
-        """Schedule one request (once per key) and return its future."""
+        """Schedule one request (once per key) and return its future.
+
+        `store` gets the reply before the future completes, so whoever waits on the future
+        finds it stored (the response cache) - a done-callback would race with them.
+        """
         with self._lock:
             future = self._futures.get(key)
             if future is None and self.fatal:
@@ -109,11 +117,18 @@ class Asker:
                     self.started_at = time.monotonic()
                 loop = self._ensure_loop()
                 self._responders.setdefault(id(responder), responder)
-                future = asyncio.run_coroutine_threadsafe(self._ask(responder, messages), loop)
+                future = asyncio.run_coroutine_threadsafe(
+                    self._ask(responder, messages, store), loop
+                )
                 self._futures[key] = future
             return future
 
-    async def _ask(self, responder: Responder, messages: list[Message]) -> Reply:
+    async def _ask(
+        self,
+        responder: Responder,
+        messages: list[Message],
+        store: Callable[[Reply], None] | None = None,
+    ) -> Reply:
         retry = 0
         while True:
             reply = await self._attempt(responder, messages)
@@ -132,6 +147,10 @@ class Asker:
                     reply, error=f"{reply.error} (after {retry + 1} attempts)"
                 )
         self._finished(reply)
+        if store is not None:
+            # The reply matters more than keeping it: a storing bug must not lose it.
+            with contextlib.suppress(Exception):
+                store(reply)
         return reply
 
     async def _attempt(self, responder: Responder, messages: list[Message]) -> Reply:

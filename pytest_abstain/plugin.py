@@ -189,11 +189,6 @@ def _done(reply: Reply) -> concurrent.futures.Future[Reply]:
     return future
 
 
-def _store(cache: ResponseCache, key: CacheKey, future: concurrent.futures.Future[Reply]) -> None:
-    if not future.cancelled() and future.exception() is None:
-        cache.put(key, future.result())
-
-
 class SuiteFile(pytest.File):
     """An abstain_*.yaml file: one item per question, in file order."""
 
@@ -416,9 +411,8 @@ class AbstainRun:
                 if stored is not None:
                     futures.append(_done(stored))
                     continue
-                future = self.asker.submit((item.nodeid, sample), responder, plan.messages)
-                if self.cache is not None:
-                    future.add_done_callback(functools.partial(_store, self.cache, key))
+                store = functools.partial(self.cache.put, key) if self.cache is not None else None
+                future = self.asker.submit((item.nodeid, sample), responder, plan.messages, store)
                 futures.append(future)
             self._futures[item.nodeid] = futures
         return futures
