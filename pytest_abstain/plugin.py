@@ -21,6 +21,7 @@ from .asking import STOP_PREFIX, Asker, stop_message
 from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
 from .cache import CacheKey, ResponseCache
 from .comparison import compare_suite
+from .html_report import render_html
 from .markdown import render_markdown
 from .plan import QuestionPlan, plan_question, record_of, sweep_key, sweep_thresholds
 from .report import (
@@ -599,11 +600,13 @@ class AbstainResults:
         self.markdown_problem: str | None = None
         self.report_path = _option_path(config, "report")
         self.markdown_path = _option_path(config, "markdown")
+        self.html_path = _option_path(config, "html")
         self.baseline_path = _option_path(config, "baseline")
         # Checked before anything is asked: a run that cannot save its results wastes money.
         outputs = (
             ("JSON report", self.report_path),
             ("Markdown summary", self.markdown_path),
+            ("HTML report", self.html_path),
             ("baseline", self.baseline_path),
         )
         for what, path in outputs:
@@ -678,6 +681,9 @@ class AbstainResults:
         if self.report_path is not None:
             self._write_report(self.report_path)
         self._write_markdown()
+        if self.html_path is not None:
+            title = f"pytest-abstain: {self.settings.model or 'honesty'} report"
+            write_atomic(self.html_path, render_html(self.results, self._sweeps(), title))
         if self.baseline_path is not None:
             self.baseline_note = self._baseline_step(self.baseline_path)
         return outcome
@@ -808,6 +814,8 @@ class AbstainResults:
             terminalreporter.write_line(f"JSON report: {self.report_path}")
         if self.markdown_path is not None:
             terminalreporter.write_line(f"Markdown summary: {self.markdown_path}")
+        if self.html_path is not None:
+            terminalreporter.write_line(f"HTML report: {self.html_path}")
         if self.markdown_problem is not None:
             terminalreporter.write_line(self.markdown_problem, yellow=True)
         if self.baseline_note is not None:

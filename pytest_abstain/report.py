@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -175,6 +176,7 @@ def sweep_json(sweep: Sweep) -> dict[str, Any]:
                 "accuracy_given_attempted_interval": _interval_json(row.accuracy_answered),
                 "error_rate_interval": _interval_json(row.error_rate),
                 "abstention_rate_interval": _interval_json(row.abstention),
+                "score_interval": _interval_json(row.score),
                 "abstain_all_score": 0.0,
                 "metrics": metrics_json(row.metrics),
             }
@@ -213,8 +215,12 @@ def build_report(
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` so readers see the old file or the new one, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp makes an owner-only file; a report or baseline is read by others (CI artifact
+    # servers, teammates), so it keeps the mode of the file it replaces, else rw-r--r--.
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

@@ -207,6 +207,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("report", str, "write a JSON report to this path", metavar="PATH"),
     Option(
+        "html",
+        str,
+        "write a self-contained HTML report to this path (charts, searchable questions)",
+        metavar="PATH",
+    ),
+    Option(
         "markdown",
         str,
         "write a Markdown summary to this path (also appended to $GITHUB_STEP_SUMMARY)",

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from .results import QuestionRecord, SuiteResult
-from .scoring import Counts, Metrics, compute_metrics
-from .stats import INTERVAL_LEVEL, Interval, holm_rejections, sign_flip_p_value
+from .scoring import Counts, Metrics, compute_metrics, points
+from .stats import INTERVAL_LEVEL, Interval, holm_rejections, mean_interval, sign_flip_p_value
 
 _Z = NormalDist()
 
@@ -62,6 +62,8 @@ class SweepRow:
     accuracy_answered: Interval | None
     error_rate: Interval | None
     abstention: Interval | None
+    #: 95% interval of the score: the mean of per-question points, question-level spread.
+    score: Interval | None = None
 
     @property
     def answered_rate(self) -> float | None:
@@ -104,7 +106,18 @@ def _row(result: SuiteResult) -> SweepRow:
         accuracy_answered=wilson(counts.correct, counts.attempted),
         error_rate=wilson(counts.wrong, counts.graded),
         abstention=wilson(counts.abstained, counts.graded),
+        score=_score_interval(result),
     )
+
+
+def _score_interval(result: SuiteResult) -> Interval | None:
+    threshold = result.info.threshold
+    per_question = [
+        points(record.counts, threshold) / record.counts.graded
+        for record in result.questions
+        if record.counts.graded
+    ]
+    return mean_interval(per_question) if per_question else None
 
 
 def _share(record: QuestionRecord, grade: str) -> float | None:

@@ -158,3 +158,12 @@ def test_a_write_stopped_midway_leaves_the_old_file_and_no_debris(
         write_atomic(target, '{"new": true}\n' * 10_000)
     assert target.read_text(encoding="utf-8") == '{"old": true}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["baseline.json"]
+
+
+def test_written_files_are_readable_by_others_or_keep_their_mode(tmp_path: Path) -> None:
+    fresh = tmp_path / "report.json"
+    write_atomic(fresh, "{}\n")
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    fresh.chmod(0o600)  # a file someone made private stays private
+    write_atomic(fresh, "{}\n")
+    assert fresh.stat().st_mode & 0o777 == 0o600
