@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 
 from .prompts import format_number
-from .results import SuiteResult
+from .results import SuiteResult, leaderboard
 from .sweep import Sweep
 
 COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "abstained": "#1565c0", "error": "#757575"}
@@ -232,6 +232,24 @@ def _question_rows(results: Sequence[SuiteResult]) -> str:
     return "".join(out)
 
 
+def _models_section(results: Sequence[SuiteResult]) -> str:
+    board = leaderboard(results)
+    if not board:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_rate(m.score)}</td><td>{by_score}</td>"
+        f"<td>{_rate(m.accuracy)}</td><td>{by_accuracy}</td><td>{_rate(m.error_rate)}</td>"
+        f"<td>{_rate(m.abstention_rate)}</td></tr>"
+        for name, m, by_score, by_accuracy in board
+    )
+    return (
+        "<h2>Models side by side</h2><p>Best penalised score first; plain accuracy may rank "
+        "them differently.</p><table id='models'><tr><th>model</th><th>score</th><th>rank</th>"
+        "<th>accuracy</th><th>rank</th><th>error rate</th><th>abstention</th></tr>"
+        f"{rows}</table>"
+    )
+
+
 def render_html(results: Sequence[SuiteResult], sweeps: Sequence[Sweep], title: str) -> str:
     """The whole report as one HTML document."""
     legend = "".join(
@@ -242,7 +260,7 @@ def render_html(results: Sequence[SuiteResult], sweeps: Sequence[Sweep], title: 
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{_e(title)}</h1><h2>Outcomes per suite</h2><div class='legend'>{legend}</div>"
-        f"{outcome_bars(results)}"
+        f"{outcome_bars(results)}{_models_section(results)}"
         + "".join(_suite_section(r) for r in results)
         + "".join(_sweep_section(s) for s in sweeps)
         + "<h2>Questions</h2><input id='filter' type='search' "

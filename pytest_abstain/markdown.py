@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .prompts import format_number, penalty
-from .results import SuiteResult
+from .results import SuiteResult, leaderboard
 from .scoring import Metrics
 from .sweep import Sweep
 
@@ -117,6 +117,26 @@ def _sweep(sweep: Sweep) -> list[str]:
     return lines
 
 
+def _models(results: Sequence[SuiteResult]) -> list[str]:
+    board = leaderboard(results)
+    if not board:
+        return []
+    lines = [
+        "### Models side by side",
+        "",
+        "Best penalised score first; plain accuracy may rank them differently.",
+        "",
+        "| model | score | rank | accuracy | rank | error rate | abstention |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {_cell(name)} | {_rate(m.score)} | {by_score} | {_rate(m.accuracy)} | "
+        f"{by_accuracy} | {_rate(m.error_rate)} | {_rate(m.abstention_rate)} |"
+        for name, m, by_score, by_accuracy in board
+    ]
+    return lines
+
+
 def render_markdown(results: Sequence[SuiteResult], sweeps: Sequence[Sweep]) -> str:
     """The whole summary, as one Markdown document."""
     failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
@@ -126,6 +146,8 @@ def render_markdown(results: Sequence[SuiteResult], sweeps: Sequence[Sweep]) -> 
         "",
         f"**{'❌ failed' if failed else '✅ passed'}** — {len(results)} suite(s).",
     ]
+    if models := _models(results):
+        lines += ["", *models]
     for result in results:
         lines += ["", *_suite(result)]
     for sweep in sweeps:

@@ -50,6 +50,8 @@ class QuestionPlan:
     sweep: str | None = None
     #: In a threshold sweep: the calibration audit fails the run when it finds a problem.
     calibration_gate: bool = False
+    #: With several models side by side, the one this item asks (None: the run's model).
+    model: str | None = None
 
 
 def sha256(text: str | None) -> str | None:
@@ -67,6 +69,7 @@ def plan_question(
     suite_size: int,
     sweep_threshold: float | None = None,
     sweep: str | None = None,
+    model: str | None = None,
 ) -> QuestionPlan:
     """Resolve a question's settings: command line > suite > ini > default.
 
@@ -106,6 +109,7 @@ def plan_question(
         system_prompt_sha=sha256(suite.system_prompt),
         sweep=sweep,
         calibration_gate=bool(run.calibration_gate.pick(suite.gates.calibration, False)),
+        model=model,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import itertools
 import os
 import re
 import time
@@ -32,7 +33,14 @@ from .report import (
     write_json,
 )
 from .responders import CallableResponder, OpenAIResponder, Reply, Responder, endpoint_of
-from .results import QuestionRecord, SuiteResult, aggregate, overall_metrics, worst_grade
+from .results import (
+    QuestionRecord,
+    SuiteResult,
+    aggregate,
+    leaderboard,
+    overall_metrics,
+    worst_grade,
+)
 from .retrying import RetryPolicy
 from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
 from .suite import (
@@ -45,7 +53,7 @@ from .suite import (
     question_from_marker,
     settings_from_marker,
 )
-from .summary import Line, comparison_lines, render, sweep_lines
+from .summary import Line, comparison_lines, leaderboard_lines, render, sweep_lines
 from .sweep import Sweep, sweeps
 
 PLAN_KEY = pytest.StashKey[QuestionPlan]()
@@ -77,6 +85,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if option.kind is bool:
             group.addoption(
                 option.flag, dest=option.ini, action="store_const", const=True, help=option.help
+            )
+        elif option.repeatable:
+            group.addoption(
+                option.flag,
+                dest=option.ini,
+                action="append",
+                default=None,
+                metavar=option.metavar,
+                help=option.help,
             )
         else:
             group.addoption(
@@ -144,8 +161,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     threshold = s.threshold.given
     t_text = f"{threshold:g}" if threshold is not None else "per suite (default 0.75)"
     samples = s.samples.given
+    models = ",".join(s.models) or "(conftest responder)"
     return (
-        f"abstain: model={s.model or '(conftest responder)'} endpoint={_endpoint(s) or '-'} "
+        f"abstain: model={models} endpoint={_endpoint(s) or '-'} "
         f"t={t_text} samples={samples or 'per suite (default 1)'} concurrency={s.concurrency}"
     )
 
@@ -198,12 +216,16 @@ class SuiteFile(pytest.File):
         suite = load_suite(self.path, label=label)
         settings = self.config.stash[RUN_KEY].settings
         sweep = sweep_thresholds(settings, suite.settings)
+        models = settings.models if len(settings.models) > 1 else (None,)
         for index, question in enumerate(suite.questions):
-            # A sweep asks each question once per t: one item, and one suite result, per t.
-            for threshold in sweep or (None,):
-                key = label if threshold is None else sweep_key(label, threshold)
+            # Each model, and each t of a sweep, gets its own item and its own suite result:
+            # gates, baselines and JUnit cases then work per model and per t unchanged.
+            for model, threshold in itertools.product(models, sweep or (None,)):
+                base = label if model is None else f"{label}[{model}]"
+                t_param = None if threshold is None else f"t={threshold:g}"
+                params = [p for p in (model, t_param) if p]
                 plan = plan_question(
-                    key,
+                    base if threshold is None else sweep_key(base, threshold),
                     self.path.name,
                     self.path,
                     suite.settings,
@@ -212,9 +234,10 @@ class SuiteFile(pytest.File):
                     index,
                     suite_size=len(suite.questions),
                     sweep_threshold=threshold,
-                    sweep=None if threshold is None else label,
+                    sweep=None if threshold is None else base,
+                    model=model,
                 )
-                name = question.id if threshold is None else f"{question.id}[t={threshold:g}]"
+                name = f"{question.id}[{'-'.join(params)}]" if params else question.id
                 yield QuestionItem.from_parent(self, name=name, plan=plan)
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
@@ -258,8 +281,9 @@ class AbstainRun:
         self.config = config
         self.settings = settings
         self.asker = Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff))
-        self._responders: dict[Path, Responder] = {}
-        self._openai: OpenAIResponder | None = None
+        #: The conftest hook's responder per suite file; None where the hook gives none.
+        self._responders: dict[Path, Responder | None] = {}
+        self._openai: dict[str, OpenAIResponder] = {}
         self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
         self._misses: list[str] = []
         self._next_progress = 0.0
@@ -356,33 +380,45 @@ class AbstainRun:
     # -- asking ---------------------------------------------------------------------
 
     def responder_for(self, item: pytest.Item) -> Responder:
-        path = item.stash[PLAN_KEY].suite_path
-        responder: Responder | None = self._responders.get(path)
-        if responder is None:
+        plan = item.stash[PLAN_KEY]
+        hooked = self._hooked_responder(item, plan.suite_path)
+        if hooked is not None:
+            if plan.model is not None:
+                raise pytest.UsageError(
+                    f"several --abstain-model values compare models through the openai client, "
+                    f"but pytest_abstain_make_responder answers {plan.suite_path}: pass one "
+                    "--abstain-model, or compare models inside your responder"
+                )
+            return hooked
+        model = plan.model or self.settings.model
+        if model:
+            return self._openai_responder(model)
+        raise pytest.UsageError(
+            f"no model to ask for {item.nodeid}: pass --abstain-model NAME (and "
+            "--abstain-base-url for a non-OpenAI endpoint), or implement "
+            "pytest_abstain_make_responder in a conftest.py"
+        )
+
+    def _hooked_responder(self, item: pytest.Item, path: Path) -> Responder | None:
+        """The conftest's responder for the suite at `path`, asked once per suite."""
+        if path not in self._responders:
             try:
                 fn = item.ihook.pytest_abstain_make_responder(config=self.config, suite_path=path)
             except Exception as exc:
                 raise pytest.UsageError(
                     f"pytest_abstain_make_responder raised {type(exc).__name__}: {exc}"
                 ) from None
-            if fn is not None:
-                name = getattr(fn, "abstain_name", None)
-                responder = CallableResponder(fn, name, self.settings.timeout)
-            elif self.settings.model:
-                responder = self._openai_responder(self.settings.model)
-            else:
-                raise pytest.UsageError(
-                    f"no model to ask for {item.nodeid}: pass --abstain-model NAME (and "
-                    "--abstain-base-url for a non-OpenAI endpoint), or implement "
-                    "pytest_abstain_make_responder in a conftest.py"
-                )
-            self._responders[path] = responder
-        return responder
+            name = getattr(fn, "abstain_name", None)
+            self._responders[path] = (
+                None if fn is None else CallableResponder(fn, name, self.settings.timeout)
+            )
+        return self._responders[path]
 
     def _openai_responder(self, model: str) -> OpenAIResponder:
-        if self._openai is None:
+        responder = self._openai.get(model)
+        if responder is None:
             s = self.settings
-            self._openai = OpenAIResponder(
+            responder = self._openai[model] = OpenAIResponder(
                 model=model,
                 base_url=s.base_url,
                 # A key pasted into a CI secret often ends in a newline, which no HTTP
@@ -390,7 +426,7 @@ class AbstainRun:
                 api_key=os.environ.get("OPENAI_API_KEY", "").strip() or None,
                 timeout=s.timeout,
             )
-        return self._openai
+        return responder
 
     def cache_keys(self, item: pytest.Item) -> list[CacheKey]:
         plan = item.stash[PLAN_KEY]
@@ -793,6 +829,7 @@ class AbstainResults:
         s = self.settings
         run = {
             "model": s.model,
+            "models": list(s.models),
             "endpoint": _endpoint(s),
             "samples": s.samples.given,
             "concurrency": s.concurrency,
@@ -810,6 +847,8 @@ class AbstainResults:
         for sweep in self._sweeps():
             for text, markup in sweep_lines(sweep):
                 terminalreporter.write_line(text, **markup)
+        for text, markup in leaderboard_lines(leaderboard(self.results)):
+            terminalreporter.write_line(text, **markup)
         if self.report_path is not None:
             terminalreporter.write_line(f"JSON report: {self.report_path}")
         if self.markdown_path is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .prompts import penalty
-from .results import QuestionRecord, SuiteResult
+from .results import QuestionRecord, SuiteResult, leaderboard
 from .schema import load_schema
 from .scoring import Counts, Metrics
 from .stats import Interval
@@ -209,6 +209,15 @@ def build_report(
         "overall": metrics_json(overall),
         "suites": [suite_json(r) for r in results],
         "sweeps": [sweep_json(s) for s in sweeps],
+        "models": [
+            {
+                "model": name,
+                "rank_by_score": by_score,
+                "rank_by_accuracy": by_accuracy,
+                "metrics": metrics_json(m),
+            }
+            for name, m, by_score, by_accuracy in leaderboard(results)
+        ],
     }
 
 

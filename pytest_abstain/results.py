@@ -225,3 +225,31 @@ def overall_metrics(results: Iterable[SuiteResult]) -> Metrics:
     per_suite = [(result.counts, result.info.threshold) for result in results]
     counts = Counts.summed(c for c, _ in per_suite)
     return metrics_from(counts, sum(score_points(c, t) for c, t in per_suite))
+
+
+#: A model on the leaderboard: name, pooled metrics, rank by score, rank by plain accuracy.
+Ranked = tuple[str, Metrics, int, int]
+
+
+def leaderboard(results: Iterable[SuiteResult]) -> list[Ranked]:
+    """Each responder's pooled metrics over its suites, best penalised score first, with its
+    rank by score and by plain accuracy (1 = best; ties share a rank).
+
+    Empty unless at least two responders answered: there is nothing to compare otherwise.
+    """
+    groups: dict[str, list[SuiteResult]] = {}
+    for result in results:
+        groups.setdefault(result.info.responder, []).append(result)
+    if len(groups) < 2:
+        return []
+    board = [(name, overall_metrics(members)) for name, members in groups.items()]
+
+    def value(number: float | None) -> float:
+        return number if number is not None else float("-inf")
+
+    def rank(number: float | None, values: list[float | None]) -> int:
+        return 1 + sum(1 for other in values if value(other) > value(number))
+
+    scores, accuracies = [m.score for _, m in board], [m.accuracy for _, m in board]
+    ranked = [(n, m, rank(m.score, scores), rank(m.accuracy, accuracies)) for n, m in board]
+    return sorted(ranked, key=lambda entry: (entry[2], entry[0]))

@@ -138,6 +138,8 @@ class Option:
     help: str
     check: Callable[[Any], str | None] | None = None
     metavar: str | None = None
+    #: May be given several times on the command line (a list), comma-separated in the ini.
+    repeatable: bool = False
 
     @property
     def flag(self) -> str:
@@ -149,7 +151,14 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("model", str, "chat model to ask (any OpenAI-compatible endpoint)", metavar="NAME"),
+    Option(
+        "model",
+        str,
+        "chat model to ask (any OpenAI-compatible endpoint); give it more than once to compare "
+        "models side by side (ini: a comma-separated list)",
+        metavar="NAME",
+        repeatable=True,
+    ),
     Option(
         "base_url", str, "endpoint base URL (default: $OPENAI_BASE_URL, else OpenAI)", metavar="URL"
     ),
@@ -296,7 +305,10 @@ class Layer:
 
 @dataclass(frozen=True)
 class RunSettings:
+    #: The first of `models`, None when no model is given (a conftest responder answers).
     model: str | None
+    #: Every model to ask; more than one puts them side by side.
+    models: tuple[str, ...]
     base_url: str | None
     concurrency: int
     timeout: float
@@ -341,6 +353,16 @@ def _checked(option: Option, value: Any, source: str) -> Any:
     return value
 
 
+def _models(given: Any) -> tuple[str, ...]:
+    """Models from a repeated flag (a list) or the ini (comma-separated), in order, unique."""
+    names = given if isinstance(given, list) else str(given or "").split(",")
+    out: list[str] = []
+    for name in (str(n).strip() for n in names):
+        if name and name not in out:
+            out.append(name)
+    return tuple(out)
+
+
 def resolve(
     cli: Mapping[str, Any],
     ini: Mapping[str, str | None],
@@ -369,8 +391,10 @@ def resolve(
             if problem:
                 raise SettingsError(f"abstain_prompt_template (ini): {problem}")
             template = prompt_template
+    models = _models(single("model", None))
     return RunSettings(
-        model=single("model", None),
+        model=models[0] if models else None,
+        models=models,
         base_url=single("base_url", None),
         concurrency=single("concurrency", DEFAULT_CONCURRENCY),
         timeout=single("timeout", DEFAULT_TIMEOUT),

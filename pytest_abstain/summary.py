@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .comparison import CHANGES_SHOWN, SuiteComparison
 from .prompts import format_number, penalty
-from .results import QuestionRecord, SuiteResult
+from .results import QuestionRecord, Ranked, SuiteResult
 from .scoring import Metrics
 from .stats import Interval
 from .sweep import Sweep
@@ -257,4 +257,23 @@ def sweep_lines(sweep: Sweep) -> list[Line]:
         lines.extend((f"    {f.check}: {f.message}", {"red": True}) for f in failed)
     else:
         lines.append((f"  calibration audit: follows the stated t ({level})", {"green": True}))
+    return lines
+
+
+def leaderboard_lines(board: Sequence[Ranked]) -> list[Line]:
+    """Models side by side: the penalised leaderboard next to plain accuracy."""
+    if not board:
+        return []
+    width = max(len("model"), *(len(entry[0]) for entry in board))
+    lines: list[Line] = [
+        ("models side by side (best penalised score first; plain accuracy may rank them "
+         "differently, which is the point)", {"bold": True}),
+        (f"  {'model':<{width}}   score  rank  accuracy  rank  error rate  abstention", {}),
+    ]  # fmt: skip
+    for name, m, by_score, by_accuracy in board:
+        lines.append((
+            f"  {name:<{width}}  {_rate(m.score):>6}  {by_score:>4}  {_rate(m.accuracy):>8}  "
+            f"{by_accuracy:>4}  {_rate(m.error_rate):>10}  {_rate(m.abstention_rate):>10}",
+            {},
+        ))  # fmt: skip
     return lines
