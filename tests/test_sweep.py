@@ -246,3 +246,31 @@ def test_the_audit_can_be_gated(
         "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
         "--abstain-thresholds", "0.5,0.9", *flag,
     ).ret == 0  # fmt: skip
+
+
+def test_baselines_and_the_regression_gate_work_per_t(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    lines = "\n".join(
+        f"  - {{id: q{i}, question: 'Question {i}: what is the capital of France?', answer: Paris}}"
+        for i in range(QUESTIONS)
+    )
+    pytester.makefile(".yaml", abstain_sweep=f"thresholds: [0.5, 0.9]\nquestions:\n{lines}\n")
+    args = ["--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+            "--abstain-baseline", "b.json"]  # fmt: skip
+    openai_server.responder = calibrated
+    assert pytester.runpytest(*args, "--abstain-update-baseline").ret == 0
+
+    def worse_at_high_t(messages: list[dict[str, Any]]) -> str:
+        # The same at t=0.5; at t=0.9 it now answers what it used to abstain on, wrongly.
+        prompt = last_user_message(messages)
+        if stated_t(prompt) > 0.6 and number(prompt) >= 20:
+            return "Lyon."
+        return calibrated(messages)
+
+    openai_server.responder = worse_at_high_t
+    result = pytester.runpytest(*args)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED abstain_sweep.yaml[[]t=0.9[]]::abstain-gate*"])
+    assert "abstain_sweep.yaml[t=0.5]::abstain-gate FAILED" not in result.stdout.str()
+    assert "FAILED abstain_sweep.yaml[t=0.5]" not in result.stdout.str()
