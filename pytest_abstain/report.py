@@ -200,6 +200,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The whole JSON report; `run` says what produced it (model, endpoint, options)."""
     failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
+    failed = failed or any(s.gated and s.failed for s in sweeps)
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "pytest-abstain", "version": plugin_version()},

@@ -230,8 +230,11 @@ def test_the_audit_can_be_gated(
     result = pytester.runpytest(
         "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
         "--abstain-thresholds", "0.5,0.9", "--junitxml", "junit.xml", *flag,
+        "--abstain-report", "r.json",
     )  # fmt: skip
     assert result.ret == 1
+    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "failed"  # the suites' own gates are not set: the audit's
     result.stdout.fnmatch_lines(
         [
             "*calibration audit failed for abstain_sweep.yaml (the model does not follow t):",
