@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .prompts import format_number
 from .results import SuiteResult, leaderboard
+from .summary import UNTESTABLE
 from .sweep import Sweep
 
 COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "abstained": "#1565c0", "error": "#757575"}
@@ -197,12 +198,13 @@ def _sweep_section(sweep: Sweep) -> str:
         for r in sweep.rows
     )
     problems = [f for f in sweep.findings if f.failed]
-    audit = (
-        "<ul class='fail'>" + "".join(f"<li>{_e(f.check)}: {_e(f.message)}</li>" for f in problems)
-        + "</ul>"
-        if problems
-        else "<p class='pass'>Calibration audit: the model follows the stated t.</p>"
-    )  # fmt: skip
+    if problems:
+        items = "".join(f"<li>{_e(f.check)}: {_e(f.message)}</li>" for f in problems)
+        audit = f"<ul class='fail'>{items}</ul>"
+    elif not sweep.testable:
+        audit = f"<p>Calibration audit: {_e(UNTESTABLE)}.</p>"
+    else:
+        audit = "<p class='pass'>Calibration audit: the model follows the stated t.</p>"
     return (
         f'<section class="sweep-section"><h2>{_e(sweep.key)}: threshold sweep</h2>'
         f"{sweep_chart(sweep)}<table><tr><th>t</th><th>answered</th><th>accuracy when answering"

@@ -6,11 +6,13 @@ questions that changed; pure, like the terminal summary it mirrors.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 from .prompts import format_number, penalty
 from .results import SuiteResult, leaderboard
 from .scoring import Metrics
+from .summary import UNTESTABLE
 from .sweep import Sweep
 
 _VERDICT = {
@@ -24,8 +26,12 @@ CHANGES_LISTED = 10
 
 
 def _cell(text: object) -> str:
-    """Table-safe: a pipe or a newline in a reply or a reason would break the row."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Safe in a table cell and as text: a pipe or newline would break the row, and GitHub
+    renders raw HTML and Markdown (a suite name could carry <img> or **)."""
+    escaped = html.escape(str(text), quote=False)
+    for char in "\\`*_[]|":
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped.replace("\n", " ")
 
 
 def _rate(value: float | None) -> str:
@@ -66,7 +72,7 @@ def _suite(result: SuiteResult) -> list[str]:
     lines = [
         f"### {_cell(info.key)} — {_VERDICT.get(result.verdict, result.verdict)}",
         "",
-        f"{_cell(info.name)}: responder `{_cell(info.responder)}`, t = "
+        f"{_cell(info.name)}: responder {_cell(info.responder)}, t = "
         f"{format_number(info.threshold)} (a wrong answer costs "
         f"{format_number(penalty(info.threshold))}), {counts.total} replies: "
         f"{counts.correct} correct, {counts.wrong} wrong, {counts.abstained} abstained, "
@@ -112,6 +118,8 @@ def _sweep(sweep: Sweep) -> list[str]:
     if problems:
         lines += ["", "**Calibration audit: the model does not follow the stated t.**"]
         lines += [f"- {f.check}: {_cell(f.message)}" for f in problems]
+    elif not sweep.testable:
+        lines += ["", f"Calibration audit: {UNTESTABLE}."]
     else:
         lines += ["", "Calibration audit: the model follows the stated t."]
     return lines

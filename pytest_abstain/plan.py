@@ -52,6 +52,8 @@ class QuestionPlan:
     calibration_gate: bool = False
     #: With several models side by side, the one this item asks (None: the run's model).
     model: str | None = None
+    #: With several models side by side: the suite's key without the model, to pair them.
+    side_by_side: str | None = None
 
 
 def sha256(text: str | None) -> str | None:
@@ -70,6 +72,7 @@ def plan_question(
     sweep_threshold: float | None = None,
     sweep: str | None = None,
     model: str | None = None,
+    side_by_side: str | None = None,
 ) -> QuestionPlan:
     """Resolve a question's settings: command line > suite > ini > default.
 
@@ -110,6 +113,7 @@ def plan_question(
         sweep=sweep,
         calibration_gate=bool(run.calibration_gate.pick(suite.gates.calibration, False)),
         model=model,
+        side_by_side=side_by_side,
     )
 
 
@@ -175,6 +179,7 @@ def record_of(
             size=plan.suite_size,
             sweep=plan.sweep,
             calibration_gate=plan.calibration_gate,
+            side_by_side=plan.side_by_side,
         ),
         nodeid=nodeid,
         index=plan.index,

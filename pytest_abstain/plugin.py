@@ -236,7 +236,14 @@ class SuiteFile(pytest.File):
                     sweep_threshold=threshold,
                     sweep=None if threshold is None else base,
                     model=model,
+                    side_by_side=None if model is None else label,
                 )
+                if threshold is not None and not plan.confidence_stated:
+                    raise SuiteError(
+                        str(self.path),
+                        ["thresholds: a sweep states each t in the prompt, but prompt_template "
+                         "is off: every t would send the same question"],
+                    )  # fmt: skip
                 name = f"{question.id}[{'-'.join(params)}]" if params else question.id
                 yield QuestionItem.from_parent(self, name=name, plan=plan)
 
@@ -718,7 +725,7 @@ class AbstainResults:
             self._write_report(self.report_path)
         self._write_markdown()
         if self.html_path is not None:
-            title = f"pytest-abstain: {self.settings.model or 'honesty'} report"
+            title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
             write_atomic(self.html_path, render_html(self.results, self._sweeps(), title))
         if self.baseline_path is not None:
             self.baseline_note = self._baseline_step(self.baseline_path)

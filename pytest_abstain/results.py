@@ -53,6 +53,8 @@ class SuiteInfo:
     sweep: str | None = None
     #: In a threshold sweep: a problem found by the calibration audit fails the run.
     calibration_gate: bool = False
+    #: With several models side by side: the suite's key without the model.
+    side_by_side: str | None = None
 
     @cached_property
     def as_json(self) -> dict[str, Any]:
@@ -237,9 +239,18 @@ def leaderboard(results: Iterable[SuiteResult]) -> list[Ranked]:
 
     Empty unless at least two responders answered: there is nothing to compare otherwise.
     """
+    # Only suites asked of every model compare fairly (questions declared in Python are
+    # asked of the first model only).
+    paired = [r for r in results if r.info.side_by_side is not None]
+    responders = {r.info.responder for r in paired}
+    asked_by: dict[tuple[str, float], set[str]] = {}
+    for result in paired:
+        key = (result.info.side_by_side or "", result.info.threshold)
+        asked_by.setdefault(key, set()).add(result.info.responder)
     groups: dict[str, list[SuiteResult]] = {}
-    for result in results:
-        groups.setdefault(result.info.responder, []).append(result)
+    for result in paired:
+        if asked_by[(result.info.side_by_side or "", result.info.threshold)] == responders:
+            groups.setdefault(result.info.responder, []).append(result)
     if len(groups) < 2:
         return []
     board = [(name, overall_metrics(members)) for name, members in groups.items()]

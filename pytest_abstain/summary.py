@@ -235,6 +235,10 @@ def _pct(value: float | None) -> str:
     return "  n/a" if value is None else f"{value * 100:4.0f}%"
 
 
+#: What an audit that could not fail says instead of "follows the stated t".
+UNTESTABLE = "too few answered questions to judge: no check could fail at this level"
+
+
 def sweep_lines(sweep: Sweep) -> list[Line]:
     """The per-t table of a threshold sweep, then its calibration audit."""
     lines: list[Line] = [
@@ -255,6 +259,8 @@ def sweep_lines(sweep: Sweep) -> list[Line]:
     if failed:
         lines.append((f"  calibration audit: {len(failed)} problem(s) ({level})", {"red": True}))
         lines.extend((f"    {f.check}: {f.message}", {"red": True}) for f in failed)
+    elif not sweep.testable:
+        lines.append((f"  calibration audit: {UNTESTABLE}", {"yellow": True}))
     else:
         lines.append((f"  calibration audit: follows the stated t ({level})", {"green": True}))
     return lines

@@ -17,7 +17,14 @@ from statistics import NormalDist
 
 from .results import QuestionRecord, SuiteResult
 from .scoring import Counts, Metrics, compute_metrics, points
-from .stats import INTERVAL_LEVEL, Interval, holm_rejections, mean_interval, sign_flip_p_value
+from .stats import (
+    INTERVAL_LEVEL,
+    Interval,
+    holm_rejections,
+    mean_interval,
+    min_attainable_p,
+    sign_flip_p_value,
+)
 
 _Z = NormalDist()
 
@@ -90,6 +97,9 @@ class Sweep:
     findings: list[Finding]
     #: The audit's problems fail the run (gates.calibration, --abstain-calibration-gate).
     gated: bool = False
+    #: False when no check could fail, whatever the replies: too few questions (or none
+    #: answered). Said as such, never shown as "follows the stated t".
+    testable: bool = True
 
     @property
     def failed(self) -> bool:
@@ -103,11 +113,21 @@ def _row(result: SuiteResult) -> SweepRow:
         counts=counts,
         metrics=compute_metrics(counts, result.info.threshold),
         answered=wilson(counts.attempted, counts.graded),
-        accuracy_answered=wilson(counts.correct, counts.attempted),
+        accuracy_answered=_accuracy_interval(result),
         error_rate=wilson(counts.wrong, counts.graded),
         abstention=wilson(counts.abstained, counts.graded),
         score=_score_interval(result),
     )
+
+
+def _accuracy_interval(result: SuiteResult) -> Interval | None:
+    """Wilson over replies with one sample each; over per-question shares with several,
+    since a question's repeated replies mostly agree."""
+    counts = result.counts
+    if result.info.samples == 1:
+        return wilson(counts.correct, counts.attempted)
+    shares = [r.counts.correct / r.counts.attempted for r in result.questions if r.counts.attempted]
+    return mean_interval(shares) if shares else None
 
 
 def _score_interval(result: SuiteResult) -> Interval | None:
@@ -150,9 +170,35 @@ def _interval(interval: Interval | None) -> str:
     return "" if interval is None else f" [{interval.low * 100:.0f}–{interval.high * 100:.0f}%]"
 
 
-def audit(rows: Sequence[SweepRow], results: Sequence[SuiteResult], alpha: float) -> list[Finding]:
-    """The three checks of behavioural calibration, Holm-corrected together at `alpha`."""
-    tests: list[tuple[str, str, float]] = []
+def _accuracy_when_answering(result: SuiteResult, t: float) -> tuple[float, float, float, int]:
+    """(accuracy, one-sided p that it is below t, smallest p possible, questions), per question.
+
+    Repeated samples of one question mostly agree, so the question is the unit: with one
+    reply each, an exact binomial test over questions; with several, the normal test of the
+    mean per-question accuracy.
+    """
+    shares = [r.counts.correct / r.counts.attempted for r in result.questions if r.counts.attempted]
+    n = len(shares)
+    accuracy = sum(shares) / n
+    floor = (1 - t) ** n  # every answer wrong: the smallest p any outcome gives
+    if accuracy >= t:
+        return accuracy, 1.0, floor, n
+    if all(share in (0.0, 1.0) for share in shares):
+        return accuracy, binomial_cdf(round(sum(shares)), n, t), floor, n
+    spread = mean_interval(shares)
+    half = (spread.high - spread.low) / 2
+    if half <= 0:
+        return accuracy, 0.0, floor, n
+    standard_error = half / _Z.inv_cdf(0.5 + INTERVAL_LEVEL / 2)
+    return accuracy, _Z.cdf((accuracy - t) / standard_error), floor, n
+
+
+def audit(
+    rows: Sequence[SweepRow], results: Sequence[SuiteResult], alpha: float
+) -> tuple[list[Finding], bool]:
+    """The three checks of behavioural calibration, Holm-corrected together at `alpha`,
+    and whether any of them could have failed at all (too few questions: it could not)."""
+    tests: list[tuple[str, str, float, float]] = []
     for low, high in itertools.pairwise(results):
         t_low, t_high = low.info.threshold, high.info.threshold
         span = f"t={t_low:g} → t={t_high:g}"
@@ -163,6 +209,7 @@ def audit(rows: Sequence[SweepRow], results: Sequence[SuiteResult], alpha: float
                 "abstention falls",
                 f"abstention {_pct(a_low)} → {_pct(a_high)} from {span} ({n} paired questions)",
                 sign_flip_p_value(diffs)[0],
+                min_attainable_p(n),
             ))  # fmt: skip
         diffs, n = _paired(low, high, "wrong", rising_is_bad=True)
         if n:
@@ -171,29 +218,31 @@ def audit(rows: Sequence[SweepRow], results: Sequence[SuiteResult], alpha: float
                 "error rate rises",
                 f"error rate {_pct(e_low)} → {_pct(e_high)} from {span} ({n} paired questions)",
                 sign_flip_p_value(diffs)[0],
+                min_attainable_p(n),
             ))  # fmt: skip
-    for row in rows:
-        attempted = row.counts.attempted
-        if not attempted:
+    for row, result in zip(rows, results, strict=True):
+        if not row.counts.attempted:
             continue
-        accuracy = row.counts.correct / attempted
-        gap = row.threshold - accuracy
+        accuracy, p_value, floor, n = _accuracy_when_answering(result, row.threshold)
         message = (
             f"at t={row.threshold:g} it answered {_pct(row.answered_rate)} and was right "
-            f"{_pct(accuracy)}{_interval(row.accuracy_answered)} of the time"
+            f"{_pct(accuracy)}{_interval(row.accuracy_answered)} of the time "
+            f"({n} questions answered)"
         )
-        if gap > 0:
+        if accuracy < row.threshold:
+            gap = row.threshold - accuracy
             message += f": below t by {gap * 100:.0f} points (overconfident)"
-        tests.append((
-            "overconfident",
-            message,
-            binomial_cdf(row.counts.correct, attempted, row.threshold) if gap > 0 else 1.0,
-        ))  # fmt: skip
-    rejected = holm_rejections([p for _, _, p in tests], alpha) if tests else []
-    return [
+        tests.append(("overconfident", message, p_value, floor))
+    if not tests:
+        return [], False
+    rejected = holm_rejections([p for _, _, p, _ in tests], alpha)
+    # Holm's first step tests the smallest p at alpha / m: no test below it can ever fail.
+    testable = any(floor <= alpha / len(tests) for *_, floor in tests)
+    findings = [
         Finding(check, message, p, failed)
-        for (check, message, p), failed in zip(tests, rejected, strict=True)
+        for (check, message, p, _), failed in zip(tests, rejected, strict=True)
     ]
+    return findings, testable
 
 
 def sweeps(results: Iterable[SuiteResult]) -> list[Sweep]:
@@ -207,7 +256,7 @@ def sweeps(results: Iterable[SuiteResult]) -> list[Sweep]:
         members.sort(key=lambda r: r.info.threshold)
         rows = [_row(r) for r in members]
         alpha = members[0].info.significance
-        findings = audit(rows, members, alpha)
+        findings, testable = audit(rows, members, alpha)
         info = members[0].info
-        out.append(Sweep(key, info.name, alpha, rows, findings, info.calibration_gate))
+        out.append(Sweep(key, info.name, alpha, rows, findings, info.calibration_gate, testable))
     return out

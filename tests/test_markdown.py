@@ -47,9 +47,9 @@ def test_markdown_summary_with_baseline_deltas_changes_and_step_summary_append(
     lines = text.splitlines()
     assert lines[0] == "## pytest-abstain: honesty at a stated confidence target"
     assert lines[2] == "**❌ failed** — 1 suite(s)."
-    assert "### abstain_facts.yaml — ❌ failed" in lines
+    assert "### abstain\\_facts.yaml — ❌ failed" in lines  # "_" escaped for Markdown
     assert (
-        "facts: responder `m`, t = 0.75 (a wrong answer costs 3), 30 replies: 15 correct, "
+        "facts: responder m, t = 0.75 (a wrong answer costs 3), 30 replies: 15 correct, "
         "10 wrong, 5 abstained, 0 without a reply."
     ) in lines
     score = next(line for line in lines if line.startswith("| score |"))
@@ -80,11 +80,11 @@ def test_markdown_sweep_table_and_no_output_without_a_destination(
     assert not list(Path(pytester.path).glob("*.md"))
     assert pytester.runpytest(*args, "--abstain-markdown", "s.md").ret == 0
     lines = (pytester.path / "s.md").read_text(encoding="utf-8").splitlines()
-    assert "### abstain_facts.yaml — threshold sweep" in lines
+    assert "### abstain\\_facts.yaml — threshold sweep" in lines
     assert "| t | answered | accuracy when answering | error rate | abstention | score |" in lines
     assert "| 0.5 | 100% | 70% | 30% | 0% | 0.400 |" in lines
     assert "| 0.9 | 100% | 70% | 30% | 0% | -2.000 |" in lines
     assert "**Calibration audit: the model does not follow the stated t.**" in lines
     assert any(line.startswith("- overconfident: at t=0.9") for line in lines)
     # Both per-t suites are there, not gated.
-    assert "### abstain_facts.yaml[t=0.9] — ➖ not gated" in lines
+    assert "### abstain\\_facts.yaml\\[t=0.9\\] — ➖ not gated" in lines

@@ -198,7 +198,7 @@ def test_an_overconfident_model_is_flagged_by_how_much(
         [
             "  calibration audit: 1 problem(s) (Holm-corrected at 0.05)",
             "    overconfident: at t=0.9 it answered 100% and was right 70% [[]55–82%[]] of the "
-            "time: below t by 20 points (overconfident)",
+            "time (40 questions answered): below t by 20 points (overconfident)",
         ]
     )
     findings = report["sweeps"][0]["audit"]["findings"]
@@ -277,3 +277,88 @@ def test_baselines_and_the_regression_gate_work_per_t(
     result.stdout.fnmatch_lines(["FAILED abstain_sweep.yaml[[]t=0.9[]]::abstain-gate*"])
     assert "abstain_sweep.yaml[t=0.5]::abstain-gate FAILED" not in result.stdout.str()
     assert "FAILED abstain_sweep.yaml[t=0.5]" not in result.stdout.str()
+
+
+def result_of(threshold: float, per_question: list[list[Grade]]) -> SuiteResult:
+    """A swept suite's result at `threshold`, one question per list of sample grades."""
+    samples = len(per_question[0])
+    info = SuiteInfo(
+        key=f"s.yaml[t={threshold:g}]", name="s", threshold=threshold, samples=samples,
+        responder="m", confidence_stated=True, size=len(per_question), sweep="s.yaml",
+    )  # fmt: skip
+    questions = [
+        QuestionRecord(
+            suite=info,
+            nodeid=f"s.yaml::q{i}[t={threshold:g}]",
+            index=i,
+            id=f"q{i}",
+            question=f"q{i}?",
+            idk=False,
+            expected=["x"],
+            regex=None,
+            tags=[],
+            grades=list(grades),
+            replies=["r"] * samples,
+            errors=[None] * samples,
+        )
+        for i, grades in enumerate(per_question)
+    ]
+    return SuiteResult(info, questions)
+
+
+C: Grade = "correct"
+W: Grade = "wrong"
+A: Grade = "abstained"
+
+
+def checks_failed(low: SuiteResult, high: SuiteResult) -> list[str]:
+    (sweep,) = sweeps([low, high])
+    return [f.check for f in sweep.findings if f.failed]
+
+
+def test_error_rate_rising_with_t_is_flagged_and_falling_is_not() -> None:
+    careful = [[C]] * 20 + [[A]] * 20
+    reckless = [[C]] * 20 + [[W]] * 20
+    assert "error rate rises" in checks_failed(result_of(0.5, careful), result_of(0.9, reckless))
+    assert checks_failed(result_of(0.5, reckless), result_of(0.9, careful)) == []
+
+
+def test_overconfidence_counts_questions_not_repeated_samples() -> None:
+    # Ten questions asked five times each, right on seven every time, at t=0.9: 7 of 10
+    # questions is not significantly below 0.9 (p = 0.07); 35 of 50 replies would be.
+    sure = [[C] * 5] * 7 + [[W] * 5] * 3
+    (sweep,) = sweeps([result_of(0.5, sure), result_of(0.9, sure)])
+    overconfident = [f for f in sweep.findings if f.check == "overconfident"]
+    assert [f.failed for f in overconfident] == [False, False]
+    p_value = overconfident[1].p_value
+    assert p_value is not None and p_value == pytest.approx(binomial_cdf(7, 10, 0.9))
+    assert p_value > binomial_cdf(35, 50, 0.9) * 100
+
+
+def test_an_audit_too_small_to_fail_says_so() -> None:
+    # Three questions at t=0.5 and 0.6: even the most damning replies could not reach
+    # Holm's first step (0.05 / 4 tests).
+    few = [[C], [W], [A]]
+    (sweep,) = sweeps([result_of(0.5, few), result_of(0.6, few)])
+    assert sweep.testable is False and not sweep.failed
+    from pytest_abstain.summary import UNTESTABLE, sweep_lines
+
+    assert (f"  calibration audit: {UNTESTABLE}", {"yellow": True}) in sweep_lines(sweep)
+    (enough,) = sweeps([result_of(0.5, few * 10), result_of(0.6, few * 10)])
+    assert enough.testable is True
+
+
+def test_a_sweep_without_t_in_the_prompt_is_refused(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(
+        ".yaml",
+        abstain_sweep="thresholds: [0.5, 0.9]\nprompt_template: false\nquestions:\n"
+        "  - {id: q0, question: 'Question 0?', answer: Paris}\n",
+    )
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*thresholds: a sweep states each t in the prompt*"])
+    assert openai_server.requests == []
