@@ -680,13 +680,17 @@ def _search(regex: re.Pattern[str], text: str) -> bool:
 
 
 def grade_reply(
-    reply: str, expectation: Expectation, idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES
+    reply: str,
+    expectation: Expectation,
+    idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES,
+    abstained: bool | None = None,
 ) -> Grade:
     """Grade an obtained reply: abstaining wins over any answer given alongside it.
 
+    `abstained`, when given, decides the abstention instead of the phrase lists.
     Raises nothing but RegexTimeout, for a regex past its deadline.
     """
-    if is_abstention(reply, idk_phrases):
+    if is_abstention(reply, idk_phrases) if abstained is None else abstained:
         return "abstained"
     if expectation.idk:
         return "wrong"  # nothing is known, so any attempted answer is made up

@@ -29,3 +29,82 @@ def pytest_abstain_make_responder(
         def pytest_abstain_make_responder(config, suite_path):
             return answer_question
     """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_abstain_build_messages(
+    config: pytest.Config, question: Any, threshold: float, messages: list[dict[str, str]]
+) -> list[dict[str, str]] | None:
+    """Return the chat messages to send for `question` at confidence target `threshold`.
+
+    `messages` is what the plugin would send (system prompt, then the question inside the
+    confidence instruction); `question.text`, `question.id` and `question.tags` describe the
+    question. Return a list of ``{"role": ..., "content": ...}`` dicts with string values,
+    or None to keep the default. The messages are part of the cache key. Called at
+    collection, once per question (and per t of a sweep).
+
+    Example, in ``conftest.py``: answer in the house style of a support bot::
+
+        def pytest_abstain_build_messages(config, question, threshold, messages):
+            rules = f"Only answer if you are {threshold:.0%} sure; else say 'I don't know'."
+            return [
+                {"role": "system", "content": "You are Acme's support bot. " + rules},
+                {"role": "user", "content": question.text},
+            ]
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_abstain_is_abstention(config: pytest.Config, question: Any, reply: str) -> bool | None:
+    """Say whether `reply` declines to answer `question` ("I don't know").
+
+    Return True or False to decide, or None to let the built-in phrase lists decide. An
+    abstention scores 0 whatever else the reply says; otherwise the reply is matched
+    against the expected answer as usual.
+
+    Example, in ``conftest.py``: your app hands over to a human when it does not know::
+
+        def pytest_abstain_is_abstention(config, question, reply):
+            if "I'll connect you with a colleague" in reply:
+                return True
+            return None
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_abstain_grade_reply(config: pytest.Config, question: Any, reply: str) -> str | None:
+    """Grade `reply` to `question` yourself: return "correct", "wrong" or "abstained".
+
+    Return None to fall back to the built-in grader (abstention phrases, then the expected
+    answers). `question.expectation` holds what the suite expects (`answers`, `idk`,
+    `regex`). Any other return value, or an exception, makes that reply an `error` with the
+    reason: never a silent grade.
+
+    Example, in ``conftest.py``: accept any reply that contains the order number::
+
+        import re
+
+
+        def pytest_abstain_grade_reply(config, question, reply):
+            if "order-number" in question.tags:
+                found = re.search(r"\\bA-\\d{6}\\b", reply)
+                return "correct" if found else None
+            return None
+    """
+
+
+@pytest.hookspec
+def pytest_abstain_results(config: pytest.Config, results: Any, report: dict[str, Any]) -> None:
+    """Receive the final results, for your own reporting; called once, where results gather
+    (the xdist controller), after the gates.
+
+    `results` is the list of per-suite results (`result.info.key`, `result.metrics.score`,
+    `result.verdict`, `result.questions`); `report` is the JSON report as a dict (valid
+    against ``schemas/report.schema.json``), whether or not ``--abstain-report`` is given.
+
+    Example, in ``conftest.py``: post the scores to your dashboard::
+
+        def pytest_abstain_results(config, results, report):
+            for suite in report["suites"]:
+                print(f"{suite['key']}: score {suite['metrics']['score']}")
+    """

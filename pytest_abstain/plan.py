@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,8 +139,10 @@ def record_of(
     responder: str,
     endpoint: str | None,
     replies: Sequence[Reply],
+    grade: Callable[[QuestionPlan, str], Grade] | None = None,
 ) -> QuestionRecord:
-    """Grade the replies; a reply that could not be obtained is an `error`, never graded."""
+    """Grade the replies (with `grade`, else the built-in grader); a reply that could not be
+    obtained is an `error`, never graded, and so is one whose grading raised."""
     grades: list[Grade] = []
     texts: list[str | None] = []
     errors: list[str | None] = []
@@ -151,12 +153,15 @@ def record_of(
             errors.append(reply.error or "no reply")
             continue
         try:
-            grade = grade_reply(reply.text, plan.question.expectation, plan.idk_phrases)
+            if grade is None:
+                given = grade_reply(reply.text, plan.question.expectation, plan.idk_phrases)
+            else:
+                given = grade(plan, reply.text)
         except Exception as exc:  # a grader bug is this question's error, not a crash
             grades.append("error")
             errors.append(f"grading failed: {type(exc).__name__}: {exc}")
         else:
-            grades.append(grade)
+            grades.append(given)
             errors.append(None)
         texts.append(reply.text)
     question = plan.question

@@ -6,6 +6,7 @@ Only this module (and hookspec.py) imports pytest; the rest is plain Python.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import functools
 import itertools
 import os
@@ -13,7 +14,7 @@ import re
 import time
 from collections.abc import Generator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,6 +23,7 @@ from .asking import STOP_PREFIX, Asker, stop_message
 from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
 from .cache import CacheKey, ResponseCache
 from .comparison import compare_suite
+from .grading import Grade, grade_reply
 from .html_report import render_html
 from .markdown import render_markdown
 from .plan import QuestionPlan, plan_question, record_of, sweep_key, sweep_thresholds
@@ -245,6 +247,7 @@ class SuiteFile(pytest.File):
                          "is off: every t would send the same question"],
                     )  # fmt: skip
                 name = f"{question.id}[{'-'.join(params)}]" if params else question.id
+                plan = _custom_messages(self.config, plan, str(self.path))
                 yield QuestionItem.from_parent(self, name=name, plan=plan)
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
@@ -373,7 +376,7 @@ class AbstainRun:
         local_name = item.nodeid[len(module.nodeid) :].lstrip(":")
         question = question_from_marker(item.nodeid, _marker_id(local_name), kwargs)
         index = positions[module.nodeid] = positions.get(module.nodeid, -1) + 1
-        return plan_question(
+        plan = plan_question(
             module.nodeid,
             module.path.name,
             module.path,
@@ -383,8 +386,30 @@ class AbstainRun:
             index,
             suite_size=sizes[module.nodeid],
         )
+        return _custom_messages(self.config, plan, item.nodeid)
 
     # -- asking ---------------------------------------------------------------------
+
+    def _grade(self, plan: QuestionPlan, reply: str) -> Grade:
+        """The conftest's grade if it gives one, else the built-in grader, with the conftest's
+        word on abstention if it gives one."""
+        hook, question = self.config.hook, plan.question
+        given = hook.pytest_abstain_grade_reply(config=self.config, question=question, reply=reply)
+        if given is not None:
+            if given not in ("correct", "wrong", "abstained"):
+                raise ValueError(
+                    f"pytest_abstain_grade_reply returned {given!r}: expected 'correct', "
+                    "'wrong', 'abstained' or None"
+                )
+            return cast(Grade, given)
+        abstained = hook.pytest_abstain_is_abstention(
+            config=self.config, question=question, reply=reply
+        )
+        if abstained is not None and not isinstance(abstained, bool):
+            raise ValueError(
+                f"pytest_abstain_is_abstention returned {abstained!r}: expected True, False or None"
+            )
+        return grade_reply(reply, question.expectation, plan.idk_phrases, abstained=abstained)
 
     def responder_for(self, item: pytest.Item) -> Responder:
         plan = item.stash[PLAN_KEY]
@@ -504,7 +529,9 @@ class AbstainRun:
                 if not replies:
                     pytest.skip("not asked: the run stopped early")
             responder = self.responder_for(item)
-            record = record_of(plan, item.nodeid, responder.name, responder.endpoint, replies)
+            record = record_of(
+                plan, item.nodeid, responder.name, responder.endpoint, replies, self._grade
+            )
             item.stash[RECORD_KEY] = record
             item.user_properties.extend(question_properties(record))
         failed = [(i, e) for i, e in enumerate(record.errors) if e is not None]
@@ -721,8 +748,12 @@ class AbstainResults:
             self._report_gate(result)
         for sweep in audited:
             self._report_calibration(sweep)
+        report = self._report()
         if self.report_path is not None:
-            self._write_report(self.report_path)
+            write_json(self.report_path, report)
+        self.config.hook.pytest_abstain_results(
+            config=self.config, results=list(self.results), report=report
+        )
         self._write_markdown()
         if self.html_path is not None:
             title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
@@ -832,7 +863,7 @@ class AbstainResults:
     def _sweeps(self) -> list[Sweep]:
         return sweeps(result for result in self.results if result.evaluated)
 
-    def _write_report(self, path: Path) -> None:
+    def _report(self) -> dict[str, Any]:
         s = self.settings
         run = {
             "model": s.model,
@@ -841,8 +872,10 @@ class AbstainResults:
             "samples": s.samples.given,
             "concurrency": s.concurrency,
         }
-        report = build_report(self.results, overall_metrics(self.results), run, self._sweeps())
-        write_json(path, report)
+        return build_report(self.results, overall_metrics(self.results), run, self._sweeps())
+
+    def _write_report(self, path: Path) -> None:
+        write_json(path, self._report())
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
@@ -886,6 +919,28 @@ def _cache_problem(folder: Path, record: str) -> str | None:
     if not folder.exists():
         return _unwritable(folder)
     return None if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
+
+
+def _custom_messages(config: pytest.Config, plan: QuestionPlan, source: str) -> QuestionPlan:
+    """`plan` with the messages a conftest's pytest_abstain_build_messages returns, checked."""
+    custom = config.hook.pytest_abstain_build_messages(
+        config=config, question=plan.question, threshold=plan.threshold, messages=plan.messages
+    )
+    if custom is None:
+        return plan
+    valid = isinstance(custom, list) and custom and all(
+        isinstance(m, dict) and set(m) == {"role", "content"}
+        and all(isinstance(v, str) for v in m.values())
+        for m in custom
+    )  # fmt: skip
+    if not valid:
+        raise SuiteError(
+            source,
+            [f"question {plan.question.id!r}: pytest_abstain_build_messages returned "
+             f"{str(custom)[:120]!r}: expected a non-empty list of "
+             '{"role": str, "content": str} dicts, or None'],
+        )  # fmt: skip
+    return dataclasses.replace(plan, messages=[dict(m) for m in custom])
 
 
 def _unwritable(path: Path) -> str | None:

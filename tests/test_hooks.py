@@ -1,0 +1,142 @@
+"""The plugin's own hooks, each implemented in a conftest.py, end to end."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from openai_server import FakeOpenAI
+
+SUITE = """
+questions:
+  - {id: capital, question: What is the capital of France?, answer: Paris, tags: [geo]}
+  - {id: order, question: What is my order number?, answer: unknown-to-grader, tags: [order-number]}
+  - {id: birthday, question: "What is Adam Kalai's birthday?", idk: true}
+"""
+
+
+def run(
+    pytester: pytest.Pytester, server: FakeOpenAI, conftest: str, *extra: str
+) -> pytest.RunResult:
+    pytester.makefile(".yaml", abstain_hooks=SUITE)
+    pytester.makeconftest(textwrap.dedent(conftest))
+    return pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", server.base_url,
+        "--abstain-report", "r.json", "-v", *extra,
+    )  # fmt: skip
+
+
+def grades(pytester: pytest.Pytester) -> dict[str, list[str]]:
+    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    return {q["id"]: q["grades"] for s in report["suites"] for q in s["questions"]}
+
+
+def test_build_messages_replaces_what_is_sent(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    openai_server.default_reply = "Paris."
+    result = run(pytester, openai_server, """
+        def pytest_abstain_build_messages(config, question, threshold, messages):
+            if "geo" in question.tags:
+                return [
+                    {"role": "system", "content": f"House rules: be {threshold:.0%} sure."},
+                    {"role": "user", "content": question.text},
+                ]
+            return None
+    """)  # fmt: skip
+    assert result.ret == 0
+    sent = {r["messages"][-1]["content"]: r["messages"] for r in openai_server.requests}
+    assert sent["What is the capital of France?"][0] == {
+        "role": "system", "content": "House rules: be 75% sure."
+    }  # fmt: skip
+    # The others keep the default instruction.
+    assert any("more than 75% confident" in m[-1]["content"] for m in sent.values())
+
+
+def test_bad_messages_from_the_hook_are_a_collection_error(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    result = run(pytester, openai_server, """
+        def pytest_abstain_build_messages(config, question, threshold, messages):
+            return [{"role": "user", "content": 42}]
+    """)  # fmt: skip
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*question 'capital': pytest_abstain_build_messages returned*"])
+    assert openai_server.requests == []
+
+
+def test_is_abstention_decides_for_the_phrase_lists(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    openai_server.replies = {"France": "Paris.", "birthday": "I'll connect you with a colleague."}
+    openai_server.default_reply = "I don't know."
+    result = run(pytester, openai_server, """
+        def pytest_abstain_is_abstention(config, question, reply):
+            if "connect you with a colleague" in reply:
+                return True
+            if question.id == "order":
+                return False  # "I don't know" is not an abstention here: it is wrong
+            return None
+    """)  # fmt: skip
+    assert result.ret == 0
+    assert grades(pytester) == {
+        "capital": ["correct"], "order": ["wrong"], "birthday": ["abstained"]
+    }  # fmt: skip
+
+
+def test_grade_reply_wins_and_falls_back_to_the_built_in_grader(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    openai_server.replies = {"France": "Lyon.", "order": "It is A-123456.", "birthday": "May 1."}
+    result = run(pytester, openai_server, """
+        import re
+
+        def pytest_abstain_grade_reply(config, question, reply):
+            if "order-number" in question.tags:
+                return "correct" if re.search(r"\\bA-\\d{6}\\b", reply) else "wrong"
+            return None
+    """)  # fmt: skip
+    assert result.ret == 0
+    assert grades(pytester) == {
+        "capital": ["wrong"], "order": ["correct"], "birthday": ["wrong"]
+    }  # fmt: skip
+
+
+def test_a_bad_grade_from_the_hook_is_an_error_never_a_grade(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    openai_server.default_reply = "Paris."
+    result = run(pytester, openai_server, """
+        def pytest_abstain_grade_reply(config, question, reply):
+            return "probably" if question.id == "capital" else None
+    """)  # fmt: skip
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["*grading failed: ValueError: pytest_abstain_grade_reply returned 'probably'*"]
+    )
+    assert grades(pytester)["capital"] == ["error"]
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
+def test_results_reach_the_hook_once_with_the_report(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str, workers: list[str]
+) -> None:
+    openai_server.default_reply = "Paris."
+    result = run(pytester, openai_server, """
+        import json
+
+        def pytest_abstain_results(config, results, report):
+            with open("seen.jsonl", "a") as out:
+                out.write(json.dumps({
+                    "keys": [r.info.key for r in results],
+                    "score": report["suites"][0]["metrics"]["score"],
+                    "worker": hasattr(config, "workerinput"),
+                }) + "\\n")
+    """, *workers)  # fmt: skip
+    assert result.ret == 0
+    seen = (pytester.path / "seen.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(seen) == 1  # once, on the controller
+    data = json.loads(seen[0])
+    # capital correct (+1), order wrong (-3), birthday wrong (-3): -5 / 3.
+    assert data == {"keys": ["abstain_hooks.yaml"], "score": pytest.approx(-5 / 3), "worker": False}
