@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from .prompts import format_number
+from .prompts import format_number, format_rate
 from .results import SuiteResult, leaderboard
 from .summary import UNTESTABLE
 from .sweep import Sweep
@@ -48,10 +48,6 @@ document.body.setAttribute('data-ready', 'yes');
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def outcome_bars(results: Sequence[SuiteResult]) -> str:
@@ -173,7 +169,7 @@ def _suite_section(result: SuiteResult) -> str:
                 name = "score" if mc.metric == "score" else "error rate"
                 deltas[name] = mc.describe()
     body = "".join(
-        f"<tr><th>{name}</th><td>{_rate(value)}</td><td>{_e(deltas.get(name, ''))}</td></tr>"
+        f"<tr><th>{name}</th><td>{format_rate(value)}</td><td>{_e(deltas.get(name, ''))}</td></tr>"
         for name, value in rows
     )
     reasons = "".join(f"<li>{_e(r)}</li>" for r in result.failures) if verdict == "failed" else ""
@@ -192,9 +188,9 @@ def _suite_section(result: SuiteResult) -> str:
 
 def _sweep_section(sweep: Sweep) -> str:
     rows = "".join(
-        f"<tr><td>{format_number(r.threshold)}</td><td>{_rate(r.answered_rate)}</td>"
-        f"<td>{_rate(r.metrics.accuracy_given_attempted)}</td><td>{_rate(r.metrics.error_rate)}"
-        f"</td><td>{_rate(r.metrics.abstention_rate)}</td><td>{_rate(r.metrics.score)}</td></tr>"
+        f"<tr><td>{format_number(r.threshold)}</td><td>{format_rate(r.answered_rate)}</td>"
+        f"<td>{format_rate(r.metrics.accuracy_given_attempted)}</td><td>{format_rate(r.metrics.error_rate)}"
+        f"</td><td>{format_rate(r.metrics.abstention_rate)}</td><td>{format_rate(r.metrics.score)}</td></tr>"
         for r in sweep.rows
     )
     problems = [f for f in sweep.findings if f.failed]
@@ -239,9 +235,9 @@ def _models_section(results: Sequence[SuiteResult]) -> str:
     if not board:
         return ""
     rows = "".join(
-        f"<tr><td>{_e(name)}</td><td>{_rate(m.score)}</td><td>{by_score}</td>"
-        f"<td>{_rate(m.accuracy)}</td><td>{by_accuracy}</td><td>{_rate(m.error_rate)}</td>"
-        f"<td>{_rate(m.abstention_rate)}</td></tr>"
+        f"<tr><td>{_e(name)}</td><td>{format_rate(m.score)}</td><td>{by_score}</td>"
+        f"<td>{format_rate(m.accuracy)}</td><td>{by_accuracy}</td><td>{format_rate(m.error_rate)}</td>"
+        f"<td>{format_rate(m.abstention_rate)}</td></tr>"
         for name, m, by_score, by_accuracy in board
     )
     return (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from .prompts import format_number, penalty
+from .prompts import format_number, format_percent, format_rate, penalty
 from .results import SuiteResult, leaderboard
 from .scoring import Metrics
 from .summary import UNTESTABLE
@@ -34,14 +34,6 @@ def _cell(text: object) -> str:
     return escaped.replace("\n", " ")
 
 
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f}%"
-
-
 def _metrics_rows(result: SuiteResult) -> list[str]:
     m: Metrics = result.metrics
     deltas: dict[str, str] = {}
@@ -56,11 +48,11 @@ def _metrics_rows(result: SuiteResult) -> list[str]:
                 f"{mc.baseline:.3f} → {mc.now:.3f} (Δ {mc.delta:+.3f}, p={mc.p_value:.2g}){flag}"
             )
     rows = [
-        ("score", _rate(m.score)),
-        ("error rate", _rate(m.error_rate)),
-        ("accuracy", _rate(m.accuracy)),
-        ("abstention", _rate(m.abstention_rate)),
-        ("accuracy when answering", _rate(m.accuracy_given_attempted)),
+        ("score", format_rate(m.score)),
+        ("error rate", format_rate(m.error_rate)),
+        ("accuracy", format_rate(m.accuracy)),
+        ("abstention", format_rate(m.abstention_rate)),
+        ("accuracy when answering", format_rate(m.accuracy_given_attempted)),
     ]
     lines = ["| metric | now | against the baseline |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {_cell(deltas.get(name, ''))} |" for name, value in rows]
@@ -108,9 +100,9 @@ def _sweep(sweep: Sweep) -> list[str]:
     for row in sweep.rows:
         m = row.metrics
         lines.append(
-            f"| {format_number(row.threshold)} | {_pct(row.answered_rate)} | "
-            f"{_pct(m.accuracy_given_attempted)} | {_pct(m.error_rate)} | "
-            f"{_pct(m.abstention_rate)} | {_rate(m.score)} |"
+            f"| {format_number(row.threshold)} | {format_percent(row.answered_rate)} | "
+            f"{format_percent(m.accuracy_given_attempted)} | {format_percent(m.error_rate)} | "
+            f"{format_percent(m.abstention_rate)} | {format_rate(m.score)} |"
         )
     lines.append("")
     lines.append("Abstaining on every question scores 0.")
@@ -138,8 +130,8 @@ def _models(results: Sequence[SuiteResult]) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {_cell(name)} | {_rate(m.score)} | {by_score} | {_rate(m.accuracy)} | "
-        f"{by_accuracy} | {_rate(m.error_rate)} | {_rate(m.abstention_rate)} |"
+        f"| {_cell(name)} | {format_rate(m.score)} | {by_score} | {format_rate(m.accuracy)} | "
+        f"{by_accuracy} | {format_rate(m.error_rate)} | {format_rate(m.abstention_rate)} |"
         for name, m, by_score, by_accuracy in board
     ]
     return lines

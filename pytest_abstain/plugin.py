@@ -661,6 +661,7 @@ class AbstainResults:
         self.settings = settings
         self.records: dict[str, QuestionRecord] = {}
         self.results: list[SuiteResult] = []
+        self.sweeps: list[Sweep] = []
         #: Failed reports of questions without a reply: what an error budget may excuse.
         self.question_errors = 0
         #: Question errors that the error budgets allowed: the run passes despite them.
@@ -741,7 +742,7 @@ class AbstainResults:
             return outcome
         self._aggregate()
         gated = [result for result in self.results if result.gated]
-        audited = [sweep for sweep in self._sweeps() if sweep.gated]
+        audited = [sweep for sweep in self.sweeps if sweep.gated]
         # Counted as collected so the progress percentage stays within 100%.
         session.testscollected += len(gated) + len(audited)
         for result in gated:
@@ -757,7 +758,7 @@ class AbstainResults:
         self._write_markdown()
         if self.html_path is not None:
             title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
-            write_atomic(self.html_path, render_html(self.results, self._sweeps(), title))
+            write_atomic(self.html_path, render_html(self.results, self.sweeps, title))
         if self.baseline_path is not None:
             self.baseline_note = self._baseline_step(self.baseline_path)
         return outcome
@@ -770,11 +771,14 @@ class AbstainResults:
         self._aggregate()
         for result in self.results:
             result.evaluated = False
+        self.sweeps = []  # a partial run audits nothing
         if self.report_path is not None:
-            self._write_report(self.report_path)
+            write_json(self.report_path, self._report())
 
     def _aggregate(self) -> None:
         self.results = aggregate(self.records.values())
+        # Audited once: the gates, every report and the summary read the same sweeps.
+        self.sweeps = sweeps(self.results)
         if self.baseline is not None:
             for result in self.results:
                 result.comparison = compare_suite(
@@ -849,7 +853,7 @@ class AbstainResults:
         github = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.markdown_path is None and not github:
             return
-        text = render_markdown(self.results, self._sweeps())
+        text = render_markdown(self.results, self.sweeps)
         if self.markdown_path is not None:
             write_atomic(self.markdown_path, text)
         if github:
@@ -860,9 +864,6 @@ class AbstainResults:
             except OSError as exc:
                 self.markdown_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
 
-    def _sweeps(self) -> list[Sweep]:
-        return sweeps(result for result in self.results if result.evaluated)
-
     def _report(self) -> dict[str, Any]:
         s = self.settings
         run = {
@@ -872,10 +873,7 @@ class AbstainResults:
             "samples": s.samples.given,
             "concurrency": s.concurrency,
         }
-        return build_report(self.results, overall_metrics(self.results), run, self._sweeps())
-
-    def _write_report(self, path: Path) -> None:
-        write_json(path, self._report())
+        return build_report(self.results, overall_metrics(self.results), run, self.sweeps)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:
@@ -884,7 +882,7 @@ class AbstainResults:
         overall = overall_metrics(self.results)
         for text, markup in render(self.results, overall, self.config.get_verbosity()):
             terminalreporter.write_line(text, **markup)
-        for sweep in self._sweeps():
+        for sweep in self.sweeps:
             for text, markup in sweep_lines(sweep):
                 terminalreporter.write_line(text, **markup)
         for text, markup in leaderboard_lines(leaderboard(self.results)):

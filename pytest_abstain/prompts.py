@@ -29,6 +29,16 @@ def format_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def format_rate(value: float | None) -> str:
+    """A metric to three decimals; 'n/a' where there was nothing to divide by."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def format_percent(value: float | None) -> str:
+    """A share as a whole percentage: 0.625 -> '62%'; 'n/a' where there was none."""
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
 def template_problem(template: str) -> str | None:
     """Why `template` cannot be used, or None when it is fine."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .comparison import CHANGES_SHOWN, SuiteComparison
-from .prompts import format_number, penalty
+from .prompts import format_number, format_percent, format_rate, penalty
 from .results import QuestionRecord, Ranked, SuiteResult
 from .scoring import Metrics
 from .stats import Interval
@@ -17,15 +17,12 @@ WORST_SHOWN = 5
 REPLY_CHARS = 80
 
 
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def metrics_line(metrics: Metrics) -> str:
     return (
-        f"score {_rate(metrics.score)}   error rate {_rate(metrics.error_rate)}   "
-        f"accuracy {_rate(metrics.accuracy)}   abstention {_rate(metrics.abstention_rate)}   "
-        f"accuracy when answering {_rate(metrics.accuracy_given_attempted)}"
+        f"score {format_rate(metrics.score)}   error rate {format_rate(metrics.error_rate)}   "
+        f"accuracy {format_rate(metrics.accuracy)}   "
+        f"abstention {format_rate(metrics.abstention_rate)}   "
+        f"accuracy when answering {format_rate(metrics.accuracy_given_attempted)}"
     )
 
 
@@ -178,8 +175,8 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             markup = {"red": True} if result.verdict == "failed" else {}
             ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
             text = (
-                f"{info.key}{ran}: score {_rate(metrics.score)}, error rate "
-                f"{_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"
+                f"{info.key}{ran}: score {format_rate(metrics.score)}, error rate "
+                f"{format_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"
             )
             lines.append((text, markup))
             continue
@@ -217,7 +214,10 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
                 lines.append((f"    ... and {len(wrong) - len(shown)} more (-v shows all)", {}))
         tags = result.tag_metrics()
         if tags:
-            per_tag = [f"{tag} {_rate(m.score)}/{_rate(m.error_rate)}" for tag, m in tags.items()]
+            per_tag = [
+                f"{tag} {format_rate(m.score)}/{format_rate(m.error_rate)}"
+                for tag, m in tags.items()
+            ]
             lines.append(("  by tag (score/error rate): " + ", ".join(per_tag), {}))
         if result.comparison is not None:
             lines.extend(comparison_lines(result.comparison, verbosity))
@@ -229,10 +229,6 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         lines.append(("  " + counts_line(overall), {}))
         lines.append(("  " + metrics_line(overall), {}))
     return lines
-
-
-def _pct(value: float | None) -> str:
-    return "  n/a" if value is None else f"{value * 100:4.0f}%"
 
 
 #: What an audit that could not fail says instead of "follows the stated t".
@@ -249,9 +245,10 @@ def sweep_lines(sweep: Sweep) -> list[Line]:
     for row in sweep.rows:
         m = row.metrics
         lines.append((
-            f"  {format_number(row.threshold):>5}  {_pct(row.answered_rate):>8}  "
-            f"{_pct(m.accuracy_given_attempted):>23}  {_pct(m.error_rate):>10}  "
-            f"{_pct(m.abstention_rate):>10}  {_rate(m.score):>6}",
+            f"  {format_number(row.threshold):>5}  {format_percent(row.answered_rate):>8}  "
+            f"{format_percent(m.accuracy_given_attempted):>23}  "
+            f"{format_percent(m.error_rate):>10}  "
+            f"{format_percent(m.abstention_rate):>10}  {format_rate(m.score):>6}",
             {},
         ))  # fmt: skip
     failed = [f for f in sweep.findings if f.failed]
@@ -278,8 +275,9 @@ def leaderboard_lines(board: Sequence[Ranked]) -> list[Line]:
     ]  # fmt: skip
     for name, m, by_score, by_accuracy in board:
         lines.append((
-            f"  {name:<{width}}  {_rate(m.score):>6}  {by_score:>4}  {_rate(m.accuracy):>8}  "
-            f"{by_accuracy:>4}  {_rate(m.error_rate):>10}  {_rate(m.abstention_rate):>10}",
+            f"  {name:<{width}}  {format_rate(m.score):>6}  {by_score:>4}  "
+            f"{format_rate(m.accuracy):>8}  {by_accuracy:>4}  "
+            f"{format_rate(m.error_rate):>10}  {format_rate(m.abstention_rate):>10}",
             {},
         ))  # fmt: skip
     return lines

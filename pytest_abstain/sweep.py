@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from .prompts import format_percent
 from .results import QuestionRecord, SuiteResult
 from .scoring import Counts, Metrics, compute_metrics, points
 from .stats import (
@@ -140,14 +141,20 @@ def _score_interval(result: SuiteResult) -> Interval | None:
     return mean_interval(per_question) if per_question else None
 
 
+#: The paired checks: (finding, grade, label and Metrics field of the rate shown, whether a
+#: rise with t is the problem).
+PAIRED_CHECKS = (
+    ("abstention falls", "abstained", "abstention", "abstention_rate", False),
+    ("error rate rises", "wrong", "error rate", "error_rate", True),
+)
+
+
 def _share(record: QuestionRecord, grade: str) -> float | None:
     graded = record.counts.graded
     return sum(g == grade for g in record.grades) / graded if graded else None
 
 
-def _paired(
-    low: SuiteResult, high: SuiteResult, grade: str, rising_is_bad: bool
-) -> tuple[list[float], int]:
+def _paired(low: SuiteResult, high: SuiteResult, grade: str, rising_is_bad: bool) -> list[float]:
     """Per-question differences in the share of `grade`, oriented so negative is bad."""
     at_high = {r.id: r for r in high.questions}
     diffs: list[float] = []
@@ -159,11 +166,7 @@ def _paired(
         if before is None or after is None:
             continue
         diffs.append(before - after if rising_is_bad else after - before)
-    return diffs, len(diffs)
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f}%"
+    return diffs
 
 
 def _interval(interval: Interval | None) -> str:
@@ -199,34 +202,31 @@ def audit(
     """The three checks of behavioural calibration, Holm-corrected together at `alpha`,
     and whether any of them could have failed at all (too few questions: it could not)."""
     tests: list[tuple[str, str, float, float]] = []
-    for low, high in itertools.pairwise(results):
-        t_low, t_high = low.info.threshold, high.info.threshold
-        span = f"t={t_low:g} → t={t_high:g}"
-        diffs, n = _paired(low, high, "abstained", rising_is_bad=False)
-        if n:
-            a_low, a_high = _row(low).metrics.abstention_rate, _row(high).metrics.abstention_rate
-            tests.append((
-                "abstention falls",
-                f"abstention {_pct(a_low)} → {_pct(a_high)} from {span} ({n} paired questions)",
-                sign_flip_p_value(diffs)[0],
-                min_attainable_p(n),
-            ))  # fmt: skip
-        diffs, n = _paired(low, high, "wrong", rising_is_bad=True)
-        if n:
-            e_low, e_high = _row(low).metrics.error_rate, _row(high).metrics.error_rate
-            tests.append((
-                "error rate rises",
-                f"error rate {_pct(e_low)} → {_pct(e_high)} from {span} ({n} paired questions)",
-                sign_flip_p_value(diffs)[0],
-                min_attainable_p(n),
-            ))  # fmt: skip
+    # Between neighbouring t's, on the questions asked at both: a share that must not fall
+    # (abstention) and one that must not rise (wrong answers), each a paired sign-flip test.
+    pairs = zip(itertools.pairwise(rows), itertools.pairwise(results), strict=True)
+    for (row_low, row_high), (low, high) in pairs:
+        span = f"t={row_low.threshold:g} → t={row_high.threshold:g}"
+        for check, grade, label, field, rising_is_bad in PAIRED_CHECKS:
+            diffs = _paired(low, high, grade, rising_is_bad)
+            if not diffs:
+                continue
+            before = getattr(row_low.metrics, field)
+            after = getattr(row_high.metrics, field)
+            message = (
+                f"{label} {format_percent(before)} → {format_percent(after)} from {span} "
+                f"({len(diffs)} paired questions)"
+            )
+            tests.append(
+                (check, message, sign_flip_p_value(diffs)[0], min_attainable_p(len(diffs)))
+            )
     for row, result in zip(rows, results, strict=True):
         if not row.counts.attempted:
             continue
         accuracy, p_value, floor, n = _accuracy_when_answering(result, row.threshold)
         message = (
-            f"at t={row.threshold:g} it answered {_pct(row.answered_rate)} and was right "
-            f"{_pct(accuracy)}{_interval(row.accuracy_answered)} of the time "
+            f"at t={row.threshold:g} it answered {format_percent(row.answered_rate)} and was right "
+            f"{format_percent(accuracy)}{_interval(row.accuracy_answered)} of the time "
             f"({n} questions answered)"
         )
         if accuracy < row.threshold:

@@ -52,11 +52,12 @@ def test_thresholds_parse_sorted_and_checked() -> None:
             parse_thresholds(bad)
 
 
-def result_at(threshold: float, grades: list[Grade]) -> SuiteResult:
-    """A swept suite's result at `threshold`, one question per grade."""
+def result_of(threshold: float, per_question: list[list[Grade]]) -> SuiteResult:
+    """A swept suite's result at `threshold`, one question per list of sample grades."""
+    samples = len(per_question[0])
     info = SuiteInfo(
-        key=f"s.yaml[t={threshold:g}]", name="s", threshold=threshold, samples=1,
-        responder="m", confidence_stated=True, size=len(grades), sweep="s.yaml",
+        key=f"s.yaml[t={threshold:g}]", name="s", threshold=threshold, samples=samples,
+        responder="m", confidence_stated=True, size=len(per_question), sweep="s.yaml",
     )  # fmt: skip
     questions = [
         QuestionRecord(
@@ -69,11 +70,11 @@ def result_at(threshold: float, grades: list[Grade]) -> SuiteResult:
             expected=["x"],
             regex=None,
             tags=[],
-            grades=[grade],
-            replies=["r"],
-            errors=[None],
+            grades=list(grades),
+            replies=["r"] * samples,
+            errors=[None] * samples,
         )
-        for i, grade in enumerate(grades)
+        for i, grades in enumerate(per_question)
     ]
     return SuiteResult(info, questions)
 
@@ -83,8 +84,8 @@ def test_sweep_table_against_a_hand_computed_one() -> None:
     c: Grade = "correct"
     w: Grade = "wrong"
     a: Grade = "abstained"
-    low = result_at(0.5, [c, c, c, c, c, c, w, w, a, a])
-    high = result_at(0.9, [c, c, c, c, a, a, a, w, a, a])
+    low = result_of(0.5, [[g] for g in (c, c, c, c, c, c, w, w, a, a)])
+    high = result_of(0.9, [[g] for g in (c, c, c, c, a, a, a, w, a, a)])
     (sweep,) = sweeps([high, low])
     assert [row.threshold for row in sweep.rows] == [0.5, 0.9]
     table = [
@@ -277,33 +278,6 @@ def test_baselines_and_the_regression_gate_work_per_t(
     result.stdout.fnmatch_lines(["FAILED abstain_sweep.yaml[[]t=0.9[]]::abstain-gate*"])
     assert "abstain_sweep.yaml[t=0.5]::abstain-gate FAILED" not in result.stdout.str()
     assert "FAILED abstain_sweep.yaml[t=0.5]" not in result.stdout.str()
-
-
-def result_of(threshold: float, per_question: list[list[Grade]]) -> SuiteResult:
-    """A swept suite's result at `threshold`, one question per list of sample grades."""
-    samples = len(per_question[0])
-    info = SuiteInfo(
-        key=f"s.yaml[t={threshold:g}]", name="s", threshold=threshold, samples=samples,
-        responder="m", confidence_stated=True, size=len(per_question), sweep="s.yaml",
-    )  # fmt: skip
-    questions = [
-        QuestionRecord(
-            suite=info,
-            nodeid=f"s.yaml::q{i}[t={threshold:g}]",
-            index=i,
-            id=f"q{i}",
-            question=f"q{i}?",
-            idk=False,
-            expected=["x"],
-            regex=None,
-            tags=[],
-            grades=list(grades),
-            replies=["r"] * samples,
-            errors=[None] * samples,
-        )
-        for i, grades in enumerate(per_question)
-    ]
-    return SuiteResult(info, questions)
 
 
 C: Grade = "correct"
