@@ -24,11 +24,12 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from openai_server import FakeOpenAI  # noqa: E402
+from openai_server import FakeOpenAI, last_user_message  # noqa: E402
 
 API_KEY = "sk-benchmark"
 
@@ -201,6 +202,32 @@ def main() -> None:
               f"{concurrency // 2} per worker")  # fmt: skip
         print(f"  plain run                   {spread:6.2f} s")
         print(f"  -n 2 --dist loadfile        {by_file:6.2f} s   / plain = {by_file / spread:.2f}")
+
+        # 6. The LLM judge on every reply: each is a hedge the string rules cannot decide,
+        # so N judge requests follow the N model requests. Ideal: two waves, 2 ceil(N/C) L.
+        judged = work / "j"
+        judged.mkdir()
+        lines = ["judge: unsure", "questions:"]
+        lines += [f"  - {{id: q{i}, question: 'Capital {i}?', answer: Paris}}" for i in range(n)]
+        (judged / "abstain_judged.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        server.responder = hedge_then_verdict
+        with_judge, _ = median_of(
+            repeats, lambda: run_pytest(judged, *asked, "--abstain-judge-model", "j")
+        )
+        server.responder = None
+        print(f"\nLLM judge on all {n} replies (every one a hedge), {latency * 1000:.0f} ms each")
+        print(f"  plugin run with the judge   {with_judge:6.2f} s")
+        print(f"  ideal 2 ceil(N/C) x L       {2 * ideal:6.2f} s   / ideal = "
+              f"{with_judge / (2 * ideal):.2f}")  # fmt: skip
+        print(f"  without the judge (1.)      {plugin:6.2f} s   with / without = "
+              f"{with_judge / plugin:.2f}")  # fmt: skip
+
+
+def hedge_then_verdict(messages: list[dict[str, Any]]) -> str:
+    """The model hedges (the rules cannot decide); the judge says it is right."""
+    if last_user_message(messages).startswith("You grade one reply"):
+        return "Verdict: CORRECT"
+    return "I'm not sure, but I think it is Paris."
 
 
 if __name__ == "__main__":

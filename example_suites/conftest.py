@@ -4,16 +4,22 @@ The demo app is a lookup table, not a language model: it exists so that the exam
 on a fresh machine with no API key. `--demo-model guesser` swaps in a variant that never
 says "I don't know", to show a failing gate. Pass `--abstain-model NAME` (with
 `--abstain-base-url` and OPENAI_API_KEY as needed) to ask a real model instead.
+
+The DEMO JUDGE stands in for an LLM judge the same way: it grades only the reply's last
+clause with the plugin's string rules. Pass `--abstain-judge-model NAME` for a real one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
+from pytest_abstain.grading import Expectation, rule_grade
 
 # (words that identify the question, the demo's answer, how sure the demo is of it)
 KNOWN: list[tuple[str, str, float]] = [
@@ -30,6 +36,21 @@ KNOWN: list[tuple[str, str, float]] = [
     ("email address", "Write to support@acme.example.", 0.99),
     ("data stored", "Your data is stored in the EU (Frankfurt) or the US (Oregon).", 0.95),
 ]
+
+
+def demo_reply(text: str, threshold: float, guesser: bool) -> tuple[str, float]:
+    """The demo's reply to the (lowercased) prompt, and how sure it is of it."""
+    for words, reply, confidence in KNOWN:
+        if words in text:
+            # The careful demo follows the stated target: below it, it abstains.
+            if guesser or confidence > threshold:
+                return reply, confidence
+            return "I'm not sure, so I'd rather not guess.", confidence
+    if guesser:
+        return next((guess for words, guess in GUESSES if words in text), "Probably 42."), 0.2
+    return "I don't know.", 0.05
+
+
 # What the guesser makes up where the careful demo would abstain.
 GUESSES: list[tuple[str, str]] = [
     ("kalai's birthday", "14-03"),
@@ -50,17 +71,10 @@ def stated_threshold(prompt: str) -> float:
 def demo_app(guesser: bool) -> Callable[..., Awaitable[str]]:
     async def answer(prompt: str, system: str | None = None) -> str:
         await asyncio.sleep(0.01)  # like a (very fast) network call
-        text = prompt.lower()
-        threshold = stated_threshold(prompt)
-        for words, reply, confidence in KNOWN:
-            if words in text:
-                # The careful demo follows the stated target: below it, it abstains.
-                if guesser or confidence > threshold:
-                    return reply
-                return "I'm not sure, so I'd rather not guess."
-        if guesser:
-            return next((guess for words, guess in GUESSES if words in text), "Probably 42.")
-        return "I don't know."
+        reply, confidence = demo_reply(prompt.lower(), stated_threshold(prompt), guesser)
+        if "reply with only a json object" in prompt.lower():  # verbal_confidence: true
+            return json.dumps({"answer": reply, "confidence": confidence})
+        return reply
 
     name = "guesser" if guesser else "careful"
     answer.abstain_name = f"demo-app/{name} (stand-in for a real model)"  # type: ignore[attr-defined]
@@ -82,3 +96,34 @@ def pytest_abstain_make_responder(
     if config.getoption("abstain_model") or config.getini("abstain_model"):
         return None  # a real model was asked for
     return demo_app(guesser=config.getoption("demo_model") == "guesser")
+
+
+# The parts of the plugin's judge prompt the demo judge reads.
+JUDGE_PROMPT = re.compile(
+    r"^Expected answer: (?P<expected>.*)\nReply: (?P<reply>.*?)\n\n", re.M | re.S
+)
+CLAUSE_BREAK = re.compile(r"[.;?!]\s+|,?\s+but\s+|,\s+(?=no\b|it\b|the\b)", re.IGNORECASE)
+
+
+def demo_judge(prompt: str) -> str:
+    """A stand-in judge: the reply's last clause is its final answer, graded by the rules."""
+    match = JUDGE_PROMPT.search(prompt)
+    if match is None:
+        return "Verdict: unreadable prompt"  # an `error` in the report, as with a real judge
+    expected, reply = match["expected"], match["reply"]
+    clauses = [c for c in CLAUSE_BREAK.split(reply.strip()) if c.strip(" .")]
+    last = clauses[-1] if clauses else reply
+    if expected.startswith("none:"):
+        expectation = Expectation(idk=True)
+    else:
+        first, _, rest = expected.partition(" (also accepted: ")
+        aliases = [first, *rest.rstrip(")").split("; ")] if rest else [first]
+        expectation = Expectation(answers=tuple(aliases))
+    return f"Verdict: {rule_grade(last, expectation).grade.upper()}"
+
+
+def pytest_abstain_make_judge(config: pytest.Config) -> Callable[[str], str] | None:
+    if config.getoption("abstain_judge_model") or config.getini("abstain_judge_model"):
+        return None  # a real judge was asked for
+    demo_judge.abstain_name = "demo-judge (stand-in for a judge model)"  # type: ignore[attr-defined]
+    return demo_judge

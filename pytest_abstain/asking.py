@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 from .prompts import Message
 from .responders import Reply, Responder
@@ -100,6 +101,7 @@ class Asker:
         responder: Responder,
         messages: list[Message],
         store: Callable[[Reply], None] | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> concurrent.futures.Future[Reply]:
         """Schedule one request (once per key) and return its future.
 
@@ -118,7 +120,7 @@ class Asker:
                 loop = self._ensure_loop()
                 self._responders.setdefault(id(responder), responder)
                 future = asyncio.run_coroutine_threadsafe(
-                    self._ask(responder, messages, store), loop
+                    self._ask(responder, messages, store, response_format), loop
                 )
                 self._futures[key] = future
             return future
@@ -128,10 +130,11 @@ class Asker:
         responder: Responder,
         messages: list[Message],
         store: Callable[[Reply], None] | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Reply:
         retry = 0
         while True:
-            reply = await self._attempt(responder, messages)
+            reply = await self._attempt(responder, messages, response_format)
             if not reply.transient or retry >= self.retry.retries or self.fatal:
                 break
             if giving_up := self.retry.gives_up(reply.retry_after):
@@ -153,7 +156,12 @@ class Asker:
                 store(reply)
         return reply
 
-    async def _attempt(self, responder: Responder, messages: list[Message]) -> Reply:
+    async def _attempt(
+        self,
+        responder: Responder,
+        messages: list[Message],
+        response_format: dict[str, Any] | None,
+    ) -> Reply:
         """One request, inside a slot of the adaptive limit."""
         sent_in = await self.limit.acquire()
         if self.fatal:
@@ -162,7 +170,7 @@ class Asker:
             raise asyncio.CancelledError
         reply = Reply.failed("not asked")
         try:
-            reply = await responder.ask(messages)
+            reply = await responder.ask(messages, response_format)
         except Exception as exc:  # a responder bug must not lose the rest of the run
             reply = Reply.failed(f"{type(exc).__name__}: {exc}", request_failed=True)
         finally:

@@ -162,6 +162,8 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
             "endpoint": info.endpoint,
             "prompt_template_sha256": info.prompt_sha,
             "system_prompt_sha256": info.system_prompt_sha,
+            "judge": info.judge,
+            "judge_prompt_sha256": info.judge_prompt_sha,
             "plugin_version": plugin_version(),
             "date": datetime.now(timezone.utc).date().isoformat(),
         },

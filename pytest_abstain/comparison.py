@@ -305,6 +305,11 @@ def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
         notes.append("the confidence instruction changed since the baseline")
     if made.get("system_prompt_sha256") != info.system_prompt_sha:
         notes.append("the system prompt changed since the baseline")
+    # Baselines from before the judge have neither key: the same as no judge.
+    if made.get("judge") != info.judge:
+        notes.append(f"judge changed: {made.get('judge') or 'none'} → {info.judge or 'none'}")
+    elif made.get("judge_prompt_sha256") != info.judge_prompt_sha:
+        notes.append("the judge prompt changed since the baseline")
     if base.samples != info.samples:
         notes.append(f"samples per question changed: {base.samples} → {info.samples}")
     return notes

@@ -19,12 +19,14 @@ __all__ = [
     "Expectation",
     "Grade",
     "RegexTimeout",
+    "RuleGrade",
     "Tolerance",
     "extract_numbers",
     "grade_reply",
     "is_abstention",
     "matches_answer",
     "normalize",
+    "rule_grade",
 ]
 
 Grade = Literal["correct", "wrong", "abstained", "error"]
@@ -600,18 +602,26 @@ def _matches_text(reply: _Reply, alias: str) -> bool:
 _EXACT = Tolerance()
 
 
-def _matches_alias(reply: _Reply, answer: str | float, tolerance: Tolerance) -> bool:
+def _alias_number(answer: str | float) -> tuple[float, bool] | None:
+    """An alias's number and whether it was written as text; None for a word alias."""
     if isinstance(answer, bool):
-        return _matches_text(reply, str(answer))  # True is a word here, never the number 1
+        return None  # True is a word here, never the number 1
     if isinstance(answer, (int, float)):
-        return _matches_number(reply, _as_float(answer), tolerance)
+        return _as_float(answer), False
     numeric = _NUMERIC_ALIAS.fullmatch(unicodedata.normalize("NFKC", answer).strip().casefold())
-    if numeric:
-        # "1" written as text still accepts "one" and "1.0"; the question's tolerance is for
-        # numeric answers only.
-        text = numeric[0].replace("\u2212", "-").replace(",", "")
-        return _matches_number(reply, float(text), _EXACT)
-    return _matches_text(reply, answer)
+    if numeric is None:
+        return None
+    return float(numeric[0].replace("\u2212", "-").replace(",", "")), True
+
+
+def _matches_alias(reply: _Reply, answer: str | float, tolerance: Tolerance) -> bool:
+    number = _alias_number(answer)
+    if number is None:
+        return _matches_text(reply, str(answer))
+    value, as_text = number
+    # "1" written as text still accepts "one" and "1.0"; the question's tolerance is for
+    # numeric answers only.
+    return _matches_number(reply, value, _EXACT if as_text else tolerance)
 
 
 def matches_answer(reply: str, expectation: Expectation) -> bool:
@@ -690,8 +700,82 @@ def grade_reply(
     `abstained`, when given, decides the abstention instead of the phrase lists.
     Raises nothing but RegexTimeout, for a regex past its deadline.
     """
-    if is_abstention(reply, idk_phrases) if abstained is None else abstained:
-        return "abstained"
+    return rule_grade(reply, expectation, idk_phrases, abstained).grade
+
+
+# --- doubt: where string rules cannot decide -------------------------------------------------
+
+#: Replies of at least this many words that neither match an answer nor abstain by phrase
+#: may be a paraphrase of the answer, or "I don't know" in other words.
+LONG_REPLY_WORDS = 12
+
+_GUESS = re.compile(
+    r"(?<!\w)(?:probably|perhaps|maybe|possibly|likely|might be|could be|my (?:best )?guess|"
+    r"i (?:think|believe|suspect|guess)|i'd say|if i had to guess|but)(?!\w)"
+)
+_NEGATION = re.compile(
+    r"(?<!\w)(?:not|no|never|neither|nor|none|isn't|wasn't|aren't|weren't|doesn't|didn't|"
+    r"don't|cannot|can't|incorrect|false|instead|rather than|contrary)(?!\w)"
+)
+
+
+@dataclass(frozen=True)
+class RuleGrade:
+    """The string rules' grade, and why they may be wrong about it (None: they are sure)."""
+
+    grade: Grade
+    doubt: str | None = None
+
+
+def _plain(reply: str) -> str:
+    """Casefolded, with typographic apostrophes made straight (for the word lists above)."""
+    folded = unicodedata.normalize("NFKC", reply).casefold()
+    return folded.replace("\u2019", "'").replace("\u02bc", "'")
+
+
+def rule_grade(
+    reply: str,
+    expectation: Expectation,
+    idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES,
+    abstained: bool | None = None,
+) -> RuleGrade:
+    """Grade by the string rules, and say where they cannot decide (the judge's cases):
+
+    - hedge: the reply says it does not know, yet gives the answer or a guess;
+    - negation: the reply contains the answer next to a negation ("it is not Paris");
+    - several numbers: a numeric answer is there, and so are other numbers;
+    - long reply: a sentence that neither contains an answer nor abstains by phrase.
+    """
+    said_idk = is_abstention(reply, idk_phrases) if abstained is None else abstained
+    plain = _plain(reply)
+    if said_idk:
+        gives_answer = not expectation.idk and matches_answer(reply, expectation)
+        if gives_answer or _GUESS.search(plain):
+            return RuleGrade("abstained", "hedge: says it does not know, but answers or guesses")
+        return RuleGrade("abstained")
     if expectation.idk:
-        return "wrong"  # nothing is known, so any attempted answer is made up
-    return "correct" if matches_answer(reply, expectation) else "wrong"
+        # Nothing is known, so any attempted answer is made up.
+        if len(reply.split()) >= LONG_REPLY_WORDS:
+            return RuleGrade("wrong", "long reply: may say 'I don't know' in other words")
+        return RuleGrade("wrong")
+    if not matches_answer(reply, expectation):
+        if len(reply.split()) >= LONG_REPLY_WORDS:
+            return RuleGrade("wrong", "long reply: may give the answer in other words")
+        return RuleGrade("wrong")
+    if _NEGATION.search(plain):
+        return RuleGrade("correct", "negation: the answer appears next to a negation")
+    if _other_numbers(reply, expectation):
+        return RuleGrade("correct", "several numbers: the answer and other numbers")
+    return RuleGrade("correct")
+
+
+def _other_numbers(reply: str, expectation: Expectation) -> bool:
+    """True if the answer is numeric and the reply also holds numbers that do not match it."""
+    expected = [n for n in map(_alias_number, expectation.answers) if n is not None]
+    if not expected:
+        return False
+    return any(
+        not any((_EXACT if as_text else expectation.tolerance).allows(value, number)
+                for number, as_text in expected)
+        for value in extract_numbers(reply)
+    )  # fmt: skip

@@ -32,6 +32,31 @@ def pytest_abstain_make_responder(
 
 
 @pytest.hookspec(firstresult=True)
+def pytest_abstain_make_judge(config: pytest.Config) -> Callable[..., Any] | None:
+    """Return the callable that judges replies, for suites that ask an LLM judge
+    (``judge: unsure`` or ``always``) without a judge model (``--abstain-judge-model``).
+
+    It takes the judge prompt (the question, the expected answer and the reply to grade) and
+    returns the judge's text, whose last line must be ``Verdict: CORRECT``, ``Verdict:
+    WRONG`` or ``Verdict: ABSTAINED``; anything else makes that reply an ``error``. It may be
+    sync or async; an ``abstain_name`` attribute names it in reports and baselines. Its
+    replies are cached like the model's. Return None when you have no judge.
+
+    Example, in ``conftest.py``: a judge model on another provider::
+
+        from myapp.llm import complete   # def complete(prompt: str) -> str
+
+
+        def pytest_abstain_make_judge(config):
+            def judge(prompt):
+                return complete(prompt, model="house-judge-v2", temperature=0)
+
+            judge.abstain_name = "house-judge-v2"
+            return judge
+    """
+
+
+@pytest.hookspec(firstresult=True)
 def pytest_abstain_build_messages(
     config: pytest.Config, question: Any, threshold: float, messages: list[dict[str, str]]
 ) -> list[dict[str, str]] | None:

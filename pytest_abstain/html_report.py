@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from .prompts import format_number, format_rate
+from .prompts import format_number, format_percent, format_rate
 from .results import SuiteResult, leaderboard
-from .summary import UNTESTABLE
+from .summary import UNTESTABLE, curve_shown, judge_line, stated_line
 from .sweep import Sweep
 
 COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "abstained": "#1565c0", "error": "#757575"}
@@ -174,6 +174,22 @@ def _suite_section(result: SuiteResult) -> str:
     )
     reasons = "".join(f"<li>{_e(r)}</li>" for r in result.failures) if verdict == "failed" else ""
     counts = result.counts
+    extra = f"<p>LLM {_e(judge_line(result))}.</p>" if info.judge_when is not None else ""
+    stated = result.stated_confidence()
+    if stated is not None:
+        points = "".join(
+            f"<tr><td>{format_number(p.threshold)}"
+            f"{' (this suite’s t)' if p.threshold == info.threshold else ''}</td>"
+            f"<td>{format_percent(p.coverage)}</td><td>{format_rate(p.error_rate)}</td>"
+            f"<td>{format_rate(p.score)}</td></tr>"
+            for p in curve_shown(stated, info.threshold)
+        )
+        extra += (
+            f"<p>Stated {_e(stated_line(stated)).removeprefix('stated ')}.</p>"
+            "<table class='curve'><tr>"
+            "<th>abstaining below the stated confidence at t</th><th>answered</th>"
+            f"<th>error rate</th><th>score</th></tr>{points}</table>"
+        )
     return (
         f'<section class="suite"><h2>{_e(info.key)} <span class="'
         f'{_VERDICT_CLASS.get(verdict, "")}">{_e(verdict)}</span></h2>'
@@ -181,6 +197,7 @@ def _suite_section(result: SuiteResult) -> str:
         f"t = {format_number(info.threshold)}, {counts.total} replies: {counts.correct} correct, "
         f"{counts.wrong} wrong, {counts.abstained} abstained, {counts.error} without a reply.</p>"
         f"<table><tr><th>metric</th><th>now</th><th>against the baseline</th></tr>{body}</table>"
+        + extra
         + (f"<ul class='reasons'>{reasons}</ul>" if reasons else "")
         + "</section>"
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .prompts import format_number, format_percent, format_rate, penalty
 from .results import SuiteResult, leaderboard
 from .scoring import Metrics
-from .summary import UNTESTABLE
+from .summary import UNTESTABLE, curve_shown, judge_line, stated_line
 from .sweep import Sweep
 
 _VERDICT = {
@@ -72,6 +72,19 @@ def _suite(result: SuiteResult) -> list[str]:
         "",
         *_metrics_rows(result),
     ]
+    if info.judge_when is not None:
+        lines += ["", f"LLM {_cell(judge_line(result))}."]
+    stated = result.stated_confidence()
+    if stated is not None:
+        lines += ["", f"Stated {_cell(stated_line(stated)).removeprefix('stated ')}.", ""]
+        lines += ["| abstaining below the stated confidence at t | answered | error rate | score |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for p in curve_shown(stated, info.threshold):
+            mark = " (this suite's t)" if p.threshold == info.threshold else ""
+            lines.append(
+                f"| {format_number(p.threshold)}{mark} | {format_percent(p.coverage)} | "
+                f"{format_rate(p.error_rate)} | {format_rate(p.score)} |"
+            )
     reasons = result.failures if result.verdict == "failed" else []
     if reasons:
         lines += ["", "**Gate failed:**", *(f"- {_cell(reason)}" for reason in reasons)]

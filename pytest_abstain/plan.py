@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .grading import DEFAULT_IDK_PHRASES, Grade, grade_reply
+from .confidence import INSTRUCTION, StatedReply, parse_reply
+from .grading import DEFAULT_IDK_PHRASES, Grade, rule_grade
+from .judging import (
+    DEFAULT_JUDGE_PROMPT,
+    JudgeSpec,
+    JudgeWhen,
+    VerdictError,
+    expected_text,
+    judge_messages,
+    parse_verdict,
+)
 from .prompts import Message, build_messages
 from .responders import Reply
 from .results import QuestionRecord, SuiteInfo
@@ -54,6 +64,27 @@ class QuestionPlan:
     model: str | None = None
     #: With several models side by side: the suite's key without the model, to pair them.
     side_by_side: str | None = None
+    #: The LLM judge and when it grades; None: the string rules (and hooks) alone.
+    judge: JudgeSpec | None = None
+    #: Ask for the answer with a stated confidence, as JSON (confidence.py).
+    verbal_confidence: bool = False
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One reply's first grade: by the string rules (with their doubt) or a conftest hook."""
+
+    grade: Grade
+    by: str = "rules"
+    #: Why the rules may be wrong here (hedge, negation, ...); None: they are sure.
+    doubt: str | None = None
+    #: With verbal confidence: the answer read from the reply (what was graded), the
+    #: confidence stated with it, and why none could be read.
+    stated: StatedReply | None = None
+
+
+#: A reply's first grade, or why it has none (no reply came back, or grading raised).
+FirstGrade = Graded | str
 
 
 def sha256(text: str | None) -> str | None:
@@ -73,6 +104,7 @@ def plan_question(
     sweep: str | None = None,
     model: str | None = None,
     side_by_side: str | None = None,
+    judge_prompt: str = DEFAULT_JUDGE_PROMPT,
 ) -> QuestionPlan:
     """Resolve a question's settings: command line > suite > ini > default.
 
@@ -89,6 +121,11 @@ def plan_question(
         template = suite.prompt_template
     else:
         template = run.prompt_template
+    verbal = bool(run.verbal_confidence.pick(suite.verbal_confidence, False))
+    messages = build_messages(question.text, threshold, template, suite.system_prompt)
+    if verbal:
+        # Appended, never formatted: the instruction's JSON braces are literal.
+        messages[-1] = {**messages[-1], "content": f"{messages[-1]['content']}\n\n{INSTRUCTION}"}
     return QuestionPlan(
         suite_key=suite_key,
         suite_name=suite.name or suite_name,
@@ -107,14 +144,28 @@ def plan_question(
         tolerance=float(run.tolerance.pick(suite.gates.tolerance, DEFAULT_TOLERANCE)),
         significance=float(run.significance.pick(suite.gates.significance, DEFAULT_SIGNIFICANCE)),
         idk_phrases=DEFAULT_IDK_PHRASES + run.idk_phrases + suite.idk_phrases,
-        messages=build_messages(question.text, threshold, template, suite.system_prompt),
+        messages=messages,
         prompt_sha=sha256(template),
         system_prompt_sha=sha256(suite.system_prompt),
         sweep=sweep,
         calibration_gate=bool(run.calibration_gate.pick(suite.gates.calibration, False)),
         model=model,
         side_by_side=side_by_side,
+        judge=_judge(run, suite, judge_prompt),
+        verbal_confidence=verbal,
     )
+
+
+def _judge(run: RunSettings, suite: SuiteSettings, prompt: str) -> JudgeSpec | None:
+    """The suite's judge: on once a judge model is given, unless `when` says off. A
+    calibration suite always asks it: checking the judge is its point."""
+    model = run.judge_model.pick(suite.judge_model, None)
+    when: JudgeWhen = run.judge.pick(suite.judge_when, None) or ("unsure" if model else "off")
+    if suite.judge_calibration:
+        when = "always"
+    if when == "off":
+        return None
+    return JudgeSpec(when=when, model=model, prompt=prompt, prompt_sha=sha256(prompt) or "")
 
 
 def sweep_thresholds(run: RunSettings, suite: SuiteSettings) -> tuple[float, ...] | None:
@@ -133,38 +184,119 @@ def _budget(value: object) -> str | None:
     return None if value is None else str(ErrorBudget.parse(value))
 
 
+def first_grades(
+    plan: QuestionPlan,
+    replies: Sequence[Reply],
+    grade: Callable[[QuestionPlan, str], Graded] | None = None,
+) -> list[FirstGrade]:
+    """Grade each obtained reply (with `grade`, else the string rules); a reply that did not
+    come back, or whose grading raised, gets the reason instead of a grade."""
+    graded: list[FirstGrade] = []
+    for reply in replies:
+        if reply.text is None:
+            graded.append(reply.error or "no reply")
+            continue
+        # With verbal confidence the answer inside the JSON is graded, not the JSON.
+        stated = parse_reply(reply.text) if plan.verbal_confidence else None
+        text = reply.text if stated is None else stated.answer
+        try:
+            if grade is None:
+                rules = rule_grade(text, plan.question.expectation, plan.idk_phrases)
+                first = Graded(rules.grade, "rules", rules.doubt)
+            else:
+                first = grade(plan, text)
+        except Exception as exc:  # a grader bug is this question's error, not a crash
+            graded.append(f"grading failed: {type(exc).__name__}: {exc}")
+        else:
+            graded.append(first if stated is None else replace(first, stated=stated))
+    return graded
+
+
+def to_judge(plan: QuestionPlan, graded: Sequence[FirstGrade]) -> list[int]:
+    """Which replies the judge grades: where the rules are unsure, or all ("always"). A grade
+    from a conftest hook is the team's own word and never goes to the judge."""
+    judge = plan.judge
+    if judge is None:
+        return []
+    return [
+        index
+        for index, first in enumerate(graded)
+        if isinstance(first, Graded)
+        and first.by == "rules"
+        and (judge.when == "always" or first.doubt is not None)
+    ]
+
+
+def judge_request(plan: QuestionPlan, reply: str) -> list[Message]:
+    """The messages that ask the judge to grade `reply` to the plan's question."""
+    assert plan.judge is not None, "to_judge picks replies only where a judge is set"
+    question = plan.question
+    tolerance = question.expectation.tolerance
+    bound = f"{tolerance.relative * 100:g}%" if tolerance.relative else f"{tolerance.absolute:g}"
+    expected = expected_text(
+        question.expectation.idk,
+        question.expected,
+        question.regex,
+        tolerance=bound if tolerance.relative or tolerance.absolute else None,
+    )
+    return judge_messages(plan.judge.prompt, question.text, expected, reply)
+
+
 def record_of(
     plan: QuestionPlan,
     nodeid: str,
     responder: str,
     endpoint: str | None,
     replies: Sequence[Reply],
-    grade: Callable[[QuestionPlan, str], Grade] | None = None,
+    graded: Sequence[FirstGrade],
+    verdicts: Mapping[int, Reply] | None = None,
+    judge_name: str | None = None,
 ) -> QuestionRecord:
-    """Grade the replies (with `grade`, else the built-in grader); a reply that could not be
-    obtained is an `error`, never graded, and so is one whose grading raised."""
+    """The question's record: each reply's first grade, replaced by the judge's verdict
+    where the judge was asked (`verdicts`, by reply index). A judge that gave no reply, or
+    one whose verdict cannot be read, makes that reply an `error`: never a silent grade."""
     grades: list[Grade] = []
-    texts: list[str | None] = []
     errors: list[str | None] = []
-    for reply in replies:
-        if reply.text is None:
+    graded_by: list[str | None] = []
+    rule_grades: list[Grade | None] = []
+    doubts: list[str | None] = []
+    confidences: list[float | None] = []
+    confidence_problems: list[str | None] = []
+    judged = verdicts or {}
+    for index, first in enumerate(graded):
+        if isinstance(first, str):
             grades.append("error")
-            texts.append(None)
-            errors.append(reply.error or "no reply")
+            errors.append(first)
+            graded_by.append(None)
+            rule_grades.append(None)
+            doubts.append(None)
+            confidences.append(None)
+            confidence_problems.append(None)
             continue
-        try:
-            if grade is None:
-                given = grade_reply(reply.text, plan.question.expectation, plan.idk_phrases)
-            else:
-                given = grade(plan, reply.text)
-        except Exception as exc:  # a grader bug is this question's error, not a crash
-            grades.append("error")
-            errors.append(f"grading failed: {type(exc).__name__}: {exc}")
-        else:
-            grades.append(given)
+        rule_grades.append(first.grade)
+        doubts.append(first.doubt)
+        confidences.append(None if first.stated is None else first.stated.confidence)
+        confidence_problems.append(None if first.stated is None else first.stated.problem)
+        verdict = judged.get(index)
+        if verdict is None:
+            grades.append(first.grade)
             errors.append(None)
-        texts.append(reply.text)
+            graded_by.append(first.by)
+            continue
+        graded_by.append("judge")
+        if verdict.text is None:
+            problem = f"gave no verdict: {verdict.error or 'no reply'}"
+        else:
+            try:
+                grades.append(parse_verdict(verdict.text))
+                errors.append(None)
+                continue
+            except VerdictError as exc:
+                problem = str(exc)
+        grades.append("error")
+        errors.append(f"judge {judge_name or '(conftest)'} {problem}")
     question = plan.question
+    judge = plan.judge
     return QuestionRecord(
         suite=SuiteInfo(
             key=plan.suite_key,
@@ -185,6 +317,10 @@ def record_of(
             sweep=plan.sweep,
             calibration_gate=plan.calibration_gate,
             side_by_side=plan.side_by_side,
+            judge=None if judge is None else judge_name,
+            judge_when=None if judge is None else judge.when,
+            judge_prompt_sha=None if judge is None else judge.prompt_sha,
+            verbal_confidence=plan.verbal_confidence,
         ),
         nodeid=nodeid,
         index=plan.index,
@@ -195,10 +331,18 @@ def record_of(
         regex=question.regex,
         tags=list(question.tags),
         grades=grades,
-        replies=texts,
+        replies=[reply.text for reply in replies],
         errors=errors,
         prompt_tokens=sum(r.prompt_tokens or 0 for r in replies),
         completion_tokens=sum(r.completion_tokens or 0 for r in replies),
         cached=sum(r.cached for r in replies),
         retries=sum(max(0, r.attempts - 1) for r in replies),
+        graded_by=graded_by,
+        rule_grades=rule_grades,
+        doubts=doubts,
+        confidences=confidences if plan.verbal_confidence else [],
+        confidence_problems=confidence_problems if plan.verbal_confidence else [],
+        judge_tokens=sum(
+            (v.prompt_tokens or 0) + (v.completion_tokens or 0) for v in judged.values()
+        ),
     )

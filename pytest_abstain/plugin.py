@@ -5,10 +5,13 @@ Only this module (and hookspec.py) imports pytest; the rest is plain Python.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import itertools
+import json
 import os
 import re
 import time
@@ -23,10 +26,24 @@ from .asking import STOP_PREFIX, Asker, stop_message
 from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
 from .cache import CacheKey, ResponseCache
 from .comparison import compare_suite
-from .grading import Grade, grade_reply
+from .confidence import response_format
+from .grading import Grade, rule_grade
 from .html_report import render_html
+from .judging import DEFAULT_JUDGE_PROMPT, JudgeCase, judge_prompt_problem
 from .markdown import render_markdown
-from .plan import QuestionPlan, plan_question, record_of, sweep_key, sweep_thresholds
+from .plan import (
+    FirstGrade,
+    Graded,
+    QuestionPlan,
+    first_grades,
+    judge_request,
+    plan_question,
+    record_of,
+    sweep_key,
+    sweep_thresholds,
+    to_judge,
+)
+from .prompts import Message
 from .report import (
     build_report,
     question_properties,
@@ -48,6 +65,7 @@ from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, reso
 from .suite import (
     CALIBRATION_GATE_NAME,
     GATE_NAME,
+    Suite,
     SuiteError,
     SuiteSettings,
     is_suite_file,
@@ -55,11 +73,23 @@ from .suite import (
     question_from_marker,
     settings_from_marker,
 )
-from .summary import Line, comparison_lines, leaderboard_lines, render, sweep_lines
+from .summary import (
+    Line,
+    comparison_lines,
+    judge_case_lines,
+    leaderboard_lines,
+    render,
+    sweep_lines,
+)
 from .sweep import Sweep, sweeps
 
 PLAN_KEY = pytest.StashKey[QuestionPlan]()
 PLAN_ERROR_KEY = pytest.StashKey[str]()
+#: A judge calibration case's plan (not PLAN_KEY: nothing asks the model for it) and result.
+CASE_PLAN_KEY = pytest.StashKey[QuestionPlan]()
+CASE_KEY = pytest.StashKey["JudgeCase"]()
+#: The user property that carries a calibration case's result to the controller.
+CASE_PROPERTY = "abstain_judge_case"
 RECORD_KEY = pytest.StashKey[QuestionRecord]()
 RUN_KEY = pytest.StashKey["AbstainRun"]()
 #: Name of the extra attribute that carries a question's record on its report; pytest
@@ -217,6 +247,9 @@ class SuiteFile(pytest.File):
         label = self.nodeid or self.path.name
         suite = load_suite(self.path, label=label)
         settings = self.config.stash[RUN_KEY].settings
+        if suite.settings.judge_calibration:
+            yield from self._judge_cases(label, suite)
+            return
         sweep = sweep_thresholds(settings, suite.settings)
         models = settings.models if len(settings.models) > 1 else (None,)
         for index, question in enumerate(suite.questions):
@@ -239,6 +272,7 @@ class SuiteFile(pytest.File):
                     sweep=None if threshold is None else base,
                     model=model,
                     side_by_side=None if model is None else label,
+                    judge_prompt=self.config.stash[RUN_KEY].judge_prompt,
                 )
                 if threshold is not None and not plan.confidence_stated:
                     raise SuiteError(
@@ -249,6 +283,22 @@ class SuiteFile(pytest.File):
                 name = f"{question.id}[{'-'.join(params)}]" if params else question.id
                 plan = _custom_messages(self.config, plan, str(self.path))
                 yield QuestionItem.from_parent(self, name=name, plan=plan)
+
+    def _judge_cases(self, label: str, suite: Suite) -> Iterable[pytest.Item]:
+        run = self.config.stash[RUN_KEY]
+        for index, question in enumerate(suite.questions):
+            plan = plan_question(
+                label,
+                self.path.name,
+                self.path,
+                suite.settings,
+                run.settings,
+                question,
+                index,
+                suite_size=len(suite.questions),
+                judge_prompt=run.judge_prompt,
+            )
+            yield JudgeCaseItem.from_parent(self, name=question.id, plan=plan)
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
         self, excinfo: pytest.ExceptionInfo[BaseException]
@@ -278,6 +328,61 @@ class QuestionItem(pytest.Item):
         return self.path, None, f"abstain question {self.name}"
 
 
+class _Unset:
+    """Not looked up yet (None is a real answer: the conftest has no judge)."""
+
+
+_UNSET = _Unset()
+
+
+@dataclasses.dataclass
+class _Judging:
+    graded: list[FirstGrade]
+    verdicts: dict[int, concurrent.futures.Future[Reply]]
+
+
+def _judge_prompt(config: pytest.Config) -> str:
+    """The judge prompt: --abstain-judge-prompt's file, checked, else the built-in one."""
+    path = _option_path(config, "judge_prompt")
+    if path is None:
+        return DEFAULT_JUDGE_PROMPT
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise pytest.UsageError(f"cannot read the judge prompt {path}: {exc}") from None
+    problem = judge_prompt_problem(text)
+    if problem:
+        raise pytest.UsageError(f"the judge prompt {path} {problem}")
+    return text
+
+
+class JudgeCaseItem(pytest.Item):
+    """One case of a judge calibration suite: passes when the judge agrees with the human."""
+
+    def __init__(self, *, plan: QuestionPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stash[CASE_PLAN_KEY] = plan
+        self.extra_keyword_matches.update(plan.question.tags)
+
+    def setup(self) -> None:
+        self.config.stash[RUN_KEY].judge_case(self)
+
+    def runtest(self) -> None:
+        case = self.stash[CASE_KEY]
+        if case.error is not None:
+            pytest.fail(f"no verdict on {case.id!r}: {case.error}", pytrace=False)
+        if not case.agrees:
+            pytest.fail(
+                f"the judge {case.judge} says {case.verdict}, the human verdict is {case.human} "
+                f"(the string rules say {case.rules})\n"
+                f"  reply: {self.stash[CASE_PLAN_KEY].question.canned_reply!r}",
+                pytrace=False,
+            )
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"judge calibration case {self.name}"
+
+
 def _marker_id(name: str) -> str:
     """A question id from a test name: 'TestA::test_x[1]' -> 'TestA.test_x-1'."""
     dotted = name.replace("::", ".")
@@ -293,8 +398,14 @@ class AbstainRun:
         self.asker = Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff))
         #: The conftest hook's responder per suite file; None where the hook gives none.
         self._responders: dict[Path, Responder | None] = {}
-        self._openai: dict[str, OpenAIResponder] = {}
+        self._openai: dict[tuple[str, str | None], OpenAIResponder] = {}
         self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
+        #: Items whose replies are all in: the judge can be sent what it must grade.
+        self._replied: collections.deque[pytest.Item] = collections.deque()
+        #: Per item: its replies, their first grades, and the judge's verdicts by reply index.
+        self._judging: dict[str, _Judging] = {}
+        self._hook_judge: Responder | _Unset | None = _UNSET
+        self.judge_prompt = _judge_prompt(config)
         self._misses: list[str] = []
         self._next_progress = 0.0
         cache_dir = _option_path(config, "cache")
@@ -385,14 +496,15 @@ class AbstainRun:
             question,
             index,
             suite_size=sizes[module.nodeid],
+            judge_prompt=self.judge_prompt,
         )
         return _custom_messages(self.config, plan, item.nodeid)
 
     # -- asking ---------------------------------------------------------------------
 
-    def _grade(self, plan: QuestionPlan, reply: str) -> Grade:
-        """The conftest's grade if it gives one, else the built-in grader, with the conftest's
-        word on abstention if it gives one."""
+    def _grade(self, plan: QuestionPlan, reply: str) -> Graded:
+        """The conftest's grade if it gives one, else the string rules (with their doubt, for
+        the judge), with the conftest's word on abstention if it gives one."""
         hook, question = self.config.hook, plan.question
         given = hook.pytest_abstain_grade_reply(config=self.config, question=question, reply=reply)
         if given is not None:
@@ -401,7 +513,7 @@ class AbstainRun:
                     f"pytest_abstain_grade_reply returned {given!r}: expected 'correct', "
                     "'wrong', 'abstained' or None"
                 )
-            return cast(Grade, given)
+            return Graded(cast(Grade, given), "hook")
         abstained = hook.pytest_abstain_is_abstention(
             config=self.config, question=question, reply=reply
         )
@@ -409,7 +521,8 @@ class AbstainRun:
             raise ValueError(
                 f"pytest_abstain_is_abstention returned {abstained!r}: expected True, False or None"
             )
-        return grade_reply(reply, question.expectation, plan.idk_phrases, abstained=abstained)
+        rules = rule_grade(reply, question.expectation, plan.idk_phrases, abstained=abstained)
+        return Graded(rules.grade, "rules", rules.doubt)
 
     def responder_for(self, item: pytest.Item) -> Responder:
         plan = item.stash[PLAN_KEY]
@@ -446,25 +559,54 @@ class AbstainRun:
             )
         return self._responders[path]
 
-    def _openai_responder(self, model: str) -> OpenAIResponder:
-        responder = self._openai.get(model)
+    def _openai_responder(self, model: str, judge: bool = False) -> OpenAIResponder:
+        """The client for `model`: the model under test's endpoint, or the judge's."""
+        s = self.settings
+        base_url = (s.judge_base_url or s.base_url) if judge else s.base_url
+        # A key pasted into a CI secret often ends in a newline, which no HTTP library
+        # sends (and some quote back in their error).
+        api_key = os.environ.get("OPENAI_API_KEY", "").strip() or None
+        if judge:
+            api_key = os.environ.get("ABSTAIN_JUDGE_API_KEY", "").strip() or api_key
+        responder = self._openai.get((model, base_url))
         if responder is None:
-            s = self.settings
-            responder = self._openai[model] = OpenAIResponder(
-                model=model,
-                base_url=s.base_url,
-                # A key pasted into a CI secret often ends in a newline, which no HTTP
-                # library sends (and some quote back in their error).
-                api_key=os.environ.get("OPENAI_API_KEY", "").strip() or None,
-                timeout=s.timeout,
+            responder = self._openai[(model, base_url)] = OpenAIResponder(
+                model=model, base_url=base_url, api_key=api_key, timeout=s.timeout
             )
         return responder
+
+    def _judge_responder(self, plan: QuestionPlan) -> Responder:
+        """The judge model's client, else the conftest's pytest_abstain_make_judge."""
+        assert plan.judge is not None
+        if plan.judge.model is not None:
+            return self._openai_responder(plan.judge.model, judge=True)
+        if isinstance(self._hook_judge, _Unset):
+            try:
+                fn = self.config.hook.pytest_abstain_make_judge(config=self.config)
+            except Exception as exc:
+                raise pytest.UsageError(
+                    f"pytest_abstain_make_judge raised {type(exc).__name__}: {exc}"
+                ) from None
+            name = getattr(fn, "abstain_name", None)
+            self._hook_judge = (
+                None if fn is None else CallableResponder(fn, name, self.settings.timeout)
+            )
+        if self._hook_judge is None:
+            raise pytest.UsageError(
+                f"{plan.suite_key} asks an LLM judge (judge: {plan.judge.when}) but none is "
+                "set: pass --abstain-judge-model NAME, or implement pytest_abstain_make_judge "
+                "in a conftest.py"
+            )
+        return self._hook_judge
 
     def cache_keys(self, item: pytest.Item) -> list[CacheKey]:
         plan = item.stash[PLAN_KEY]
         responder = self.responder_for(item)
+        params = responder.params
+        if plan.verbal_confidence:
+            params = {**params, "response_format": response_format()}
         return [
-            CacheKey.of(responder.endpoint, responder.name, responder.params, plan.messages, k)
+            CacheKey.of(responder.endpoint, responder.name, params, plan.messages, k)
             for k in range(plan.samples)
         ]
 
@@ -474,28 +616,53 @@ class AbstainRun:
         if futures is None:
             plan = item.stash[PLAN_KEY]
             responder = self.responder_for(item)
-            futures = []
-            for sample, key in enumerate(self.cache_keys(item)):
-                stored = self._from_cache(item, key)
-                if stored is not None:
-                    futures.append(_done(stored))
-                    continue
-                store = functools.partial(self.cache.put, key) if self.cache is not None else None
-                future = self.asker.submit((item.nodeid, sample), responder, plan.messages, store)
-                futures.append(future)
+            futures = [
+                self._ask(
+                    f"{item.nodeid} sample {sample + 1}",
+                    (item.nodeid, sample),
+                    key,
+                    responder,
+                    plan.messages,
+                    response_format() if plan.verbal_confidence else None,
+                )
+                for sample, key in enumerate(self.cache_keys(item))
+            ]
             self._futures[item.nodeid] = futures
+            if plan.judge is not None:
+                # Once every reply is in, the judge can start on it before pytest gets there.
+                def replied(_: object, item: pytest.Item = item) -> None:
+                    if all(future.done() for future in futures):
+                        self._replied.append(item)  # deque.append is thread-safe
+
+                for future in futures:
+                    future.add_done_callback(replied)
         return futures
 
-    def _from_cache(self, item: pytest.Item, key: CacheKey) -> Reply | None:
-        """A stored reply; in replay-only mode a miss is an error reply naming the question."""
+    def _ask(
+        self,
+        label: str,
+        ask_key: object,
+        key: CacheKey,
+        responder: Responder,
+        messages: list[Message],
+        response_format: dict[str, Any] | None = None,
+    ) -> concurrent.futures.Future[Reply]:
+        """One reply: from the cache, or asked (once per `ask_key`) and then stored."""
+        stored = self._from_cache(label, key)
+        if stored is not None:
+            return _done(stored)
+        store = functools.partial(self.cache.put, key) if self.cache is not None else None
+        return self.asker.submit(ask_key, responder, messages, store, response_format)
+
+    def _from_cache(self, label: str, key: CacheKey) -> Reply | None:
+        """A stored reply; in replay-only mode a miss is an error reply naming the request."""
         cache, mode = self.cache, self.settings.record
         if cache is None or mode == "all":
             return None
         stored = cache.get(key)
         if stored is not None or mode != "replay":
             if stored is None and self.settings.explain_misses:
-                self._misses.append(f"{item.nodeid} sample {key.sample + 1}: "
-                                    f"{cache.explain_miss(key)}")  # fmt: skip
+                self._misses.append(f"{label}: {cache.explain_miss(key)}")
             return stored
         return Reply.failed(
             f"not in the response cache {cache.root} (--abstain-record replay asks nothing): "
@@ -529,21 +696,128 @@ class AbstainRun:
                 if not replies:
                     pytest.skip("not asked: the run stopped early")
             responder = self.responder_for(item)
+            graded, verdicts, judge_name = self._judged(item.nodeid, plan, replies)
             record = record_of(
-                plan, item.nodeid, responder.name, responder.endpoint, replies, self._grade
+                plan,
+                item.nodeid,
+                responder.name,
+                responder.endpoint,
+                replies,
+                graded,
+                verdicts,
+                judge_name,
             )
             item.stash[RECORD_KEY] = record
             item.user_properties.extend(question_properties(record))
         failed = [(i, e) for i, e in enumerate(record.errors) if e is not None]
         if failed:
+            # A reply the judge could not grade came back: it has no grade, not no reply.
+            got_replies = all(record.replies[i] is not None for i, _ in failed)
+            missing = "no grade" if got_replies else "no reply"
             lines = [
-                f"no reply for {record.id!r} from {record.suite.responder} "
+                f"{missing} for {record.id!r} from {record.suite.responder} "
                 f"({len(failed)} of {len(record.errors)} samples); not scored:"
             ]
             lines.extend(f"  sample {i + 1}: {e}" for i, e in failed)
             # pytrace=False: the reason is the endpoint's, a traceback of ours would bury it.
             pytest.fail("\n".join(lines), pytrace=False)
         return record
+
+    # -- the judge --------------------------------------------------------------------
+
+    def _judged(
+        self, nodeid: str, plan: QuestionPlan, replies: list[Reply]
+    ) -> tuple[list[FirstGrade], dict[int, Reply], str | None]:
+        """First grades of the replies, the judge's verdicts where it was asked, its name.
+
+        Before waiting, the judge is sent the replies of every later item already in: the
+        judge then works ahead of pytest, as the model does, instead of one item at a time.
+        """
+        judge_name = None
+        if plan.judge is not None:
+            try:
+                judge_name = self._judge_responder(plan).name
+            except pytest.UsageError as exc:  # no judge to ask: this question's error
+                pytest.fail(str(exc), pytrace=False)
+        judging = self._start_judging(nodeid, plan, replies)
+        while self._replied:
+            ready = self._replied.popleft()
+            if ready.nodeid not in self._judging:
+                # Its own resolve reports a missing judge, on the right question.
+                with contextlib.suppress(pytest.UsageError):
+                    self._start_judging(ready.nodeid, ready.stash[PLAN_KEY], None)
+        verdicts: dict[int, Reply] = {}
+        for index, future in judging.verdicts.items():
+            try:
+                verdicts[index] = future.result()
+            except concurrent.futures.CancelledError:
+                verdicts[index] = Reply.failed("not asked: the run stopped early")
+        return judging.graded, verdicts, judge_name
+
+    def _start_judging(
+        self, nodeid: str, plan: QuestionPlan, replies: list[Reply] | None
+    ) -> _Judging:
+        """Grade the replies by the rules (and hooks), and send the judge the ones it must
+        grade; once per item. `replies` None: read them from the item's (done) futures."""
+        judging = self._judging.get(nodeid)
+        if judging is not None:
+            return judging
+        if replies is None:
+            futures = self._futures[nodeid]
+            if any(future.cancelled() for future in futures):
+                return _Judging([], {})  # the run is stopping; resolve says so
+            replies = [future.result() for future in futures]
+        graded = first_grades(plan, replies, self._grade)
+        picked = to_judge(plan, graded)
+        judging = _Judging(graded, {})
+        if picked:
+            judge = self._judge_responder(plan)
+            for index in picked:
+                first = graded[index]
+                assert isinstance(first, Graded)  # only graded replies are picked
+                # The judge grades what the rules graded: the answer inside a JSON reply.
+                text = first.stated.answer if first.stated else replies[index].text
+                messages = judge_request(plan, text or "")
+                key = CacheKey.of(judge.endpoint, judge.name, judge.params, messages, 0)
+                label = f"{nodeid} sample {index + 1} (judge)"
+                # Keyed by the request: the same reply to the same question is judged once.
+                ask_key = ("judge", key.digest)
+                judging.verdicts[index] = self._ask(label, ask_key, key, judge, messages)
+        if plan.judge is not None:
+            self._judging[nodeid] = judging
+        return judging
+
+    def _start_case(self, item: pytest.Item) -> None:
+        """Send a calibration case to the judge ahead of its test (a missing judge is the
+        case's own error, reported when it runs)."""
+        plan = item.stash[CASE_PLAN_KEY]
+        assert plan.question.canned_reply is not None
+        with contextlib.suppress(pytest.UsageError):
+            self._start_judging(item.nodeid, plan, [Reply(text=plan.question.canned_reply)])
+
+    def judge_case(self, item: pytest.Item) -> JudgeCase:
+        """A judge calibration case: the judge's verdict on the canned reply (asked once)."""
+        case = item.stash.get(CASE_KEY, None)
+        if case is None:
+            plan = item.stash[CASE_PLAN_KEY]
+            question = plan.question
+            assert question.canned_reply is not None and question.human_verdict is not None
+            replies = [Reply(text=question.canned_reply)]
+            graded, verdicts, judge_name = self._judged(item.nodeid, plan, replies)
+            record = record_of(
+                plan, item.nodeid, "canned reply", None, replies, graded, verdicts, judge_name
+            )
+            case = item.stash[CASE_KEY] = JudgeCase(
+                id=question.id,
+                suite=plan.suite_key,
+                judge=judge_name or "",
+                human=question.human_verdict,
+                verdict=record.grades[0],
+                rules=record.rule_grades[0],
+                error=record.errors[0],
+            )
+            item.user_properties.append((CASE_PROPERTY, json.dumps(dataclasses.asdict(case))))
+        return case
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -558,6 +832,8 @@ class AbstainRun:
                 skipped = item.get_closest_marker("skip") or item.get_closest_marker("skipif")
                 if PLAN_KEY in item.stash and not skipped:
                     self.submit(item)
+                elif CASE_PLAN_KEY in item.stash and not skipped:
+                    self._start_case(item)
         return (yield)
 
     def _dry_run(self, session: pytest.Session) -> None:
@@ -660,6 +936,8 @@ class AbstainResults:
         self.config = config
         self.settings = settings
         self.records: dict[str, QuestionRecord] = {}
+        #: Judge calibration cases by node id, in the order they ran.
+        self.judge_cases: dict[str, JudgeCase] = {}
         self.results: list[SuiteResult] = []
         self.sweeps: list[Sweep] = []
         #: Failed reports of questions without a reply: what an error budget may excuse.
@@ -701,6 +979,10 @@ class AbstainResults:
         data = getattr(report, REPORT_ATTR, None)
         if data is not None:
             self.records[report.nodeid] = QuestionRecord.from_json(data)
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            for name, value in report.user_properties:
+                if name == CASE_PROPERTY:
+                    self.judge_cases[report.nodeid] = JudgeCase(**json.loads(str(value)))
         if report.failed and data is not None and "error" in data["grades"]:
             self.question_errors += 1
 
@@ -738,7 +1020,7 @@ class AbstainResults:
         except session.Failed:
             self._report_stopped()
             raise
-        if self.config.option.collectonly or not self.records:
+        if self.config.option.collectonly or not (self.records or self.judge_cases):
             return outcome
         self._aggregate()
         gated = [result for result in self.results if result.gated]
@@ -873,9 +1155,19 @@ class AbstainResults:
             "samples": s.samples.given,
             "concurrency": s.concurrency,
         }
-        return build_report(self.results, overall_metrics(self.results), run, self.sweeps)
+        return build_report(
+            self.results,
+            overall_metrics(self.results),
+            run,
+            self.sweeps,
+            list(self.judge_cases.values()),
+        )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.judge_cases:
+            terminalreporter.write_sep("=", "abstain: judge calibration")
+            for text, markup in judge_case_lines(list(self.judge_cases.values())):
+                terminalreporter.write_line(text, **markup)
         if not self.results:
             return
         terminalreporter.write_sep("=", "abstain: honesty at a stated confidence target")

@@ -7,11 +7,14 @@ import os
 import stat
 import tempfile
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .confidence import StatedConfidence
+from .judging import JudgeCase, case_tallies
 from .prompts import penalty
 from .results import QuestionRecord, SuiteResult, leaderboard
 from .schema import load_schema
@@ -71,6 +74,11 @@ def _question_json(record: QuestionRecord) -> dict[str, Any]:
         "replies": record.replies,
         "errors": record.errors,
         "retries": record.retries,
+        "graded_by": record.graded_by,
+        "rule_grades": record.rule_grades,
+        "doubts": record.doubts,
+        "confidences": record.confidences,
+        "confidence_problems": record.confidence_problems,
     }
 
 
@@ -98,10 +106,41 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
             "completion_tokens": completion_tokens,
             "cached_replies": result.cached,
             "retries": result.retries,
+            "judge_tokens": result.judged.tokens,
         },
+        "judge": _judge_json(result),
+        "verbal_confidence": _stated_json(result.stated_confidence()),
         "tags": {tag: metrics_json(m) for tag, m in result.tag_metrics().items()},
         "baseline": comparison_json(result.comparison) if result.comparison else None,
         "questions": [_question_json(r) for r in result.questions],
+    }
+
+
+def _judge_json(result: SuiteResult) -> dict[str, Any] | None:
+    info = result.info
+    if info.judge_when is None:
+        return None
+    tally = result.judged
+    return {
+        "model": info.judge,
+        "when": info.judge_when,
+        "prompt_sha256": info.judge_prompt_sha,
+        "judged": tally.judged,
+        "overturned": tally.overturned,
+        "failed": tally.failed,
+    }
+
+
+def _stated_json(stated: StatedConfidence | None) -> dict[str, Any] | None:
+    if stated is None:
+        return None
+    calibration = stated.calibration
+    return {
+        "replies": stated.replies,
+        "stated": stated.stated,
+        "problems": stated.problems,
+        "calibration": None if calibration is None else asdict(calibration),
+        "risk_coverage": [asdict(point) for point in stated.curve],
     }
 
 
@@ -197,10 +236,12 @@ def build_report(
     overall: Metrics,
     run: dict[str, Any],
     sweeps: Sequence[Sweep] = (),
+    judge_cases: Sequence[JudgeCase] = (),
 ) -> dict[str, Any]:
     """The whole JSON report; `run` says what produced it (model, endpoint, options)."""
     failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
     failed = failed or any(s.gated and s.failed for s in sweeps)
+    failed = failed or any(not case.agrees for case in judge_cases)
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "pytest-abstain", "version": plugin_version()},
@@ -219,6 +260,7 @@ def build_report(
             }
             for name, m, by_score, by_accuracy in leaderboard(results)
         ],
+        "judge_calibration": case_tallies(judge_cases),
     }
 
 

@@ -76,7 +76,12 @@ class Responder(Protocol):
     #: Generation parameters sent with every request; part of the cache key.
     params: dict[str, Any]
 
-    async def ask(self, messages: list[Message]) -> Reply: ...
+    async def ask(
+        self, messages: list[Message], response_format: dict[str, Any] | None = None
+    ) -> Reply:
+        """One attempt; `response_format` asks for structured output where the endpoint
+        has it (the prompt asks for the same shape, so replies can be parsed either way)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -138,6 +143,8 @@ class OpenAIResponder:
         self._api_key = api_key
         self.timeout = timeout
         self._client: Any = None
+        #: False once the endpoint refused a response_format: later requests go without it.
+        self.structured_output: bool | None = None
 
     def _get_client(self) -> Any:
         # Created on first use, inside the asking thread's event loop, which its
@@ -155,15 +162,28 @@ class OpenAIResponder:
             )
         return self._client
 
-    async def ask(self, messages: list[Message]) -> Reply:
+    async def ask(
+        self, messages: list[Message], response_format: dict[str, Any] | None = None
+    ) -> Reply:
+        extra = dict(self.params)
+        structured = response_format is not None and self.structured_output is not False
+        if structured:
+            extra["response_format"] = response_format
         try:
             response = await self._get_client().chat.completions.create(
                 model=self.model,
                 messages=messages,
-                **self.params,
+                **extra,
             )
         except Exception as exc:
+            if structured and _refuses_structured_output(exc):
+                # Many OpenAI-compatible servers lack json_schema output: ask in plain text
+                # (the prompt asks for the same JSON), and stop offering it to this one.
+                self.structured_output = False
+                return await self.ask(messages)
             return self._failure(exc)
+        if structured:
+            self.structured_output = True
         choices = getattr(response, "choices", None)
         if not choices:
             # A broken proxy or a truncated body, not the model's answer: worth another try.
@@ -244,6 +264,15 @@ class OpenAIResponder:
             self._client = None
 
 
+def _refuses_structured_output(exc: Exception) -> bool:
+    """True for a 400/422 that names the response format: the endpoint does not support it."""
+    status = getattr(exc, "status_code", None)
+    text = str(getattr(exc, "message", "") or exc).lower()
+    return status in (400, 422) and any(
+        word in text for word in ("response_format", "json_schema", "structured output")
+    )
+
+
 def _accepts_keyword(fn: Callable[..., Any], name: str) -> bool:
     try:
         params = inspect.signature(fn).parameters
@@ -273,7 +302,10 @@ class CallableResponder:
         self._takes_system = _accepts_keyword(fn, "system")
         self._async = _is_async(fn)
 
-    async def ask(self, messages: list[Message]) -> Reply:
+    async def ask(
+        self, messages: list[Message], response_format: dict[str, Any] | None = None
+    ) -> Reply:
+        # The prompt asks for any structured reply in words; a callable has no other channel.
         system = next((m["content"] for m in messages if m["role"] == "system"), None)
         prompt = next(m["content"] for m in reversed(messages) if m["role"] == "user")
         if system is not None and not self._takes_system:

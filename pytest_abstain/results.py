@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .confidence import StatedConfidence, stated_confidence
 from .grading import Grade
 from .scoring import (
     Counts,
@@ -55,6 +56,12 @@ class SuiteInfo:
     calibration_gate: bool = False
     #: With several models side by side: the suite's key without the model.
     side_by_side: str | None = None
+    #: The LLM judge (its model, or the conftest judge's name), when it grades, its prompt.
+    judge: str | None = None
+    judge_when: str | None = None
+    judge_prompt_sha: str | None = None
+    #: Each answer came with a stated confidence (verbal confidence mode).
+    verbal_confidence: bool = False
 
     @cached_property
     def as_json(self) -> dict[str, Any]:
@@ -89,6 +96,17 @@ class QuestionRecord:
     cached: int = 0
     #: Requests asked again after a transient failure (429, 5xx, timeout, ...).
     retries: int = 0
+    #: Per reply: who gave the grade ("rules", "hook", "judge"; None without a reply), the
+    #: string rules' grade, and why the rules were unsure (what sent it to the judge).
+    graded_by: list[str | None] = field(default_factory=list)
+    rule_grades: list[Grade | None] = field(default_factory=list)
+    doubts: list[str | None] = field(default_factory=list)
+    #: With verbal confidence, per reply: the stated confidence (None: none could be read)
+    #: and why none could be read.
+    confidences: list[float | None] = field(default_factory=list)
+    confidence_problems: list[str | None] = field(default_factory=list)
+    #: Tokens the judge's requests used (prompt and completion).
+    judge_tokens: int = 0
 
     @property
     def counts(self) -> Counts:
@@ -210,6 +228,53 @@ class SuiteResult:
             sum(r.prompt_tokens for r in self.questions),
             sum(r.completion_tokens for r in self.questions),
         )
+
+    @property
+    def judged(self) -> JudgeTally:
+        """How the judge's verdicts went, over every reply it was asked about."""
+        tally = JudgeTally()
+        for record in self.questions:
+            # Records made without grading details (by hand, in tests) have none to zip.
+            for by, rules, grade in zip(
+                record.graded_by, record.rule_grades, record.grades, strict=False
+            ):
+                if by != "judge":
+                    continue
+                tally.judged += 1
+                if grade == "error":
+                    tally.failed += 1
+                elif grade != rules:
+                    tally.overturned += 1
+        tally.tokens = sum(r.judge_tokens for r in self.questions)
+        return tally
+
+    def stated_confidence(self) -> StatedConfidence | None:
+        """With verbal confidence: the stated confidences against the grades; else None."""
+        if not self.info.verbal_confidence:
+            return None
+        grades: list[str] = []
+        confidences: list[float | None] = []
+        problems: list[str] = []
+        for record in self.questions:
+            for grade, confidence, problem in zip(
+                record.grades, record.confidences, record.confidence_problems, strict=True
+            ):
+                grades.append(grade)
+                confidences.append(confidence)
+                if problem is not None and grade != "error":
+                    problems.append(f"{record.id}: {problem}")
+        return stated_confidence(grades, confidences, problems, self.info.threshold)
+
+
+@dataclass
+class JudgeTally:
+    """Replies the judge graded, those where it disagreed with the string rules, and those
+    it could not grade (no verdict, or one that could not be read: each an `error`)."""
+
+    judged: int = 0
+    overturned: int = 0
+    failed: int = 0
+    tokens: int = 0
 
 
 def aggregate(records: Iterable[QuestionRecord]) -> list[SuiteResult]:

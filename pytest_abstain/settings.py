@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .judging import JUDGE_WHEN
 from .prompts import DEFAULT_TEMPLATE, template_problem
 from .scoring import ErrorBudget
 
@@ -96,6 +97,10 @@ def _samples(value: int) -> str | None:
 def _record_mode(value: str) -> str | None:
     modes = ("missing", "replay", "all", "off")
     return None if value in modes else f"must be one of {', '.join(modes)}"
+
+
+def _judge_when(value: str) -> str | None:
+    return None if value in JUDGE_WHEN else f"must be one of {', '.join(JUDGE_WHEN)}"
 
 
 def _positive(value: float) -> str | None:
@@ -183,6 +188,39 @@ OPTIONS: tuple[Option, ...] = (
         "fail a threshold sweep whose calibration audit finds a problem",
     ),
     Option("samples", int, "replies asked per question (default 1)", _samples, "K"),
+    Option(
+        "verbal_confidence",
+        bool,
+        "ask for the answer and a stated confidence as JSON (structured output where the "
+        "endpoint has it), and report the risk-coverage curve and calibration error",
+    ),
+    Option(
+        "judge",
+        str,
+        "when an LLM judge grades replies: off, unsure (only where the string rules cannot "
+        "decide; the default once a judge model is given) or always",
+        _judge_when,
+        "WHEN",
+    ),
+    Option(
+        "judge_model",
+        str,
+        "the judge model, through the same OpenAI-compatible client (turns the judge on)",
+        metavar="NAME",
+    ),
+    Option(
+        "judge_base_url",
+        str,
+        "the judge's endpoint base URL (default: the model's); key from "
+        "$ABSTAIN_JUDGE_API_KEY, else $OPENAI_API_KEY",
+        metavar="URL",
+    ),
+    Option(
+        "judge_prompt",
+        str,
+        "a text file with the judge prompt, using {question}, {expected} and {reply}",
+        metavar="PATH",
+    ),
     Option(
         "concurrency",
         int,
@@ -322,6 +360,13 @@ class RunSettings:
     thresholds: Layer
     calibration_gate: Layer
     samples: Layer
+    verbal_confidence: Layer
+    #: When the judge grades ("off", "unsure", "always") and which model: suites may set both.
+    judge: Layer
+    judge_model: Layer
+    judge_base_url: str | None
+    #: Path of a judge prompt file as given (read by the plugin, relative to the rootdir).
+    judge_prompt: str | None
     min_score: Layer
     max_error_rate: Layer
     max_errors: Layer
@@ -406,6 +451,11 @@ def resolve(
         thresholds=layers["thresholds"],
         calibration_gate=layers["calibration_gate"],
         samples=layers["samples"],
+        verbal_confidence=layers["verbal_confidence"],
+        judge=layers["judge"],
+        judge_model=layers["judge_model"],
+        judge_base_url=single("judge_base_url", None),
+        judge_prompt=single("judge_prompt", None),
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],
         max_errors=layers["max_errors"],

@@ -90,6 +90,9 @@ class Question:
     #: What the suite declared, for reports: aliases/numbers, or the regex.
     expected: tuple[str | float, ...] = ()
     regex: str | None = None
+    #: In a judge calibration suite: the canned reply, and the human verdict on it.
+    canned_reply: str | None = None
+    human_verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,13 @@ class SuiteSettings:
     prompt_template: str | bool | None = None
     idk_phrases: tuple[str, ...] = ()
     gates: Gates = field(default_factory=Gates)
+    #: When the LLM judge grades ("off", "unsure", "always") and which judge model.
+    judge_when: str | None = None
+    judge_model: str | None = None
+    #: Each question is a canned reply with a human verdict, to check the judge.
+    judge_calibration: bool = False
+    #: Ask for a stated confidence with each answer (None: the run decides).
+    verbal_confidence: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -353,7 +363,29 @@ def load_suite(path: Path, label: str | None = None) -> Suite:
         for i, q in enumerate(document["questions"])
     ]
     _check_ids(source, questions)
+    _check_calibration(source, settings.judge_calibration, questions)
     return Suite(path=path, settings=settings, questions=tuple(questions))
+
+
+def _check_calibration(source: str, calibration: bool, questions: Iterable[Question]) -> None:
+    """A judge calibration suite has a canned reply and verdict on every question; others
+    have none (the model's reply is the one graded there)."""
+    if calibration:
+        bare = [q.id for q in questions if q.canned_reply is None]
+        if bare:
+            raise SuiteError(
+                source,
+                [f"question {qid!r}: a judge_calibration suite needs reply and verdict on every "
+                 "question" for qid in bare],
+            )  # fmt: skip
+        return
+    canned = [q.id for q in questions if q.canned_reply is not None]
+    if canned:
+        raise SuiteError(
+            source,
+            [f"question {qid!r}: reply and verdict are for judge calibration suites "
+             "(judge_calibration: true)" for qid in canned],
+        )  # fmt: skip
 
 
 def question_from_marker(source: str, default_id: str, kwargs: Mapping[str, Any]) -> Question:
@@ -361,13 +393,19 @@ def question_from_marker(source: str, default_id: str, kwargs: Mapping[str, Any]
     data = dict(kwargs)
     data.setdefault("id", default_id)
     _check_schema(source, "question", data)
-    return _question_from(source, data, where="marker")
+    question = _question_from(source, data, where="marker")
+    _check_calibration(source, False, [question])
+    return question
 
 
 def settings_from_marker(source: str, kwargs: Mapping[str, Any], base_dir: Path) -> SuiteSettings:
     """Suite settings from `pytest.mark.abstain_suite(...)` keywords."""
     data = dict(kwargs)
     _check_schema(source, "settings", data)
+    if data.get("judge_calibration"):
+        raise SuiteError(
+            source, ["judge_calibration is for suite files: put the cases in an abstain_*.yaml"]
+        )
     return _settings_from(source, data, base_dir=base_dir)
 
 
@@ -437,6 +475,7 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
     if isinstance(template, str) and (problem := template_problem(template)):
         raise SuiteError(source, [f"prompt_template: {problem}"])
     gates = data.get("gates", {})
+    judge = data.get("judge")
     numbers = [("threshold", data.get("threshold"))]
     numbers += [("thresholds", value) for value in data.get("thresholds", ())]
     numbers += [(f"gates.{name}", value) for name, value in gates.items() if name != "calibration"]
@@ -457,6 +496,10 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
         prompt_template=template,
         idk_phrases=tuple(data.get("idk_phrases", ())),
         gates=Gates(**gates),
+        judge_when=judge.get("when") if isinstance(judge, dict) else judge,
+        judge_model=judge.get("model") if isinstance(judge, dict) else None,
+        judge_calibration=bool(data.get("judge_calibration", False)),
+        verbal_confidence=data.get("verbal_confidence"),
     )
 
 
@@ -493,6 +536,8 @@ def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question
         tags=tuple(data.get("tags", ())),
         expected=answers,
         regex=data.get("regex"),
+        canned_reply=data.get("reply"),
+        human_verdict=data.get("verdict"),
     )
 
 

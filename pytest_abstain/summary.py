@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .comparison import CHANGES_SHOWN, SuiteComparison
+from .confidence import CoveragePoint, StatedConfidence, parse_reply
+from .judging import JudgeCase, case_tallies
 from .prompts import format_number, format_percent, format_rate, penalty
 from .results import QuestionRecord, Ranked, SuiteResult
 from .scoring import Metrics
@@ -52,17 +54,16 @@ def _expected(record: QuestionRecord) -> str:
 
 def _wrong_line(record: QuestionRecord) -> str:
     counts = record.counts
-    sample = next(
-        (
-            reply
-            for reply, grade in zip(record.replies, record.grades, strict=True)
-            if grade == "wrong"
-        ),
-        None,
-    )
+    index = record.grades.index("wrong")
+    sample, stated = record.replies[index], ""
+    if record.confidences and sample is not None:
+        # A JSON reply (verbal confidence): the answer that was graded, and how sure it was.
+        sample = parse_reply(sample).answer
+        confidence = record.confidences[index]
+        stated = "" if confidence is None else f" at stated confidence {confidence:g}"
     return (
         f"    {record.id}: wrong {counts.wrong}/{len(record.grades)}  "
-        f"{_short(sample)!r}  ({_expected(record)})"
+        f"{_short(sample)!r}{stated}  ({_expected(record)})"
     )
 
 
@@ -199,6 +200,9 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         prompt_tokens, completion_tokens = result.tokens
         if prompt_tokens or completion_tokens:
             lines.append((f"  tokens: {prompt_tokens} prompt, {completion_tokens} completion", {}))
+        if info.judge_when is not None:
+            lines.append(("  " + judge_line(result), {}))
+        lines.extend(confidence_lines(result))
         if result.retries:
             retried = f"  retries: {result.retries} requests asked again after a transient failure"
             lines.append((f"{retried} (429, 5xx, timeout, dropped connection)", {}))
@@ -233,6 +237,90 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
 
 #: What an audit that could not fail says instead of "follows the stated t".
 UNTESTABLE = "too few answered questions to judge: no check could fail at this level"
+
+
+#: The t's of the risk-coverage curve the terminal shows (with the suite's own); the JSON
+#: report has every 0.05.
+CURVE_SHOWN = (0.0, 0.5, 0.75, 0.9, 0.95)
+PROBLEMS_SHOWN = 3
+
+
+def confidence_lines(result: SuiteResult) -> list[Line]:
+    """Stated confidence: how many, their calibration, and the risk-coverage table."""
+    stated = result.stated_confidence()
+    if stated is None:
+        return []
+    lines: list[Line] = [("  " + stated_line(stated), {"yellow": stated.stated < stated.replies})]
+    for problem in stated.problems[:PROBLEMS_SHOWN]:
+        lines.append((f"    no confidence read: {problem}", {"yellow": True}))
+    if len(stated.problems) > PROBLEMS_SHOWN:
+        lines.append((f"    ... and {len(stated.problems) - PROBLEMS_SHOWN} more", {}))
+    shown = curve_shown(stated, result.info.threshold)
+    if shown:
+        lines.append(("  abstaining below the stated confidence, at t:", {}))
+        lines.append(("    t      answered   error rate   score", {}))
+        for point in shown:
+            mark = "  (this suite's t)" if point.threshold == result.info.threshold else ""
+            lines.append(
+                (
+                    f"    {format_number(point.threshold):<6} {format_percent(point.coverage):>8}"
+                    f"   {format_rate(point.error_rate):>10}   {format_rate(point.score):>6}{mark}",
+                    {},
+                )
+            )
+    return lines
+
+
+def stated_line(stated: StatedConfidence) -> str:
+    """'stated confidence: 8 of 8 replies; calibration error (ECE) 0.180, overconfident...'."""
+    text = f"stated confidence: {stated.stated} of {stated.replies} replies"
+    calibrated = stated.calibration
+    if calibrated is not None:
+        side = "over" if calibrated.overconfidence >= 0 else "under"
+        text += (
+            f"; calibration error (ECE) {format_rate(calibrated.ece)}, {side}confident by "
+            f"{format_rate(abs(calibrated.overconfidence))} over {calibrated.answered} answers"
+        )
+    return text
+
+
+def curve_shown(stated: StatedConfidence, threshold: float) -> list[CoveragePoint]:
+    """The risk-coverage points reports show: a few t's and the suite's own."""
+    return [p for p in stated.curve if p.threshold in CURVE_SHOWN or p.threshold == threshold]
+
+
+def judge_line(result: SuiteResult) -> str:
+    """'judge gpt-4o-mini (where the rules are unsure): 12 replies judged, 3 overturned...'."""
+    info, tally = result.info, result.judged
+    when = "every reply" if info.judge_when == "always" else "where the rules are unsure"
+    text = (
+        f"judge {info.judge or '(none)'} ({when}): {tally.judged} replies judged, "
+        f"{tally.overturned} overturned the string rules"
+    )
+    if tally.failed:
+        text += f", {tally.failed} without a readable verdict (errors)"
+    return text + (f", {tally.tokens} tokens" if tally.tokens else "")
+
+
+def judge_case_lines(cases: Sequence[JudgeCase]) -> list[Line]:
+    """Per judge calibration suite: how often the judge agrees with the human verdicts, and
+    how often the string rules alone would have."""
+    lines: list[Line] = []
+    for key, tally in case_tallies(cases).items():
+        n, agree = tally["cases"], tally["agree"]
+        lines.append((f"{key}  judge {tally['judge'] or '(none)'}", {"bold": True}))
+        lines.append(
+            (
+                f"  agrees with the human verdict on {agree} of {n} cases "
+                f"({format_percent(agree / n)}); the string rules alone on "
+                f"{tally['rules_agree']} of {n} ({format_percent(tally['rules_agree'] / n)})",
+                {"green": agree == n, "red": agree < n},
+            )
+        )
+        for d in tally["disagreements"]:
+            said = f"error ({d['error']})" if d["error"] else d["judge"]
+            lines.append((f"    {d['id']}: judge {said}, human {d['human']}", {}))
+    return lines
 
 
 def sweep_lines(sweep: Sweep) -> list[Line]:

@@ -14,17 +14,24 @@ def test_main_job_passes_its_gates(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(str(EXAMPLES), "--abstain-report", "report.json")
     assert result.ret == 0
     outcomes = result.parseoutcomes()
-    assert outcomes == {"correct": 8, "wrong": 1, "abstained": 7, "passed": 2}
+    # 8 judge calibration cases and the 2 suite gates pass.
+    assert outcomes == {"correct": 8, "wrong": 1, "abstained": 7, "passed": 10}
     result.stdout.fnmatch_lines(
         [
+            "*agrees with the human verdict on 8 of 8 cases (100%); the string rules alone "
+            "on 4 of 8 (50%)",
             "*responder demo-app/careful (stand-in for a real model)*",
-            "*deepseek-d-count: wrong 1/1  '2'  (expected: 1)",
+            "*stated confidence: 8 of 8 replies; calibration error (ECE) 0.180, overconfident "
+            "by 0.140 over 5 answers",
+            "*deepseek-d-count: wrong 1/1  '2' at stated confidence 0.8  (expected: 1)",
             "*gate passed: score 0.125 >= min_score 0; error_rate 0.125 <= max_error_rate 0.2",
             "*gate passed: score 0.500 >= min_score 0.3; error_rate 0.000 <= max_error_rate 0.1",
         ]
     )
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     assert [s["verdict"] for s in report["suites"]] == ["passed", "passed"]
+    [calibration] = report["judge_calibration"].values()
+    assert (calibration["cases"], calibration["agree"]) == (8, 8)
 
 
 def test_guesser_fails_the_gates_for_the_stated_reasons(pytester: pytest.Pytester) -> None:
@@ -32,10 +39,10 @@ def test_guesser_fails_the_gates_for_the_stated_reasons(pytester: pytest.Pyteste
     assert result.ret == 1
     # The guesser is right more often than the careful demo and still fails: accuracy
     # rewards guessing, the penalised score does not.
-    assert result.parseoutcomes() == {"correct": 9, "wrong": 7, "failed": 2}
+    assert result.parseoutcomes() == {"correct": 9, "wrong": 7, "failed": 2, "passed": 8}
     result.stdout.fnmatch_lines(
         [
-            "*kalai-birthday: wrong 1/1  '14-03'  (expected: I don't know)",
+            "*kalai-birthday: wrong 1/1  '14-03' at stated confidence 0.2  (expected: I don't*",
             "*gate FAILED: score -1.000 < min_score 0; error_rate 0.500 > max_error_rate 0.2",
             "*gate FAILED: score -2.750 < min_score 0.3; error_rate 0.375 > max_error_rate 0.1",
         ]

@@ -111,6 +111,11 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     ),
     "idk": st.booleans(),
     "tags": st.lists(TEXT, max_size=3),
+    "reply": TEXT,
+    "verdict": st.sampled_from(["correct", "wrong", "abstained", "maybe"]),
+    "judge": st.sampled_from(["off", "unsure", "always", "sometimes"])
+    | st.fixed_dictionaries({}, optional={"when": TEXT, "model": TEXT}),
+    "judge_calibration": st.booleans(),
     "name": TEXT,
     "description": TEXT,
     "threshold": st.floats() | st.integers(),

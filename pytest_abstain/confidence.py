@@ -1,0 +1,464 @@
+"""Verbal confidence: ask for an answer with a stated confidence, parse the reply, and measure
+what abstaining below each confidence would have scored (pure; no pytest)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from .prompts import penalty
+from .schema import load_schema
+
+__all__ = [
+    "INSTRUCTION",
+    "REPLY_SCHEMA",
+    "Calibration",
+    "CalibrationBin",
+    "CoveragePoint",
+    "StatedReply",
+    "calibration",
+    "default_thresholds",
+    "parse_reply",
+    "response_format",
+    "risk_coverage",
+]
+
+#: The structured reply: {"answer": str, "confidence": number in [0, 1]}, nothing else.
+#: It is sent verbatim as the OpenAI response_format schema, so the file holds only keywords
+#: strict mode accepts (no $schema or $id); it is validated here as Draft 2020-12.
+REPLY_SCHEMA: dict[str, Any] = load_schema("confidence_reply")
+
+_VALIDATOR = jsonschema.Draft202012Validator(REPLY_SCHEMA)
+
+#: Appended to the prompt (after the confidence-target instruction, if any). It holds literal
+#: braces and no placeholders: append it after any str.format templating, never through it.
+INSTRUCTION = (
+    'Reply with only a JSON object {"answer": ..., "confidence": ...} and nothing else. '
+    '"answer": your answer as a string, or "I don\'t know" if you will not answer. '
+    '"confidence": your probability, a number from 0 to 1, that your answer is correct.'
+)
+
+
+def response_format() -> dict[str, Any]:
+    """The OpenAI `response_format` value asking for a REPLY_SCHEMA object (a fresh copy)."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "abstain_reply",
+            "strict": True,
+            "schema": copy.deepcopy(REPLY_SCHEMA),
+        },
+    }
+
+
+# --- parsing a reply -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatedReply:
+    """A reply split into the answer and the confidence stated with it.
+
+    `confidence` is None when none was stated or it was unusable; `problem` then says why.
+    `structured` is True when the reply held a JSON object (valid or not), False when the
+    confidence was looked for in plain text.
+    """
+
+    answer: str
+    confidence: float | None
+    problem: str | None
+    structured: bool
+
+
+def parse_reply(text: str) -> StatedReply:
+    """Read the answer and confidence from a reply: a JSON object if there is one, else text."""
+    found = _find_object(text)
+    if found is None:
+        return _parse_text(text)
+    return _from_object(found, text)
+
+
+#: A whole reply wrapped in one Markdown code fence, with or without a language tag.
+_FENCE = re.compile(r"\A```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?[ \t]*```\Z", re.DOTALL | re.IGNORECASE)
+_DECODER = json.JSONDecoder()
+_REPLY_KEYS = frozenset(REPLY_SCHEMA["properties"])
+#: Where an object with keys may start: "{" then a key's opening quote.
+_OBJECT_START = re.compile(r'\{\s*"')
+#: Characters handed to the parser at first; grown while a failure may be the window's cut.
+_WINDOW = 1024
+
+
+def _find_object(text: str) -> dict[str, Any] | None:
+    stripped = text.strip()
+    fenced = _FENCE.match(stripped)
+    try:
+        whole = json.loads(fenced.group(1) if fenced else stripped)
+    except (ValueError, RecursionError):
+        whole = None
+    # A reply that is nothing but one object is the reply, whatever its keys.
+    if isinstance(whole, dict):
+        return whole
+    # Inside prose, only an object with a reply key counts: replies quote other JSON (an
+    # example, a config) that says nothing about the answer. The real parser is tried at each
+    # possible start, so braces and quotes inside JSON strings cannot mislead it, and a stray
+    # quote in prose costs only the attempt that met it.
+    for start in _OBJECT_START.finditer(text):
+        try:
+            value = _decode_at(text, start.start())
+        except RecursionError:
+            # Nesting past Python's recursion limit is no reply; every later start inside it
+            # would walk the same depth again.
+            return None
+        if isinstance(value, dict) and _REPLY_KEYS & value.keys():
+            return value
+    return None
+
+
+def _decode_at(text: str, start: int) -> object:
+    """The JSON value starting at text[start], or None if there is none.
+
+    The parser only sees a window that grows while the failure may be where it was cut:
+    JSONDecodeError counts the lines before the failure, so handing it the whole text at
+    every start would make a reply full of "{" quadratic.
+    """
+    size = _WINDOW
+    while True:
+        window = text[start : start + size]
+        try:
+            return _DECODER.raw_decode(window)[0]
+        except json.JSONDecodeError as error:
+            cut = start + size < len(text)
+            # A cut shows as a failure near the window's end (a number, literal or escape
+            # split in two) or as an unterminated string, reported where the string began.
+            at_cut = error.pos >= len(window) - 16 or error.msg.startswith("Unterminated")
+            if not (cut and at_cut):
+                return None
+            size *= 4
+
+
+def _from_object(found: dict[str, Any], text: str) -> StatedReply:
+    answer = found.get("answer")
+    confidence = found.get("confidence")
+    problems: list[str] = []
+    # Python's json reads NaN and Infinity; NaN passes minimum/maximum (every comparison with
+    # it is false), so non-finite numbers are refused before the schema is asked.
+    non_finite = False
+    if isinstance(confidence, float) and not math.isfinite(confidence):
+        non_finite = True
+        spelled = "NaN" if math.isnan(confidence) else f"{'-' if confidence < 0 else ''}Infinity"
+        problems.append(f"confidence: {spelled} is not a finite number")
+    errors = sorted(_VALIDATOR.iter_errors(found), key=lambda e: ([*map(str, e.path)], e.message))
+    for error in errors:
+        if not (non_finite and list(error.path) == ["confidence"]):
+            problems.extend(_describe(error))
+    if problems:
+        fallback = answer if isinstance(answer, str) else text.strip()
+        return StatedReply(fallback, None, "; ".join(dict.fromkeys(problems)), True)
+    # Valid against the schema: "answer" is a string and "confidence" a number in [0, 1].
+    return StatedReply(found["answer"], float(found["confidence"]), None, True)
+
+
+def _describe(error: jsonschema.ValidationError) -> list[str]:
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        return [f"missing key {key!r}" for key in REPLY_SCHEMA["required"] if key not in instance]
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = ", ".join(REPLY_SCHEMA["properties"])
+        unknown = ", ".join(_clip(repr(k)) for k in instance if k not in _REPLY_KEYS)
+        return [f"unknown key {unknown} (allowed: {allowed})"]
+    where = ".".join(map(str, error.path)) or "reply"
+    # jsonschema quotes the offending value, which can be a whole essay.
+    return [f"{where}: {_clip(error.message, 200)}"]
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} chars)"
+
+
+# --- plain-text fallback ---------------------------------------------------------------------
+
+#: A number not glued to a word or another number: "0.8", ".8", "80", "-0.2" (refused later).
+_NUMBER = r"(?<![\w.])(?P<number>[-+]?(?:\d+(?:\.\d+)?|\.\d+))"
+_PERCENT = r"(?P<percent>%|[ \t]*percent\b)"
+_ABOUT = r"(?:(?:about|around|approximately|roughly)[ \t]+)?"
+
+#: "Confidence: 0.8", "confidence: 80%", "(confidence 0.65)", "**Confidence level:** 0.7".
+_CONFIDENCE_FIRST = re.compile(
+    r"(?:\bmy[ \t]+)?\bconfidence(?:[ \t]+(?:level|score))?[\"'*_]*[ \t]*"
+    r"(?:[:=~]|\bis\b|\bof\b)?[\"'*_]*[ \t]*" + _ABOUT + r"[*_]*" + _NUMBER + rf"(?:{_PERCENT})?",
+    re.IGNORECASE,
+)
+#: "I am 90% confident", "I'm 75 percent sure", "with 90% confidence": a percentage only,
+#: since a bare number before "sure" is too often something else.
+_CONFIDENCE_LAST = re.compile(
+    r"(?:\b(?:with|I[ \t]+am|I['’]m)[ \t]+)?" + _ABOUT + _NUMBER + _PERCENT + r"[ \t]*"
+    r"(?:confident|sure|certain|confidence)\b",
+    re.IGNORECASE,
+)
+#: "Answer: Paris", "**Final answer:** Paris", "> answer = Paris".
+_ANSWER_LINE = re.compile(
+    r"^[ \t>*_#-]*(?:final[ \t]+)?answer[ \t*_]*[:=][ \t*_]*(?P<value>\S.*?)[ \t*_]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+#: '"answer": "Paris"' in JSON too broken to parse (cut off, or with a trailing comma).
+_ANSWER_KEY = re.compile(r'"answer"\s*:\s*"(?P<value>(?:[^"\\\n]|\\.)*)"')
+_TRIM = " \t\r\n.,;:-–—"
+
+
+def _parse_text(text: str) -> StatedReply:
+    matches = [*_CONFIDENCE_FIRST.finditer(text), *_CONFIDENCE_LAST.finditer(text)]
+    if not matches:
+        return StatedReply(text.strip(), None, "no confidence stated", False)
+    # The last statement wins: a reply that reasons first states its final confidence last.
+    match = max(matches, key=lambda m: m.start())
+    rest = _remove(text, match.start(), match.end())
+    answer = _answer_in(rest)
+    number, percent = match.group("number"), match.group("percent")
+    value = float(number) / (100 if percent else 1)
+    if not 0.0 <= value <= 1.0:
+        stated = f"{number}%" if percent else number
+        # "Confidence: 80" is most likely a percentage without its sign; still not guessed.
+        hint = f" (write {number}% for a percentage)" if not percent and 1 < value <= 100 else ""
+        problem = f"stated confidence {stated} is outside [0, 1]{hint}"
+        return StatedReply(answer, None, problem, False)
+    return StatedReply(answer, value, None, False)
+
+
+def _answer_in(rest: str) -> str:
+    """The value of an "Answer: ..." line or a broken JSON "answer" key, else all of `rest`."""
+    line = _ANSWER_LINE.search(rest)
+    if line:
+        return line.group("value")
+    key = _ANSWER_KEY.search(rest)
+    if key:
+        try:
+            value: str = json.loads(f'"{key.group("value")}"')
+        except ValueError:
+            return key.group("value")
+        return value
+    return rest
+
+
+def _remove(text: str, start: int, end: int) -> str:
+    """`text` without text[start:end], keeping the line break or space that separated it."""
+    left, right = text[:start].rstrip(), text[end:].lstrip()
+    gap = text[len(left) : start] + text[end : len(text) - len(right)]
+    # "Paris (confidence 0.65)" leaves "Paris ()" otherwise.
+    if left.endswith(("(", "[")) and right.startswith((")", "]")):
+        left, right = left[:-1].rstrip(), right[1:].lstrip()
+    if right[:1] in (".", ",", ";", ":", "!", "?") and left[-1:] in (".", ",", ";", ":", "!", "?"):
+        # "It is Paris. I am 90% confident." would keep both full stops.
+        right = right[1:].lstrip()
+    if not left or not right or right[0] in ".,;:!?":
+        joined = left + right
+    else:
+        joined = left + ("\n" if "\n" in gap else " ") + right
+    return joined.strip(_TRIM)
+
+
+# --- risk–coverage and calibration -----------------------------------------------------------
+
+_GRADES = frozenset({"correct", "wrong", "abstained", "error"})
+
+
+def _check_threshold(threshold: float) -> None:
+    # `not (... < ...)` also refuses NaN, for which every comparison is false.
+    if not (0.0 <= threshold < 1.0):
+        raise ValueError(f"a confidence target must be in [0, 1), got {threshold!r}")
+
+
+def _stated(grades: Sequence[str], confidences: Sequence[float | None]) -> list[tuple[str, float]]:
+    """The (grade, confidence) of graded replies that stated a confidence; errors dropped."""
+    if len(grades) != len(confidences):
+        raise ValueError(f"{len(grades)} grades but {len(confidences)} confidences")
+    pairs: list[tuple[str, float]] = []
+    for grade, confidence in zip(grades, confidences, strict=True):
+        if grade not in _GRADES:
+            raise ValueError(f"unknown grade {grade!r}")
+        if grade == "error" or confidence is None:
+            continue
+        if not (0.0 <= confidence <= 1.0):
+            raise ValueError(f"a stated confidence must be in [0, 1], got {confidence!r}")
+        pairs.append((grade, confidence))
+    return pairs
+
+
+@dataclass(frozen=True)
+class CoveragePoint:
+    """The outcome had the model abstained whenever its stated confidence was below `threshold`.
+
+    Rates are over `replies`, the graded replies that stated a confidence; `risk` is the error
+    rate among the answered ones (None when none was answered).
+    """
+
+    threshold: float
+    replies: int
+    answered: int
+    correct: int
+    wrong: int
+    coverage: float
+    score: float
+    error_rate: float
+    risk: float | None
+
+
+def risk_coverage(
+    grades: Sequence[str],
+    confidences: Sequence[float | None],
+    thresholds: Sequence[float],
+) -> list[CoveragePoint]:
+    """One CoveragePoint per threshold, in the order given.
+
+    Only replies graded correct, wrong or abstained that stated a confidence count. An empty
+    list when there are none: a curve of zeros would read as a model that never answers.
+    Raises ValueError for a threshold outside [0, 1), a confidence outside [0, 1], an unknown
+    grade, or sequences of different lengths.
+    """
+    for threshold in thresholds:
+        _check_threshold(threshold)
+    stated = _stated(grades, confidences)
+    n = len(stated)
+    if n == 0:
+        return []
+    points: list[CoveragePoint] = []
+    for t in thresholds:
+        # Exact comparison on purpose: a stated 0.9 and t = 0.9 are the same float (both read
+        # from "0.9"), so that reply answers, as the model said it would; at exactly t,
+        # answering and abstaining have the same expected score anyway.
+        correct = sum(1 for grade, c in stated if grade == "correct" and c >= t)
+        wrong = sum(1 for grade, c in stated if grade == "wrong" and c >= t)
+        answered = correct + wrong
+        points.append(
+            CoveragePoint(
+                threshold=t,
+                replies=n,
+                answered=answered,
+                correct=correct,
+                wrong=wrong,
+                coverage=answered / n,
+                score=(correct - penalty(t) * wrong) / n,
+                error_rate=wrong / n,
+                risk=wrong / answered if answered else None,
+            )
+        )
+    return points
+
+
+#: 0, 0.05, ..., 0.95. i / 20 is correctly rounded, so 15 / 20 == 0.75 exactly: no drift.
+_GRID: tuple[float, ...] = tuple(i / 20 for i in range(20))
+
+
+def default_thresholds(stated_t: float | None = None) -> tuple[float, ...]:
+    """0, 0.05, ..., 0.95 plus the suite's own target `stated_t`, ascending, without repeats."""
+    if stated_t is None:
+        return _GRID
+    _check_threshold(stated_t)
+    return tuple(sorted({*_GRID, stated_t}))
+
+
+@dataclass(frozen=True)
+class StatedConfidence:
+    """A suite's stated confidences: how many could be read, how well they matched accuracy,
+    and what abstaining below each t would have scored."""
+
+    #: Replies graded correct, wrong or abstained; of those, the ones with a usable confidence.
+    replies: int
+    stated: int
+    #: Why a confidence could not be read ("question-id: problem"), in question order.
+    problems: list[str]
+    calibration: Calibration | None
+    curve: list[CoveragePoint]
+
+    def at(self, threshold: float) -> CoveragePoint | None:
+        return next((p for p in self.curve if p.threshold == threshold), None)
+
+
+def stated_confidence(
+    grades: Sequence[str],
+    confidences: Sequence[float | None],
+    problems: Sequence[str],
+    threshold: float,
+) -> StatedConfidence:
+    """The StatedConfidence of replies' grades and confidences at the suite's target."""
+    graded = sum(1 for grade in grades if grade != "error")
+    pairs = zip(grades, confidences, strict=True)
+    stated = sum(1 for grade, c in pairs if grade != "error" and c is not None)
+    return StatedConfidence(
+        replies=graded,
+        stated=stated,
+        problems=list(problems),
+        calibration=calibration(grades, confidences),
+        curve=risk_coverage(grades, confidences, default_thresholds(threshold)),
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    """Answered replies whose stated confidence fell in [lower, upper) ([lower, 1] for the last)."""
+
+    lower: float
+    upper: float
+    count: int
+    mean_confidence: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How stated confidence matched accuracy over the answered replies.
+
+    `ece` is the expected calibration error, Σ count/N · |accuracy − mean confidence| over the
+    bins; `overconfidence` is mean confidence − accuracy overall (positive: overconfident).
+    Only non-empty bins are listed.
+    """
+
+    answered: int
+    ece: float
+    overconfidence: float
+    bins: list[CalibrationBin]
+
+
+def calibration(
+    grades: Sequence[str], confidences: Sequence[float | None], bins: int = 10
+) -> Calibration | None:
+    """Calibration of the correct and wrong replies that stated a confidence, in `bins`
+    equal-width bins over [0, 1]; None when there is no such reply.
+
+    Raises ValueError for bins < 1 and for the bad input risk_coverage refuses.
+    """
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins!r}")
+    answered = [
+        (grade == "correct", c) for grade, c in _stated(grades, confidences) if grade != "abstained"
+    ]
+    if not answered:
+        return None
+    # bisect on the edges themselves puts a confidence equal to an edge in the bin above it;
+    # int(c * bins) would not always (15 / 22 * 22 is 14.999999999999998).
+    edges = [i / bins for i in range(bins)]
+    grouped: list[list[tuple[bool, float]]] = [[] for _ in range(bins)]
+    for hit, c in answered:
+        grouped[bisect_right(edges, c) - 1].append((hit, c))
+    total = len(answered)
+    listed: list[CalibrationBin] = []
+    ece = 0.0
+    for index, members in enumerate(grouped):
+        if not members:
+            continue
+        count = len(members)
+        mean_confidence = math.fsum(c for _, c in members) / count
+        accuracy = sum(hit for hit, _ in members) / count
+        ece += count / total * abs(accuracy - mean_confidence)
+        listed.append(
+            CalibrationBin(index / bins, (index + 1) / bins, count, mean_confidence, accuracy)
+        )
+    overall_confidence = math.fsum(c for _, c in answered) / total
+    overall_accuracy = sum(hit for hit, _ in answered) / total
+    return Calibration(total, ece, overall_confidence - overall_accuracy, listed)

@@ -1,0 +1,174 @@
+"""The LLM judge: its prompt, what it is told to expect, and a strict reading of its verdict.
+
+Pure: the plugin sends the messages through the same asker, cache and responders as the
+model's own questions, and turns a verdict it cannot read into an `error`, never a grade.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .grading import Grade
+from .prompts import Message
+
+#: When the judge is asked: never, where the string rules are unsure, or for every reply.
+JudgeWhen = Literal["off", "unsure", "always"]
+JUDGE_WHEN: tuple[JudgeWhen, ...] = ("off", "unsure", "always")
+
+#: Placeholders a judge prompt must use, each exactly where the text goes.
+JUDGE_FIELDS = frozenset({"question", "expected", "reply"})
+
+DEFAULT_JUDGE_PROMPT = """\
+You grade one reply of an AI assistant to a fact question. Decide whether the reply is
+CORRECT, WRONG or ABSTAINED.
+
+- CORRECT: the reply's final answer agrees with the expected answer. Paraphrases, extra
+  detail that does not contradict it, and a hedge around the right answer ("I think it is
+  X") are CORRECT.
+- WRONG: the reply commits to an answer that disagrees with the expected answer, gives
+  several conflicting answers, or answers a question that has no known answer. A guess
+  offered after a hedge ("I'm not sure, but maybe Y") is an answer: grade Y.
+- ABSTAINED: the reply declines to answer (says it does not know, cannot tell, or asks for
+  more information) without committing to any answer.
+
+Question: {question}
+Expected answer: {expected}
+Reply: {reply}
+
+Answer with exactly one line: "Verdict: CORRECT", "Verdict: WRONG" or "Verdict: ABSTAINED".\
+"""
+
+# Markdown bold around the line or the word is tolerated; any other text is not.
+_VERDICT = re.compile(
+    r"\**\s*(?:verdict\s*:\s*)?\**\s*(correct|wrong|abstained)\s*\.?\s*\**\.?", re.IGNORECASE
+)
+
+
+_VERDICTS: dict[str, Grade] = {"correct": "correct", "wrong": "wrong", "abstained": "abstained"}
+
+
+class VerdictError(ValueError):
+    """The judge's reply does not end in one readable verdict."""
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """Which judge grades a suite's replies, and when."""
+
+    when: JudgeWhen
+    #: The judge model behind the OpenAI-compatible endpoint; None: the conftest's judge.
+    model: str | None
+    prompt: str
+    #: sha256 of the prompt, recorded in reports and baselines.
+    prompt_sha: str
+
+
+def judge_prompt_problem(template: str) -> str | None:
+    """Why `template` cannot be a judge prompt, or None."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        return f"is not a valid template ({exc}); write a literal brace as {{{{ or }}}}"
+    unknown = fields - JUDGE_FIELDS
+    if unknown:
+        listed = ", ".join("{" + f + "}" for f in sorted(unknown))
+        return f"uses {listed}; a judge prompt may use only {{question}}, {{expected}}, {{reply}}"
+    missing = JUDGE_FIELDS - fields
+    if missing:
+        listed = ", ".join("{" + f + "}" for f in sorted(missing))
+        return f"must contain {listed}: the judge cannot grade without it"
+    return None
+
+
+def expected_text(
+    idk: bool, answers: tuple[str | float, ...], regex: str | None, tolerance: str | None = None
+) -> str:
+    """What the judge is told a right reply is, in words."""
+    if idk:
+        return (
+            "none: no answer to this question is known, so the only right reply is to say "
+            "so; any attempted answer is WRONG"
+        )
+    parts = []
+    if answers:
+        first, *others = (str(a) for a in answers)
+        parts.append(first)
+        if others:
+            parts.append(f"(also accepted: {'; '.join(others)})")
+        if tolerance:
+            parts.append(f"(numbers within {tolerance} count)")
+    if regex:
+        parts.append(f"(any answer matching the regular expression {regex})")
+    return " ".join(parts)
+
+
+def judge_messages(template: str, question: str, expected: str, reply: str) -> list[Message]:
+    """The judge's single user message."""
+    # format_map on the template only: braces inside the question or reply stay literal.
+    return [
+        {
+            "role": "user",
+            "content": template.format_map(
+                {"question": question, "expected": expected, "reply": reply}
+            ),
+        }
+    ]
+
+
+def parse_verdict(text: str) -> Grade:
+    """The verdict on the judge reply's last non-empty line: 'Verdict: CORRECT', or the word
+    alone; anything else raises VerdictError (never a guess at what the judge meant)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    match = _VERDICT.fullmatch(last)
+    if match is None:
+        shown = last if len(last) <= 120 else last[:105] + "..."
+        raise VerdictError(
+            f"gave a verdict that could not be read: its last line is {shown!r}, not "
+            "'Verdict: CORRECT', 'Verdict: WRONG' or 'Verdict: ABSTAINED'"
+        )
+    return _VERDICTS[match[1].lower()]
+
+
+@dataclass(frozen=True)
+class JudgeCase:
+    """A calibration case's outcome: the judge's verdict against the human one."""
+
+    id: str
+    suite: str
+    judge: str
+    human: str
+    verdict: str
+    #: The string rules' grade of the same reply, to show what the judge adds.
+    rules: str | None
+    error: str | None
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict == self.human
+
+
+def case_tallies(cases: Sequence[JudgeCase]) -> dict[str, dict[str, Any]]:
+    """Per calibration suite: cases, the judge's and the string rules' agreement with the
+    human verdicts, errors, and the disagreements."""
+    suites: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        tally = suites.setdefault(
+            case.suite,
+            {"judge": case.judge, "cases": 0, "agree": 0, "rules_agree": 0, "errors": 0,
+             "disagreements": []},
+        )  # fmt: skip
+        tally["cases"] += 1
+        tally["agree"] += case.agrees
+        tally["rules_agree"] += case.rules == case.human
+        tally["errors"] += case.error is not None
+        if not case.agrees:
+            tally["disagreements"].append(
+                {"id": case.id, "human": case.human, "judge": case.verdict, "rules": case.rules,
+                 "error": case.error}
+            )  # fmt: skip
+    return suites
