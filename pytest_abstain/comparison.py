@@ -308,8 +308,14 @@ def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
     # Baselines from before the judge have neither key: the same as no judge.
     if made.get("judge") != info.judge:
         notes.append(f"judge changed: {made.get('judge') or 'none'} → {info.judge or 'none'}")
+    elif made.get("judge_when") != info.judge_when:
+        notes.append(f"the judge grades {info.judge_when or 'nothing'} now, "
+                     f"{made.get('judge_when') or 'nothing'} in the baseline")  # fmt: skip
     elif made.get("judge_prompt_sha256") != info.judge_prompt_sha:
         notes.append("the judge prompt changed since the baseline")
+    if bool(made.get("verbal_confidence")) != info.verbal_confidence:
+        now = "on" if info.verbal_confidence else "off"
+        notes.append(f"verbal confidence is {now} now (the prompt and replies differ)")
     if base.samples != info.samples:
         notes.append(f"samples per question changed: {base.samples} → {info.samples}")
     return notes

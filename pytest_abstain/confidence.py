@@ -159,7 +159,12 @@ def _from_object(found: dict[str, Any], text: str) -> StatedReply:
         if not (non_finite and list(error.path) == ["confidence"]):
             problems.extend(_describe(error))
     if problems:
-        fallback = answer if isinstance(answer, str) else text.strip()
+        # The object's own answer, never the whole text: the confidence's digits would match
+        # a numeric expected answer. A number stands as written; no answer is "" (an error).
+        if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+            fallback = json.dumps(answer)
+        else:
+            fallback = answer if isinstance(answer, str) else ""
         return StatedReply(fallback, None, "; ".join(dict.fromkeys(problems)), True)
     # Valid against the schema: "answer" is a string and "confidence" a number in [0, 1].
     return StatedReply(found["answer"], float(found["confidence"]), None, True)

@@ -713,6 +713,7 @@ _GUESS = re.compile(
     r"(?<!\w)(?:probably|perhaps|maybe|possibly|likely|might be|could be|my (?:best )?guess|"
     r"i (?:think|believe|suspect|guess)|i'd say|if i had to guess|but)(?!\w)"
 )
+_ALTERNATIVES = re.compile(r"(?<!\w)(?:or|either)(?!\w)")
 _NEGATION = re.compile(
     r"(?<!\w)(?:not|no|never|neither|nor|none|isn't|wasn't|aren't|weren't|doesn't|didn't|"
     r"don't|cannot|can't|incorrect|false|instead|rather than|contrary)(?!\w)"
@@ -742,6 +743,9 @@ def rule_grade(
     """Grade by the string rules, and say where they cannot decide (the judge's cases):
 
     - hedge: the reply says it does not know, yet gives the answer or a guess;
+    - other words: on an idk question, a reply that does not abstain by phrase may still
+      say "I don't know" in other words ("Nobody knows.");
+    - alternatives: the answer is there with an "or" ("Paris or Lyon");
     - negation: the reply contains the answer next to a negation ("it is not Paris");
     - several numbers: a numeric answer is there, and so are other numbers;
     - long reply: a sentence that neither contains an answer nor abstains by phrase.
@@ -754,14 +758,15 @@ def rule_grade(
             return RuleGrade("abstained", "hedge: says it does not know, but answers or guesses")
         return RuleGrade("abstained")
     if expectation.idk:
-        # Nothing is known, so any attempted answer is made up.
-        if len(reply.split()) >= LONG_REPLY_WORDS:
-            return RuleGrade("wrong", "long reply: may say 'I don't know' in other words")
-        return RuleGrade("wrong")
+        # Nothing is known, so any attempted answer is made up; but the phrase lists cannot
+        # know every way of declining.
+        return RuleGrade("wrong", "other words: may say 'I don't know' in other words")
     if not matches_answer(reply, expectation):
         if len(reply.split()) >= LONG_REPLY_WORDS:
             return RuleGrade("wrong", "long reply: may give the answer in other words")
         return RuleGrade("wrong")
+    if _ALTERNATIVES.search(plain):
+        return RuleGrade("correct", "alternatives: the answer is one of several offered")
     if _NEGATION.search(plain):
         return RuleGrade("correct", "negation: the answer appears next to a negation")
     if _other_numbers(reply, expectation):

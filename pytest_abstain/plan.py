@@ -199,6 +199,9 @@ def first_grades(
         # With verbal confidence the answer inside the JSON is graded, not the JSON.
         stated = parse_reply(reply.text) if plan.verbal_confidence else None
         text = reply.text if stated is None else stated.answer
+        if not text.strip():
+            graded.append(f"the reply has no answer to grade: {stated and stated.problem}")
+            continue
         try:
             if grade is None:
                 rules = rule_grade(text, plan.question.expectation, plan.idk_phrases)

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,7 +29,13 @@ from .comparison import compare_suite
 from .confidence import response_format
 from .grading import Grade, rule_grade
 from .html_report import render_html
-from .judging import DEFAULT_JUDGE_PROMPT, JudgeCase, judge_prompt_problem
+from .judging import (
+    DEFAULT_JUDGE_PROMPT,
+    JudgeCase,
+    VerdictError,
+    judge_prompt_problem,
+    parse_verdict,
+)
 from .markdown import render_markdown
 from .plan import (
     FirstGrade,
@@ -328,6 +334,23 @@ class QuestionItem(pytest.Item):
         return self.path, None, f"abstain question {self.name}"
 
 
+#: Sent with every judge request: the same reply should get the same verdict every run.
+JUDGE_PARAMS = {"temperature": 0}
+
+
+def _readable_verdict(reply: Reply) -> bool:
+    try:
+        parse_verdict(reply.text or "")
+    except VerdictError:
+        return False
+    return True
+
+
+def _store_if(keep: Callable[[Reply], bool], store: Callable[[Reply], None], reply: Reply) -> None:
+    if keep(reply):
+        store(reply)
+
+
 class _Unset:
     """Not looked up yet (None is a real answer: the conftest has no judge)."""
 
@@ -398,7 +421,7 @@ class AbstainRun:
         self.asker = Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff))
         #: The conftest hook's responder per suite file; None where the hook gives none.
         self._responders: dict[Path, Responder | None] = {}
-        self._openai: dict[tuple[str, str | None], OpenAIResponder] = {}
+        self._openai: dict[tuple[str, str | None, bool], OpenAIResponder] = {}
         self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
         #: Items whose replies are all in: the judge can be sent what it must grade.
         self._replied: collections.deque[pytest.Item] = collections.deque()
@@ -568,10 +591,16 @@ class AbstainRun:
         api_key = os.environ.get("OPENAI_API_KEY", "").strip() or None
         if judge:
             api_key = os.environ.get("ABSTAIN_JUDGE_API_KEY", "").strip() or api_key
-        responder = self._openai.get((model, base_url))
+        # The judge gets its own client even for the same model and URL: its key may differ.
+        responder = self._openai.get((model, base_url, judge))
         if responder is None:
-            responder = self._openai[(model, base_url)] = OpenAIResponder(
-                model=model, base_url=base_url, api_key=api_key, timeout=s.timeout
+            responder = self._openai[(model, base_url, judge)] = OpenAIResponder(
+                model=model,
+                base_url=base_url,
+                api_key=api_key,
+                timeout=s.timeout,
+                # A grader should give the same verdict on the same reply every time.
+                params=JUDGE_PARAMS if judge else None,
             )
         return responder
 
@@ -646,12 +675,17 @@ class AbstainRun:
         responder: Responder,
         messages: list[Message],
         response_format: dict[str, Any] | None = None,
+        keep: Callable[[Reply], bool] | None = None,
     ) -> concurrent.futures.Future[Reply]:
-        """One reply: from the cache, or asked (once per `ask_key`) and then stored."""
+        """One reply: from the cache, or asked (once per `ask_key`) and then stored, unless
+        `keep` says it is not worth keeping (a judge's unreadable verdict is asked again)."""
         stored = self._from_cache(label, key)
         if stored is not None:
             return _done(stored)
-        store = functools.partial(self.cache.put, key) if self.cache is not None else None
+        store = None
+        if self.cache is not None:
+            put = functools.partial(self.cache.put, key)
+            store = put if keep is None else functools.partial(_store_if, keep, put)
         return self.asker.submit(ask_key, responder, messages, store, response_format)
 
     def _from_cache(self, label: str, key: CacheKey) -> Reply | None:
@@ -726,7 +760,7 @@ class AbstainRun:
     # -- the judge --------------------------------------------------------------------
 
     def _judged(
-        self, nodeid: str, plan: QuestionPlan, replies: list[Reply]
+        self, nodeid: str, plan: QuestionPlan, replies: list[Reply], hooks: bool = True
     ) -> tuple[list[FirstGrade], dict[int, Reply], str | None]:
         """First grades of the replies, the judge's verdicts where it was asked, its name.
 
@@ -739,7 +773,7 @@ class AbstainRun:
                 judge_name = self._judge_responder(plan).name
             except pytest.UsageError as exc:  # no judge to ask: this question's error
                 pytest.fail(str(exc), pytrace=False)
-        judging = self._start_judging(nodeid, plan, replies)
+        judging = self._start_judging(nodeid, plan, replies, hooks)
         while self._replied:
             ready = self._replied.popleft()
             if ready.nodeid not in self._judging:
@@ -751,14 +785,17 @@ class AbstainRun:
             try:
                 verdicts[index] = future.result()
             except concurrent.futures.CancelledError:
-                verdicts[index] = Reply.failed("not asked: the run stopped early")
+                if self.asker.fatal is not None:
+                    pytest.skip("not judged: the run stopped early")
+                verdicts[index] = Reply.failed("the judge's request was cancelled")
         return judging.graded, verdicts, judge_name
 
     def _start_judging(
-        self, nodeid: str, plan: QuestionPlan, replies: list[Reply] | None
+        self, nodeid: str, plan: QuestionPlan, replies: list[Reply] | None, hooks: bool = True
     ) -> _Judging:
-        """Grade the replies by the rules (and hooks), and send the judge the ones it must
-        grade; once per item. `replies` None: read them from the item's (done) futures."""
+        """Grade the replies by the rules (and the grading hooks, unless `hooks` is False), and
+        send the judge the ones it must grade; once per item. `replies` None: read them from
+        the item's (done) futures."""
         judging = self._judging.get(nodeid)
         if judging is not None:
             return judging
@@ -767,7 +804,7 @@ class AbstainRun:
             if any(future.cancelled() for future in futures):
                 return _Judging([], {})  # the run is stopping; resolve says so
             replies = [future.result() for future in futures]
-        graded = first_grades(plan, replies, self._grade)
+        graded = first_grades(plan, replies, self._grade if hooks else None)
         picked = to_judge(plan, graded)
         judging = _Judging(graded, {})
         if picked:
@@ -782,7 +819,9 @@ class AbstainRun:
                 label = f"{nodeid} sample {index + 1} (judge)"
                 # Keyed by the request: the same reply to the same question is judged once.
                 ask_key = ("judge", key.digest)
-                judging.verdicts[index] = self._ask(label, ask_key, key, judge, messages)
+                judging.verdicts[index] = self._ask(
+                    label, ask_key, key, judge, messages, keep=_readable_verdict
+                )
         if plan.judge is not None:
             self._judging[nodeid] = judging
         return judging
@@ -793,7 +832,8 @@ class AbstainRun:
         plan = item.stash[CASE_PLAN_KEY]
         assert plan.question.canned_reply is not None
         with contextlib.suppress(pytest.UsageError):
-            self._start_judging(item.nodeid, plan, [Reply(text=plan.question.canned_reply)])
+            replies = [Reply(text=plan.question.canned_reply)]
+            self._start_judging(item.nodeid, plan, replies, hooks=False)
 
     def judge_case(self, item: pytest.Item) -> JudgeCase:
         """A judge calibration case: the judge's verdict on the canned reply (asked once)."""
@@ -803,7 +843,9 @@ class AbstainRun:
             question = plan.question
             assert question.canned_reply is not None and question.human_verdict is not None
             replies = [Reply(text=question.canned_reply)]
-            graded, verdicts, judge_name = self._judged(item.nodeid, plan, replies)
+            # The judge against a person, with the string rules beside it: a team's grading
+            # hook is neither, so it is left out here.
+            graded, verdicts, judge_name = self._judged(item.nodeid, plan, replies, hooks=False)
             record = record_of(
                 plan, item.nodeid, "canned reply", None, replies, graded, verdicts, judge_name
             )
@@ -830,16 +872,30 @@ class AbstainRun:
                 # A skip mark means the test will not run: asking would cost for nothing.
                 # (A skipif is decided at setup; such a test is asked then, if it runs.)
                 skipped = item.get_closest_marker("skip") or item.get_closest_marker("skipif")
-                if PLAN_KEY in item.stash and not skipped:
+                if skipped:
+                    continue
+                plan = item.stash.get(PLAN_KEY, None) or item.stash.get(CASE_PLAN_KEY, None)
+                if plan is not None and plan.judge is not None:
+                    # Before anything is asked: a missing judge is a set-up error, like a
+                    # missing model, not a failure of every question that needs it.
+                    self._judge_responder(plan)
+                if PLAN_KEY in item.stash:
                     self.submit(item)
-                elif CASE_PLAN_KEY in item.stash and not skipped:
+                elif CASE_PLAN_KEY in item.stash:
                     self._start_case(item)
         return (yield)
 
     def _dry_run(self, session: pytest.Session) -> None:
         """Print what the run would ask, per suite, and stop before asking anything."""
         requests: dict[str, list[int]] = {}
+        # Judge requests: certain (calibration cases, judge: always) and at most (unsure).
+        judged = [0, 0]
         for item in session.items:
+            plan = item.stash.get(PLAN_KEY, None) or item.stash.get(CASE_PLAN_KEY, None)
+            if plan is not None and plan.judge is not None:
+                # A calibration case is one canned reply; a question has a reply per sample.
+                replies = 1 if CASE_PLAN_KEY in item.stash else plan.samples
+                judged[plan.judge.when == "unsure"] += replies
             if PLAN_KEY not in item.stash:
                 continue
             keys = self.cache_keys(item)
@@ -854,9 +910,14 @@ class AbstainRun:
             for key, (count, cached) in sorted(requests.items()):
                 reporter.write_line(f"{key}: {count} replies, {cached} in the cache, "
                                     f"{count - cached} to ask")  # fmt: skip
+        judge = ""
+        if judged[0] or judged[1]:
+            # Cached verdicts are not counted: their keys hold replies not asked yet.
+            judge = f"; the judge: {judged[0]} requests"
+            judge += f" and up to {judged[1]} more where the rules are unsure" if judged[1] else ""
         pytest.exit(
             f"dry run: {total[0]} replies, {total[1]} answered by the cache, "
-            f"{total[0] - total[1]} requests to make",
+            f"{total[0] - total[1]} requests to make{judge}",
             returncode=0,
         )
 

@@ -131,20 +131,21 @@ class OpenAIResponder:
         base_url: str | None,
         api_key: str | None,
         timeout: float,
+        params: dict[str, Any] | None = None,
     ) -> None:
         self.name = model
         self.model = model
         self.base_url = base_url
         # The client falls back to OPENAI_BASE_URL itself; this is for reports.
         self.endpoint: str | None = endpoint_of(base_url)
-        # Nothing beyond model and messages is sent yet; whatever is added goes through here,
-        # so that it is part of the cache key too.
-        self.params: dict[str, Any] = {}
+        #: Sent with every request (the judge's temperature 0), and part of the cache key.
+        #: One the endpoint refuses is dropped for good (some models take no temperature).
+        self.params: dict[str, Any] = dict(params or {})
+        #: Parameters (and "response_format") this endpoint refused: no longer sent.
+        self.refused: set[str] = set()
         self._api_key = api_key
         self.timeout = timeout
         self._client: Any = None
-        #: False once the endpoint refused a response_format: later requests go without it.
-        self.structured_output: bool | None = None
 
     def _get_client(self) -> Any:
         # Created on first use, inside the asking thread's event loop, which its
@@ -165,9 +166,8 @@ class OpenAIResponder:
     async def ask(
         self, messages: list[Message], response_format: dict[str, Any] | None = None
     ) -> Reply:
-        extra = dict(self.params)
-        structured = response_format is not None and self.structured_output is not False
-        if structured:
+        extra = {k: v for k, v in self.params.items() if k not in self.refused}
+        if response_format is not None and "response_format" not in self.refused:
             extra["response_format"] = response_format
         try:
             response = await self._get_client().chat.completions.create(
@@ -176,14 +176,14 @@ class OpenAIResponder:
                 **extra,
             )
         except Exception as exc:
-            if structured and _refuses_structured_output(exc):
-                # Many OpenAI-compatible servers lack json_schema output: ask in plain text
-                # (the prompt asks for the same JSON), and stop offering it to this one.
-                self.structured_output = False
-                return await self.ask(messages)
+            refused = _refused_parameter(exc, extra)
+            if refused is not None:
+                # Many OpenAI-compatible servers lack json_schema output, and some models
+                # take no temperature: ask without it (the prompt asks for the same JSON),
+                # and stop sending it to this endpoint.
+                self.refused.add(refused)
+                return await self.ask(messages, response_format)
             return self._failure(exc)
-        if structured:
-            self.structured_output = True
         choices = getattr(response, "choices", None)
         if not choices:
             # A broken proxy or a truncated body, not the model's answer: worth another try.
@@ -264,13 +264,17 @@ class OpenAIResponder:
             self._client = None
 
 
-def _refuses_structured_output(exc: Exception) -> bool:
-    """True for a 400/422 that names the response format: the endpoint does not support it."""
-    status = getattr(exc, "status_code", None)
+def _refused_parameter(exc: Exception, sent: Mapping[str, Any]) -> str | None:
+    """The optional parameter a 400/422 names (the endpoint does not support it), or None."""
+    if getattr(exc, "status_code", None) not in (400, 422):
+        return None
+    body = getattr(exc, "body", None)
+    named = body.get("param") if isinstance(body, dict) else None
     text = str(getattr(exc, "message", "") or exc).lower()
-    return status in (400, 422) and any(
-        word in text for word in ("response_format", "json_schema", "structured output")
-    )
+    for name in sent:
+        if named == name or name in text or (name == "response_format" and "json_schema" in text):
+            return name
+    return None
 
 
 def _accepts_keyword(fn: Callable[..., Any], name: str) -> bool:

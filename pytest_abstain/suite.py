@@ -363,21 +363,38 @@ def load_suite(path: Path, label: str | None = None) -> Suite:
         for i, q in enumerate(document["questions"])
     ]
     _check_ids(source, questions)
-    _check_calibration(source, settings.judge_calibration, questions)
+    _check_calibration(source, settings.judge_calibration, questions, document)
     return Suite(path=path, settings=settings, questions=tuple(questions))
 
 
-def _check_calibration(source: str, calibration: bool, questions: Iterable[Question]) -> None:
-    """A judge calibration suite has a canned reply and verdict on every question; others
-    have none (the model's reply is the one graded there)."""
+#: Suite keys a judge calibration suite has no use for: nothing is asked of the model.
+_NOT_FOR_CALIBRATION = ("threshold", "thresholds", "samples", "gates", "verbal_confidence")
+
+
+def _check_calibration(
+    source: str,
+    calibration: bool,
+    questions: Sequence[Question],
+    document: Mapping[str, Any] | None = None,
+) -> None:
+    """A judge calibration suite has a canned reply and verdict on every question, and asks
+    the judge; other suites have neither (the model's reply is the one graded there)."""
     if calibration:
-        bare = [q.id for q in questions if q.canned_reply is None]
-        if bare:
-            raise SuiteError(
-                source,
-                [f"question {qid!r}: a judge_calibration suite needs reply and verdict on every "
-                 "question" for qid in bare],
-            )  # fmt: skip
+        data = document or {}
+        problems = [f"question {q.id!r}: a judge_calibration suite needs reply and verdict"
+                    for q in questions if q.canned_reply is None]  # fmt: skip
+        problems += [f"question {q.id!r}: idk: true has no right answer, so a reply to it "
+                     "is wrong or abstained, not correct"
+                     for q in questions
+                     if q.expectation.idk and q.human_verdict == "correct"]  # fmt: skip
+        problems += [f"{key}: a judge_calibration suite asks only the judge; remove it"
+                     for key in _NOT_FOR_CALIBRATION if key in data]  # fmt: skip
+        judge = data.get("judge")
+        when = judge.get("when") if isinstance(judge, dict) else judge
+        if when in ("off", False):
+            problems.append("judge: a judge_calibration suite always asks the judge")
+        if problems:
+            raise SuiteError(source, problems)
         return
     canned = [q.id for q in questions if q.canned_reply is not None]
     if canned:
@@ -496,11 +513,16 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
         prompt_template=template,
         idk_phrases=tuple(data.get("idk_phrases", ())),
         gates=Gates(**gates),
-        judge_when=judge.get("when") if isinstance(judge, dict) else judge,
+        # YAML reads a bare `off` as false.
+        judge_when=_judge_when(judge.get("when") if isinstance(judge, dict) else judge),
         judge_model=judge.get("model") if isinstance(judge, dict) else None,
         judge_calibration=bool(data.get("judge_calibration", False)),
         verbal_confidence=data.get("verbal_confidence"),
     )
+
+
+def _judge_when(value: object) -> str | None:
+    return "off" if value is False else (str(value) if value is not None else None)
 
 
 def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question:

@@ -319,9 +319,9 @@ class FakeOpenAI:
         self.faults: dict[str, Fault] = {}
         #: Answer 429 to any request arriving while more than this many are in flight.
         self.rate_limit: int | None = None
-        #: False: refuse a request with a json_schema response_format, as many
-        #: OpenAI-compatible servers do (400 naming the parameter).
-        self.structured_output = True
+        #: Request parameters to refuse with a 400 naming them, as many OpenAI-compatible
+        #: servers do for response_format, and some models for temperature.
+        self.unsupported: set[str] = set()
         self.chaos: Chaos | None = None
         #: How many of each fault were answered: by status ("429") or kind ("drop").
         self.faults_served: collections.Counter[str] = collections.Counter()
@@ -449,10 +449,8 @@ class FakeOpenAI:
         if body.get("stream"):
             # Better a clear error than a stream the client can't parse.
             return _bad("FakeOpenAI does not support stream=true", "stream")
-        response_format = body.get("response_format")
-        if response_format is not None and not self.structured_output:
-            kind = response_format.get("type") if isinstance(response_format, dict) else None
-            return _bad(f"response_format type {kind!r} is not supported", "response_format")
+        for name in sorted(self.unsupported & set(body)):
+            return _bad(f"Unsupported parameter: '{name}' is not supported with this model.", name)
 
         prompt = last_user_message(messages)
         fault = self._take_fault(prompt)

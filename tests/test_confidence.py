@@ -152,11 +152,9 @@ def test_nesting_past_the_recursion_limit_is_not_a_reply() -> None:
             "Paris",
             "unknown key 'reason' (allowed: answer, confidence)",
         ),
-        (
-            '{"answer": 5, "confidence": 0.5}',
-            '{"answer": 5, "confidence": 0.5}',
-            "answer: 5 is not of type 'string'",
-        ),
+        # A number stands as written: never the whole text, whose confidence digits would
+        # match a numeric expected answer.
+        ('{"answer": 2, "confidence": 1}', "2", "answer: 2 is not of type 'string'"),
         (
             '{"answer": "Paris", "confidence": NaN}',
             "Paris",
@@ -172,7 +170,8 @@ def test_nesting_past_the_recursion_limit_is_not_a_reply() -> None:
             "Paris",
             "confidence: True is not of type 'number'",
         ),
-        ("{}", "{}", "missing key 'answer'; missing key 'confidence'"),
+        # No answer: nothing to grade (the plugin makes that reply an error).
+        ("{}", "", "missing key 'answer'; missing key 'confidence'"),
     ],
 )
 def test_invalid_json_object(text: str, answer: str, problem: str) -> None:

@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any
 
+import jsonschema
 import pytest
 from openai_server import FakeOpenAI, Fault, last_user_message
 
@@ -21,6 +22,7 @@ from pytest_abstain.judging import (
     judge_prompt_problem,
     parse_verdict,
 )
+from pytest_abstain.report import report_schema
 
 # --- where the string rules doubt ------------------------------------------------------------
 
@@ -43,9 +45,10 @@ IDK = Expectation(idk=True)
         ("Built from 1887 to 1889.", YEAR, "correct", "several numbers"),
         ("The capital city of France is the city of light on the river Seine.", PARIS,
          "wrong", "long reply"),
-        ("12-03", IDK, "wrong", None),
-        ("There is no public record of his birthday that I could find anywhere online.", IDK,
-         "wrong", "long reply"),
+        ("12-03", IDK, "wrong", "other words"),
+        ("Nobody knows.", IDK, "wrong", "other words"),
+        ("Paris or Lyon.", PARIS, "correct", "alternatives"),
+        ("Either Paris or Lyon.", PARIS, "correct", "alternatives"),
         ("I don't know.", IDK, "abstained", None),
         ("I don't know, but probably 12-03.", IDK, "abstained", "hedge"),
     ],
@@ -179,6 +182,7 @@ def run(pytester: pytest.Pytester, server: FakeOpenAI, *extra: str) -> pytest.Ru
 
 def questions(pytester: pytest.Pytester) -> dict[str, dict[str, Any]]:
     report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
     return {q["id"]: q for s in report["suites"] for q in s["questions"]}
 
 
@@ -315,9 +319,63 @@ def test_a_suite_that_asks_for_a_judge_without_one_says_how_to_set_it(
     pytester.makefile(".yaml", abstain_judged=SUITE)
     openai_server.responder = Scripted(MODEL, {})
     result = run(pytester, openai_server)
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(["*asks an LLM judge (judge: unsure) but none is set*"])
-    assert "Traceback" not in result.stdout.str()
+    # A set-up error before anything is asked, like a missing model.
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*asks an LLM judge (judge: unsure) but none is set*"])
+    assert openai_server.requests == []
+
+
+def test_judge_asks_at_temperature_zero_unless_the_model_refuses_it(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_judged=SUITE)
+    verdicts = {**VERDICTS, "Work ran from 1887 to 1889.": "Verdict: CORRECT"}
+    openai_server.responder = Scripted(MODEL, verdicts)
+    assert run(pytester, openai_server, "--abstain-judge-model", "m").ret == 0
+    # The same model judging on the same endpoint: the judge's requests alone are at 0.
+    judge = [r for r in openai_server.requests if "You grade one reply" in str(r["messages"])]
+    model = [r for r in openai_server.requests if r not in judge]
+    assert len(judge) == 4 and all(r["temperature"] == 0 for r in judge)
+    assert model and all("temperature" not in r for r in model)
+
+    openai_server.reset_stats()
+    openai_server.unsupported = {"temperature"}
+    result = run(pytester, openai_server, "--abstain-judge-model", "m", "--abstain-concurrency",
+                 "1")  # fmt: skip
+    assert result.ret == 0
+    refused = [r for r in openai_server.requests if "temperature" in r]
+    assert len(refused) == 1  # refused once, then left out
+    assert questions(pytester)["hedged"]["grades"] == ["correct"]
+
+
+def test_an_unreadable_verdict_is_not_cached(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_judged=SUITE)
+    openai_server.responder = Scripted(MODEL, VERDICTS)
+    openai_server.faults["Reply: I don't know, but maybe 12-03."] = Fault(500, "judge down")
+    cache = ("--abstain-judge-model", "j", "--abstain-cache", "c")
+    assert run(pytester, openai_server, *cache).ret == 1
+    openai_server.reset_stats()
+    openai_server.faults.clear()
+    again = run(pytester, openai_server, *cache)
+    assert again.ret == 1
+    # Only the unreadable verdict is asked again (the 500 was never stored either).
+    asked = sorted(_judged_reply(last_user_message(r["messages"])) for r in openai_server.requests)
+    assert asked == ["I don't know, but maybe 12-03.", "Work ran from 1887 to 1889."]
+
+
+def test_dry_run_counts_judge_requests(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_judged=SUITE, abstain_judge_calibration=CALIBRATION)
+    result = run(pytester, openai_server, "--abstain-judge-model", "j", "--abstain-dry-run")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "*dry run: 5 replies, 0 answered by the cache, 5 requests to make; the judge: 3 "
+        "requests and up to 5 more where the rules are unsure*"
+    ])  # fmt: skip
+    assert openai_server.requests == []
 
 
 def test_judge_works_ahead_of_pytest(
@@ -356,6 +414,9 @@ def test_baseline_records_the_judge_and_notes_a_change(
     assert len(entry["produced_by"]["judge_prompt_sha256"]) == 64
     again = run(pytester, openai_server, "--abstain-judge-model", "j2", *base, "-v")
     again.stdout.fnmatch_lines(["*judge changed: j1 → j2*"])
+    always = run(pytester, openai_server, "--abstain-judge-model", "j1", *base,
+                 "--abstain-judge", "always", "-v")  # fmt: skip
+    always.stdout.fnmatch_lines(["*the judge grades always now, unsure in the baseline*"])
 
 
 CALIBRATION = """
@@ -391,9 +452,55 @@ def test_calibration_suite_checks_the_judge_against_human_verdicts(
         "*negated-wrong: judge correct, human wrong*",
     ])  # fmt: skip
     report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
     assert report["verdict"] == "failed"
     [tally] = report["judge_calibration"].values()
     assert (tally["cases"], tally["agree"], tally["rules_agree"]) == (3, 2, 1)
+
+
+def test_calibration_leaves_the_grading_hook_out(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_judge_calibration=CALIBRATION)
+    openai_server.responder = Scripted({}, {
+        "I'm not sure, but I think it is Canberra.": "Verdict: CORRECT",
+        "Canberra? No, it is Sydney.": "Verdict: WRONG",
+        "I have no way of knowing that.": "Verdict: ABSTAINED",
+    })  # fmt: skip
+    pytester.makeconftest("def pytest_abstain_grade_reply(config, question, reply):\n"
+                          "    return 'correct'\n")  # fmt: skip
+    result = run(pytester, openai_server, "--abstain-judge-model", "j")
+    assert result.ret == 0
+    assert len(openai_server.requests) == 3  # every case went to the judge
+    result.stdout.fnmatch_lines(["*the string rules alone on 1 of 3 (33%)*"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ("judge: off\n", "judge: a judge_calibration suite always asks the judge"),
+        ("samples: 3\n", "samples: a judge_calibration suite asks only the judge"),
+        ("", "question 'idk-plain': idk: true has no right answer"),
+    ],
+)
+def test_calibration_suite_misuse_is_a_clear_error(
+    pytester: pytest.Pytester, api_key: str, extra: str, problem: str
+) -> None:
+    suite = extra + CALIBRATION
+    if not extra:
+        suite = suite.replace("verdict: abstained", "verdict: correct")
+    pytester.makefile(".yaml", abstain_judge_calibration=suite)
+    result = pytester.runpytest("--abstain-judge-model", "j")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines([f"*{problem}*"])
+
+
+def test_a_bare_off_reads_as_off(pytester: pytest.Pytester, api_key: str) -> None:
+    pytester.makefile(
+        ".yaml", abstain_x="judge: off\nquestions:\n  - {id: a, question: Q?, answer: A}\n"
+    )
+    result = pytester.runpytest("--abstain-judge-model", "j", "--collect-only")
+    assert result.ret == 0
 
 
 def test_canned_replies_belong_to_calibration_suites(

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 from openai_server import FakeOpenAI, last_user_message
+
+from pytest_abstain.report import report_schema
 
 SUITE = """
 threshold: 0.75
@@ -36,6 +39,7 @@ def run(pytester: pytest.Pytester, server: FakeOpenAI, *extra: str) -> pytest.Ru
 
 def suite_report(pytester: pytest.Pytester) -> dict[str, Any]:
     report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
     [suite] = report["suites"]
     return dict(suite)
 
@@ -140,7 +144,7 @@ def test_invalid_and_missing_confidences_are_reported_and_the_answer_still_grade
 def test_endpoint_without_structured_output_falls_back_to_parsing(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
 ) -> None:
-    openai_server.structured_output = False
+    openai_server.unsupported = {"response_format"}
     openai_server.responder = scripted({
         "France": "Answer: Paris\nConfidence: 90%",
         "Australia": "Sydney (confidence 0.6)",
