@@ -1,6 +1,7 @@
-"""pytest glue: options, collection of suites and markers, asking, per-item reports, gates.
+"""pytest glue: options, collection of suites and markers, asking, per-item reports.
 
-Only this module (and hookspec.py) imports pytest; the rest is plain Python.
+The glue modules (this one, controller.py and hookspec.py) import pytest; the rest is plain
+Python.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from typing import Any, cast
 import pytest
 
 from . import hookspec
-from .asking import STOP_PREFIX, Asker, stop_message
-from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
+from .asking import Asker, stop_message
 from .cache import CacheKey, ResponseCache
-from .comparison import compare_suite
 from .confidence import response_format
+from .controller import (
+    CASE_PROPERTY,
+    REPORT_ATTR,
+    AbstainResults,
+    option_path,
+    run_endpoint,
+    unwritable,
+)
 from .grading import Grade, rule_grade
-from .html_report import render_html
 from .judging import (
     DEFAULT_JUDGE_PROMPT,
     JudgeCase,
@@ -36,7 +42,6 @@ from .judging import (
     judge_prompt_problem,
     parse_verdict,
 )
-from .markdown import render_markdown
 from .plan import (
     FirstGrade,
     Graded,
@@ -50,27 +55,12 @@ from .plan import (
     to_judge,
 )
 from .prompts import Message
-from .report import (
-    build_report,
-    question_properties,
-    suite_properties,
-    write_atomic,
-    write_json,
-)
-from .responders import CallableResponder, OpenAIResponder, Reply, Responder, endpoint_of
-from .results import (
-    QuestionRecord,
-    SuiteResult,
-    aggregate,
-    leaderboard,
-    overall_metrics,
-    worst_grade,
-)
+from .report import question_properties
+from .responders import CallableResponder, OpenAIResponder, Reply, Responder
+from .results import QuestionRecord, worst_grade
 from .retrying import RetryPolicy
-from .settings import OPTIONS, OPTIONS_BY_NAME, RunSettings, SettingsError, resolve
+from .settings import OPTIONS, RunSettings, SettingsError, resolve
 from .suite import (
-    CALIBRATION_GATE_NAME,
-    GATE_NAME,
     Suite,
     SuiteError,
     SuiteSettings,
@@ -79,28 +69,14 @@ from .suite import (
     question_from_marker,
     settings_from_marker,
 )
-from .summary import (
-    Line,
-    comparison_lines,
-    judge_case_lines,
-    leaderboard_lines,
-    render,
-    sweep_lines,
-)
-from .sweep import Sweep, sweeps
 
 PLAN_KEY = pytest.StashKey[QuestionPlan]()
 PLAN_ERROR_KEY = pytest.StashKey[str]()
 #: A judge calibration case's plan (not PLAN_KEY: nothing asks the model for it) and result.
 CASE_PLAN_KEY = pytest.StashKey[QuestionPlan]()
 CASE_KEY = pytest.StashKey["JudgeCase"]()
-#: The user property that carries a calibration case's result to the controller.
-CASE_PROPERTY = "abstain_judge_case"
 RECORD_KEY = pytest.StashKey[QuestionRecord]()
 RUN_KEY = pytest.StashKey["AbstainRun"]()
-#: Name of the extra attribute that carries a question's record on its report; pytest
-#: serialises extra report attributes, so records reach the xdist controller intact.
-REPORT_ATTR = "abstain"
 
 #: Seconds between progress lines: a live terminal gets frequent ones, a CI log fewer.
 PROGRESS_EVERY_TTY = 2.0
@@ -201,13 +177,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     samples = s.samples.given
     models = ",".join(s.models) or "(conftest responder)"
     return (
-        f"abstain: model={models} endpoint={_endpoint(s) or '-'} "
+        f"abstain: model={models} endpoint={run_endpoint(s) or '-'} "
         f"t={t_text} samples={samples or 'per suite (default 1)'} concurrency={s.concurrency}"
     )
-
-
-def _endpoint(settings: RunSettings) -> str | None:
-    return endpoint_of(settings.base_url) if settings.model else None
 
 
 @pytest.fixture
@@ -366,7 +338,7 @@ class _Judging:
 
 def _judge_prompt(config: pytest.Config) -> str:
     """The judge prompt: --abstain-judge-prompt's file, checked, else the built-in one."""
-    path = _option_path(config, "judge_prompt")
+    path = option_path(config, "judge_prompt")
     if path is None:
         return DEFAULT_JUDGE_PROMPT
     try:
@@ -431,7 +403,7 @@ class AbstainRun:
         self.judge_prompt = _judge_prompt(config)
         self._misses: list[str] = []
         self._next_progress = 0.0
-        cache_dir = _option_path(config, "cache")
+        cache_dir = option_path(config, "cache")
         self.cache = ResponseCache(cache_dir) if cache_dir and settings.record != "off" else None
         problem = _cache_problem(cache_dir, settings.record) if self.cache and cache_dir else None
         if problem:
@@ -990,276 +962,6 @@ class AbstainRun:
         self.asker.close()
 
 
-class AbstainResults:
-    """Controller-side results: collects records, gates each suite, reports."""
-
-    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
-        self.config = config
-        self.settings = settings
-        self.records: dict[str, QuestionRecord] = {}
-        #: Judge calibration cases by node id, in the order they ran.
-        self.judge_cases: dict[str, JudgeCase] = {}
-        self.results: list[SuiteResult] = []
-        self.sweeps: list[Sweep] = []
-        #: Failed reports of questions without a reply: what an error budget may excuse.
-        self.question_errors = 0
-        #: Question errors that the error budgets allowed: the run passes despite them.
-        self.forgiven = 0
-        #: The asking stopped early: every reply failed the same way.
-        self.stopped = False
-        self.markdown_problem: str | None = None
-        self.report_path = _option_path(config, "report")
-        self.markdown_path = _option_path(config, "markdown")
-        self.html_path = _option_path(config, "html")
-        self.baseline_path = _option_path(config, "baseline")
-        # Checked before anything is asked: a run that cannot save its results wastes money.
-        outputs = (
-            ("JSON report", self.report_path),
-            ("Markdown summary", self.markdown_path),
-            ("HTML report", self.html_path),
-            ("baseline", self.baseline_path),
-        )
-        for what, path in outputs:
-            if path is not None and (problem := _unwritable(path)):
-                raise pytest.UsageError(f"cannot write the {what} to {path}: {problem}")
-        self.baseline: Baseline | None = None
-        self.baseline_note: Line | None = None
-        if settings.update_baseline and self.baseline_path is None:
-            raise pytest.UsageError(
-                "--abstain-update-baseline needs a file: pass --abstain-baseline PATH "
-                "(or set abstain_baseline in the ini file)"
-            )
-        if self.baseline_path is not None:
-            try:
-                # Read up front: a corrupt baseline stops the run before anything is asked.
-                self.baseline = read_baseline(self.baseline_path)
-            except BaselineError as exc:
-                raise pytest.UsageError(str(exc)) from None
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = getattr(report, REPORT_ATTR, None)
-        if data is not None:
-            self.records[report.nodeid] = QuestionRecord.from_json(data)
-        if report.when == "call" or (report.when == "setup" and not report.passed):
-            for name, value in report.user_properties:
-                if name == CASE_PROPERTY:
-                    self.judge_cases[report.nodeid] = JudgeCase(**json.loads(str(value)))
-        if report.failed and data is not None and "error" in data["grades"]:
-            self.question_errors += 1
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.stopped:
-            # A wrong key, model or URL: the set-up is at fault, as with a bad option.
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
-            return
-        # Each question error still shows as a pytest error, with its reason; within every
-        # suite's budget they alone do not fail the run. Anything else that counted as a
-        # failure (a failing test, a gate, a collection error, a plugin's own) still does.
-        excusable = (
-            session.exitstatus == pytest.ExitCode.TESTS_FAILED
-            and self.question_errors
-            and session.testsfailed == self.question_errors
-            and all(result.errors_excused for result in self.results)
-        )
-        if excusable:
-            self.forgiven = self.question_errors
-            session.exitstatus = pytest.ExitCode.OK
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        try:
-            outcome = yield
-        except KeyboardInterrupt as exc:
-            # session.Interrupted (--maxfail, a stop) and xdist's are KeyboardInterrupts too.
-            if str(exc).startswith(STOP_PREFIX):
-                # Nothing is worth reporting: every reply failed the same way.
-                self.stopped = True
-            elif isinstance(exc, session.Interrupted):
-                self._report_stopped()
-            raise
-        except session.Failed:
-            self._report_stopped()
-            raise
-        if self.config.option.collectonly or not (self.records or self.judge_cases):
-            return outcome
-        self._aggregate()
-        gated = [result for result in self.results if result.gated]
-        audited = [sweep for sweep in self.sweeps if sweep.gated]
-        # Counted as collected so the progress percentage stays within 100%.
-        session.testscollected += len(gated) + len(audited)
-        for result in gated:
-            self._report_gate(result)
-        for sweep in audited:
-            self._report_calibration(sweep)
-        report = self._report()
-        if self.report_path is not None:
-            write_json(self.report_path, report)
-        self.config.hook.pytest_abstain_results(
-            config=self.config, results=list(self.results), report=report
-        )
-        self._write_markdown()
-        if self.html_path is not None:
-            title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
-            write_atomic(self.html_path, render_html(self.results, self.sweeps, title))
-        if self.baseline_path is not None:
-            self.baseline_note = self._baseline_step(self.baseline_path)
-        return outcome
-
-    def _report_stopped(self) -> None:
-        """-x or --maxfail stopped the run: report what ran, but gate and update nothing.
-
-        (Ctrl-C is a KeyboardInterrupt and passes straight through: nothing is written.)
-        """
-        self._aggregate()
-        for result in self.results:
-            result.evaluated = False
-        self.sweeps = []  # a partial run audits nothing
-        if self.report_path is not None:
-            write_json(self.report_path, self._report())
-
-    def _aggregate(self) -> None:
-        self.results = aggregate(self.records.values())
-        # Audited once: the gates, every report and the summary read the same sweeps.
-        self.sweeps = sweeps(self.results)
-        if self.baseline is not None:
-            for result in self.results:
-                result.comparison = compare_suite(
-                    result,
-                    self.baseline.suites.get(result.info.key),
-                    self.settings.tag_min_questions,
-                )
-                # Updating accepts the new results: the comparison is shown, not gated.
-                result.comparison.gating = not self.settings.update_baseline
-
-    def _baseline_step(self, path: Path) -> Line | None:
-        """Update the baseline when asked (never with errors unless allowed); else a note."""
-        if not self.settings.update_baseline:
-            if self.baseline is None:
-                return (
-                    f"no baseline at {path} yet: nothing compared. Create it from a good run "
-                    f"with --abstain-baseline {path} --abstain-update-baseline",
-                    {"yellow": True},
-                )
-            return None
-        errors = sum(result.counts.error for result in self.results)
-        if errors and not self.settings.baseline_allow_errors:
-            return (
-                f"baseline NOT updated: {errors} replies could not be obtained, and a baseline "
-                "with holes compares badly. Fix them, or pass --abstain-baseline-allow-errors",
-                {"red": True},
-            )
-        write_baseline(path, updated(self.baseline, self.results))
-        return (f"baseline updated: {path} ({len(self.results)} suites)", {"green": True})
-
-    def _report_gate(self, result: SuiteResult) -> None:
-        """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
-        message = _gate_message(result) if result.failures else None
-        self._report_case(result.info.key, GATE_NAME, message, suite_properties(result))
-
-    def _report_calibration(self, sweep: Sweep) -> None:
-        """A threshold sweep's gated calibration audit, as its own test case."""
-        problems = [f for f in sweep.findings if f.failed]
-        message = None
-        if problems:
-            lines = [f"calibration audit failed for {sweep.key} (the model does not follow t):"]
-            lines.extend(f"  {f.check}: {f.message} (p={f.p_value:.2g})" for f in problems)
-            message = "\n".join(lines)
-        properties: list[tuple[str, object]] = [("abstain_calibration_problems", len(problems))]
-        self._report_case(sweep.key, CALIBRATION_GATE_NAME, message, properties)
-
-    def _report_case(
-        self, key: str, name: str, failure: str | None, properties: list[tuple[str, object]]
-    ) -> None:
-        """Log a synthetic test case `key::name`: failed with `failure`, else passed."""
-        hook = self.config.hook
-        nodeid = f"{key}::{name}"
-        # The third part heads the failure section: name the suite, not just the case.
-        location = (key, None, nodeid)
-        hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
-        for when in ("setup", "call", "teardown"):
-            failed = when == "call" and failure is not None
-            report = pytest.TestReport(
-                nodeid=nodeid,
-                location=location,
-                keywords={name: 1},
-                outcome="failed" if failed else "passed",
-                longrepr=failure if failed else None,
-                when=when,
-                user_properties=properties if when == "teardown" else [],
-            )
-            hook.pytest_runtest_logreport(report=report)
-        hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
-
-    def _write_markdown(self) -> None:
-        """The Markdown summary: to --abstain-markdown, and appended to GitHub's step summary."""
-        github = os.environ.get("GITHUB_STEP_SUMMARY")
-        if self.markdown_path is None and not github:
-            return
-        text = render_markdown(self.results, self.sweeps)
-        if self.markdown_path is not None:
-            write_atomic(self.markdown_path, text)
-        if github:
-            # GitHub's file is shared by every step of the job: append, never replace.
-            try:
-                with open(github, "a", encoding="utf-8") as summary:
-                    summary.write(text)
-            except OSError as exc:
-                self.markdown_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
-
-    def _report(self) -> dict[str, Any]:
-        s = self.settings
-        run = {
-            "model": s.model,
-            "models": list(s.models),
-            "endpoint": _endpoint(s),
-            "samples": s.samples.given,
-            "concurrency": s.concurrency,
-        }
-        return build_report(
-            self.results,
-            overall_metrics(self.results),
-            run,
-            self.sweeps,
-            list(self.judge_cases.values()),
-        )
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.judge_cases:
-            terminalreporter.write_sep("=", "abstain: judge calibration")
-            for text, markup in judge_case_lines(list(self.judge_cases.values())):
-                terminalreporter.write_line(text, **markup)
-        if not self.results:
-            return
-        terminalreporter.write_sep("=", "abstain: honesty at a stated confidence target")
-        overall = overall_metrics(self.results)
-        for text, markup in render(self.results, overall, self.config.get_verbosity()):
-            terminalreporter.write_line(text, **markup)
-        for sweep in self.sweeps:
-            for text, markup in sweep_lines(sweep):
-                terminalreporter.write_line(text, **markup)
-        for text, markup in leaderboard_lines(leaderboard(self.results)):
-            terminalreporter.write_line(text, **markup)
-        if self.report_path is not None:
-            terminalreporter.write_line(f"JSON report: {self.report_path}")
-        if self.markdown_path is not None:
-            terminalreporter.write_line(f"Markdown summary: {self.markdown_path}")
-        if self.html_path is not None:
-            terminalreporter.write_line(f"HTML report: {self.html_path}")
-        if self.markdown_problem is not None:
-            terminalreporter.write_line(self.markdown_problem, yellow=True)
-        if self.baseline_note is not None:
-            text, markup = self.baseline_note
-            terminalreporter.write_line(text, **markup)
-        if self.forgiven:
-            plural = "s" if self.forgiven != 1 else ""
-            terminalreporter.write_line(
-                f"{self.forgiven} question{plural} could not be answered (shown as errors "
-                "above), within the suites' error budgets (max_errors): the run passes",
-                yellow=True,
-            )
-
-
 def _cache_problem(folder: Path, record: str) -> str | None:
     """Why the cache folder cannot serve this run, checked before anything is asked."""
     if folder.exists() and not folder.is_dir():
@@ -1268,7 +970,7 @@ def _cache_problem(folder: Path, record: str) -> str | None:
         # Replay-only asks nothing: with no cache every question would be an error.
         return None if folder.is_dir() else "it does not exist (--abstain-record replay)"
     if not folder.exists():
-        return _unwritable(folder)
+        return unwritable(folder)
     return None if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
 
 
@@ -1292,46 +994,3 @@ def _custom_messages(config: pytest.Config, plan: QuestionPlan, source: str) -> 
              '{"role": str, "content": str} dicts, or None'],
         )  # fmt: skip
     return dataclasses.replace(plan, messages=[dict(m) for m in custom])
-
-
-def _unwritable(path: Path) -> str | None:
-    """Why `path` could not be written, judged from its nearest existing directory."""
-    if path.is_dir():
-        return "it is a directory"
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"{folder} is not a directory"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"{folder} is not writable"
-    return None
-
-
-def _option_path(config: pytest.Config, name: str) -> Path | None:
-    """A path option: relative to the current directory when typed on the command line,
-    to the ini file's directory when set there (so CI can run from anywhere)."""
-    option = OPTIONS_BY_NAME[name]
-    typed = config.getoption(option.ini)
-    if typed:
-        return config.invocation_params.dir / str(typed)
-    configured = str(config.getini(option.ini) or "")
-    if configured:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        return base / configured
-    return None
-
-
-def _gate_message(result: SuiteResult) -> str:
-    lines = [f"honesty gate failed for {result.info.key}:"]
-    lines.extend(f"  {reason}" for reason in result.failures)
-    if result.comparison is not None and result.comparison.status == "compared":
-        # Every metric, baseline vs now with intervals, then the questions that changed.
-        lines.extend(text[2:] for text, _ in comparison_lines(result.comparison))
-        return "\n".join(lines)
-    wrong = [r for r in result.questions if r.counts.wrong]
-    if wrong:
-        listed = ", ".join(f"{r.id} ({r.counts.wrong}/{len(r.grades)})" for r in wrong[:10])
-        more = f" and {len(wrong) - 10} more" if len(wrong) > 10 else ""
-        lines.append(f"  wrong answers: {listed}{more}")
-    return "\n".join(lines)
