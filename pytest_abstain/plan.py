@@ -200,7 +200,7 @@ def first_grades(
         stated = parse_reply(reply.text) if plan.verbal_confidence else None
         text = reply.text if stated is None else stated.answer
         if not text.strip():
-            graded.append(f"the reply has no answer to grade: {stated and stated.problem}")
+            graded.append(f"the reply has no answer to grade: {stated.problem if stated else ''}")
             continue
         try:
             if grade is None:
@@ -258,46 +258,10 @@ def record_of(
     """The question's record: each reply's first grade, replaced by the judge's verdict
     where the judge was asked (`verdicts`, by reply index). A judge that gave no reply, or
     one whose verdict cannot be read, makes that reply an `error`: never a silent grade."""
-    grades: list[Grade] = []
-    errors: list[str | None] = []
-    graded_by: list[str | None] = []
-    rule_grades: list[Grade | None] = []
-    doubts: list[str | None] = []
-    confidences: list[float | None] = []
-    confidence_problems: list[str | None] = []
     judged = verdicts or {}
-    for index, first in enumerate(graded):
-        if isinstance(first, str):
-            grades.append("error")
-            errors.append(first)
-            graded_by.append(None)
-            rule_grades.append(None)
-            doubts.append(None)
-            confidences.append(None)
-            confidence_problems.append(None)
-            continue
-        rule_grades.append(first.grade)
-        doubts.append(first.doubt)
-        confidences.append(None if first.stated is None else first.stated.confidence)
-        confidence_problems.append(None if first.stated is None else first.stated.problem)
-        verdict = judged.get(index)
-        if verdict is None:
-            grades.append(first.grade)
-            errors.append(None)
-            graded_by.append(first.by)
-            continue
-        graded_by.append("judge")
-        if verdict.text is None:
-            problem = f"gave no verdict: {verdict.error or 'no reply'}"
-        else:
-            try:
-                grades.append(parse_verdict(verdict.text))
-                errors.append(None)
-                continue
-            except VerdictError as exc:
-                problem = str(exc)
-        grades.append("error")
-        errors.append(f"judge {judge_name or '(conftest)'} {problem}")
+    outcomes = [_outcome(first, judged.get(i), judge_name) for i, first in enumerate(graded)]
+    firsts = [first if isinstance(first, Graded) else None for first in graded]
+    stated = [first.stated if first else None for first in firsts]
     question = plan.question
     judge = plan.judge
     return QuestionRecord(
@@ -333,19 +297,39 @@ def record_of(
         expected=list(question.expected),
         regex=question.regex,
         tags=list(question.tags),
-        grades=grades,
+        grades=[grade for grade, _, _ in outcomes],
         replies=[reply.text for reply in replies],
-        errors=errors,
+        errors=[error for _, error, _ in outcomes],
         prompt_tokens=sum(r.prompt_tokens or 0 for r in replies),
         completion_tokens=sum(r.completion_tokens or 0 for r in replies),
         cached=sum(r.cached for r in replies),
         retries=sum(max(0, r.attempts - 1) for r in replies),
-        graded_by=graded_by,
-        rule_grades=rule_grades,
-        doubts=doubts,
-        confidences=confidences if plan.verbal_confidence else [],
-        confidence_problems=confidence_problems if plan.verbal_confidence else [],
+        graded_by=[by for _, _, by in outcomes],
+        rule_grades=[first.grade if first else None for first in firsts],
+        doubts=[first.doubt if first else None for first in firsts],
+        confidences=[s.confidence if s else None for s in stated] if plan.verbal_confidence else [],
+        confidence_problems=(
+            [s.problem if s else None for s in stated] if plan.verbal_confidence else []
+        ),
         judge_tokens=sum(
             (v.prompt_tokens or 0) + (v.completion_tokens or 0) for v in judged.values()
         ),
     )
+
+
+def _outcome(
+    first: FirstGrade, verdict: Reply | None, judge_name: str | None
+) -> tuple[Grade, str | None, str | None]:
+    """A reply's final grade, why it has none (its error), and who gave it."""
+    if isinstance(first, str):
+        return "error", first, None
+    if verdict is None:
+        return first.grade, None, first.by
+    if verdict.text is None:
+        problem = f"gave no verdict: {verdict.error or 'no reply'}"
+    else:
+        try:
+            return parse_verdict(verdict.text), None, "judge"
+        except VerdictError as exc:
+            problem = str(exc)
+    return "error", f"judge {judge_name or '(conftest)'} {problem}", "judge"

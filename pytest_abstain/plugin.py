@@ -308,6 +308,7 @@ class QuestionItem(pytest.Item):
 
 #: Sent with every judge request: the same reply should get the same verdict every run.
 JUDGE_PARAMS = {"temperature": 0}
+JUDGE_HOOK = "pytest_abstain_make_judge"
 
 
 def _readable_verdict(reply: Reply) -> bool:
@@ -321,13 +322,6 @@ def _readable_verdict(reply: Reply) -> bool:
 def _store_if(keep: Callable[[Reply], bool], store: Callable[[Reply], None], reply: Reply) -> None:
     if keep(reply):
         store(reply)
-
-
-class _Unset:
-    """Not looked up yet (None is a real answer: the conftest has no judge)."""
-
-
-_UNSET = _Unset()
 
 
 @dataclasses.dataclass
@@ -391,15 +385,15 @@ class AbstainRun:
         self.config = config
         self.settings = settings
         self.asker = Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff))
-        #: The conftest hook's responder per suite file; None where the hook gives none.
-        self._responders: dict[Path, Responder | None] = {}
+        #: What the conftest's hooks answer: a responder per suite file, and the judge (keyed
+        #: by the hook's name); None where the hook gives none.
+        self._hooked: dict[Path | str, Responder | None] = {}
         self._openai: dict[tuple[str, str | None, bool], OpenAIResponder] = {}
         self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
         #: Items whose replies are all in: the judge can be sent what it must grade.
         self._replied: collections.deque[pytest.Item] = collections.deque()
         #: Per item: its replies, their first grades, and the judge's verdicts by reply index.
         self._judging: dict[str, _Judging] = {}
-        self._hook_judge: Responder | _Unset | None = _UNSET
         self.judge_prompt = _judge_prompt(config)
         self._misses: list[str] = []
         self._next_progress = 0.0
@@ -541,18 +535,24 @@ class AbstainRun:
 
     def _hooked_responder(self, item: pytest.Item, path: Path) -> Responder | None:
         """The conftest's responder for the suite at `path`, asked once per suite."""
-        if path not in self._responders:
+        return self._from_hook(
+            path,
+            "pytest_abstain_make_responder",
+            lambda: item.ihook.pytest_abstain_make_responder(config=self.config, suite_path=path),
+        )
+
+    def _from_hook(self, key: Path | str, hook: str, call: Callable[[], Any]) -> Responder | None:
+        """The callable a `pytest_abstain_make_*` hook returns, wrapped as a responder; asked
+        once per `key`. None where the hook gives none."""
+        if key not in self._hooked:
             try:
-                fn = item.ihook.pytest_abstain_make_responder(config=self.config, suite_path=path)
+                fn = call()
             except Exception as exc:
-                raise pytest.UsageError(
-                    f"pytest_abstain_make_responder raised {type(exc).__name__}: {exc}"
-                ) from None
+                raise pytest.UsageError(f"{hook} raised {type(exc).__name__}: {exc}") from None
             name = getattr(fn, "abstain_name", None)
-            self._responders[path] = (
-                None if fn is None else CallableResponder(fn, name, self.settings.timeout)
-            )
-        return self._responders[path]
+            timeout = self.settings.timeout
+            self._hooked[key] = None if fn is None else CallableResponder(fn, name, timeout)
+        return self._hooked[key]
 
     def _openai_responder(self, model: str, judge: bool = False) -> OpenAIResponder:
         """The client for `model`: the model under test's endpoint, or the judge's."""
@@ -581,24 +581,17 @@ class AbstainRun:
         assert plan.judge is not None
         if plan.judge.model is not None:
             return self._openai_responder(plan.judge.model, judge=True)
-        if isinstance(self._hook_judge, _Unset):
-            try:
-                fn = self.config.hook.pytest_abstain_make_judge(config=self.config)
-            except Exception as exc:
-                raise pytest.UsageError(
-                    f"pytest_abstain_make_judge raised {type(exc).__name__}: {exc}"
-                ) from None
-            name = getattr(fn, "abstain_name", None)
-            self._hook_judge = (
-                None if fn is None else CallableResponder(fn, name, self.settings.timeout)
-            )
-        if self._hook_judge is None:
+        judge = self._from_hook(
+            JUDGE_HOOK,
+            JUDGE_HOOK,
+            lambda: self.config.hook.pytest_abstain_make_judge(config=self.config),
+        )
+        if judge is None:
             raise pytest.UsageError(
                 f"{plan.suite_key} asks an LLM judge (judge: {plan.judge.when}) but none is "
-                "set: pass --abstain-judge-model NAME, or implement pytest_abstain_make_judge "
-                "in a conftest.py"
+                f"set: pass --abstain-judge-model NAME, or implement {JUDGE_HOOK} in a conftest.py"
             )
-        return self._hook_judge
+        return judge
 
     def cache_keys(self, item: pytest.Item) -> list[CacheKey]:
         plan = item.stash[PLAN_KEY]
