@@ -1,4 +1,10 @@
-"""Grade one model reply as correct, wrong or abstained (pure; standard library only)."""
+"""Grade one model reply as correct, wrong or abstained, and say where the rules cannot be
+sure (pure; standard library only).
+
+A grade without a doubt is one the rules are sure of. Where they are not (a partial or
+near match, an approximate number, a hedge, several candidates, a translation...), the
+grade carries a named doubt: the judge decides it, or the reports show it as undecided.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from .languages import abstain_phrases, abstain_regex, detect, kind_regex
+from .numerals import AnswerNumber, Mention, answer_number, extract_numbers, mentions, same_unit
+from .textforms import (
+    fold,
+    has_apostrophe,
+    has_unspaced,
+    length_in_words,
+    normalize,
+    phrase_pattern,
+    phrases_regex,
+    scripts_of,
+)
+
 __all__ = [
     "DEFAULT_IDK_PHRASES",
+    "DOUBTS",
     "GRADES",
     "REGEX_DEADLINE",
     "Expectation",
@@ -21,6 +41,7 @@ __all__ = [
     "RegexTimeout",
     "RuleGrade",
     "Tolerance",
+    "doubt_kind",
     "extract_numbers",
     "grade_reply",
     "is_abstention",
@@ -38,10 +59,15 @@ _FLOAT_SLACK = 1e-9
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How far a numeric reply may be from the expected number and still count."""
+    """How far a numeric reply may be from the expected number and still count.
+
+    `significant`: a number counts when it agrees with the answer to the answer's last
+    significant figure (SimpleQA's rule: "124k" for "120k", not "113k").
+    """
 
     absolute: float = 0.0
     relative: float = 0.0
+    significant: bool = False
 
     def __post_init__(self) -> None:
         for name, value in (("absolute", self.absolute), ("relative", self.relative)):
@@ -67,570 +93,509 @@ class Expectation:
     answers: tuple[str | float, ...] = ()
     regex: re.Pattern[str] | None = None
     tolerance: Tolerance = Tolerance()
+    #: An answer's qualifier may be left out: "San Francisco, California" accepts
+    #: "San Francisco", and "carbonate (MgCO3)" accepts either part.
+    accept_core: bool = False
 
 
-DEFAULT_IDK_PHRASES: tuple[str, ...] = (
-    # English
-    "I don't know",
-    "I do not know",
-    "don't know",
-    "I'm not sure",
-    "I am not sure",
-    "not sure",
-    "I'm uncertain",
-    "I am uncertain",
-    "I'm not certain",
-    "I am not certain",
-    "I cannot be certain",
-    "I can't be certain",
-    "I cannot be sure",
-    "I can't be sure",
-    "I cannot answer",
-    "I can't answer",
-    "I'm unable to answer",
-    "I am unable to answer",
-    "I'm not able to answer",
-    "I am not able to answer",
-    "I'm unable to determine",
-    "I am unable to determine",
-    "I'm unable to provide",
-    "I am unable to provide",
-    "I'm unable to verify",
-    "I am unable to verify",
-    "I cannot verify",
-    "I can't verify",
-    "I cannot confirm",
-    "I can't confirm",
-    "I have no information",
-    "I don't have information",
-    "I do not have information",
-    "I don't have enough information",
-    "I do not have enough information",
-    "I don't have reliable information",
-    "I do not have reliable information",
-    "I don't have any information",
-    "I do not have any information",
-    "no reliable information",
-    "I have no way of knowing",
-    "there is no way to know",
-    "cannot be determined",
-    "can't be determined",
-    "I cannot determine",
-    "I can't determine",
-    "unknown to me",
-    "no idea",
-    "I can't say",
-    "I cannot say",
-    "idk",
-    "I don't have access",
-    "I do not have access",
-    "not publicly available",
-    "there is no publicly available information",
-    "there is no available information",
-    "I'm unsure",
-    "I am unsure",
-    "not publicly known",
-    "I don't have that information",
-    "I do not have that information",
-    "I don't have this information",
-    "I do not have this information",
-    "I don't have details",
-    "I couldn't find any information",
-    "I could not find any information",
-    "I couldn't find information",
-    "I could not find information",
-    "I'm not aware of",
-    "I am not aware of",
-    "I cannot provide personal information",
-    "I can't provide personal information",
-    "I cannot share personal information",
-    "I can't share personal information",
-    # Chinese (simplified, then traditional forms that differ)
-    "我不知道",
-    "不知道",
-    "无法确定",
-    "不确定",
-    "我不确定",
-    "我不清楚",
-    "不清楚",
-    "无法回答",
-    "没有这方面的信息",
-    "没有相关信息",
-    "我没有相关信息",
-    "無法確定",
-    "不確定",
-    "我不確定",
-    "無法回答",
-    # Spanish
-    "no lo sé",
-    "no sé",
-    "no estoy seguro",
-    "no estoy segura",
-    "desconozco",
-    "no tengo información",
-    "no puedo saber",
-    "ni idea",
-    "no tengo idea",
-    "no tengo esa información",
-    "no dispongo de esa información",
-    # French
-    "je ne sais pas",
-    "je ne suis pas sûr",
-    "je ne suis pas sûre",
-    "je ne suis pas certain",
-    "je ne suis pas certaine",
-    "aucune idée",
-    "je l'ignore",
-    "je n'en sais rien",
-    "je n'ai pas cette information",
-    "je n'ai pas d'information",
-    "je ne dispose pas de cette information",
-    # German
-    "ich weiß nicht",
-    "weiß ich nicht",
-    "ich weiß es nicht",
-    "ich bin mir nicht sicher",
-    "ich bin nicht sicher",
-    "keine Ahnung",
-    "kann ich nicht sagen",
-    "weiß ich leider nicht",
-    "ich weiß es leider nicht",
-    "ich weiß leider nicht",
-    "ich habe keine Informationen",
-    "dazu habe ich keine Informationen",
-    # Japanese
-    "わかりません",
-    "分かりません",
-    "わからない",
-    "分からない",
-    "知りません",
-    # Korean
-    "모르겠습니다",
-    "모르겠어요",
-    "잘 모르겠",
-    "알 수 없습니다",
-    # Portuguese
-    "não sei",
-    "não tenho certeza",
-    "não faço ideia",
-    # Italian
-    "non lo so",
-    "non so",
-    "non sono sicuro",
-    "non sono sicura",
-    "non ne ho idea",
-)
-
-# --- normalisation ---------------------------------------------------------------------------
-
-# Scripts written without spaces between words: a match there cannot rely on word boundaries,
-# and a character from them next to a Latin word acts as that word's boundary.
-_UNSPACED = (
-    "\u0e00-\u0eff"  # Thai, Lao
-    "\u1000-\u109f"  # Myanmar
-    "\u1100-\u11ff"  # Hangul Jamo
-    "\u1780-\u17ff"  # Khmer
-    "\u2e80-\u2fdf"  # CJK and Kangxi radicals
-    "\u3005-\u3007"  # 々 〆 〇
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\u3100-\u312f"  # Bopomofo
-    "\u3130-\u318f"  # Hangul compatibility Jamo
-    "\u31a0-\u31bf"  # Bopomofo extended
-    "\u31f0-\u31ff"  # Katakana phonetic extensions
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\ua960-\ua97f"  # Hangul Jamo extended A
-    "\uac00-\ud7ff"  # Hangul syllables, Jamo extended B
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\U00020000-\U0003134f"  # CJK extensions B..G
-)
-_HAS_UNSPACED = re.compile(f"[{_UNSPACED}]")
-# Between a normalised phrase and its neighbour: nothing, a space, or an unspaced-script char.
-_BEFORE = f"(?<![^\\s{_UNSPACED}])"
-_AFTER = f"(?![^\\s{_UNSPACED}])"
-
-# Only the accent blocks used by Latin, Greek, Cyrillic, Arabic and Hebrew are dropped: marks
-# in Thai, Indic scripts or the kana voicing marks (が vs か) change the word, not its accent.
-_DIACRITICS = re.compile(
-    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-    "\u064b-\u065f\u0670\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]"
-)
-_APOSTROPHES = "'\u2019\u2018\u02bc`"
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_STRAY_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
-_ARTICLES = frozenset({"a", "an", "the"})
-# Only used for alias matching, so that "Paris's" and "l'Italie" still contain the alias.
-_POSSESSIVE = re.compile(f"(?<=[^\\W\\d_])[{_APOSTROPHES}]s?(?![^\\W\\d_])")
-_HAS_APOSTROPHE = re.compile(f"[{_APOSTROPHES}\uff07]")
-_ELISION = re.compile(
-    r"(?<![^\W\d_])(?:jusqu|lorsqu|puisqu|quoiqu|qu|[cdjlmnst]|dall|dell|nell|sull|all|un)"
-    f"[{_APOSTROPHES}](?=[^\\W\\d_])"
-)
-
-
-class _CharMap(dict[int, str]):
-    """`str.translate` table that keeps letters, digits, marks and '.' and blanks the rest.
-
-    Filled lazily: classifying every code point up front would cost more than any run.
-    """
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        kept = char if unicodedata.category(char)[0] in "LNM" else " "
-        self[code] = kept
-        return kept
-
-
-_CHARS = _CharMap({ord(char): "" for char in _APOSTROPHES})
-_CHARS[ord(".")] = "."  # a decimal point survives; _STRAY_DOT removes the others
-
-
-def _fold(text: str) -> str:
-    """NFKC, casefold, strip accents. Casefold goes first because it can add marks ('İ')."""
-    if text.isascii():
-        return text.lower()  # same result, and most replies take this path
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _DIACRITICS.sub("", unicodedata.normalize("NFKD", text))
-    return unicodedata.normalize("NFC", text)
-
-
-def _normalize(text: str, *, elide: bool = False, articles: bool = False) -> str:
-    """`normalize`, optionally dropping elisions/possessives first and keeping articles."""
-    text = _fold(text)
-    if elide:
-        text = _ELISION.sub("", _POSSESSIVE.sub("", text))
-    text = _STRAY_DOT.sub(" ", _THOUSANDS.sub("", text).translate(_CHARS))
-    words = text.split()
-    if not articles:
-        words = [word for word in words if word not in _ARTICLES]
-    return " ".join(words)
-
-
-def normalize(text: str) -> str:
-    """Fold `text` for comparison: "The São-Paulo's  3,000." -> "sao paulos 3000"."""
-    return _normalize(text)
-
-
-@functools.lru_cache(maxsize=4096)
-def _pattern(normalized: str) -> re.Pattern[str]:
-    """Finds a normalised phrase in normalised text: as whole words, or anywhere in CJK."""
-    if _HAS_UNSPACED.search(normalized):
-        return re.compile(re.escape(normalized))
-    return re.compile(_BEFORE + re.escape(normalized) + _AFTER)
-
+#: The built-in abstention phrases of every shipped language (normalised): saying "I don't
+#: know", refusing and asking which one is meant. Support-bot deflections ("please contact
+#: support") count too unless a suite turns them off (`rule_grade(deflections=False)`).
+DEFAULT_IDK_PHRASES: tuple[str, ...] = abstain_phrases(("idk", "refusal", "clarification"))
 
 # --- abstention ------------------------------------------------------------------------------
 
-# Defaults that would fire on ordinary answers, tightened by lookarounds (normalised form ->
-# (before, after)): "Many people don't know that ..." and 不确定性 ("uncertainty") are answers.
-_GUARDS: dict[str, tuple[str, str]] = {
-    "dont know": ("(?<!people )(?<!you )(?<!they )(?<!who )", ""),
-    # "Let me know if you are not sure" is an offer, not an abstention.
-    "not sure": ("(?<!you are )(?<!youre )(?<!if )", ""),
-    # "I can't say enough good things about Paris" praises, it does not abstain.
-    "i cant say": ("", "(?! enough)"),
-    "i cannot say": ("", "(?! enough)"),
-    "不确定": ("", "(?!性)"),
-    "不確定": ("", "(?!性)"),
+# Phrases that also occur in answers, and what around them makes them an answer: "Many people
+# don't know that ...", "let me know if you are not sure", "I can't say enough good things",
+# 不确定性 ("uncertainty"). (normalised phrase -> (text before it, text after it)).
+_GUARDS: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
+    "dont know": (re.compile(r"(?:people|you|they|who|many) $"), None),
+    "not sure": (re.compile(r"(?:you are|youre|if|make) $"), None),
+    "i cant say": (None, re.compile(r"^ enough")),
+    "i cannot say": (None, re.compile(r"^ enough")),
+    "不确定": (None, re.compile(r"^性")),
+    "不確定": (None, re.compile(r"^性")),
 }
 # Accent stripping turns "no sé" (I don't know) into "no se", the start of "no se encuentra"
 # ("is not located"), so that phrase also needs its accent in the casefolded reply.
 _ACCENTED: dict[str, re.Pattern[str]] = {"no se": re.compile(r"(?<!\w)no\s+sé(?!\w)")}
 
-
-@dataclass(frozen=True)
-class _PhraseMatcher:
-    plain: re.Pattern[str] | None
-    guarded: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
-
-    def search(self, reply: str) -> bool:
-        text = normalize(reply)
-        if self.plain is not None and self.plain.search(text):
-            return True
-        folded: str | None = None
-        for pattern, accented in self.guarded:
-            if not pattern.search(text):
-                continue
-            if accented is None:
-                return True
-            if folded is None:
-                folded = unicodedata.normalize("NFKC", reply).casefold()
-            if accented.search(folded):
-                return True
-        return False
-
-
-def _build_matcher(phrases: tuple[str, ...]) -> _PhraseMatcher:
-    spaced: set[str] = set()
-    unspaced: set[str] = set()
-    guarded: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
-    for phrase in phrases:
-        norm = normalize(phrase)
-        if not norm:
-            continue  # "?!" would otherwise match every reply
-        if norm in _GUARDS or norm in _ACCENTED:
-            before, after = _GUARDS.get(norm, ("", ""))
-            if _HAS_UNSPACED.search(norm):
-                core = before + re.escape(norm) + after
-            else:
-                core = _BEFORE + before + re.escape(norm) + after + _AFTER
-            guarded[norm] = (re.compile(core), _ACCENTED.get(norm))
-        elif _HAS_UNSPACED.search(norm):
-            unspaced.add(norm)
-        else:
-            spaced.add(norm)
-    # One alternation keeps a 100-phrase list to a single regex pass per reply.
-    parts = []
-    if spaced:
-        words = "|".join(re.escape(p) for p in sorted(spaced, key=len, reverse=True))
-        parts.append(f"{_BEFORE}(?:{words}){_AFTER}")
-    parts.extend(re.escape(p) for p in sorted(unspaced, key=len, reverse=True))
-    plain = re.compile("|".join(parts)) if parts else None
-    return _PhraseMatcher(plain, tuple(guarded.values()))
-
-
-_DEFAULT_MATCHER = _build_matcher(DEFAULT_IDK_PHRASES)
+#: Words that abstain when they are the whole reply ("Unknown."), but not inside a sentence
+#: ("the author is unknown" may be the right answer to "who wrote it?").
+_WHOLE_REPLY_IDK = frozenset(
+    {"unknown", "not known", "unclear", "uncertain", "unsure", "desconocido", "inconnu",
+     "unbekannt", "sconosciuto", "desconhecido", "неизвестно", "未知", "不详", "不明"}
+)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_matcher(phrases: tuple[str, ...]) -> _PhraseMatcher:
-    return _build_matcher(phrases)
+def _phrases_matcher(phrases: tuple[str, ...], deflections: bool) -> re.Pattern[str] | None:
+    if phrases is DEFAULT_IDK_PHRASES or phrases == DEFAULT_IDK_PHRASES:
+        return abstain_regex() if deflections else abstain_regex(("idk", "refusal", "clarification"))
+    extra = abstain_phrases(("deflection",)) if deflections else ()
+    return phrases_regex((*(normalize(p) for p in phrases), *extra))
 
 
-#: Words that abstain when they are the whole reply ("Unknown."), but not inside a sentence
-#: ("the author is unknown" may be the right answer to "who wrote it?").
-_WHOLE_REPLY_IDK = frozenset({"unknown", "not known", "unclear", "uncertain", "unsure"})
+def _abstention_spans(
+    reply: str, norm: str, phrases: Sequence[str], deflections: bool
+) -> list[tuple[int, int]]:
+    """Where `norm` (the normalised reply) says it does not know, refuses, asks which one is
+    meant or deflects, leaving out look-alikes that are answers."""
+    key = phrases if isinstance(phrases, tuple) else tuple(phrases)
+    matcher = _phrases_matcher(key, deflections)
+    if matcher is None:
+        return []
+    spans = []
+    folded: str | None = None
+    for match in matcher.finditer(norm):
+        phrase = match.group()
+        before, after = _GUARDS.get(phrase, (None, None))
+        if before is not None and before.search(norm, 0, match.start()):
+            continue
+        if after is not None and after.match(norm, match.end()):
+            continue
+        if phrase in _ACCENTED:
+            folded = folded or unicodedata.normalize("NFKC", reply).casefold()
+            if not _ACCENTED[phrase].search(folded):
+                continue
+        spans.append(match.span())
+    return spans
 
 
 def is_abstention(reply: str, phrases: Sequence[str] = DEFAULT_IDK_PHRASES) -> bool:
-    """True if the reply contains one of `phrases` (compared as normalised whole words)."""
-    if normalize(reply) in _WHOLE_REPLY_IDK:
-        return True
-    if phrases is DEFAULT_IDK_PHRASES:
-        matcher = _DEFAULT_MATCHER
-    else:
-        matcher = _cached_matcher(tuple(phrases))
-    return matcher.search(reply)
+    """True if the reply says it does not know (or refuses, asks which one is meant, or
+    deflects) in one of `phrases` or the built-in lists, compared as normalised whole words."""
+    norm = normalize(reply)
+    return norm in _WHOLE_REPLY_IDK or bool(_abstention_spans(reply, norm, phrases, True))
 
 
-# --- numbers ---------------------------------------------------------------------------------
-
-# A minus sign counts only when it does not join two words or numbers ("COVID-19", "1990-2000").
-_DIGITS = re.compile(
-    r"(?P<sign>(?<![0-9A-Za-z.,])[-\u2212])?"
-    r"(?<![\d.])"
-    r"(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)"
-    r"(?P<frac>\.\d+)?"
-    r"(?P<exp>e[-+]?\d+)?"
-)
-_NUMERIC_ALIAS = re.compile(r"[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?")
-_SCALE_AFTER = re.compile(r"\s*(hundred|thousand|million|billion|trillion)(?![^\W\d_])")
-_WORD = re.compile(r"[^\W\d_]+")
-_WORD_GAP = re.compile(r"\s*[-\u2010\u2011]?\s*")
-
-_UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19,
-}  # fmt: skip
-_TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-}  # fmt: skip
-_SCALES = {
-    "hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12,
-}  # fmt: skip
-_NEGATORS = frozenset({"minus", "negative"})
-_NUMBER_WORDS = frozenset({*_UNITS, *_TENS, *_SCALES, *_NEGATORS, "a", "and"})
-
-
-def _digits_value(match: re.Match[str]) -> float:
-    value = float(match["int"].replace(",", "") + (match["frac"] or "") + (match["exp"] or ""))
-    return -value if match["sign"] else value
-
-
-def _parse_group(words: list[str], start: int) -> tuple[int, int]:
-    """Parse a number below 1000 ("two hundred and five") at `start`: (value, next index)."""
-
-    def at(index: int) -> str:
-        return words[index] if index < len(words) else ""
-
-    end, value, word = start, 0, words[start]
-    multiplier = 1 if word == "a" else _UNITS.get(word, 0)  # "a hundred" is one hundred
-    if multiplier > 0 and at(start + 1) == "hundred":
-        value, end = multiplier * 100, start + 2
-        if at(end) == "and" and (at(end + 1) in _TENS or _UNITS.get(at(end + 1), 0) > 0):
-            end += 1
-    elif word == "a":
-        # "a thousand" is a number; any other "a" is the article.
-        return (1, start + 1) if at(start + 1) in _SCALES else (0, start)
-    word = at(end)
-    if word in _TENS:
-        value, end = value + _TENS[word], end + 1
-        if 0 < _UNITS.get(at(end), 0) < 10:
-            value, end = value + _UNITS[at(end)], end + 1
-    elif word in _UNITS and (end == start or _UNITS[word] > 0):
-        value, end = value + _UNITS[word], end + 1
-    return value, end
-
-
-def _parse_words(words: list[str], start: int) -> tuple[int, int]:
-    """Parse the longest number at `start` ("minus two thousand and five"): (value, next)."""
-    sign, end, size = 1, start, len(words)
-    if words[end] in _NEGATORS and end + 1 < size:
-        sign, end = -1, end + 1
-    total, last_scale, parsed = 0, math.inf, False
-    while end < size:
-        group, after = _parse_group(words, end)
-        if after == end:
-            break
-        parsed = True
-        scale = _SCALES.get(words[after], 0) if after < size else 0
-        if 100 < scale < last_scale:
-            total, last_scale, end = total + group * scale, scale, after + 1
-            # "one thousand and five": the "and" belongs to the number only if one follows.
-            if end + 1 < size and words[end] == "and" and _parse_group(words, end + 1)[1] > end + 1:
-                end += 1
-            continue
-        total, end = total + group, after
-        break
-    return (sign * total, end) if parsed else (0, start)
-
-
-def _word_numbers(text: str) -> list[tuple[int, float]]:
-    """(position, value) of the numbers written in English words in casefolded `text`."""
-    found: list[tuple[int, float]] = []
-    run: list[str] = []
-    positions: list[int] = []
-
-    def flush() -> None:
-        index = 0
-        while index < len(run):
-            value, after = _parse_words(run, index)
-            if after == index:
-                index += 1
-                continue
-            found.append((positions[index], float(value)))
-            index = after
-        run.clear()
-        positions.clear()
-
-    last_end = -1
-    for match in _WORD.finditer(text):
-        word = match[0]
-        if word not in _NUMBER_WORDS:
-            flush()
-            continue
-        if run and not _WORD_GAP.fullmatch(text, last_end, match.start()):
-            flush()  # "one, two" are two numbers, not "one two"
-        run.append(word)
-        positions.append(match.start())
-        last_end = match.end()
-    flush()
-    return found
-
-
-def extract_numbers(text: str) -> list[float]:
-    """Numbers in `text` in order of appearance: "-2", "3,000", "1.5e3", "twenty-one".
-
-    A digit number followed by a scale word ("2.1 million") yields both 2.1 and 2100000.0.
-    """
-    text = unicodedata.normalize("NFKC", text).casefold()
-    found: list[tuple[int, float]] = []
-    for match in _DIGITS.finditer(text):
-        value = _digits_value(match)
-        found.append((match.start(), value))
-        scale = _SCALE_AFTER.match(text, match.end())
-        if scale:
-            found.append((match.start(), value * _SCALES[scale[1]]))
-    found.extend(_word_numbers(text))
-    found.sort(key=lambda item: item[0])  # stable: a scaled value stays after its digits
-    return [value for _, value in found]
-
-
-# --- answers ---------------------------------------------------------------------------------
+# --- the reply, read once ----------------------------------------------------------------------
 
 
 class _Reply:
-    """A reply's normalised forms, each computed at most once and only if an alias needs it."""
+    """A reply's forms, each computed at most once and only when a rule needs it."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._forms: dict[tuple[bool, bool], str] = {}
-        self._numbers: list[float] | None = None
-
-    def form(self, *, elide: bool = False, articles: bool = False) -> str:
-        key = (elide, articles)
-        if key not in self._forms:
-            self._forms[key] = _normalize(self.text, elide=elide, articles=articles)
-        return self._forms[key]
+        self.norm = normalize(text)
+        self._lang: str | None = None
+        self._numbers: list[Mention] | None = None
+        self._elided: str | None = None
+        self._scripts: frozenset[str] | None = None
 
     @property
-    def numbers(self) -> list[float]:
+    def lang(self) -> str:
+        if self._lang is None:
+            self._lang = detect(self.text)
+        return self._lang
+
+    @property
+    def numbers(self) -> list[Mention]:
         if self._numbers is None:
-            self._numbers = extract_numbers(self.text)
+            self._numbers = mentions(self.text, self.lang)
         return self._numbers
 
+    @property
+    def elided(self) -> str:
+        if self._elided is None:
+            self._elided = normalize(self.text, elide=True)
+        return self._elided
 
-def _matches_number(reply: _Reply, expected: float, tolerance: Tolerance) -> bool:
-    return any(tolerance.allows(value, expected) for value in reply.numbers)
+    @property
+    def scripts(self) -> frozenset[str]:
+        if self._scripts is None:
+            self._scripts = scripts_of(self.text)
+        return self._scripts
+
+    def has(self, kind: str, text: str | None = None) -> bool:
+        """True if the reply (or `text`, normalised) has a `kind` word of its language."""
+        pattern = kind_regex(kind, self.lang)
+        return pattern is not None and pattern.search(self.norm if text is None else text) is not None
 
 
-def _as_float(number: float) -> float:
-    try:
-        return float(number)
-    except OverflowError:  # an int beyond 1e308 compares as infinity, like "1e400" in a reply
-        return math.inf if number > 0 else -math.inf
+# --- doubts ------------------------------------------------------------------------------------
+
+#: Why the rules may be wrong about a grade, by name. A doubted reply goes to the judge, or
+#: is shown as undecided.
+DOUBTS: dict[str, str] = {
+    "hedge": "says it does not know, yet answers or says more",
+    "other words": "on an idk question, may say 'I don't know' in words the lists miss",
+    "partial": "the reply holds part of an expected answer, or is part of one",
+    "near miss": "close to an expected answer: a typo, a spelling or a transliteration",
+    "other script": "written in another script than the expected answer: a translation?",
+    "approximate number": "a number given as an estimate, a bound or a range",
+    "near number": "a number close to the expected one, but not equal to it",
+    "unit": "the expected number with another unit",
+    "alternatives": "the answer is one of several offered ('X or Y')",
+    "candidates": "the answer is one item of a list of candidates",
+    "negation": "the answer appears next to a negation ('not X')",
+    "several numbers": "the expected number and other numbers close to it",
+    "long reply": "a long reply with no answer and no abstention: an answer in other words?",
+}
 
 
-def _matches_text(reply: _Reply, alias: str) -> bool:
+def _doubt(kind: str) -> str:
+    return f"{kind}: {DOUBTS[kind]}"
+
+
+def doubt_kind(doubt: str) -> str:
+    """The name of a doubt ("hedge") from its text ("hedge: says it does not know, ...")."""
+    return doubt.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class RuleGrade:
+    """The string rules' grade, and why they may be wrong about it (None: they are sure)."""
+
+    grade: Grade
+    doubt: str | None = None
+
+
+_SURE = 3
+_DOUBTED_CORRECT = 2
+_DOUBTED = 1
+
+
+@dataclass(frozen=True)
+class _Found:
+    """How one expected answer was found in the reply; rank orders the ways."""
+
+    rank: int
+    grade: Grade
+    doubt: str | None = None
+    #: The matched stretch of the normalised reply (text answers), or the matched number.
+    phrase: str | None = None
+    number: Mention | None = None
+
+
+_NOT_FOUND = _Found(0, "wrong")
+
+#: Between a qualified answer's parts: "San Francisco, California", "carbonate (MgCO3)",
+#: "Season 7: White Wedding".
+_QUALIFIER = re.compile(r"\s*(?:[,;:/()\[\]（）：，；]|\s[-\u2013\u2014]\s)\s*")
+#: Between the parts of a compound answer, in the answer's own script: "Malia and Sasha".
+_CJK_PARTS = re.compile(r"[·・、，,和与及（）()]+")
+_LEADING_ARTICLES = frozenset({"the", "a", "an"})
+#: Lines of a list: "- Paris", "2) Lyon".
+_LIST_LINE = re.compile(r"^\s*(?:[-*\u2022\u00b7]|\d{1,2}[.)])\s+\S", re.MULTILINE)
+_SENTENCES = re.compile(r"[.!?\u3002\uff01\uff1f\n]+(?:\s+|$)|[\u3002\uff01\uff1f]")
+_CLAUSES = re.compile(r"[,;:()\u3001\uff0c\uff1b\uff1a\uff08\uff09]|[.!?\u3002\uff01\uff1f\n]+")
+
+
+def _answer_core(alias: str) -> str:
+    """An answer without a leading English article ("The Hague" -> "hague")."""
     norm = normalize(alias)
+    words = norm.split()
+    if len(words) > 1 and words[0] in _LEADING_ARTICLES and alias.isascii():
+        return " ".join(words[1:])
+    return norm
+
+
+def _find_text(reply: _Reply, alias: str, accept_core: bool) -> _Found:
+    norm = _answer_core(alias)
     if not norm:
-        # An alias made only of articles, like the multiple-choice letter "A": the English
-        # article is in nearly every reply, so only a reply that is just that letter counts.
-        norm = _normalize(alias, articles=True)
-        return bool(norm) and reply.form(articles=True) == norm
-    if _pattern(norm).search(reply.form()):
-        return True
-    if not (_HAS_APOSTROPHE.search(alias) or _HAS_APOSTROPHE.search(reply.text)):
-        return False  # the elided forms would be the same as the ones just compared
-    elided = _normalize(alias, elide=True)
-    return bool(elided) and _pattern(elided).search(reply.form(elide=True)) is not None
+        return _NOT_FOUND
+    if norm in _LEADING_ARTICLES:
+        # A one-letter answer such as the multiple-choice "A": it is in nearly every English
+        # reply as the article, so only a reply that is just that letter counts.
+        return _Found(_SURE, "correct", phrase=norm) if reply.norm == norm else _NOT_FOUND
+    if phrase_pattern(norm).search(reply.norm):
+        return _Found(_SURE, "correct", phrase=norm)
+    if has_apostrophe(alias) or has_apostrophe(reply.text):
+        elided = normalize(alias, elide=True)
+        if elided and phrase_pattern(elided).search(reply.elided):
+            return _Found(_SURE, "correct", phrase=elided)
+    if _spaceless_match(reply.norm, norm):
+        return _Found(_SURE, "correct", phrase=norm)
+    return _partial(reply, alias, norm, accept_core)
+
+
+def _spaceless_match(reply: str, alias: str) -> bool:
+    """"Hyungwon Chung" for "Hyung Won Chung", "Tamilnadu" for "Tamil Nadu": the same letters
+    split into other words (a word run of the reply spells the answer without spaces)."""
+    target = alias.replace(" ", "")
+    if len(target) < 5 or has_unspaced(target):
+        return False
+    words = reply.split()
+    for start in range(len(words)):
+        joined = ""
+        for word in words[start:]:
+            joined += word
+            if len(joined) >= len(target):
+                if joined == target:
+                    return True
+                break
+    return False
+
+
+def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
+    """A qualified answer's core, a part of the answer, a near miss or another script."""
+    segments = [normalize(s) for s in _QUALIFIER.split(alias)]
+    segments = [s for s in segments if s and s != norm]
+    for segment in segments:
+        if phrase_pattern(segment).search(reply.norm):
+            if accept_core:
+                return _Found(_SURE, "correct", phrase=segment)
+            return _Found(_DOUBTED_CORRECT, "correct", _doubt("partial"), phrase=segment)
+    if has_unspaced(norm):
+        parts = [normalize(p) for p in _CJK_PARTS.split(alias)]
+        found = [p for p in parts if len(p) >= 2 and p in reply.norm]
+        short = reply.norm.replace(" ", "")
+        if found or (2 <= len(short) <= 12 and short in norm.replace(" ", "")):
+            return _Found(_DOUBTED, "wrong", _doubt("partial"))
+    else:
+        words = [w for w in norm.split() if len(w) >= 2 or w.isdigit()]
+        reply_words = set(reply.norm.split())
+        found_words = [w for w in words if w in reply_words]
+        if found_words:
+            grade: Grade = "correct" if len(found_words) == len(words) else "wrong"
+            return _Found(_DOUBTED, grade, _doubt("partial"))
+        if _near_miss(reply.norm, norm):
+            return _Found(_DOUBTED, "correct", _doubt("near miss"))
+    answer_scripts = scripts_of(alias)
+    if reply.scripts and answer_scripts and not (reply.scripts & answer_scripts):
+        return _Found(_DOUBTED, "wrong", _doubt("other script"))
+    return _NOT_FOUND
+
+
+def _near_miss(reply: str, alias: str) -> bool:
+    """A stretch of the reply within a few edits of the answer ("Hyoong Won Choong")."""
+    if len(alias) < 4 or not any(c.isalpha() for c in alias):
+        return False
+    budget = max(1, len(alias) // 6)
+    words = reply.split()
+    size = len(alias.split())
+    for count in {max(1, size - 1), size, size + 1}:
+        for start in range(len(words) - count + 1):
+            window = " ".join(words[start : start + count])
+            if abs(len(window) - len(alias)) <= budget and _within_edits(window, alias, budget):
+                return True
+    return False
+
+
+def _within_edits(a: str, b: str, budget: int) -> bool:
+    """Levenshtein distance of a and b is at most `budget` (banded, so cheap)."""
+    if a[0] != b[0] and a[-1] != b[-1]:
+        return False  # a typo seldom changes both ends; this skips most windows
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [budget + 1] * len(b)
+        low, high = max(1, i - budget), min(len(b), i + budget)
+        for j in range(low, high + 1):
+            cost = 0 if char_a == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        if min(current[max(0, low - 1) : high + 1]) > budget:
+            return False
+        previous = current
+    return previous[len(b)] <= budget
+
+
+def _find_number(reply: _Reply, number: AnswerNumber, tolerance: Tolerance) -> _Found:
+    exact_tolerance = _EXACT if number.as_text else tolerance
+    best = _NOT_FOUND
+    for mention in reply.numbers:
+        found = _number_found(mention, number, exact_tolerance, tolerance.significant)
+        if found.rank > best.rank:
+            best = found
+    return best
 
 
 _EXACT = Tolerance()
 
 
-def _alias_number(answer: str | float) -> tuple[float, bool] | None:
-    """An alias's number and whether it was written as text; None for a word alias."""
-    if isinstance(answer, bool):
-        return None  # True is a word here, never the number 1
-    if isinstance(answer, (int, float)):
-        return _as_float(answer), False
-    numeric = _NUMERIC_ALIAS.fullmatch(unicodedata.normalize("NFKC", answer).strip().casefold())
-    if numeric is None:
-        return None
-    return float(numeric[0].replace("\u2212", "-").replace(",", "")), True
+def _number_found(
+    mention: Mention, number: AnswerNumber, tolerance: Tolerance, significant: bool
+) -> _Found:
+    value, expected = mention.value, number.value
+    diff = abs(value - expected)
+    slack = _FLOAT_SLACK * max(abs(expected), 1.0)
+    rounds_to_answer = diff <= number.step / 2 + slack
+    coarser_agrees = mention.step > number.step and diff <= mention.step / 2 + slack
+    close = diff <= 0.1 * abs(expected) + slack
+    if tolerance.allows(value, expected) or (significant and rounds_to_answer):
+        if not same_unit(mention.unit, number.unit):
+            return _Found(_DOUBTED, "wrong", _doubt("unit"), number=mention)
+        if mention.approximate:
+            return _Found(_DOUBTED_CORRECT, "correct", _doubt("approximate number"), number=mention)
+        return _Found(_SURE, "correct", number=mention)
+    if mention.approximate:
+        # "around 100k", "more than 3000": too wide to commit (SimpleQA: not attempted).
+        return _Found(_DOUBTED, "abstained", _doubt("approximate number"), number=mention)
+    if rounds_to_answer:
+        return _Found(_DOUBTED_CORRECT, "correct", _doubt("near number"), number=mention)
+    if coarser_agrees or close:
+        return _Found(_DOUBTED, "wrong", _doubt("near number"), number=mention)
+    return _NOT_FOUND
 
 
-def _matches_alias(reply: _Reply, answer: str | float, tolerance: Tolerance) -> bool:
-    number = _alias_number(answer)
+def _find(reply: _Reply, answer: str | float, expectation: Expectation) -> _Found:
+    number = answer_number(answer)
     if number is None:
-        return _matches_text(reply, str(answer))
-    value, as_text = number
-    # "1" written as text still accepts "one" and "1.0"; the question's tolerance is for
-    # numeric answers only.
-    return _matches_number(reply, value, _EXACT if as_text else tolerance)
+        return _find_text(reply, str(answer), expectation.accept_core)
+    return _find_number(reply, number, expectation.tolerance)
+
+
+def _best(reply: _Reply, expectation: Expectation) -> _Found:
+    best = _NOT_FOUND
+    for answer in expectation.answers:
+        found = _find(reply, answer, expectation)
+        if found.rank > best.rank:
+            best = found
+            if best.rank == _SURE:
+                break
+    if best.rank < _SURE and expectation.regex is not None:
+        if _search(expectation.regex, unicodedata.normalize("NFKC", reply.text)):
+            return _Found(_SURE, "correct")
+    return best
 
 
 def matches_answer(reply: str, expectation: Expectation) -> bool:
-    """True if the reply contains an accepted alias or number, or matches the regex."""
-    parsed = _Reply(reply)
-    if any(_matches_alias(parsed, a, expectation.tolerance) for a in expectation.answers):
-        return True
-    regex = expectation.regex
-    return regex is not None and _search(regex, unicodedata.normalize("NFKC", reply))
+    """True if the reply surely contains an accepted answer or number, or matches the regex."""
+    return _best(_Reply(reply), expectation).rank == _SURE
+
+
+# --- a found answer among others ---------------------------------------------------------------
+
+
+def _competing(reply: _Reply, found: _Found, expectation: Expectation) -> str | None:
+    """Why an answer found in the reply may not be the reply's answer: it is one of several
+    offered, one item of a list, denied, or among other numbers close to it."""
+    rest = reply.norm
+    if found.phrase:
+        rest = phrase_pattern(found.phrase).sub(" ", rest)
+    if reply.has("alternatives", rest):
+        return _doubt("alternatives")
+    if len(_LIST_LINE.findall(reply.text)) >= 2 or _enumerated(reply.text, found.phrase):
+        return _doubt("candidates")
+    if found.phrase and _negated(reply, found.phrase):
+        return _doubt("negation")
+    if found.number is not None and _other_numbers(reply, found.number, expectation):
+        return _doubt("several numbers")
+    return None
+
+
+def _enumerated(text: str, phrase: str | None) -> bool:
+    """The answer stands in a run of three or more short items ("Paris, Lyon, Nice")."""
+    if not phrase:
+        return False
+    for sentence in _SENTENCES.split(text):
+        if phrase_pattern(phrase).search(normalize(sentence)):
+            items = [item for item in re.split(r"[,;\u3001\uff0c\uff1b]", sentence) if item.strip()]
+            return len(items) >= 3 and all(length_in_words(item) <= 4 for item in items)
+    return False
+
+
+def _negated(reply: _Reply, phrase: str) -> bool:
+    """A negation in the clause that holds the answer ("not Paris", "Paris is wrong")."""
+    pattern = phrase_pattern(phrase)
+    for clause in _CLAUSES.split(reply.text):
+        norm = normalize(clause)
+        if pattern.search(norm):
+            return reply.has("negation", pattern.sub(" ", norm))
+    return False
+
+
+def _other_numbers(reply: _Reply, found: Mention, expectation: Expectation) -> bool:
+    """Other numbers of the same size as the answer ("$8 or $10"), not a year or a count
+    beside it ("330 m, built in 1889")."""
+    expected = found.value
+    for mention in reply.numbers:
+        if mention is found or mention.value == expected:
+            continue
+        if expected and 1 / 3 <= mention.value / expected <= 3:
+            return True
+    return False
+
+
+# --- the grade ---------------------------------------------------------------------------------
+
+
+def _says_more(reply: _Reply, spans: list[tuple[int, int]]) -> str | None:
+    """After an abstention, what else the reply says: "guess" (a hedged answer, which on an
+    idk question is an attempt), "more" (a second statement), or None."""
+    rest = reply.norm
+    for start, end in reversed(spans):
+        rest = rest[:start] + " " + rest[end:]
+    if reply.has("hedge", rest):
+        return "guess"
+    if any(char.isdigit() for char in rest) or length_in_words(rest) >= LONG_REPLY_WORDS:
+        return "more"
+    # "I'm sorry, but I can't help": a "but" before the abstention leads into it; after it,
+    # a second statement follows ("I don't know her name, but she has three children").
+    after = reply.norm[spans[-1][1] :] if spans else rest
+    if reply.has("contrast", after) and length_in_words(after) >= 4:
+        return "more"
+    return None
+
+
+#: Replies of at least this many words (two characters of Chinese or Japanese count as one)
+#: that neither match an answer nor abstain may give the answer in other words.
+LONG_REPLY_WORDS = 12
+
+
+def rule_grade(
+    reply: str,
+    expectation: Expectation,
+    idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES,
+    abstained: bool | None = None,
+    *,
+    deflections: bool = True,
+) -> RuleGrade:
+    """Grade by the string rules, with a named doubt (see DOUBTS) where they cannot decide.
+
+    `abstained`, when given, decides the abstention instead of the phrase lists;
+    `deflections` False: a support bot's "please contact support" is not an abstention.
+    Raises nothing but RegexTimeout, for a regex past its deadline.
+    """
+    view = _Reply(reply)
+    spans: list[tuple[int, int]] = []
+    if abstained is None:
+        spans = _abstention_spans(reply, view.norm, idk_phrases, deflections)
+        abstained = bool(spans) or view.norm in _WHOLE_REPLY_IDK
+    if expectation.idk:
+        return _grade_unanswerable(view, abstained, spans)
+    found = _best(view, expectation)
+    if abstained:
+        if found.rank == _SURE:
+            # "I'm not sure, but it's Paris": a hedged answer counts (SimpleQA's rubric).
+            return RuleGrade("correct", _doubt("hedge"))
+        if found.rank > 0 or _says_more(view, spans):
+            return RuleGrade("abstained", _doubt("hedge"))
+        return RuleGrade("abstained")
+    if found.rank == _SURE:
+        return RuleGrade("correct", _competing(view, found, expectation))
+    if found.rank > 0:
+        return RuleGrade(found.grade, found.doubt)
+    if length_in_words(reply) >= LONG_REPLY_WORDS:
+        return RuleGrade("wrong", _doubt("long reply"))
+    return RuleGrade("wrong")
+
+
+def _grade_unanswerable(view: _Reply, abstained: bool, spans: list[tuple[int, int]]) -> RuleGrade:
+    """Nothing is known, so any attempted answer is made up; but the phrase lists cannot know
+    every way of declining ("Nobody has recorded that")."""
+    if abstained:
+        more = _says_more(view, spans)
+        if more == "guess":  # "I don't know, maybe 1923" attempts an answer
+            return RuleGrade("wrong", _doubt("hedge"))
+        return RuleGrade("abstained", _doubt("hedge") if more else None)
+    if (
+        view.has("negation")
+        or view.has("hedge")
+        or length_in_words(view.text) >= LONG_REPLY_WORDS
+    ):
+        return RuleGrade("wrong", _doubt("other words"))
+    return RuleGrade("wrong")
+
+
+def grade_reply(
+    reply: str,
+    expectation: Expectation,
+    idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES,
+    abstained: bool | None = None,
+) -> Grade:
+    """The rules' grade of an obtained reply, without its doubt (see rule_grade)."""
+    return rule_grade(reply, expectation, idk_phrases, abstained).grade
 
 
 # --- regex deadline --------------------------------------------------------------------------
@@ -689,98 +654,3 @@ def _search(regex: re.Pattern[str], text: str) -> bool:
         signal.signal(signal.SIGALRM, previous)
 
 
-def grade_reply(
-    reply: str,
-    expectation: Expectation,
-    idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES,
-    abstained: bool | None = None,
-) -> Grade:
-    """Grade an obtained reply: abstaining wins over any answer given alongside it.
-
-    `abstained`, when given, decides the abstention instead of the phrase lists.
-    Raises nothing but RegexTimeout, for a regex past its deadline.
-    """
-    return rule_grade(reply, expectation, idk_phrases, abstained).grade
-
-
-# --- doubt: where string rules cannot decide -------------------------------------------------
-
-#: Replies of at least this many words that neither match an answer nor abstain by phrase
-#: may be a paraphrase of the answer, or "I don't know" in other words.
-LONG_REPLY_WORDS = 12
-
-_GUESS = re.compile(
-    r"(?<!\w)(?:probably|perhaps|maybe|possibly|likely|might be|could be|my (?:best )?guess|"
-    r"i (?:think|believe|suspect|guess)|i'd say|if i had to guess|but)(?!\w)"
-)
-_ALTERNATIVES = re.compile(r"(?<!\w)(?:or|either)(?!\w)")
-_NEGATION = re.compile(
-    r"(?<!\w)(?:not|no|never|neither|nor|none|isn't|wasn't|aren't|weren't|doesn't|didn't|"
-    r"don't|cannot|can't|incorrect|false|instead|rather than|contrary)(?!\w)"
-)
-
-
-@dataclass(frozen=True)
-class RuleGrade:
-    """The string rules' grade, and why they may be wrong about it (None: they are sure)."""
-
-    grade: Grade
-    doubt: str | None = None
-
-
-def _plain(reply: str) -> str:
-    """Casefolded, with typographic apostrophes made straight (for the word lists above)."""
-    folded = unicodedata.normalize("NFKC", reply).casefold()
-    return folded.replace("\u2019", "'").replace("\u02bc", "'")
-
-
-def rule_grade(
-    reply: str,
-    expectation: Expectation,
-    idk_phrases: Sequence[str] = DEFAULT_IDK_PHRASES,
-    abstained: bool | None = None,
-) -> RuleGrade:
-    """Grade by the string rules, and say where they cannot decide (the judge's cases):
-
-    - hedge: the reply says it does not know, yet gives the answer or a guess;
-    - other words: on an idk question, a reply that does not abstain by phrase may still
-      say "I don't know" in other words ("Nobody knows.");
-    - alternatives: the answer is there with an "or" ("Paris or Lyon");
-    - negation: the reply contains the answer next to a negation ("it is not Paris");
-    - several numbers: a numeric answer is there, and so are other numbers;
-    - long reply: a sentence that neither contains an answer nor abstains by phrase.
-    """
-    said_idk = is_abstention(reply, idk_phrases) if abstained is None else abstained
-    plain = _plain(reply)
-    if said_idk:
-        gives_answer = not expectation.idk and matches_answer(reply, expectation)
-        if gives_answer or _GUESS.search(plain):
-            return RuleGrade("abstained", "hedge: says it does not know, but answers or guesses")
-        return RuleGrade("abstained")
-    if expectation.idk:
-        # Nothing is known, so any attempted answer is made up; but the phrase lists cannot
-        # know every way of declining.
-        return RuleGrade("wrong", "other words: may say 'I don't know' in other words")
-    if not matches_answer(reply, expectation):
-        if len(reply.split()) >= LONG_REPLY_WORDS:
-            return RuleGrade("wrong", "long reply: may give the answer in other words")
-        return RuleGrade("wrong")
-    if _ALTERNATIVES.search(plain):
-        return RuleGrade("correct", "alternatives: the answer is one of several offered")
-    if _NEGATION.search(plain):
-        return RuleGrade("correct", "negation: the answer appears next to a negation")
-    if _other_numbers(reply, expectation):
-        return RuleGrade("correct", "several numbers: the answer and other numbers")
-    return RuleGrade("correct")
-
-
-def _other_numbers(reply: str, expectation: Expectation) -> bool:
-    """True if the answer is numeric and the reply also holds numbers that do not match it."""
-    expected = [n for n in map(_alias_number, expectation.answers) if n is not None]
-    if not expected:
-        return False
-    return any(
-        not any((_EXACT if as_text else expectation.tolerance).allows(value, number)
-                for number, as_text in expected)
-        for value in extract_numbers(reply)
-    )  # fmt: skip

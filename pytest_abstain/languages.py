@@ -1,0 +1,160 @@
+"""Per-language phrase data (`languages/*.json`) and a cheap guess of a reply's language (pure).
+
+Each language file lists, in that language, the phrases of each kind below. Abstention phrases
+are specific enough to look for in every reply whatever its language; the short words (not,
+or, about, the) mean something else in another language (Czech "a" is "and", Dutch "of" is
+"or"), so they are looked for only in the reply's own language, and in English, which replies
+in any language quote.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from importlib import resources
+
+from .textforms import normalize, phrases_regex, scripts_of
+
+__all__ = [
+    "ABSTAIN_KINDS",
+    "KINDS",
+    "Language",
+    "abstain_phrases",
+    "abstain_regex",
+    "detect",
+    "kind_regex",
+    "languages",
+]
+
+#: Ways of not answering: each is an abstention on its own.
+ABSTAIN_KINDS = ("idk", "refusal", "clarification", "deflection")
+#: Words that change how an answer reads, looked for in the reply's own language.
+LOCAL_KINDS = (
+    "hedge",  # "I think", "probably": uncertainty around an answer
+    "contrast",  # "but", "however": a second statement after an abstention
+    "negation",  # "not", "never", "wrong": the answer may be the one denied
+    "alternatives",  # "or", "either": several candidates
+    "approximate",  # before a number: "about", "more than"
+    "approximate_after",  # after a number: "or so", 左右
+    "articles",  # dropped from the start of an expected answer
+)
+KINDS = ABSTAIN_KINDS + LOCAL_KINDS
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    #: The script its words are written in (a `textforms.scripts_of` name).
+    script: str
+    #: Common words (normalised), to tell languages of one script apart.
+    words: frozenset[str]
+    #: Letters only this language of its script uses ("ñ", "ř"), as a regex class.
+    letters: re.Pattern[str] | None
+    #: A comma before decimals ("2,5"), a dot or space between thousands ("1.234.567").
+    decimal_comma: bool
+    #: kind -> normalised phrases.
+    phrases: dict[str, tuple[str, ...]]
+
+
+class LanguageDataError(ValueError):
+    """A language file is malformed (a packaging bug: tests load every file)."""
+
+
+def _load(code: str, text: str) -> Language:
+    data = json.loads(text)
+    unknown = set(data) - {*KINDS, "language", "script", "words", "letters", "decimal_comma"}
+    if unknown or not isinstance(data.get("language"), str):
+        raise LanguageDataError(f"languages/{code}.json: unknown keys {sorted(unknown)}")
+    phrases = {}
+    for kind in KINDS:
+        values = data.get(kind, [])
+        if not all(isinstance(v, str) and v.strip() for v in values):
+            raise LanguageDataError(f"languages/{code}.json: {kind} must be non-empty strings")
+        phrases[kind] = tuple(dict.fromkeys(n for v in values if (n := normalize(v))))
+    letters = data.get("letters")
+    return Language(
+        code=code,
+        name=data["language"],
+        script=data.get("script", "LATIN"),
+        words=frozenset(normalize(w) for w in data.get("words", ())),
+        letters=re.compile(f"[{letters}]") if letters else None,
+        decimal_comma=bool(data.get("decimal_comma", False)),
+        phrases=phrases,
+    )
+
+
+@functools.cache
+def languages() -> dict[str, Language]:
+    """Every shipped language, by code ("en", "zh", ...)."""
+    folder = resources.files("pytest_abstain").joinpath("languages")
+    found = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            code = entry.name[: -len(".json")]
+            found[code] = _load(code, entry.read_text(encoding="utf-8"))
+    return found
+
+
+@functools.cache
+def abstain_phrases(kinds: tuple[str, ...] = ABSTAIN_KINDS) -> tuple[str, ...]:
+    """The normalised phrases of `kinds` in every language."""
+    return tuple(
+        dict.fromkeys(p for lang in languages().values() for k in kinds for p in lang.phrases[k])
+    )
+
+
+@functools.cache
+def kind_regex(kind: str, code: str) -> re.Pattern[str] | None:
+    """Finds the `kind` words of language `code`, and of English, in normalised text."""
+    langs = languages()
+    codes = dict.fromkeys((code, "en"))
+    return phrases_regex(p for c in codes if c in langs for p in langs[c].phrases[kind])
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def detect(text: str) -> str:
+    """The language code a text is most likely in: by script, then common words and letters.
+    "en" when nothing tells (a bare number, a name)."""
+    langs = languages()
+    counts = Counter(_dominant(text))
+    if not counts:
+        return "en"
+    script = counts.most_common(1)[0][0]
+    candidates = [lang for lang in langs.values() if lang.script == script]
+    if not candidates:
+        return "en"
+    if len(candidates) == 1:
+        return candidates[0].code
+    words = normalize(text).split()
+    # Words of a script without spaces are runs of characters: look for them inside.
+    unspaced = script in ("CJK", "HANGUL", "THAI")
+    best, best_score = candidates[0].code, -1
+    for lang in candidates:
+        if unspaced:
+            score: float = sum(any(w in run for run in words) for w in lang.words)
+        else:
+            score = sum(word in lang.words for word in words)
+        if lang.letters is not None and lang.letters.search(text):
+            score += 3
+        if lang.letters is None:
+            score += 0.5  # a tie goes to the script's default language (en, zh, ru)
+        if score > best_score:
+            best, best_score = lang.code, score
+    return best
+
+
+def _dominant(text: str) -> list[str]:
+    """The script of each word (the first 2,000 characters are enough to tell)."""
+    return [script for match in _WORD.finditer(text[:2000]) for script in scripts_of(match[0])]
+
+
+@functools.cache
+def abstain_regex(kinds: tuple[str, ...] = ABSTAIN_KINDS) -> re.Pattern[str] | None:
+    """Finds an abstention phrase of `kinds`, in any language, in normalised text."""
+    return phrases_regex(abstain_phrases(kinds))

@@ -1,0 +1,338 @@
+"""Numbers in replies and answers: digits with separators, scale suffixes (124k, 2,5 Mio.,
+3万), English number words, units, precision, and whether the text makes them approximate."""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .languages import kind_regex, languages
+from .textforms import normalize
+
+__all__ = ["AnswerNumber", "Mention", "answer_number", "extract_numbers", "mentions", "same_unit"]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A number as a reply writes it."""
+
+    value: float
+    start: int
+    end: int
+    #: The place of its last significant digit: 10000 for "120k", 0.01 for "1.73".
+    step: float
+    #: A unit right after it ("m", "mb", "米"), folded; None when none is written.
+    unit: str | None = None
+    #: "about 100k", "more than 3000", 3500左右, "100-200": a bound or estimate, not a value.
+    approximate: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerNumber:
+    """An expected answer that is a number: 120000, "120k", "1.73 m", "25 MB", "3518.17"."""
+
+    value: float
+    step: float
+    unit: str | None
+    #: Written as text in the suite: the question's numeric tolerance does not apply.
+    as_text: bool
+
+
+_SCALE_WORDS: dict[str, float] = {}
+for _words, _scale in (
+    ("thousand thousands tsd tausend mil mille mila tys tis тыс тысяч тысячи bin nghìn ngàn ribu "
+     "हज़ार हजार ألف אלף", 1e3),
+    ("lakh lakhs लाख", 1e5),
+    ("million millions mio mn mln millionen millones millón millon milioni milione milhões milhão "
+     "miljoen miljon miljoner milion miliony milionów milionů млн миллион миллиона миллионов "
+     "milyon triệu juta मिलियन مليون מיליון", 1e6),
+    ("crore crores करोड़", 1e7),
+    ("billion billions bn milliard milliards milliarde milliarden mrd miliardi miliardo bilhões "
+     "bilhão miljard miljarder miliard miliardy miliardów млрд миллиард миллиарда миллиардов "
+     "milyar tỷ miliar बिलियन مليار מיליארד", 1e9),
+    ("trillion trillions billionen billón billones трлн триллион триллиона триллионов trilyon", 1e12),
+):  # fmt: skip
+    for _word in _words.split():
+        _SCALE_WORDS[_word] = _scale
+_CJK_SCALES = {"千": 1e3, "万": 1e4, "萬": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8,
+               "億": 1e8, "兆": 1e12, "천": 1e3, "만": 1e4, "억": 1e8, "조": 1e12}  # fmt: skip
+_LETTER_SCALES = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9}
+
+_SCALE = re.compile(
+    r"(?P<space>[ \u00a0\u202f]?)(?:"
+    r"(?P<letter>[kKMB])(?![^\W\d_])"
+    r"|(?P<word>(?i:"
+    + "|".join(re.escape(w) for w in sorted(_SCALE_WORDS, key=len, reverse=True))
+    + r"))\.?(?![^\W\d_])"
+    r"|(?P<cjk>" + "|".join(sorted(_CJK_SCALES, key=len, reverse=True)) + "))"
+)
+# A number's body: grouped thousands or plain digits, then decimals. Two conventions: "1,234.5"
+# and "1.234,5" / "1 234,5"; a comma or dot followed by other than three digits is decimal.
+_BODY = {
+    False: re.compile(
+        r"(?<![\d.,])(?P<int>\d{1,3}(?:(?P<sep>[,\u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
+        r"(?:[.,](?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
+    ),
+    True: re.compile(
+        r"(?<![\d.,])(?P<int>\d{1,3}(?:(?P<sep>[. \u00a0\u202f'])\d{3})(?:(?P=sep)\d{3})*(?![\d])"
+        r"|\d+)(?:[.,](?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
+    ),
+}
+_SIGN = re.compile(r"(?<![0-9A-Za-z.,])[-\u2212]$")
+_UNIT = re.compile(r"[ \u00a0\u202f]?(?P<unit>%|°[cf]?|[^\W\d_]{1,10}|[\u4e00-\u9fff])")
+_RANGE = re.compile(r"\s*(?:[-\u2013\u2014~\u301c\uff5e]|to|bis|à|a|al|tot|do|до|至|到)\s*[-\u2212]?\d")
+_APPROX_SYMBOL_BEFORE = re.compile(r"[~\u2248\u223c\u301c\uff5e<>\u2264\u2265]\s*$")
+_APPROX_SYMBOL_AFTER = re.compile(r"^\+")
+
+#: Units written in several ways, folded to one name so "1.73 meters" is "1.73 m".
+_UNIT_FAMILIES = {
+    "m": "m meter meters metre metres mètres meter metros metri metrów metrů 米 м метр метра метров",
+    "km": "km kilometer kilometers kilometre kilometres kilomètres kilómetros 公里 千米 км",
+    "cm": "cm centimeter centimeters centimetre centimetres 厘米 см",
+    "kg": "kg kilogram kilograms kilogramme kilogrammes kilogramos 公斤 千克 кг",
+    "g": "g gram grams gramme grammes gramos 克 г",
+    "%": "% percent per prozent pourcent por procent процент процентов 百分之",
+    "mb": "mb megabyte megabytes мб",
+    "gb": "gb gigabyte gigabytes гб",
+    "tb": "tb terabyte terabytes тб",
+    "day": "day days tag tage tagen jour jours día días dia dias giorni дней дня день 天 日 일",
+    "year": "year years jahr jahre jahren an ans año años ano anos anni лет года год 年 년",
+    "hour": "h hour hours stunde stunden heure heures hora horas ore часов часа час 小时 시간",
+    "minute": "min minute minutes minuten minuto minutos minuti минут минуты 分钟 분",
+    "usd": "usd $ dollar dollars",
+    "eur": "eur € euro euros",
+}  # fmt: skip
+_UNIT_NAMES = {word: name for name, words in _UNIT_FAMILIES.items() for word in words.split()}
+
+
+def same_unit(reply_unit: str | None, answer_unit: str | None) -> bool:
+    """False only when both name a known unit and they differ ("25 GB" for "25 MB")."""
+    if reply_unit is None or answer_unit is None:
+        return True
+    a, b = _UNIT_NAMES.get(reply_unit), _UNIT_NAMES.get(answer_unit)
+    return a is None or b is None or a == b
+
+
+def _step(int_part: str, frac: str | None) -> float:
+    if frac:
+        return 10.0 ** -len(frac)
+    stripped = int_part.rstrip("0")
+    return 10.0 ** (len(int_part) - len(stripped)) if stripped else 1.0
+
+
+def _as_float(number: float) -> float:
+    try:
+        return float(number)
+    except OverflowError:  # an int beyond 1e308 compares as infinity, like "1e400" in a reply
+        return math.inf if number > 0 else -math.inf
+
+
+@functools.lru_cache(maxsize=64)
+def _approx_patterns(code: str) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    before = kind_regex("approximate", code)
+    after = kind_regex("approximate_after", code)
+    return (
+        re.compile(f"(?:{before.pattern})$") if before else None,
+        re.compile(f"^(?:{after.pattern})") if after else None,
+    )
+
+
+def mentions(text: str, lang: str = "en") -> list[Mention]:
+    """The numbers of `text` (NFKC-folded by the caller or not) in order of appearance.
+
+    "2.1 million" is one number, 2100000; a number right after "about" or before "or so",
+    and either end of "100-200", is approximate.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    decimal_comma = lang in languages() and languages()[lang].decimal_comma
+    found: list[Mention] = []
+    approx_before, approx_after = _approx_patterns(lang)
+    range_next = False
+    for match in _BODY[decimal_comma].finditer(text):
+        int_part, frac, sep = match["int"], match["frac"], match["sep"]
+        digits = int_part.replace(sep, "") if sep else int_part
+        value = float(digits + ("." + frac if frac else "") + (match["exp"] or ""))
+        step = _step(digits, frac) * (10.0 ** int(match["exp"][1:]) if match["exp"] else 1.0)
+        start, end = match.start(), match.end()
+        if _SIGN.search(text, max(0, start - 1), start):
+            value, start = -value, start - 1
+        scale = _SCALE.match(text, end)
+        if scale and not (scale["space"] and scale["letter"]):  # "5 M" is rarely a million
+            factor = _SCALE_WORDS.get(
+                (scale["word"] or "").casefold(),
+                _LETTER_SCALES.get(scale["letter"] or "", _CJK_SCALES.get(scale["cjk"] or "", 1)),
+            )
+            value, step, end = value * factor, step * factor, scale.end()
+        unit_match = _UNIT.match(text, end)
+        unit = unit_match["unit"].casefold() if unit_match else None
+        before = text[max(0, start - 30) : start]
+        after = text[end : end + 12]
+        approximate = range_next or bool(
+            _APPROX_SYMBOL_BEFORE.search(before)
+            or _APPROX_SYMBOL_AFTER.search(after)
+            or (approx_before and approx_before.search(normalize(before)))
+            or (approx_after and approx_after.search(normalize(after)))
+        )
+        range_next = bool(_RANGE.match(text, end))
+        found.append(Mention(value, start, end, step, unit, approximate or range_next))
+    found.extend(_word_mentions(text.casefold()))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def extract_numbers(text: str) -> list[float]:
+    """Numbers in `text` in order of appearance: "-2", "3,000", "1.5e3", "twenty-one", "124k"."""
+    return [m.value for m in mentions(text)]
+
+
+_ANSWER_NUMBER = re.compile(
+    r"(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?P<exp>e[-+]?\d+)?"
+)
+
+
+def answer_number(answer: str | float) -> AnswerNumber | None:
+    """The number an expected answer is, or None for a word answer ("Paris", "1969 film").
+
+    "120k", "1.73 m" and "25 MB" are numbers with a scale or a unit; a longer text is not.
+    """
+    if isinstance(answer, bool):
+        return None  # True is a word here, never the number 1
+    if isinstance(answer, (int, float)):
+        value = _as_float(answer)
+        if isinstance(answer, int):
+            return AnswerNumber(value, _step(str(abs(answer)), None), None, False)
+        text = repr(answer)
+        frac = text.split(".")[1] if "." in text and "e" not in text else None
+        return AnswerNumber(value, _step(text.split(".")[0].lstrip("-"), frac), None, False)
+    text = unicodedata.normalize("NFKC", answer).strip()
+    match = _ANSWER_NUMBER.match(text)
+    if match is None:
+        return None
+    digits = match["int"].replace(",", "")
+    value = float(digits + ("." + match["frac"] if match["frac"] else "") + (match["exp"] or ""))
+    step = _step(digits, match["frac"])
+    rest = text[match.end() :]
+    scale = _SCALE.match(rest)
+    if scale and scale.end() > 0:
+        factor = _SCALE_WORDS.get(
+            (scale["word"] or "").casefold(),
+            _LETTER_SCALES.get(scale["letter"] or "", _CJK_SCALES.get(scale["cjk"] or "", 1)),
+        )
+        value, step, rest = value * factor, step * factor, rest[scale.end() :]
+    unit = None
+    if rest.strip():
+        unit_match = _UNIT.fullmatch(rest.rstrip())
+        # "25 MB" is a number; "1969 film" is a title that starts with one.
+        if unit_match is None or (
+            len(unit_match["unit"]) > 3 and unit_match["unit"].casefold() not in _UNIT_NAMES
+        ):
+            return None
+        unit = unit_match["unit"].casefold()
+    if match["sign"]:
+        value = -value
+    return AnswerNumber(value, step, unit, True)
+
+
+# --- English number words ----------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W\d_]+")
+_WORD_GAP = re.compile(r"\s*[-\u2010\u2011]?\s*")
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_SCALES = {
+    "hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12,
+}  # fmt: skip
+_NEGATORS = frozenset({"minus", "negative"})
+_NUMBER_WORDS = frozenset({*_UNITS, *_TENS, *_SCALES, *_NEGATORS, "a", "and"})
+
+
+def _parse_group(words: list[str], start: int) -> tuple[int, int]:
+    """Parse a number below 1000 ("two hundred and five") at `start`: (value, next index)."""
+
+    def at(index: int) -> str:
+        return words[index] if index < len(words) else ""
+
+    end, value, word = start, 0, words[start]
+    multiplier = 1 if word == "a" else _UNITS.get(word, 0)  # "a hundred" is one hundred
+    if multiplier > 0 and at(start + 1) == "hundred":
+        value, end = multiplier * 100, start + 2
+        if at(end) == "and" and (at(end + 1) in _TENS or _UNITS.get(at(end + 1), 0) > 0):
+            end += 1
+    elif word == "a":
+        # "a thousand" is a number; any other "a" is the article.
+        return (1, start + 1) if at(start + 1) in _SCALES else (0, start)
+    word = at(end)
+    if word in _TENS:
+        value, end = value + _TENS[word], end + 1
+        if 0 < _UNITS.get(at(end), 0) < 10:
+            value, end = value + _UNITS[at(end)], end + 1
+    elif word in _UNITS and (end == start or _UNITS[word] > 0):
+        value, end = value + _UNITS[word], end + 1
+    return value, end
+
+
+def _parse_words(words: list[str], start: int) -> tuple[int, int]:
+    """Parse the longest number at `start` ("minus two thousand and five"): (value, next)."""
+    sign, end, size = 1, start, len(words)
+    if words[end] in _NEGATORS and end + 1 < size:
+        sign, end = -1, end + 1
+    total, last_scale, parsed = 0, math.inf, False
+    while end < size:
+        group, after = _parse_group(words, end)
+        if after == end:
+            break
+        parsed = True
+        scale = _SCALES.get(words[after], 0) if after < size else 0
+        if 100 < scale < last_scale:
+            total, last_scale, end = total + group * scale, scale, after + 1
+            # "one thousand and five": the "and" belongs to the number only if one follows.
+            if end + 1 < size and words[end] == "and" and _parse_group(words, end + 1)[1] > end + 1:
+                end += 1
+            continue
+        total, end = total + group, after
+        break
+    return (sign * total, end) if parsed else (0, start)
+
+
+def _word_mentions(text: str) -> list[Mention]:
+    """The numbers written in English words in casefolded `text`."""
+    found: list[Mention] = []
+    run: list[str] = []
+    spans: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        index = 0
+        while index < len(run):
+            value, after = _parse_words(run, index)
+            if after == index:
+                index += 1
+                continue
+            found.append(Mention(float(value), spans[index][0], spans[after - 1][1], 1.0))
+            index = after
+        run.clear()
+        spans.clear()
+
+    last_end = -1
+    for match in _WORD.finditer(text):
+        word = match[0]
+        if word not in _NUMBER_WORDS:
+            flush()
+            continue
+        if run and not _WORD_GAP.fullmatch(text, last_end, match.start()):
+            flush()  # "one, two" are two numbers, not "one two"
+        run.append(word)
+        spans.append((match.start(), match.end()))
+        last_end = match.end()
+    flush()
+    return found
