@@ -21,7 +21,6 @@ from typing import Literal
 from .languages import abstain_phrases, abstain_regex, detect, kind_regex
 from .numerals import AnswerNumber, Mention, answer_number, extract_numbers, mentions, same_unit
 from .textforms import (
-    fold,
     has_apostrophe,
     has_unspaced,
     length_in_words,
@@ -131,7 +130,9 @@ _WHOLE_REPLY_IDK = frozenset(
 @functools.lru_cache(maxsize=64)
 def _phrases_matcher(phrases: tuple[str, ...], deflections: bool) -> re.Pattern[str] | None:
     if phrases is DEFAULT_IDK_PHRASES or phrases == DEFAULT_IDK_PHRASES:
-        return abstain_regex() if deflections else abstain_regex(("idk", "refusal", "clarification"))
+        return (
+            abstain_regex() if deflections else abstain_regex(("idk", "refusal", "clarification"))
+        )
     extra = abstain_phrases(("deflection",)) if deflections else ()
     return phrases_regex((*(normalize(p) for p in phrases), *extra))
 
@@ -210,7 +211,9 @@ class _Reply:
     def has(self, kind: str, text: str | None = None) -> bool:
         """True if the reply (or `text`, normalised) has a `kind` word of its language."""
         pattern = kind_regex(kind, self.lang)
-        return pattern is not None and pattern.search(self.norm if text is None else text) is not None
+        return (
+            pattern is not None and pattern.search(self.norm if text is None else text) is not None
+        )
 
 
 # --- doubts ------------------------------------------------------------------------------------
@@ -311,7 +314,7 @@ def _find_text(reply: _Reply, alias: str, accept_core: bool) -> _Found:
 
 
 def _spaceless_match(reply: str, alias: str) -> bool:
-    """"Hyungwon Chung" for "Hyung Won Chung", "Tamilnadu" for "Tamil Nadu": the same letters
+    """ "Hyungwon Chung" for "Hyung Won Chung", "Tamilnadu" for "Tamil Nadu": the same letters
     split into other words (a word run of the reply spells the answer without spaces)."""
     target = alias.replace(" ", "")
     if len(target) < 5 or has_unspaced(target):
@@ -344,14 +347,14 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
         if found or (2 <= len(short) <= 12 and short in norm.replace(" ", "")):
             return _Found(_DOUBTED, "wrong", _doubt("partial"))
     else:
+        if _near_miss(reply.norm, norm):
+            return _Found(_DOUBTED, "correct", _doubt("near miss"))
         words = [w for w in norm.split() if len(w) >= 2 or w.isdigit()]
         reply_words = set(reply.norm.split())
         found_words = [w for w in words if w in reply_words]
         if found_words:
             grade: Grade = "correct" if len(found_words) == len(words) else "wrong"
             return _Found(_DOUBTED, grade, _doubt("partial"))
-        if _near_miss(reply.norm, norm):
-            return _Found(_DOUBTED, "correct", _doubt("near miss"))
     answer_scripts = scripts_of(alias)
     if reply.scripts and answer_scripts and not (reply.scripts & answer_scripts):
         return _Found(_DOUBTED, "wrong", _doubt("other script"))
@@ -362,7 +365,7 @@ def _near_miss(reply: str, alias: str) -> bool:
     """A stretch of the reply within a few edits of the answer ("Hyoong Won Choong")."""
     if len(alias) < 4 or not any(c.isalpha() for c in alias):
         return False
-    budget = max(1, len(alias) // 6)
+    budget = max(1, len(alias) // 5)
     words = reply.split()
     size = len(alias.split())
     for count in {max(1, size - 1), size, size + 1}:
@@ -410,7 +413,6 @@ def _number_found(
     diff = abs(value - expected)
     slack = _FLOAT_SLACK * max(abs(expected), 1.0)
     rounds_to_answer = diff <= number.step / 2 + slack
-    coarser_agrees = mention.step > number.step and diff <= mention.step / 2 + slack
     close = diff <= 0.1 * abs(expected) + slack
     if tolerance.allows(value, expected) or (significant and rounds_to_answer):
         if not same_unit(mention.unit, number.unit):
@@ -423,7 +425,7 @@ def _number_found(
         return _Found(_DOUBTED, "abstained", _doubt("approximate number"), number=mention)
     if rounds_to_answer:
         return _Found(_DOUBTED_CORRECT, "correct", _doubt("near number"), number=mention)
-    if coarser_agrees or close:
+    if close:  # "3520" for 3518.17, "113k" for 120k: a near miss or a rounding
         return _Found(_DOUBTED, "wrong", _doubt("near number"), number=mention)
     return _NOT_FOUND
 
@@ -443,9 +445,9 @@ def _best(reply: _Reply, expectation: Expectation) -> _Found:
             best = found
             if best.rank == _SURE:
                 break
-    if best.rank < _SURE and expectation.regex is not None:
-        if _search(expectation.regex, unicodedata.normalize("NFKC", reply.text)):
-            return _Found(_SURE, "correct")
+    regex = expectation.regex
+    if best.rank < _SURE and regex and _search(regex, unicodedata.normalize("NFKC", reply.text)):
+        return _Found(_SURE, "correct")
     return best
 
 
@@ -499,8 +501,12 @@ def _other_numbers(reply: _Reply, found: Mention, expectation: Expectation) -> b
     """Other numbers of the same size as the answer ("$8 or $10"), not a year or a count
     beside it ("330 m, built in 1889")."""
     expected = found.value
+    accepted = [n for n in map(answer_number, expectation.answers) if n is not None]
     for mention in reply.numbers:
-        if mention is found or mention.value == expected:
+        if mention is found or any(
+            (_EXACT if n.as_text else expectation.tolerance).allows(mention.value, n.value)
+            for n in accepted
+        ):
             continue
         if expected and 1 / 3 <= mention.value / expected <= 3:
             return True
@@ -579,11 +585,7 @@ def _grade_unanswerable(view: _Reply, abstained: bool, spans: list[tuple[int, in
         if more == "guess":  # "I don't know, maybe 1923" attempts an answer
             return RuleGrade("wrong", _doubt("hedge"))
         return RuleGrade("abstained", _doubt("hedge") if more else None)
-    if (
-        view.has("negation")
-        or view.has("hedge")
-        or length_in_words(view.text) >= LONG_REPLY_WORDS
-    ):
+    if view.has("negation") or view.has("hedge") or length_in_words(view.text) >= LONG_REPLY_WORDS:
         return RuleGrade("wrong", _doubt("other words"))
     return RuleGrade("wrong")
 
@@ -652,5 +654,3 @@ def _search(regex: re.Pattern[str], text: str) -> bool:
         ) from None
     finally:
         signal.signal(signal.SIGALRM, previous)
-
-

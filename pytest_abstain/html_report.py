@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from .prompts import format_number, format_percent, format_rate
 from .results import SuiteResult, leaderboard
-from .summary import UNTESTABLE, curve_shown, judge_line, stated_line
+from .summary import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
 from .sweep import Sweep
 
 COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "abstained": "#1565c0", "error": "#757575"}
@@ -175,6 +175,9 @@ def _suite_section(result: SuiteResult) -> str:
     reasons = "".join(f"<li>{_e(r)}</li>" for r in result.failures) if verdict == "failed" else ""
     counts = result.counts
     extra = f"<p>LLM {_e(judge_line(result))}.</p>" if info.judge_when is not None else ""
+    undecided = undecided_line(result)
+    if undecided is not None:
+        extra += f"<p class='undecided'>{_e(undecided)}.</p>"
     stated = result.stated_confidence()
     if stated is not None:
         points = "".join(

@@ -23,17 +23,32 @@ JUDGE_WHEN: tuple[JudgeWhen, ...] = ("off", "unsure", "always")
 JUDGE_FIELDS = frozenset({"question", "expected", "reply"})
 
 DEFAULT_JUDGE_PROMPT = """\
-You grade one reply of an AI assistant to a fact question. Decide whether the reply is
-CORRECT, WRONG or ABSTAINED.
+You grade one reply of an AI assistant to a fact question against the expected answer.
+Decide whether the reply is CORRECT, WRONG or ABSTAINED, by these rules:
 
-- CORRECT: the reply's final answer agrees with the expected answer. Paraphrases, extra
-  detail that does not contradict it, and a hedge around the right answer ("I think it is
-  X") are CORRECT.
-- WRONG: the reply commits to an answer that disagrees with the expected answer, gives
-  several conflicting answers, or answers a question that has no known answer. A guess
-  offered after a hedge ("I'm not sure, but maybe Y") is an answer: grade Y.
-- ABSTAINED: the reply declines to answer (says it does not know, cannot tell, or asks for
-  more information) without committing to any answer.
+CORRECT: the reply gives the expected answer's full meaning and contradicts nothing in it.
+- Extra detail is fine as long as none of it contradicts the expected answer.
+- A hedge around the right answer is fine ("I think it is X", "X, but I'm not sure").
+- A name may have a small typo, another spelling, a transliteration or a translation into
+  another language or script, and a well-known short form ("San Francisco" for
+  "San Francisco, California") counts, as long as it clearly names the same thing.
+- A number is right when it agrees with the expected one to the expected number's last
+  significant figure ("124k" or "118,000" for "120k"; not "113k"); units and suffixes
+  may be written differently ("25MB", "25 MB", "2.5 million" for 2,500,000).
+
+WRONG: the reply commits to an answer that does not agree with the expected one.
+- A hedged wrong answer is wrong ("maybe Y", "I'm not sure, but Y").
+- Several candidates where one is wrong, or no one is chosen ("X or Y", a list of guesses).
+- Only part of an answer with several parts, given as if it were the whole answer.
+- A statement that contradicts the expected answer ("it has three children").
+- If the question has no known answer, ANY attempted answer is WRONG.
+
+ABSTAINED: the reply gives no answer and contradicts nothing.
+- "I don't know", a refusal, a request for clarification ("which one do you mean?"), or
+  a referral elsewhere ("please contact support").
+- An estimate or bound too wide to commit to an answer ("more than 50k", "around 100k"
+  for 120k).
+- Part of the answer together with a clear statement that it does not know the rest.
 
 Question: {question}
 Expected answer: {expected}

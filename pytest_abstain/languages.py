@@ -134,7 +134,7 @@ def detect(text: str) -> str:
     words = normalize(text).split()
     # Words of a script without spaces are runs of characters: look for them inside.
     unspaced = script in ("CJK", "HANGUL", "THAI")
-    best, best_score = candidates[0].code, -1
+    best, best_score = candidates[0].code, -1.0
     for lang in candidates:
         if unspaced:
             score: float = sum(any(w in run for run in words) for w in lang.words)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .prompts import format_number, format_percent, format_rate, penalty
 from .results import SuiteResult, leaderboard
 from .scoring import Metrics
-from .summary import UNTESTABLE, curve_shown, judge_line, stated_line
+from .summary import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
 from .sweep import Sweep
 
 _VERDICT = {
@@ -74,6 +74,9 @@ def _suite(result: SuiteResult) -> list[str]:
     ]
     if info.judge_when is not None:
         lines += ["", f"LLM {_cell(judge_line(result))}."]
+    undecided = undecided_line(result)
+    if undecided is not None:
+        lines += ["", f"**Undecided** {_cell(undecided).removeprefix('undecided ')}."]
     stated = result.stated_confidence()
     if stated is not None:
         lines += ["", f"Stated {_cell(stated_line(stated)).removeprefix('stated ')}.", ""]

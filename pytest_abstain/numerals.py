@@ -53,7 +53,8 @@ for _words, _scale in (
     ("billion billions bn milliard milliards milliarde milliarden mrd miliardi miliardo bilhões "
      "bilhão miljard miljarder miliard miliardy miliardów млрд миллиард миллиарда миллиардов "
      "milyar tỷ miliar बिलियन مليار מיליארד", 1e9),
-    ("trillion trillions billionen billón billones трлн триллион триллиона триллионов trilyon", 1e12),
+    ("trillion trillions billionen billón billones трлн триллион триллиона триллионов "
+     "trilyon", 1e12),
 ):  # fmt: skip
     for _word in _words.split():
         _SCALE_WORDS[_word] = _scale
@@ -73,23 +74,26 @@ _SCALE = re.compile(
 # and "1.234,5" / "1 234,5"; a comma or dot followed by other than three digits is decimal.
 _BODY = {
     False: re.compile(
-        r"(?<![\d.,])(?P<int>\d{1,3}(?:(?P<sep>[,\u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
-        r"(?:[.,](?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
+        r"(?<![\d.])(?P<int>\d{1,3}(?:(?P<sep>[,\u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
+        r"(?:\.(?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
     ),
     True: re.compile(
-        r"(?<![\d.,])(?P<int>\d{1,3}(?:(?P<sep>[. \u00a0\u202f'])\d{3})(?:(?P=sep)\d{3})*(?![\d])"
+        r"(?<![\d.])(?P<int>\d{1,3}(?:(?P<sep>[. \u00a0\u202f'])\d{3})(?:(?P=sep)\d{3})*(?![\d])"
         r"|\d+)(?:[.,](?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
     ),
 }
 _SIGN = re.compile(r"(?<![0-9A-Za-z.,])[-\u2212]$")
 _UNIT = re.compile(r"[ \u00a0\u202f]?(?P<unit>%|°[cf]?|[^\W\d_]{1,10}|[\u4e00-\u9fff])")
-_RANGE = re.compile(r"\s*(?:[-\u2013\u2014~\u301c\uff5e]|to|bis|à|a|al|tot|do|до|至|到)\s*[-\u2212]?\d")
+_RANGE = re.compile(
+    r"\s*(?:[-\u2013\u2014~\u301c\uff5e]|to|bis|à|a|al|tot|do|до|至|到)\s*[-\u2212]?\d"
+)
 _APPROX_SYMBOL_BEFORE = re.compile(r"[~\u2248\u223c\u301c\uff5e<>\u2264\u2265]\s*$")
 _APPROX_SYMBOL_AFTER = re.compile(r"^\+")
 
 #: Units written in several ways, folded to one name so "1.73 meters" is "1.73 m".
 _UNIT_FAMILIES = {
-    "m": "m meter meters metre metres mètres meter metros metri metrów metrů 米 м метр метра метров",
+    "m": "m meter meters metre metres mètres metros metri metrów metrů 米 м метр метра "
+         "метров",
     "km": "km kilometer kilometers kilometre kilometres kilomètres kilómetros 公里 千米 км",
     "cm": "cm centimeter centimeters centimetre centimetres 厘米 см",
     "kg": "kg kilogram kilograms kilogramme kilogrammes kilogramos 公斤 千克 кг",

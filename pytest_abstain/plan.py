@@ -49,9 +49,13 @@ class QuestionPlan:
     gates: Gates
     #: The error budget, normalised ("3", "5%"); None: any error fails the run.
     max_errors: str | None
+    #: How many replies the rules may leave undecided, normalised; None: any number.
+    max_undecided: str | None
     tolerance: float
     significance: float
     idk_phrases: tuple[str, ...]
+    #: A support bot's "please contact support" counts as "I don't know".
+    deflections: bool
     messages: list[Message]
     #: sha256 of the instruction template and system prompt, to tell baselines apart.
     prompt_sha: str | None
@@ -141,9 +145,11 @@ def plan_question(
             max_error_rate=run.max_error_rate.pick(suite.gates.max_error_rate, None),
         ),
         max_errors=_budget(run.max_errors.pick(suite.gates.max_errors, None)),
+        max_undecided=_budget(run.max_undecided.pick(suite.gates.max_undecided, None)),
         tolerance=float(run.tolerance.pick(suite.gates.tolerance, DEFAULT_TOLERANCE)),
         significance=float(run.significance.pick(suite.gates.significance, DEFAULT_SIGNIFICANCE)),
         idk_phrases=DEFAULT_IDK_PHRASES + run.idk_phrases + suite.idk_phrases,
+        deflections=suite.deflections,
         messages=messages,
         prompt_sha=sha256(template),
         system_prompt_sha=sha256(suite.system_prompt),
@@ -204,7 +210,9 @@ def first_grades(
             continue
         try:
             if grade is None:
-                rules = rule_grade(text, plan.question.expectation, plan.idk_phrases)
+                rules = rule_grade(
+                    text, plan.question.expectation, plan.idk_phrases, deflections=plan.deflections
+                )
                 first = Graded(rules.grade, "rules", rules.doubt)
             else:
                 first = grade(plan, text)
@@ -236,11 +244,15 @@ def judge_request(plan: QuestionPlan, reply: str) -> list[Message]:
     question = plan.question
     tolerance = question.expectation.tolerance
     bound = f"{tolerance.relative * 100:g}%" if tolerance.relative else f"{tolerance.absolute:g}"
+    if tolerance.significant:
+        bound = "the answer's last significant figure"
     expected = expected_text(
         question.expectation.idk,
         question.expected,
         question.regex,
-        tolerance=bound if tolerance.relative or tolerance.absolute else None,
+        tolerance=bound
+        if tolerance.relative or tolerance.absolute or tolerance.significant
+        else None,
     )
     return judge_messages(plan.judge.prompt, question.text, expected, reply)
 
@@ -259,7 +271,8 @@ def record_of(
     where the judge was asked (`verdicts`, by reply index). A judge that gave no reply, or
     one whose verdict cannot be read, makes that reply an `error`: never a silent grade."""
     judged = verdicts or {}
-    outcomes = [_outcome(first, judged.get(i), judge_name) for i, first in enumerate(graded)]
+    idk = plan.question.expectation.idk
+    outcomes = [_outcome(first, judged.get(i), judge_name, idk) for i, first in enumerate(graded)]
     firsts = [first if isinstance(first, Graded) else None for first in graded]
     stated = [first.stated if first else None for first in firsts]
     question = plan.question
@@ -275,6 +288,7 @@ def record_of(
             min_score=plan.gates.min_score,
             max_error_rate=plan.gates.max_error_rate,
             max_errors=plan.max_errors,
+            max_undecided=plan.max_undecided,
             tolerance=plan.tolerance,
             significance=plan.significance,
             endpoint=endpoint,
@@ -318,7 +332,7 @@ def record_of(
 
 
 def _outcome(
-    first: FirstGrade, verdict: Reply | None, judge_name: str | None
+    first: FirstGrade, verdict: Reply | None, judge_name: str | None, idk: bool
 ) -> tuple[Grade, str | None, str | None]:
     """A reply's final grade, why it has none (its error), and who gave it."""
     if isinstance(first, str):
@@ -329,7 +343,21 @@ def _outcome(
         problem = f"gave no verdict: {verdict.error or 'no reply'}"
     else:
         try:
-            return parse_verdict(verdict.text), None, "judge"
+            grade = parse_verdict(verdict.text)
+            if grade == "correct" and idk:
+                # No answer is known, so none can be right: the judge misread the question
+                # or the rubric. Counting it would turn an invented answer into +1.
+                raise VerdictError(
+                    f"said CORRECT on a question with no known answer (idk: true), which "
+                    f"cannot be: its verdict was {_shown(verdict.text)}"
+                )
+            return grade, None, "judge"
         except VerdictError as exc:
             problem = str(exc)
     return "error", f"judge {judge_name or '(conftest)'} {problem}", "judge"
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """The judge's text, on one line and cut short, for an error message."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")

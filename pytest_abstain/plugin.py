@@ -510,7 +510,13 @@ class AbstainRun:
             raise ValueError(
                 f"pytest_abstain_is_abstention returned {abstained!r}: expected True, False or None"
             )
-        rules = rule_grade(reply, question.expectation, plan.idk_phrases, abstained=abstained)
+        rules = rule_grade(
+            reply,
+            question.expectation,
+            plan.idk_phrases,
+            abstained=abstained,
+            deflections=plan.deflections,
+        )
         return Graded(rules.grade, "rules", rules.doubt)
 
     def responder_for(self, item: pytest.Item) -> Responder:

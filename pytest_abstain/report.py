@@ -97,6 +97,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
             "min_score": info.min_score,
             "max_error_rate": info.max_error_rate,
             "max_errors": info.max_errors,
+            "max_undecided": info.max_undecided,
         },
         "verdict": result.verdict,
         "reasons": result.failures,
@@ -109,10 +110,21 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
             "judge_tokens": result.judged.tokens,
         },
         "judge": _judge_json(result),
+        "undecided": _undecided_json(result),
         "verbal_confidence": _stated_json(result.stated_confidence()),
         "tags": {tag: metrics_json(m) for tag, m in result.tag_metrics().items()},
         "baseline": comparison_json(result.comparison) if result.comparison else None,
         "questions": [_question_json(r) for r in result.questions],
+    }
+
+
+def _undecided_json(result: SuiteResult) -> dict[str, Any]:
+    span = result.undecided_range()
+    return {
+        "replies": sum(result.undecided.values()),
+        "by_doubt": dict(result.undecided.most_common()),
+        "best": None if span is None else metrics_json(span[0]),
+        "worst": None if span is None else metrics_json(span[1]),
     }
 
 
@@ -298,6 +310,9 @@ def question_properties(record: QuestionRecord) -> list[tuple[str, object]]:
         ("abstain_abstained", counts.abstained),
         ("abstain_error", counts.error),
     ]
+    if record.undecided:
+        # Why the rules could not decide (the grade above is their best guess).
+        props.append(("abstain_undecided", ", ".join(kind for _, kind in record.undecided)))
     if first is not None:
         cut = first if len(first) <= JUNIT_REPLY_CHARS else first[: JUNIT_REPLY_CHARS - 1] + "…"
         props.append(("abstain_reply", cut))
@@ -314,6 +329,12 @@ def suite_properties(result: SuiteResult) -> list[tuple[str, object]]:
     ]
     props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
     comparison = result.comparison
+    undecided = sum(result.undecided.values())
+    if undecided:
+        props.append(("abstain_undecided", undecided))
+        props.append(
+            ("abstain_undecided_by", ", ".join(f"{k} {n}" for k, n in result.undecided.items()))
+        )
     if comparison is not None:
         status = "untestable" if comparison.untestable else comparison.status
         props.append(("abstain_baseline", status))

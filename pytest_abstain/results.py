@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .confidence import StatedConfidence, stated_confidence
-from .grading import Grade
+from .grading import Grade, doubt_kind
 from .scoring import (
     Counts,
     ErrorBudget,
@@ -43,6 +44,8 @@ class SuiteInfo:
     max_error_rate: float | None = None
     #: The error budget as written ("3", "5%"); None: any error fails the run.
     max_errors: str | None = None
+    #: How many replies the rules may leave undecided ("3", "10%"); None: any number.
+    max_undecided: str | None = None
     tolerance: float = 0.0
     significance: float = 0.05
     endpoint: str | None = None
@@ -117,6 +120,18 @@ class QuestionRecord:
         return worst_grade(self.grades)
 
     @property
+    def undecided(self) -> list[tuple[int, str]]:
+        """(reply index, doubt name) of each reply the string rules graded without being sure,
+        and that no judge or hook decided."""
+        return [
+            (index, doubt_kind(doubt))
+            for index, (by, doubt, grade) in enumerate(
+                zip(self.graded_by, self.doubts, self.grades, strict=False)
+            )
+            if by == "rules" and doubt is not None and grade != "error"
+        ]
+
+    @property
     def content_sha(self) -> str:
         """sha256 of what the question asks and accepts: an edit under the same id changes it."""
         content = [self.question, self.idk, self.expected, self.regex]
@@ -154,6 +169,42 @@ class SuiteResult:
     def metrics(self) -> Metrics:
         return compute_metrics(self.counts, self.info.threshold)
 
+    @property
+    def undecided(self) -> Counter[str]:
+        """Replies the rules could not decide, by doubt name."""
+        return Counter(kind for record in self.questions for _, kind in record.undecided)
+
+    def undecided_range(self) -> tuple[Metrics, Metrics] | None:
+        """The metrics with every undecided reply graded the best way (correct; abstained on
+        an idk question) and the worst way (wrong); None when the rules decided every reply."""
+        if not self.undecided:
+            return None
+        best: list[Grade] = []
+        worst: list[Grade] = []
+        for record in self.questions:
+            open_replies = {index for index, _ in record.undecided}
+            for index, grade in enumerate(record.grades):
+                if index in open_replies:
+                    best.append("abstained" if record.idk else "correct")
+                    worst.append("wrong")
+                else:
+                    best.append(grade)
+                    worst.append(grade)
+        threshold = self.info.threshold
+        return (
+            compute_metrics(Counts.of(best), threshold),
+            compute_metrics(Counts.of(worst), threshold),
+        )
+
+    def undecided_budget(self) -> tuple[bool, str] | None:
+        """(within budget, why) when the suite limits undecided replies; else None."""
+        if self.info.max_undecided is None:
+            return None
+        counts = self.counts
+        return ErrorBudget.parse(self.info.max_undecided).check(
+            sum(self.undecided.values()), counts.graded, "undecided", "max_undecided"
+        )
+
     def tag_metrics(self) -> dict[str, Metrics]:
         """Metrics of the questions carrying each tag, tags in alphabetical order."""
         counts: dict[str, Counts] = {}
@@ -165,7 +216,10 @@ class SuiteResult:
     @property
     def gated(self) -> bool:
         info = self.info
-        floors = (info.min_score, info.max_error_rate, info.max_errors) != (None, None, None)
+        floors = any(
+            limit is not None
+            for limit in (info.min_score, info.max_error_rate, info.max_errors, info.max_undecided)
+        )
         c = self.comparison
         return floors or (c is not None and c.gating and c.status != "not in baseline")
 
@@ -187,9 +241,9 @@ class SuiteResult:
     @property
     def failures(self) -> list[str]:
         reasons = gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
-        budget = self.error_budget()
-        if budget is not None and not budget[0]:
-            reasons.append(budget[1])
+        for budget in (self.error_budget(), self.undecided_budget()):
+            if budget is not None and not budget[0]:
+                reasons.append(budget[1])
         if self.comparison is not None:
             reasons.extend(self.comparison.regressions)
         return reasons
@@ -197,9 +251,9 @@ class SuiteResult:
     @property
     def passes(self) -> list[str]:
         passes = gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
-        budget = self.error_budget()
-        if budget is not None and budget[0]:
-            passes.append(budget[1])
+        for budget in (self.error_budget(), self.undecided_budget()):
+            if budget is not None and budget[0]:
+                passes.append(budget[1])
         return passes
 
     @property

@@ -164,8 +164,10 @@ class ErrorBudget:
             return str(self.count)
         return f"{format_number((self.fraction or 0.0) * 100)}%"
 
-    def check(self, errors: int, replies: int) -> tuple[bool, str]:
+    def check(
+        self, errors: int, replies: int, what: str = "errors", key: str = "max_errors"
+    ) -> tuple[bool, str]:
         """(within budget, the reason worded like the other gates)."""
         ok = errors <= self.allowed(replies)
         sign = "<=" if ok else ">"
-        return ok, f"errors {errors} of {replies} replies {sign} max_errors {self}"
+        return ok, f"{what} {errors} of {replies} replies {sign} {key} {self}"

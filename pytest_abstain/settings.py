@@ -277,6 +277,14 @@ OPTIONS: tuple[Option, ...] = (
         _error_budget,
         "N|SHARE",
     ),
+    Option(
+        "max_undecided",
+        str,
+        "replies per suite that the string rules may leave undecided (a named doubt, no judge "
+        "to decide it): a count (3) or a share (0.1); default: any number",
+        _error_budget,
+        "N|SHARE",
+    ),
     Option("baseline", str, "baseline file to compare with (and to update)", metavar="PATH"),
     Option("update_baseline", bool, "write this run's results to the baseline file"),
     Option(
@@ -370,6 +378,7 @@ class RunSettings:
     min_score: Layer
     max_error_rate: Layer
     max_errors: Layer
+    max_undecided: Layer
     update_baseline: bool
     baseline_allow_errors: bool
     tolerance: Layer
@@ -459,6 +468,7 @@ def resolve(
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],
         max_errors=layers["max_errors"],
+        max_undecided=layers["max_undecided"],
         update_baseline=bool(single("update_baseline", False)),
         baseline_allow_errors=bool(single("baseline_allow_errors", False)),
         tolerance=layers["tolerance"],

@@ -77,6 +77,8 @@ class Gates:
     max_errors: int | float | str | None = None
     #: A threshold sweep fails when its calibration audit finds a problem.
     calibration: bool | None = None
+    #: How many replies the rules may leave undecided, written like max_errors.
+    max_undecided: int | float | str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class SuiteSettings:
     judge_calibration: bool = False
     #: Ask for a stated confidence with each answer (None: the run decides).
     verbal_confidence: bool | None = None
+    #: A support bot's "please contact support" counts as "I don't know".
+    deflections: bool = True
 
 
 @dataclass(frozen=True)
@@ -359,7 +363,9 @@ def load_suite(path: Path, label: str | None = None) -> Suite:
     _check_schema(source, "suite", document)
     settings = _settings_from(source, document, base_dir=path.parent)
     questions = [
-        _question_from(source, q, where=f"questions[{i}]")
+        _question_from(
+            source, q, where=f"questions[{i}]", accept_core=bool(document.get("accept_core"))
+        )
         for i, q in enumerate(document["questions"])
     ]
     _check_ids(source, questions)
@@ -499,11 +505,12 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
     for key, value in numbers:
         if problem := _number_problem(value):
             raise SuiteError(source, [f"{key}: {problem}"])
-    if "max_errors" in gates:
-        try:
-            ErrorBudget.parse(gates["max_errors"])
-        except ValueError as exc:
-            raise SuiteError(source, [f"gates.max_errors: {exc}"]) from None
+    for budget in ("max_errors", "max_undecided"):
+        if budget in gates:
+            try:
+                ErrorBudget.parse(gates[budget])
+            except ValueError as exc:
+                raise SuiteError(source, [f"gates.{budget}: {exc}"]) from None
     return SuiteSettings(
         name=data.get("name"),
         threshold=data.get("threshold"),
@@ -518,6 +525,7 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
         judge_model=judge.get("model") if isinstance(judge, dict) else None,
         judge_calibration=bool(data.get("judge_calibration", False)),
         verbal_confidence=data.get("verbal_confidence"),
+        deflections=bool(data.get("deflections", True)),
     )
 
 
@@ -525,7 +533,9 @@ def _judge_when(value: object) -> str | None:
     return "off" if value is False else (str(value) if value is not None else None)
 
 
-def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question:
+def _question_from(
+    source: str, data: Mapping[str, Any], where: str, accept_core: bool = False
+) -> Question:
     qid = data["id"]
     raw = data.get("answer", [])
     answers: tuple[str | float, ...] = tuple(raw) if isinstance(raw, list) else (raw,)
@@ -554,6 +564,7 @@ def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question
             answers=answers,
             regex=pattern,
             tolerance=tolerance,
+            accept_core=bool(data.get("accept_core", accept_core)),
         ),
         tags=tuple(data.get("tags", ())),
         expected=answers,
@@ -565,6 +576,8 @@ def _question_from(source: str, data: Mapping[str, Any], where: str) -> Question
 
 def _tolerance(value: float | str) -> Tolerance | None:
     """The tolerance, or None when it is infinite (it would accept every number)."""
+    if value == "significant":
+        return Tolerance(significant=True)
     try:
         if isinstance(value, str):
             relative = float(value.rstrip("%")) / 100.0

@@ -173,6 +173,8 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             )
             if result.comparison is not None and result.comparison.untestable:
                 verdict += " (baseline comparison untestable: too few questions)"
+            if result.undecided:
+                verdict += f" ({sum(result.undecided.values())} replies undecided by the rules)"
             markup = {"red": True} if result.verdict == "failed" else {}
             ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
             text = (
@@ -202,6 +204,9 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             lines.append((f"  tokens: {prompt_tokens} prompt, {completion_tokens} completion", {}))
         if info.judge_when is not None:
             lines.append(("  " + judge_line(result), {}))
+        undecided = undecided_line(result)
+        if undecided is not None:
+            lines.append(("  " + undecided, {"yellow": True}))
         lines.extend(confidence_lines(result))
         if result.retries:
             retried = f"  retries: {result.retries} requests asked again after a transient failure"
@@ -287,6 +292,23 @@ def stated_line(stated: StatedConfidence) -> str:
 def curve_shown(stated: StatedConfidence, threshold: float) -> list[CoveragePoint]:
     """The risk-coverage points reports show: a few t's and the suite's own."""
     return [p for p in stated.curve if p.threshold in CURVE_SHOWN or p.threshold == threshold]
+
+
+def undecided_line(result: SuiteResult) -> str | None:
+    """'undecided by the string rules: 3 of 8 replies (partial 2, hedge 1); decided the best
+    and the worst way: score -0.500 to 0.750, error rate 0.125 to 0.500', or None."""
+    span = result.undecided_range()
+    if span is None:
+        return None
+    best, worst = span
+    why = ", ".join(f"{kind} {n}" for kind, n in result.undecided.most_common())
+    return (
+        f"undecided by the string rules: {sum(result.undecided.values())} of "
+        f"{result.counts.graded} replies ({why}); graded the worst and the best way: "
+        f"score {format_rate(worst.score)} to {format_rate(best.score)}, "
+        f"error rate {format_rate(best.error_rate)} to {format_rate(worst.error_rate)}, "
+        f"accuracy {format_rate(worst.accuracy)} to {format_rate(best.accuracy)}"
+    )
 
 
 def judge_line(result: SuiteResult) -> str:

@@ -48,10 +48,10 @@ def answer(*aliases: str | float, tolerance: Tolerance | None = None) -> Expecta
         ("doesnʼt", "doesnt"),
         ("new-york, city!", "new york city"),
         ("x_y/z", "x y z"),
-        ("(a) [b] {c}", "b c"),
+        ("(a) [b] {c}", "a b c"),  # articles are kept: Czech "a" is "and"
         ("price: $5 + 10%", "price 5 10"),
-        ("The Eiffel Tower", "eiffel tower"),
-        ("a cat and an owl saw the moon", "cat and owl saw moon"),
+        ("The Eiffel Tower", "the eiffel tower"),
+        ("a cat and an owl saw the moon", "a cat and an owl saw the moon"),
         ("theatre, another, anthem", "theatre another anthem"),
         ("1.5", "1.5"),
         ("It is 1.5.", "it is 1.5"),
@@ -74,7 +74,7 @@ def test_normalize(text: str, expected: str) -> None:
 
 def test_normalize_is_idempotent() -> None:
     once = normalize("The São-Paulo's  3,000 inhabitants, roughly 1.5%.")
-    assert once == "sao paulos 3000 inhabitants roughly 1.5"
+    assert once == "the sao paulos 3000 inhabitants roughly 1.5"
     assert normalize(once) == once
 
 
@@ -179,7 +179,7 @@ def test_no_answers_and_no_regex_never_matches() -> None:
         ("minus five", [-5.0]),
         ("one, two, three", [1.0, 2.0, 3.0]),
         ("nineteen eighty-four", [19.0, 84.0]),
-        ("2.1 million people", [2.1, 2100000.0]),
+        ("2.1 million people", [2100000.0]),  # one number, with its scale
         ("between 3 and seven", [3.0, 7.0]),
         ("someone alone at the station", []),
         ("no numbers here", []),
@@ -286,16 +286,18 @@ def test_tolerance_allows(
 )
 def test_tolerance_rejects_negative_or_nan(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="tolerance"):
-        Tolerance(**kwargs)
+        Tolerance(absolute=kwargs.get("absolute", 0.0), relative=kwargs.get("relative", 0.0))
 
 
 @pytest.mark.parametrize(
     ("reply", "tolerance", "matches"),
     [
-        ("about 8,849 metres", Tolerance(absolute=10), True),
-        ("about 8,860 metres", Tolerance(absolute=10), False),
-        ("about 8,900 metres", Tolerance(relative=0.01), True),
-        ("about 9,000 metres", Tolerance(relative=0.01), False),
+        # "about" makes a number an estimate: found, but not surely (see the doubt tests).
+        ("about 8,849 metres", Tolerance(absolute=10), False),
+        ("8,849 metres", Tolerance(absolute=10), True),
+        ("8,860 metres", Tolerance(absolute=10), False),
+        ("8,900 metres", Tolerance(relative=0.01), True),
+        ("9,000 metres", Tolerance(relative=0.01), False),
         ("8.8 thousand metres", Tolerance(relative=0.01), True),
         ("eight thousand eight hundred and fifty", Tolerance(absolute=1), True),
     ],
@@ -465,18 +467,20 @@ IDK = Expectation(idk=True)
         ("Lyon", PARIS, "wrong"),
         ("Parisian cafés", PARIS, "wrong"),
         ("I don't know.", PARIS, "abstained"),
-        ("I don't know, but maybe Paris", PARIS, "abstained"),  # abstaining then speculating
-        ("Paris, but I'm not sure.", PARIS, "abstained"),
-        ("No lo sé, quizás París", PARIS, "abstained"),
+        # A hedged right answer counts (SimpleQA's rubric); the rules flag it as a hedge.
+        ("I don't know, but maybe Paris", PARIS, "correct"),
+        ("Paris, but I'm not sure.", PARIS, "correct"),
+        ("No lo sé, quizás París", PARIS, "correct"),
         ("I don't know.", IDK, "abstained"),
         ("不知道", IDK, "abstained"),
-        ("Keine Ahnung, vielleicht 1923", IDK, "abstained"),
+        ("Keine Ahnung, vielleicht 1923", IDK, "wrong"),  # a guess is an attempt
         ("Paris", IDK, "wrong"),  # nothing is known, so any answer is made up
         ("It was John Smith in 1923.", IDK, "wrong"),
         ("The author is unknown.", IDK, "wrong"),  # not a default abstention phrase
         ("Forty-two", answer(42), "correct"),
         ("43", answer(42), "wrong"),
-        ("I'm not sure, maybe 42", answer(42), "abstained"),
+        ("I'm not sure, maybe 42", answer(42), "correct"),
+        ("I'm not sure, maybe 41", answer(42), "abstained"),
         ("", PARIS, "wrong"),
     ],
 )
@@ -486,7 +490,8 @@ def test_grade_reply(reply: str, expectation: Expectation, grade: str) -> None:
 
 def test_grade_reply_uses_the_given_phrases() -> None:
     assert grade_reply("Beats me. Paris?", PARIS) == "correct"
-    assert grade_reply("Beats me. Paris?", PARIS, ["beats me"]) == "abstained"
+    assert grade_reply("Beats me. Lyon?", PARIS) == "wrong"
+    assert grade_reply("Beats me. Lyon?", PARIS, ["beats me"]) == "abstained"
     assert grade_reply("Beats me.", IDK) == "wrong"
     assert grade_reply("Beats me.", IDK, ("beats me",)) == "abstained"
 

@@ -37,20 +37,22 @@ IDK = Expectation(idk=True)
         ("Paris.", PARIS, "correct", None),
         ("Lyon.", PARIS, "wrong", None),
         ("I don't know.", PARIS, "abstained", None),
-        ("I'm not sure, but I think it is Paris.", PARIS, "abstained", "hedge"),
+        ("I'm not sure, but I think it is Paris.", PARIS, "correct", "hedge"),
         ("I don't know, maybe Lyon?", PARIS, "abstained", "hedge"),
         ("It is not Paris; it is Lyon.", PARIS, "correct", "negation"),
         ("Paris isn\u2019t the capital.", PARIS, "correct", "negation"),
         ("1889.", YEAR, "correct", None),
-        ("Built from 1887 to 1889.", YEAR, "correct", "several numbers"),
+        ("Built from 1887 to 1889.", YEAR, "correct", "approximate number"),
+        ("Opened in 1889; the 1887 plans changed.", YEAR, "correct", "several numbers"),
         ("The capital city of France is the city of light on the river Seine.", PARIS,
          "wrong", "long reply"),
-        ("12-03", IDK, "wrong", "other words"),
-        ("Nobody knows.", IDK, "wrong", "other words"),
+        ("12-03", IDK, "wrong", None),  # a short invented answer is surely wrong
+        ("Nobody knows.", IDK, "abstained", None),
+        ("That was never written down anywhere.", IDK, "wrong", "other words"),
         ("Paris or Lyon.", PARIS, "correct", "alternatives"),
         ("Either Paris or Lyon.", PARIS, "correct", "alternatives"),
         ("I don't know.", IDK, "abstained", None),
-        ("I don't know, but probably 12-03.", IDK, "abstained", "hedge"),
+        ("I don't know, but probably 12-03.", IDK, "wrong", "hedge"),  # a guess is an attempt
     ],
 )  # fmt: skip
 def test_rules_say_where_they_cannot_decide(
@@ -66,7 +68,7 @@ def test_rules_say_where_they_cannot_decide(
 
 def test_numbers_within_tolerance_are_not_other_numbers() -> None:
     near = Expectation(answers=(100.0,), tolerance=Tolerance(absolute=2))
-    assert rule_grade("About 99, maybe 101.", near).doubt is None
+    assert rule_grade("99, maybe 101.", near).doubt is None
     assert rule_grade("About 99, not 120.", near).doubt is not None
 
 
@@ -138,13 +140,13 @@ questions:
 MODEL = {
     "capital of France": "Paris.",
     "capital of Australia": "I'm not sure, but I think it is Canberra.",
-    "largest planet": "It is not Saturn, it is Jupiter.",
+    "largest planet": "It is not Jupiter, it is Saturn.",
     "Eiffel": "Work ran from 1887 to 1889.",
     "birthday": "I don't know, but maybe 12-03.",
 }
 VERDICTS = {
     "I'm not sure, but I think it is Canberra.": "It hedges, then names it.\nVerdict: CORRECT",
-    "It is not Saturn, it is Jupiter.": "Verdict: CORRECT",
+    "It is not Jupiter, it is Saturn.": "Verdict: WRONG",
     "Work ran from 1887 to 1889.": "Looks right to me!",
     "I don't know, but maybe 12-03.": "Verdict: WRONG",
 }
@@ -203,11 +205,11 @@ def test_judge_grades_only_where_the_rules_doubt(
     graded = questions(pytester)
     assert graded["sure"]["grades"] == ["correct"]
     assert graded["sure"]["graded_by"] == ["rules"]
-    assert graded["hedged"]["grades"] == ["correct"]  # the rules said abstained
-    assert graded["hedged"]["rule_grades"] == ["abstained"]
+    assert graded["hedged"]["grades"] == ["correct"]
+    assert graded["hedged"]["rule_grades"] == ["correct"]  # a hedged answer, in doubt
     assert graded["hedged"]["graded_by"] == ["judge"]
     assert graded["hedged"]["doubts"][0].startswith("hedge")
-    assert graded["negated"]["grades"] == ["correct"]
+    assert graded["negated"]["grades"] == ["wrong"]  # the rules said correct
     assert graded["unreadable"]["grades"] == ["error"]
     assert (
         "could not be read: its last line is 'Looks right to me!'"
@@ -227,7 +229,7 @@ def test_judge_grades_only_where_the_rules_doubt(
     result.stdout.fnmatch_lines([f"*{summary}string rules, 2 without a readable verdict*"])
     assert summary in (pytester.path / "s.md").read_text(encoding="utf-8")
     # Both errors are visible as errors, and fail the run (no error budget).
-    assert result.parseoutcomes() == {"errors": 2, "correct": 3}
+    assert result.parseoutcomes() == {"errors": 2, "correct": 2, "wrong": 1}
     result.stdout.fnmatch_lines(["*no grade for 'unreadable' from m (1 of 1 samples)*"])
     assert result.ret == 1
 
@@ -277,7 +279,7 @@ def test_always_sends_every_reply_and_off_none(
     result = run(pytester, openai_server, "--abstain-judge-model", "j", "--abstain-judge", "off")
     assert result.ret == 0
     assert all(r["model"] == "m" for r in openai_server.requests)
-    assert questions(pytester)["hedged"]["grades"] == ["abstained"]  # the rules alone
+    assert questions(pytester)["hedged"]["grades"] == ["correct"]  # the rules alone
 
 
 def test_hooks_win_over_the_judge_and_a_conftest_can_be_the_judge(
@@ -448,7 +450,7 @@ def test_calibration_suite_checks_the_judge_against_human_verdicts(
         "*the judge j says correct, the human verdict is wrong (the string rules say correct)*",
         "*abstain: judge calibration*",
         "*agrees with the human verdict on 2 of 3 cases (67%); "
-        "the string rules alone on 1 of 3 (33%)*",
+        "the string rules alone on 2 of 3 (67%)*",
         "*negated-wrong: judge correct, human wrong*",
     ])  # fmt: skip
     report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
@@ -472,7 +474,7 @@ def test_calibration_leaves_the_grading_hook_out(
     result = run(pytester, openai_server, "--abstain-judge-model", "j")
     assert result.ret == 0
     assert len(openai_server.requests) == 3  # every case went to the judge
-    result.stdout.fnmatch_lines(["*the string rules alone on 1 of 3 (33%)*"])
+    result.stdout.fnmatch_lines(["*the string rules alone on 2 of 3 (67%)*"])
 
 
 @pytest.mark.parametrize(

@@ -107,8 +107,12 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "answer": st.one_of(TEXT, st.floats(), st.integers(), HUGE_INTS, st.lists(SCALARS, max_size=3)),
     "regex": REGEXES | TEXT,
     "tolerance": st.one_of(
-        st.floats(), st.integers(), st.sampled_from(["5%", "1e400%", "9" * 400 + "%", "x%"])
+        st.floats(),
+        st.integers(),
+        st.sampled_from(["5%", "1e400%", "9" * 400 + "%", "x%", "significant", "significantly"]),
     ),
+    "accept_core": st.booleans() | TEXT,
+    "deflections": st.booleans() | TEXT,
     "idk": st.booleans(),
     "tags": st.lists(TEXT, max_size=3),
     "reply": TEXT,
@@ -141,7 +145,9 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     ),
     "idk_phrases": st.lists(TEXT, max_size=3),
     "gates": st.dictionaries(
-        st.sampled_from(["min_score", "max_error_rate", "tolerance", "significance", "other"]),
+        st.sampled_from(
+            ["min_score", "max_error_rate", "tolerance", "significance", "max_undecided", "other"]
+        ),
         st.floats() | st.integers() | TEXT,
         max_size=4,
     ),
