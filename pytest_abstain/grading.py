@@ -106,14 +106,14 @@ DEFAULT_IDK_PHRASES: tuple[str, ...] = abstain_phrases(("idk", "refusal", "clari
 
 # Phrases that also occur in answers, and what around them makes them an answer: "Many people
 # don't know that ...", "let me know if you are not sure", "I can't say enough good things",
-# 不确定性 ("uncertainty"). (normalised phrase -> (text before it, text after it)).
+# 不确定性 ("uncertainty"). (normalised phrase -> (text right before it, right after it)).
 _GUARDS: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
     "dont know": (re.compile(r"(?:people|you|they|who|many) $"), None),
     "not sure": (re.compile(r"(?:you are|youre|if|make) $"), None),
-    "i cant say": (None, re.compile(r"^ enough")),
-    "i cannot say": (None, re.compile(r"^ enough")),
-    "不确定": (None, re.compile(r"^性")),
-    "不確定": (None, re.compile(r"^性")),
+    "i cant say": (None, re.compile(r" enough")),
+    "i cannot say": (None, re.compile(r" enough")),
+    "不确定": (None, re.compile(r"性")),
+    "不確定": (None, re.compile(r"性")),
 }
 # Accent stripping turns "no sé" (I don't know) into "no se", the start of "no se encuentra"
 # ("is not located"), so that phrase also needs its accent in the casefolded reply.

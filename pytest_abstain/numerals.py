@@ -122,9 +122,17 @@ def same_unit(reply_unit: str | None, answer_unit: str | None) -> bool:
 
 def _step(int_part: str, frac: str | None) -> float:
     if frac:
-        return 10.0 ** -len(frac)
+        return _power_of_ten(-len(frac))
     stripped = int_part.rstrip("0")
-    return 10.0 ** (len(int_part) - len(stripped)) if stripped else 1.0
+    return _power_of_ten(len(int_part) - len(stripped)) if stripped else 1.0
+
+
+def _power_of_ten(exponent: int) -> float:
+    """10 ** exponent, as infinity or 0 past a float's range ("1e400" in a reply)."""
+    try:
+        return 10.0**exponent
+    except OverflowError:
+        return math.inf
 
 
 def _as_float(number: float) -> float:
@@ -159,7 +167,7 @@ def mentions(text: str, lang: str = "en") -> list[Mention]:
         int_part, frac, sep = match["int"], match["frac"], match["sep"]
         digits = int_part.replace(sep, "") if sep else int_part
         value = float(digits + ("." + frac if frac else "") + (match["exp"] or ""))
-        step = _step(digits, frac) * (10.0 ** int(match["exp"][1:]) if match["exp"] else 1.0)
+        step = _step(digits, frac) * (_power_of_ten(int(match["exp"][1:])) if match["exp"] else 1.0)
         start, end = match.start(), match.end()
         if _SIGN.search(text, max(0, start - 1), start):
             value, start = -value, start - 1

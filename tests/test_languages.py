@@ -46,7 +46,7 @@ CASES: dict[str, Case] = {
             "澳大利亚的首都是堪培拉，而不是悉尼。",
             "我认为是巴黎。",
             "长城全长大约两万一千公里。",
-            "海森堡在1927年提出了不确定性原理。",
+            "他并不是在北京出生的，而是在上海。",
             "這座橋建於1932年，約有1200名工人參與建造。",
         ),
         detected=("日本的首都是东京。", "我不知道这个问题的答案。", "這座城市位於台灣北部。"),
@@ -152,7 +152,7 @@ CASES: dict[str, Case] = {
             "La capital de Francia es París.",
             "La capital de Australia es Canberra, no Sídney.",
             "Creo que fue en 1912.",
-            "Madrid no se encuentra en la costa; está en el centro de la península.",
+            "Fue Cristóbal Colón, no Américo Vespucio, quien llegó en 1492.",
             "La ciudad tiene aproximadamente 3 millones de habitantes.",
         ),
         detected=(
