@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_abstain.grading import Expectation, doubt_kind, rule_grade  # noqa: E402
+from pytest_abstain.languages import detect  # noqa: E402
 
 TEAM = ROOT / "benchmarks" / "grading_corpus"
 SHARED = ROOT.parent / "shared" / "grading" / "dev_corpus.jsonl"
@@ -68,7 +69,11 @@ def load(paths: list[Path]) -> list[Case]:
             if not line.strip():
                 continue
             row = json.loads(line)
-            expectation = Expectation(idk=bool(row["idk"]), answers=tuple(row["answers"]))
+            expectation = Expectation(
+                idk=bool(row["idk"]),
+                answers=tuple(row["answers"]),
+                language=detect(row["question"]),
+            )
             kind = row.get("class") or row.get("category") or "-"
             cases.append(
                 Case(row["id"], row["lang"], kind, expectation, row["reply"], row["label"])

@@ -18,9 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .languages import abstain_phrases, abstain_regex, detect, kind_regex
-from .numerals import AnswerNumber, Mention, answer_number, extract_numbers, mentions, same_unit
+from .languages import abstain_phrases, abstain_regex, detect, kind_regex, languages
+from .numerals import (
+    AnswerNumber,
+    Mention,
+    answer_number,
+    extract_numbers,
+    mentions,
+    scaled_unit,
+    unit_factor,
+)
 from .textforms import (
+    APOSTROPHES,
     has_apostrophe,
     has_unspaced,
     length_in_words,
@@ -95,6 +104,9 @@ class Expectation:
     #: An answer's qualifier may be left out: "San Francisco, California" accepts
     #: "San Francisco", and "carbonate (MgCO3)" accepts either part.
     accept_core: bool = False
+    #: The question's language ("en", "cs"): a short reply ("Ponad 500 km.") is read in it
+    #: when its own words do not tell.
+    language: str = "en"
 
 
 #: The built-in abstention phrases of every shipped language (normalised): saying "I don't
@@ -176,8 +188,9 @@ def is_abstention(reply: str, phrases: Sequence[str] = DEFAULT_IDK_PHRASES) -> b
 class _Reply:
     """A reply's forms, each computed at most once and only when a rule needs it."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, language: str = "en") -> None:
         self.text = text
+        self.language = language
         self.norm = normalize(text)
         self._lang: str | None = None
         self._numbers: list[Mention] | None = None
@@ -187,7 +200,7 @@ class _Reply:
     @property
     def lang(self) -> str:
         if self._lang is None:
-            self._lang = detect(self.text)
+            self._lang = detect(self.text, self.language)
         return self._lang
 
     @property
@@ -201,6 +214,10 @@ class _Reply:
         if self._elided is None:
             self._elided = normalize(self.text, elide=True)
         return self._elided
+
+    @property
+    def split_apostrophes(self) -> str:
+        return normalize(re.sub(f"[{APOSTROPHES}]", " ", self.text))
 
     @property
     def scripts(self) -> frozenset[str]:
@@ -222,7 +239,7 @@ class _Reply:
 #: is shown as undecided.
 DOUBTS: dict[str, str] = {
     "hedge": "says it does not know, yet answers or says more",
-    "other words": "on an idk question, may say 'I don't know' in words the lists miss",
+    "other words": "may say 'I don't know' in words the lists miss (a negation, a hedge)",
     "partial": "the reply holds part of an expected answer, or is part of one",
     "near miss": "close to an expected answer: a typo, a spelling or a transliteration",
     "other script": "written in another script than the expected answer: a translation?",
@@ -254,9 +271,11 @@ class RuleGrade:
     doubt: str | None = None
 
 
-_SURE = 3
-_DOUBTED_CORRECT = 2
-_DOUBTED = 1
+_SURE = 4
+_DOUBTED_CORRECT = 3
+_DOUBTED = 2
+#: Surely a part only: wrong, unless another answer is found better.
+_SURE_PART = 1
 
 
 @dataclass(frozen=True)
@@ -280,7 +299,7 @@ _QUALIFIER = re.compile(r"\s*(?:[,;:/()\[\]（）：，；]|\s[-\u2013\u2014]\s)
 _CJK_PARTS = re.compile(r"[·・、，,和与及（）()]+")
 _LEADING_ARTICLES = frozenset({"the", "a", "an"})
 #: Lines of a list: "- Paris", "2) Lyon".
-_LIST_LINE = re.compile(r"^\s*(?:[-*\u2022\u00b7]|\d{1,2}[.)])\s+\S", re.MULTILINE)
+_LIST_LINE = re.compile(r"^\s*(?:[-*\u2022\u00b7\u30fb]|\d{1,2}[.)])\s*\S", re.MULTILINE)
 _SENTENCES = re.compile(r"[.!?\u3002\uff01\uff1f\n]+(?:\s+|$)|[\u3002\uff01\uff1f]")
 _CLAUSES = re.compile(r"[,;:()\u3001\uff0c\uff1b\uff1a\uff08\uff09]|[.!?\u3002\uff01\uff1f\n]+")
 
@@ -308,6 +327,9 @@ def _find_text(reply: _Reply, alias: str, accept_core: bool) -> _Found:
         elided = normalize(alias, elide=True)
         if elided and phrase_pattern(elided).search(reply.elided):
             return _Found(_SURE, "correct", phrase=elided)
+        # Turkish writes a suffix after an apostrophe: "Jüpiter'dir" is "Jüpiter" + "-dir".
+        if phrase_pattern(norm).search(reply.split_apostrophes):
+            return _Found(_SURE, "correct", phrase=norm)
     if _spaceless_match(reply.norm, norm):
         return _Found(_SURE, "correct", phrase=norm)
     return _partial(reply, alias, norm, accept_core)
@@ -340,12 +362,16 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
             if accept_core:
                 return _Found(_SURE, "correct", phrase=segment)
             return _Found(_DOUBTED_CORRECT, "correct", _doubt("partial"), phrase=segment)
+    # A part of a compound answer ("Malia" of "Malia and Sasha") is wrong; a part of one
+    # name ("Kundera" for "Milan Kundera") is usually that name: the doubt's best guess.
+    compound = _COMPOUND.search(alias) is not None
     if has_unspaced(norm):
-        parts = [normalize(p) for p in _CJK_PARTS.split(alias)]
+        parts = [w for p in _CJK_PARTS.split(alias) for w in normalize(p).split()]
         found = [p for p in parts if len(p) >= 2 and p in reply.norm]
         short = reply.norm.replace(" ", "")
         if found or (2 <= len(short) <= 12 and short in norm.replace(" ", "")):
-            return _Found(_DOUBTED, "wrong", _doubt("partial"))
+            grade: Grade = "wrong" if compound or len(parts) > 2 else "correct"
+            return _Found(_DOUBTED, grade, _doubt("partial"))
     else:
         if _near_miss(reply.norm, norm):
             return _Found(_DOUBTED, "correct", _doubt("near miss"))
@@ -353,12 +379,77 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
         reply_words = set(reply.norm.split())
         found_words = [w for w in words if w in reply_words]
         if found_words:
-            grade: Grade = "correct" if len(found_words) == len(words) else "wrong"
+            common = languages()[reply.lang].words if reply.lang in languages() else frozenset()
+            extra = reply_words - set(words) - common
+            whole = len(found_words) == len(words)
+            short = length_in_words(reply.text) <= 6
+            if compound and not whole and short and not extra:
+                # "Neil Armstrong." for "Neil Armstrong and Buzz Aldrin": one of two.
+                return _Found(_SURE_PART, "wrong")
+            if not compound and short and not extra and words[-1] in found_words:
+                # "Kundera." for "Milan Kundera": the surname names the person.
+                return _Found(_SURE, "correct", phrase=words[-1])
+            grade = "correct" if whole or (not compound and not extra) else "wrong"
             return _Found(_DOUBTED, grade, _doubt("partial"))
-    answer_scripts = scripts_of(alias)
-    if reply.scripts and answer_scripts and not (reply.scripts & answer_scripts):
-        return _Found(_DOUBTED, "wrong", _doubt("other script"))
+        if _same_skeleton(reply.norm, norm) or _word_near_miss(reply.norm, norm):
+            return _Found(_DOUBTED, "correct", _doubt("near miss"))
+    answer_scripts = _word_scripts(alias)
+    reply_scripts = _word_scripts(reply.text)
+    if reply_scripts and answer_scripts and not (reply_scripts & answer_scripts):
+        return _Found(_DOUBTED, "correct", _doubt("other script"))
     return _NOT_FOUND
+
+
+def _word_scripts(text: str) -> frozenset[str]:
+    """The scripts of a text's words of two letters or more: the initials of "J·K·罗琳"
+    do not make it a Latin name."""
+    return frozenset().union(*(scripts_of(w) for w in _WORDS.findall(text) if len(w) >= 2))
+
+
+_WORDS = re.compile(r"[^\W\d_]+")
+#: Joins the parts of a compound answer, in many languages ("Marx and Engels", 马克思和恩格斯).
+_COMPOUND = re.compile(
+    r"(?<!\w)(?:and|und|et|y|e|i|a|ve|và|dan|och|en|и|і|та|oraz|ja|és)(?!\w)|[&和与及、と및]|\sو"
+)
+_SKELETON_MAP = str.maketrans({"w": "v", "c": "k", "q": "k", "z": "s", "x": "s", "j": "i",
+                               "y": "i"})  # fmt: skip
+_VOWELS = re.compile(r"(?<=.)[aeiou]+")
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def _skeleton(word: str) -> str:
+    """A Latin name with its vowels and spelling variants folded away: "Dostoevsky" and
+    "Dostojewski" are both "dstvsk" (transliterations of one name)."""
+    word = word.replace("ph", "f").replace("th", "t").replace("ck", "k").translate(_SKELETON_MAP)
+    return _DOUBLED.sub(r"\1", _VOWELS.sub("", word))
+
+
+def _word_near_miss(reply: str, alias: str) -> bool:
+    """A word of a short reply one edit from a long word of the answer (गाँधी for गांधी)."""
+    words = reply.split()
+    if len(words) > 6:
+        return False
+    targets = [w for w in alias.split() if len(w) >= 5]
+    return any(
+        abs(len(word) - len(target)) <= 1 and _within_edits(word, target, 1)
+        for word in words
+        for target in targets
+    )
+
+
+def _same_skeleton(reply: str, alias: str) -> bool:
+    """A word of a short reply spells a word of the answer another way ("Londyn" for
+    "London", "Tolstoi" for "Tolstoy")."""
+    words = reply.split()
+    if len(words) > 4 or not alias.isascii():
+        return False
+    targets = {_skeleton(w) for w in alias.split() if len(w) >= 3 and w.isalpha()}
+    for word in words:
+        if len(word) >= 3 and word.isascii() and word.isalpha():
+            shape = _skeleton(word)
+            if shape in targets and (len(shape) >= 3 or len(words) == 1):
+                return True
+    return False
 
 
 def _near_miss(reply: str, alias: str) -> bool:
@@ -409,24 +500,51 @@ _EXACT = Tolerance()
 def _number_found(
     mention: Mention, number: AnswerNumber, tolerance: Tolerance, significant: bool
 ) -> _Found:
-    value, expected = mention.value, number.value
+    """The best reading of one number in the reply: as written, its other reading ("5.137"),
+    in the answer's unit ("8.849 km" for 8849 m)."""
+    factor = unit_factor(mention.unit, number.unit)
+    best = _NOT_FOUND
+    for value in (mention.value, mention.other):
+        if value is None:
+            continue
+        if factor is None:  # "25 kg" for "25 MB": the number may match, the thing does not
+            if _compare(value, mention, number, tolerance, significant).rank == _SURE:
+                return _Found(_DOUBTED, "wrong", _doubt("unit"), number=mention)
+            continue
+        found = _compare(value * factor, mention, number, tolerance, significant)
+        if found.rank > best.rank:
+            best = found
+    size = scaled_unit(mention.unit)
+    if best.rank < _SURE and number.unit is None and size not in (None, 1.0):
+        # "8.849 km" when the answer is 8849 without a unit: metres, probably.
+        converted = _compare(mention.value * (size or 1.0), mention, number, tolerance, significant)
+        if converted.rank == _SURE:
+            return _Found(_DOUBTED_CORRECT, "correct", _doubt("unit"), number=mention)
+    return best
+
+
+def _compare(
+    value: float, mention: Mention, number: AnswerNumber, tolerance: Tolerance, significant: bool
+) -> _Found:
+    expected = number.value
     diff = abs(value - expected)
     slack = _FLOAT_SLACK * max(abs(expected), 1.0)
     rounds_to_answer = diff <= number.step / 2 + slack
     close = diff <= 0.1 * abs(expected) + slack
     if tolerance.allows(value, expected) or (significant and rounds_to_answer):
-        if not same_unit(mention.unit, number.unit):
-            return _Found(_DOUBTED, "wrong", _doubt("unit"), number=mention)
         if mention.approximate:
             return _Found(_DOUBTED_CORRECT, "correct", _doubt("approximate number"), number=mention)
         return _Found(_SURE, "correct", number=mention)
     if mention.approximate:
         # "around 100k", "more than 3000": too wide to commit (SimpleQA: not attempted).
         return _Found(_DOUBTED, "abstained", _doubt("approximate number"), number=mention)
-    if rounds_to_answer:
+    if rounds_to_answer:  # "124k" for "120k": right to the answer's last figure
         return _Found(_DOUBTED_CORRECT, "correct", _doubt("near number"), number=mention)
-    if close:  # "3520" for 3518.17, "113k" for 120k: a near miss or a rounding
+    if diff <= max(mention.step, number.step) + slack and close:
+        # Off by at most one in the last figure: "3518" or "3518.1" for 3518.17 (rounded or
+        # cut), "1.74" for 1.73 (a near miss, or a source that differs).
         return _Found(_DOUBTED, "wrong", _doubt("near number"), number=mention)
+    # "100k" for "120k", 8800 for 8849: not the answer at its own precision.
     return _NOT_FOUND
 
 
@@ -453,7 +571,7 @@ def _best(reply: _Reply, expectation: Expectation) -> _Found:
 
 def matches_answer(reply: str, expectation: Expectation) -> bool:
     """True if the reply surely contains an accepted answer or number, or matches the regex."""
-    return _best(_Reply(reply), expectation).rank == _SURE
+    return _best(_Reply(reply, expectation.language), expectation).rank == _SURE
 
 
 # --- a found answer among others ---------------------------------------------------------------
@@ -467,13 +585,37 @@ def _competing(reply: _Reply, found: _Found, expectation: Expectation) -> str | 
         rest = phrase_pattern(found.phrase).sub(" ", rest)
     if reply.has("alternatives", rest):
         return _doubt("alternatives")
-    if len(_LIST_LINE.findall(reply.text)) >= 2 or _enumerated(reply.text, found.phrase):
+    if (
+        len(_LIST_LINE.findall(reply.text)) >= 2
+        or _enumerated(reply.text, found.phrase)
+        or _joined(reply, found.phrase)
+    ):
         return _doubt("candidates")
     if found.phrase and _negated(reply, found.phrase):
         return _doubt("negation")
     if found.number is not None and _other_numbers(reply, found.number, expectation):
         return _doubt("several numbers")
     return None
+
+
+#: The answer-with-doubt's grade: denied, or one of several candidates, it is likely wrong.
+_DOUBT_GRADES: dict[str, Grade] = {"alternatives": "wrong", "candidates": "wrong",
+                                   "negation": "wrong"}  # fmt: skip
+
+
+def _joined(reply: _Reply, phrase: str | None) -> bool:
+    """In a short reply, the answer joined to another one ("Austen and Brontë")."""
+    if not phrase or length_in_words(reply.text) > 8 or _COMPOUND.search(phrase):
+        return False
+    rest = phrase_pattern(phrase).sub(" \x00 ", reply.norm).split()
+    if "\x00" not in rest:
+        return False
+    at = rest.index("\x00")
+    after = rest[at + 1 : at + 3]
+    before = rest[max(0, at - 2) : at]
+    return (len(after) == 2 and _COMPOUND.fullmatch(after[0]) is not None) or (
+        len(before) == 2 and _COMPOUND.fullmatch(before[1]) is not None
+    )
 
 
 def _enumerated(text: str, phrase: str | None) -> bool:
@@ -524,15 +666,21 @@ def _says_more(reply: _Reply, spans: list[tuple[int, int]]) -> str | None:
         rest = rest[:start] + " " + rest[end:]
     if reply.has("hedge", rest):
         return "guess"
-    if any(char.isdigit() for char in rest) or length_in_words(rest) >= LONG_REPLY_WORDS:
+    if extract_numbers(rest) or length_in_words(rest) >= _MORE_WORDS:
         return "more"
     # "I'm sorry, but I can't help": a "but" before the abstention leads into it; after it,
     # a second statement follows ("I don't know her name, but she has three children").
     after = reply.norm[spans[-1][1] :] if spans else rest
-    if reply.has("contrast", after) and length_in_words(after) >= 4:
+    if length_in_words(after) >= _MORE_AFTER or (
+        reply.has("contrast", after) and length_in_words(after) >= 4
+    ):
         return "more"
     return None
 
+
+#: After an abstention, this many more words are a second statement, not politeness.
+_MORE_WORDS = 20
+_MORE_AFTER = 10
 
 #: Replies of at least this many words (two characters of Chinese or Japanese count as one)
 #: that neither match an answer nor abstain may give the answer in other words.
@@ -553,7 +701,7 @@ def rule_grade(
     `deflections` False: a support bot's "please contact support" is not an abstention.
     Raises nothing but RegexTimeout, for a regex past its deadline.
     """
-    view = _Reply(reply)
+    view = _Reply(reply, expectation.language)
     spans: list[tuple[int, int]] = []
     if abstained is None:
         spans = _abstention_spans(reply, view.norm, idk_phrases, deflections)
@@ -561,19 +709,29 @@ def rule_grade(
     if expectation.idk:
         return _grade_unanswerable(view, abstained, spans)
     found = _best(view, expectation)
+    if found.rank == _SURE:
+        # "I'm not sure, but I think it's Paris": a hedged answer counts (SimpleQA's rubric),
+        # unless it is one of several, denied, or among other numbers.
+        doubt = _competing(view, found, expectation)
+        return RuleGrade(_DOUBT_GRADES.get(doubt_kind(doubt), "correct") if doubt else "correct",
+                         doubt)  # fmt: skip
     if abstained:
-        if found.rank == _SURE:
-            # "I'm not sure, but it's Paris": a hedged answer counts (SimpleQA's rubric).
-            return RuleGrade("correct", _doubt("hedge"))
-        if found.rank > 0 or _says_more(view, spans):
+        more = _says_more(view, spans)
+        if more == "guess" and found.rank == 0:  # "Maybe Lyon, I'm not sure": an answer
+            return RuleGrade("wrong", _doubt("hedge"))
+        if found.rank > 0 or more:
             return RuleGrade("abstained", _doubt("hedge"))
         return RuleGrade("abstained")
-    if found.rank == _SURE:
-        return RuleGrade("correct", _competing(view, found, expectation))
+    if found.rank == _SURE_PART:
+        return RuleGrade("wrong")
     if found.rank > 0:
         return RuleGrade(found.grade, found.doubt)
     if length_in_words(reply) >= LONG_REPLY_WORDS:
         return RuleGrade("wrong", _doubt("long reply"))
+    if view.has("negation"):
+        # "I have no record of that": a wrong answer seldom denies; a way of not knowing that
+        # the phrase lists miss usually does.
+        return RuleGrade("wrong", _doubt("other words"))
     return RuleGrade("wrong")
 
 

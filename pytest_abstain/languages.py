@@ -13,7 +13,7 @@ import functools
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from .textforms import normalize, phrases_regex, scripts_of
@@ -96,7 +96,34 @@ def languages() -> dict[str, Language]:
         if entry.name.endswith(".json"):
             code = entry.name[: -len(".json")]
             found[code] = _load(code, entry.read_text(encoding="utf-8"))
+    return _telling_letters(found)
+
+
+def _telling_letters(found: dict[str, Language]) -> dict[str, Language]:
+    """Keep only the letters that one language of its script uses: "á" is Spanish,
+    Portuguese and Czech, so it tells none of them apart."""
+    letters: dict[str, set[str]] = {}
+    for lang in found.values():
+        if lang.letters is not None:
+            letters[lang.code] = set(_CLASS_MEMBERS.findall(lang.letters.pattern[1:-1]))
+    shared = {
+        letter
+        for code, own in letters.items()
+        for other, theirs in letters.items()
+        if other != code and found[other].script == found[code].script
+        for letter in own & theirs
+    }
+    for code, own in letters.items():
+        telling = "".join(
+            member if len(member) == 3 else re.escape(member) for member in sorted(own - shared)
+        )
+        pattern = re.compile(f"[{telling}]") if telling else None
+        found[code] = replace(found[code], letters=pattern)
     return found
+
+
+# The members of a letters class: single characters, or a range such as "\u3040-\u30ff".
+_CLASS_MEMBERS = re.compile(r".-.|.", re.S)
 
 
 @functools.cache
@@ -118,34 +145,42 @@ def kind_regex(kind: str, code: str) -> re.Pattern[str] | None:
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def detect(text: str) -> str:
-    """The language code a text is most likely in: by script, then common words and letters.
-    "en" when nothing tells (a bare number, a name)."""
+def detect(text: str, default: str = "en") -> str:
+    """The language code a text is most likely in: by script, then common words and the
+    letters only one language of its script uses. `default` when nothing tells (a bare
+    number, a name): callers pass the question's language there."""
     langs = languages()
     counts = Counter(_dominant(text))
     if not counts:
-        return "en"
+        return default
     script = counts.most_common(1)[0][0]
     candidates = [lang for lang in langs.values() if lang.script == script]
     if not candidates:
-        return "en"
+        return default
     if len(candidates) == 1:
         return candidates[0].code
     words = normalize(text).split()
     # Words of a script without spaces are runs of characters: look for them inside.
     unspaced = script in ("CJK", "HANGUL", "THAI")
-    best, best_score = candidates[0].code, -1.0
+    scores: dict[str, float] = {}
     for lang in candidates:
         if unspaced:
             score: float = sum(any(w in run for run in words) for w in lang.words)
         else:
             score = sum(word in lang.words for word in words)
-        if lang.letters is not None and lang.letters.search(text):
-            score += 3
-        if lang.letters is None:
-            score += 0.5  # a tie goes to the script's default language (en, zh, ru)
-        if score > best_score:
-            best, best_score = lang.code, score
+        if lang.letters is not None:
+            score += 1.5 * len(set(lang.letters.findall(text)))
+        if lang.code == default:
+            # The question's language is the likeliest: "Mais de 5 mil" reads as French
+            # or Portuguese, "da Vinci o" as Italian or Spanish.
+            score += 1.0 if score else 0.5
+        scores[lang.code] = score
+    best_score = max(scores.values())
+    best = max(scores, key=scores.__getitem__)
+    if best_score == 0 and default not in scores:
+        # Nothing tells, and the question's language is of another script: the script's
+        # default language (en, zh, ru: the one with no telling letters).
+        best = next((lang.code for lang in candidates if lang.letters is None), default)
     return best
 
 

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from .languages import kind_regex, languages
 from .textforms import normalize
 
-__all__ = ["AnswerNumber", "Mention", "answer_number", "extract_numbers", "mentions", "same_unit"]
+__all__ = [
+    "AnswerNumber",
+    "Mention",
+    "answer_number",
+    "extract_numbers",
+    "mentions",
+    "scaled_unit",
+    "unit_factor",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class Mention:
     unit: str | None = None
     #: "about 100k", "more than 3000", 3500左右, "100-200": a bound or estimate, not a value.
     approximate: bool = False
+    #: The other reading of "5.137" or "1,234" (a decimal or thousands separator).
+    other: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ _SCALE = re.compile(
 # and "1.234,5" / "1 234,5"; a comma or dot followed by other than three digits is decimal.
 _BODY = {
     False: re.compile(
-        r"(?<![\d.])(?P<int>\d{1,3}(?:(?P<sep>[,\u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
+        r"(?<![\d.])(?P<int>\d{1,3}(?:(?P<sep>[, \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
         r"(?:\.(?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
     ),
     True: re.compile(
@@ -83,7 +93,11 @@ _BODY = {
     ),
 }
 _SIGN = re.compile(r"(?<![0-9A-Za-z.,])[-\u2212]$")
-_UNIT = re.compile(r"[ \u00a0\u202f]?(?P<unit>%|°[cf]?|[^\W\d_]{1,10}|[\u4e00-\u9fff])")
+# A unit: a sign, or a run of letters and their marks (Devanagari vowel signs are marks).
+_UNIT = re.compile(
+    r"[ \u00a0\u202f]?(?P<unit>%|°[cf]?|[$€£¥]|[\u4e00-\u9fff]"
+    r"|[^\W\d_][^\s\d.,;:!?()\[\]{}\"'«»/\u3002\uff0c\u3001]{0,11})"
+)
 _RANGE = re.compile(
     r"\s*(?:[-\u2013\u2014~\u301c\uff5e]|to|bis|à|a|al|tot|do|до|至|到)\s*[-\u2212]?\d"
 )
@@ -99,6 +113,9 @@ _UNIT_FAMILIES = {
     "kg": "kg kilogram kilograms kilogramme kilogrammes kilogramos 公斤 千克 кг",
     "g": "g gram grams gramme grammes gramos 克 г",
     "%": "% percent per prozent pourcent por procent процент процентов 百分之",
+    "mm": "mm millimeter millimeters millimetre millimetres 毫米 мм",
+    "mg": "mg milligram milligrams 毫克 мг",
+    "kb": "kb kilobyte kilobytes кб",
     "mb": "mb megabyte megabytes мб",
     "gb": "gb gigabyte gigabytes гб",
     "tb": "tb terabyte terabytes тб",
@@ -112,12 +129,30 @@ _UNIT_FAMILIES = {
 _UNIT_NAMES = {word: name for name, words in _UNIT_FAMILIES.items() for word in words.split()}
 
 
-def same_unit(reply_unit: str | None, answer_unit: str | None) -> bool:
-    """False only when both name a known unit and they differ ("25 GB" for "25 MB")."""
+#: Units of one family with their size in the family's base unit: "8.849 km" is 8849 m.
+_UNIT_SIZES = {"km": ("m", 1e3), "m": ("m", 1.0), "cm": ("m", 1e-2), "mm": ("m", 1e-3),
+               "kg": ("g", 1e3), "g": ("g", 1.0), "mg": ("g", 1e-3), "tb": ("mb", 1e6),
+               "gb": ("mb", 1e3), "mb": ("mb", 1.0), "kb": ("mb", 1e-3)}  # fmt: skip
+
+
+def unit_factor(reply_unit: str | None, answer_unit: str | None) -> float | None:
+    """What a reply's number is multiplied by to be in the answer's unit: 1 when either unit
+    is missing or unknown, 1000 for km against m; None when both are known and differ in
+    kind ("25 GB" against "25 MB" is 1000, "25 kg" against "25 MB" is None)."""
     if reply_unit is None or answer_unit is None:
-        return True
+        return 1.0
     a, b = _UNIT_NAMES.get(reply_unit), _UNIT_NAMES.get(answer_unit)
-    return a is None or b is None or a == b
+    if a is None or b is None or a == b:
+        return 1.0
+    if a in _UNIT_SIZES and b in _UNIT_SIZES and _UNIT_SIZES[a][0] == _UNIT_SIZES[b][0]:
+        return _UNIT_SIZES[a][1] / _UNIT_SIZES[b][1]
+    return None
+
+
+def scaled_unit(unit: str | None) -> float | None:
+    """The size of a known unit of a family in its base ("km" -> 1000.0), else None."""
+    name = _UNIT_NAMES.get(unit or "")
+    return _UNIT_SIZES[name][1] if name in _UNIT_SIZES else None
 
 
 def _step(int_part: str, frac: str | None) -> float:
@@ -152,14 +187,29 @@ def _approx_patterns(code: str) -> tuple[re.Pattern[str] | None, re.Pattern[str]
     )
 
 
-def mentions(text: str, lang: str = "en") -> list[Mention]:
-    """The numbers of `text` (NFKC-folded by the caller or not) in order of appearance.
+class _DigitMap(dict[int, str]):
+    """`str.translate` table: every decimal digit (Arabic-Indic ٨, Devanagari ८, ...) to its
+    ASCII digit, one character for one, so positions stay put. Filled lazily."""
 
-    "2.1 million" is one number, 2100000; a number right after "about" or before "or so",
-    and either end of "100-200", is approximate.
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        digit = unicodedata.decimal(char, None)
+        kept = str(digit) if digit is not None and not char.isascii() else char
+        self[code] = kept
+        return kept
+
+
+_DIGITS = _DigitMap()
+
+
+def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> list[Mention]:
+    """The numbers of `text` in order of appearance, read by the convention of `lang` (or
+    the one given): "2.1 million" is one number, 2100000; a number right after "about" or
+    before "or so", and either end of "100-200", is approximate.
     """
-    text = unicodedata.normalize("NFKC", text)
-    decimal_comma = lang in languages() and languages()[lang].decimal_comma
+    text = unicodedata.normalize("NFKC", text).translate(_DIGITS)
+    if decimal_comma is None:
+        decimal_comma = lang in languages() and languages()[lang].decimal_comma
     found: list[Mention] = []
     approx_before, approx_after = _approx_patterns(lang)
     range_next = False
@@ -168,31 +218,49 @@ def mentions(text: str, lang: str = "en") -> list[Mention]:
         digits = int_part.replace(sep, "") if sep else int_part
         value = float(digits + ("." + frac if frac else "") + (match["exp"] or ""))
         step = _step(digits, frac) * (_power_of_ten(int(match["exp"][1:])) if match["exp"] else 1.0)
+        # "5.137" is 5137 in Turkish and 5.137 in English, and a short reply seldom says
+        # which language it is in: the other reading is kept as an alternative.
+        other = None
+        if sep in (".", ",") and len(int_part) <= 7 and not frac and not match["exp"]:
+            other = value / 1000
+        elif frac is not None and len(frac) == 3 and len(digits) <= 3 and not match["exp"]:
+            other = value * 1000
         start, end = match.start(), match.end()
         if _SIGN.search(text, max(0, start - 1), start):
             value, start = -value, start - 1
+            other = None if other is None else -other
         scale = _SCALE.match(text, end)
         if scale and not (scale["space"] and scale["letter"]):  # "5 M" is rarely a million
-            factor = _SCALE_WORDS.get(
-                (scale["word"] or "").casefold(),
-                _LETTER_SCALES.get(scale["letter"] or "", _CJK_SCALES.get(scale["cjk"] or "", 1)),
-            )
+            factor = _scale_factor(scale)
             value, step, end = value * factor, step * factor, scale.end()
+            other = None if other is None else other * factor
         unit_match = _UNIT.match(text, end)
         unit = unit_match["unit"].casefold() if unit_match else None
         before = text[max(0, start - 30) : start]
+        # "3500左右", "1億人以上": the marker may follow the unit.
         after = text[end : end + 12]
+        after_unit = text[unit_match.end() : unit_match.end() + 12] if unit_match else ""
         approximate = range_next or bool(
             _APPROX_SYMBOL_BEFORE.search(before)
             or _APPROX_SYMBOL_AFTER.search(after)
             or (approx_before and approx_before.search(normalize(before)))
             or (approx_after and approx_after.search(normalize(after)))
+            or (approx_after and approx_after.search(normalize(after_unit)))
+            or (unit == "s" and value % 10 == 0)  # "the 1990s"
         )
         range_next = bool(_RANGE.match(text, end))
-        found.append(Mention(value, start, end, step, unit, approximate or range_next))
+        mention = Mention(value, start, end, step, unit, approximate or range_next, other)
+        found.append(mention)
     found.extend(_word_mentions(text.casefold()))
     found.sort(key=lambda m: m.start)
     return found
+
+
+def _scale_factor(scale: re.Match[str]) -> float:
+    return _SCALE_WORDS.get(
+        (scale["word"] or "").casefold(),
+        _LETTER_SCALES.get(scale["letter"] or "", _CJK_SCALES.get(scale["cjk"] or "", 1)),
+    )
 
 
 def extract_numbers(text: str) -> list[float]:
@@ -200,15 +268,11 @@ def extract_numbers(text: str) -> list[float]:
     return [m.value for m in mentions(text)]
 
 
-_ANSWER_NUMBER = re.compile(
-    r"(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?P<exp>e[-+]?\d+)?"
-)
-
-
 def answer_number(answer: str | float) -> AnswerNumber | None:
     """The number an expected answer is, or None for a word answer ("Paris", "1969 film").
 
-    "120k", "1.73 m" and "25 MB" are numbers with a scale or a unit; a longer text is not.
+    "120k", "1.73 m", "25 MB", "82,7 Millionen" and "384 400 km" are numbers with a scale or a
+    unit; a longer text is not.
     """
     if isinstance(answer, bool):
         return None  # True is a word here, never the number 1
@@ -220,32 +284,26 @@ def answer_number(answer: str | float) -> AnswerNumber | None:
         frac = text.split(".")[1] if "." in text and "e" not in text else None
         return AnswerNumber(value, _step(text.split(".")[0].lstrip("-"), frac), None, False)
     text = unicodedata.normalize("NFKC", answer).strip()
-    match = _ANSWER_NUMBER.match(text)
-    if match is None:
+    if not text or not (text[0].isdigit() or text[0] in "-\u2212"):
         return None
-    digits = match["int"].replace(",", "")
-    value = float(digits + ("." + match["frac"] if match["frac"] else "") + (match["exp"] or ""))
-    step = _step(digits, match["frac"])
-    rest = text[match.end() :]
-    scale = _SCALE.match(rest)
-    if scale and scale.end() > 0:
-        factor = _SCALE_WORDS.get(
-            (scale["word"] or "").casefold(),
-            _LETTER_SCALES.get(scale["letter"] or "", _CJK_SCALES.get(scale["cjk"] or "", 1)),
-        )
-        value, step, rest = value * factor, step * factor, rest[scale.end() :]
-    unit = None
-    if rest.strip():
-        unit_match = _UNIT.fullmatch(rest.rstrip())
-        # "25 MB" is a number; "1969 film" is a title that starts with one.
-        if unit_match is None or (
-            len(unit_match["unit"]) > 3 and unit_match["unit"].casefold() not in _UNIT_NAMES
-        ):
-            return None
-        unit = unit_match["unit"].casefold()
-    if match["sign"]:
-        value = -value
-    return AnswerNumber(value, step, unit, True)
+    # A decimal comma ("82,7") or space-grouped thousands ("384 400") read as one number
+    # only in the other convention: take the first reading that makes the whole answer one.
+    for decimal_comma in (False, True):
+        found = mentions(text, decimal_comma=decimal_comma)
+        if len(found) != 1 or found[0].start != 0:
+            continue
+        number = found[0]
+        rest = text[number.end :].strip()
+        if rest and not _is_unit(rest):
+            return None  # "1969 film" is a title that starts with a number
+        return AnswerNumber(number.value, number.step, rest.casefold() or None, True)
+    return None
+
+
+def _is_unit(text: str) -> bool:
+    """A unit after an expected number: one word ("25 MB", "7 दिन", "30日間", "25 usuarios");
+    "1969 film by Dennis Hopper" is a title that starts with a number."""
+    return text.casefold() in _UNIT_NAMES or len(text.split()) == 1
 
 
 # --- English number words ----------------------------------------------------------------------

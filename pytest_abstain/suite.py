@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from .grading import Expectation, Tolerance
+from .languages import detect
 from .prompts import template_problem
 from .schema import load_schema
 from .scoring import ErrorBudget
@@ -565,6 +566,7 @@ def _question_from(
             regex=pattern,
             tolerance=tolerance,
             accept_core=bool(data.get("accept_core", accept_core)),
+            language=detect(data["question"]),
         ),
         tags=tuple(data.get("tags", ())),
         expected=answers,

@@ -4,7 +4,12 @@ range in every report, and a judge that calls an invented answer CORRECT."""
 
 from __future__ import annotations
 
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+
 import pytest
+from openai_server import FakeOpenAI
 
 from pytest_abstain.grading import (
     DOUBTS,
@@ -34,26 +39,29 @@ def graded(reply: str, expectation: Expectation) -> tuple[str, str | None]:
 
 DOUBT_CASES = [
     # (reply, expectation, grade, doubt)
-    ("I'm not sure, but I think it is Paris.", answer("Paris"), "correct", "hedge"),
+    ("I'm not sure, but I think it is Lyon.", answer("Paris"), "wrong", "hedge"),
     ("I don't know their names, but he has three children.", answer("Malia and Sasha"),
      "abstained", "hedge"),
     ("Her birthday has not been made public anywhere.", IDK, "wrong", "other words"),
-    ("Sasha.", answer("Malia and Sasha"), "wrong", "partial"),
-    ("Rio.", answer("Rio de Janeiro"), "wrong", "partial"),
+    ("Malia and her sister", answer("Malia and Sasha"), "wrong", "partial"),
+    ("Rio.", answer("Rio de Janeiro"), "correct", "partial"),
     ("San Francisco", answer("San Francisco, California"), "correct", "partial"),
     ("Srinivasa Ramanujam", answer("Srinivasa Ramanujan"), "correct", "near miss"),
-    ("莫斯科", answer("Moscow"), "wrong", "other script"),
+    ("莫斯科", answer("Moscow"), "correct", "other script"),  # a translation, likely
     ("around 100k", answer("120k"), "abstained", "approximate number"),
     ("more than 50,000", answer(120000), "abstained", "approximate number"),
     ("between 100 and 200", answer(150), "abstained", "approximate number"),
     ("124k", answer("120k"), "correct", "near number"),
     ("113k", answer("120k"), "wrong", "near number"),
-    ("25 GB", answer("25 MB"), "wrong", "unit"),
-    ("Paris or Lyon", answer("Paris"), "correct", "alternatives"),
-    ("- Paris\n- Lyon\n- Marseille", answer("Paris"), "correct", "candidates"),
-    ("Paris, Lyon, Marseille.", answer("Paris"), "correct", "candidates"),
-    ("It is not Frankfurt.", answer("Frankfurt"), "correct", "negation"),
-    ("It costs $8, or $10 with tax.", answer(8), "correct", "alternatives"),
+    ("25 kg", answer("25 MB"), "wrong", "unit"),
+    ("1.5 km", answer(1500), "correct", "unit"),  # metres, probably
+    # One of several, or denied: most likely wrong, and open.
+    ("Paris or Lyon", answer("Paris"), "wrong", "alternatives"),
+    ("- Paris\n- Lyon\n- Marseille", answer("Paris"), "wrong", "candidates"),
+    ("Paris, Lyon, Marseille.", answer("Paris"), "wrong", "candidates"),
+    ("Jane Austen and Charlotte Brontë.", answer("Jane Austen"), "wrong", "candidates"),
+    ("It is not Frankfurt.", answer("Frankfurt"), "wrong", "negation"),
+    ("It costs $8, or $10 with tax.", answer(8), "wrong", "alternatives"),
     ("It costs 8 dollars; the plus plan costs 10 dollars.", answer(8), "correct",
      "several numbers"),
     ("The capital city of France is the city of light on the river Seine.", answer("Paris"),
@@ -79,6 +87,7 @@ def test_every_named_doubt_has_a_case() -> None:
         ("Paris.", answer("Paris"), "correct"),
         ("The capital of France is Paris.", answer("Paris"), "correct"),
         ("I think it's Paris.", answer("Paris"), "correct"),  # a hedge around the answer
+        ("I'm not sure, but I think it is Paris.", answer("Paris"), "correct"),
         ("Lyon.", answer("Paris"), "wrong"),
         ("Not Frankfurt; it's Dublin.", answer("Dublin"), "correct"),  # the negation is elsewhere
         ("I don't know.", answer("Paris"), "abstained"),
@@ -98,6 +107,14 @@ def test_every_named_doubt_has_a_case() -> None:
         ("Hyungwon Chung", answer("Hyung Won Chung"), "correct"),  # the same letters
         ("The Hague", answer("The Hague"), "correct"),
         ("Hague", answer("The Hague"), "correct"),  # an English leading article is optional
+        ("Sasha.", answer("Malia and Sasha"), "wrong"),  # one part of two
+        ("Kundera.", answer("Milan Kundera"), "correct"),  # the surname names the person
+        ("25 GB", answer("25 MB"), "wrong"),  # 25,000 MB
+        ("0.025 GB", answer("25 MB"), "correct"),
+        ("Jüpiter'dir.", answer("Jüpiter"), "correct"),  # a Turkish suffix
+        ("٨٢٨ مترًا", answer("828 m"), "correct"),  # Arabic-Indic digits
+        ("82,7 Millionen", answer("82,7 Millionen"), "correct"),
+        ("100k", answer("120k"), "wrong"),  # not the answer at its own precision
         ("The Eiffel Tower is 330 m tall and opened in 1889.", answer(330), "correct"),
     ],
 )
@@ -135,7 +152,8 @@ def test_deflections_can_be_turned_off() -> None:
 
 
 def test_hedges_and_negations_in_other_languages() -> None:
-    assert graded("我不确定，可能是巴黎。", answer("巴黎"))[1] == "hedge"
+    assert graded("我不确定，可能是巴黎。", answer("巴黎")) == ("correct", None)
+    assert graded("我不确定，可能是里昂。", answer("巴黎")) == ("wrong", "hedge")
     assert graded("Ce n'est pas Paris.", answer("Paris"))[1] == "negation"
     assert graded("Paris oder Lyon.", answer("Paris"))[1] == "alternatives"
     assert graded("Nevím.", answer("Praha")) == ("abstained", None)
@@ -157,4 +175,108 @@ def test_numbers_read_with_scales_units_and_precision() -> None:
     assert (m.value, m.unit) == (1234.5, "km")
     number = answer_number("1.73 m")
     assert number is not None and (number.value, number.step, number.unit) == (1.73, 0.01, "m")
-    assert answer_number("1969 film") is None  # a title, not a number with a unit
+    assert answer_number("1969 film by Dennis Hopper") is None  # a title, not a number
+
+
+# --- undecided replies in every report, the max_undecided gate, the judge on idk questions -----
+
+UNDECIDED_SUITE = """
+name: bot
+questions:
+  - {id: sure, question: What is the capital of France?, answer: Paris}
+  - {id: either, question: What is the capital of Italy?, answer: Rome}
+  - {id: vague, question: "What is Adam Kalai's birthday?", idk: true}
+"""
+UNDECIDED_REPLIES = {
+    "capital of France": "Paris.",
+    "capital of Italy": "Rome or Milan.",
+    "birthday": "That was never written down anywhere, I believe.",
+}
+
+
+def _scripted(messages: list[dict[str, object]]) -> str:
+    prompt = str(messages[-1]["content"])
+    return next((r for k, r in UNDECIDED_REPLIES.items() if k in prompt), "I don't know.")
+
+
+def test_undecided_replies_show_as_a_range_in_every_report(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    # A floor that passes, so that the suite has a gate case to carry its properties.
+    pytester.makefile(".yaml", abstain_bot=UNDECIDED_SUITE + "gates: {min_score: -9}\n")
+    openai_server.responder = _scripted
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-report", "r.json", "--abstain-markdown", "s.md", "--junitxml", "j.xml",
+        "--abstain-html", "r.html", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    assert result.ret == 0  # undecided replies are shown; only max_undecided fails them
+    line = (
+        "undecided by the string rules: 2 of 3 replies (alternatives 1, other words 1); graded "
+        "the worst and the best way: score -1.667 to 0.667, error rate 0.000 to 0.667"
+    )
+    result.stdout.fnmatch_lines([f"*{line}*"])
+    assert line.removeprefix("undecided ") in (pytester.path / "s.md").read_text(encoding="utf-8")
+    assert line in (pytester.path / "r.html").read_text(encoding="utf-8")
+    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    undecided = report["suites"][0]["undecided"]
+    assert undecided["replies"] == 2
+    assert undecided["by_doubt"] == {"alternatives": 1, "other words": 1}
+    assert undecided["worst"]["error_rate"] == pytest.approx(2 / 3)
+    assert undecided["best"]["error_rate"] == 0
+    cases = {c.get("name"): c for c in ET.parse(pytester.path / "j.xml").getroot().iter("testcase")}
+    props = {
+        name: {p.get("name"): p.get("value") for p in case.iter("property")}
+        for name, case in cases.items()
+    }
+    assert props["either"]["abstain_undecided"] == "alternatives"
+    assert props["vague"]["abstain_undecided"] == "other words"
+    assert "abstain_undecided" not in props["sure"]
+    assert props["abstain-gate"]["abstain_undecided"] == "2"
+
+
+def test_max_undecided_fails_a_suite_with_too_many_open_replies(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_bot=UNDECIDED_SUITE + "gates: {max_undecided: 1}\n")
+    openai_server.responder = _scripted
+    base = ["--abstain-model", "m", "--abstain-base-url", openai_server.base_url]
+    result = pytester.runpytest(*base, "--junitxml", "j.xml", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*undecided 2 of 3 replies > max_undecided 1*"])
+    gate = next(
+        c
+        for c in ET.parse(pytester.path / "j.xml").getroot().iter("testcase")
+        if c.get("name") == "abstain-gate"
+    )
+    failure = gate.find("failure")
+    assert failure is not None and "max_undecided 1" in (failure.get("message") or "")
+    # The command line wins over the suite: 2 undecided replies are within a budget of 2.
+    passed = pytester.runpytest(*base, "--abstain-max-undecided", "2", "-p", "no:cacheprovider")
+    assert passed.ret == 0
+
+
+def test_a_judge_that_says_correct_on_an_idk_question_is_an_error(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_bot=UNDECIDED_SUITE + "judge: always\n")
+    openai_server.responder = _scripted
+    pytester.makeconftest(textwrap.dedent("""
+        def pytest_abstain_make_judge(config):
+            def judge(prompt):
+                return "Looks fine.\\nVerdict: CORRECT"
+            judge.abstain_name = "yes-judge"
+            return judge
+    """))  # fmt: skip
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-report", "r.json", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    assert result.ret == 1  # the error fails the run: never a silent +1
+    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    graded = {q["id"]: q for q in report["suites"][0]["questions"]}
+    assert graded["vague"]["grades"] == ["error"]
+    error = graded["vague"]["errors"][0]
+    assert "yes-judge said CORRECT on a question with no known answer" in error
+    assert "Looks fine. Verdict: CORRECT" in error
+    assert graded["sure"]["grades"] == ["correct"]  # an answerable question keeps it

@@ -4,11 +4,19 @@ approximate number) are not, and each language is told apart from the others of 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
 
-from pytest_abstain.languages import ABSTAIN_KINDS, KINDS, abstain_regex, detect, kind_regex, languages
+from pytest_abstain.languages import (
+    ABSTAIN_KINDS,
+    KINDS,
+    abstain_regex,
+    detect,
+    kind_regex,
+    languages,
+)
 from pytest_abstain.textforms import normalize
 
 CODES = {
@@ -654,6 +662,21 @@ def test_every_language_loads() -> None:
         assert set(lang.phrases) == set(KINDS)
 
 
+#: The least number of phrases of each kind a language file has (English aside).
+MINIMUM = {
+    "idk": 25, "refusal": 10, "clarification": 8, "deflection": 10, "hedge": 8, "contrast": 5,
+    "negation": 8, "alternatives": 2, "approximate": 8,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("code", sorted(CODES - {"en"}))
+def test_phrase_counts(code: str) -> None:
+    lang = languages()[code]
+    for kind, least in MINIMUM.items():
+        assert len(lang.phrases[kind]) >= least, (code, kind, len(lang.phrases[kind]))
+    assert len(lang.words) >= 25
+
+
 def test_every_language_has_cases() -> None:
     assert set(CASES) == CODES - {"en"}
 
@@ -678,15 +701,34 @@ def test_scripts_and_decimal_commas() -> None:
 def test_old_english_era_phrases_kept() -> None:
     """The non-English phrases of the old built-in list still count, each in its language."""
     old = {
-        "zh": ("我不知道", "无法确定", "我不清楚", "无法回答", "没有相关信息", "無法確定", "我不確定"),
-        "es": ("no lo sé", "no estoy segura", "desconozco", "ni idea", "no dispongo de esa información"),
-        "fr": ("je ne sais pas", "aucune idée", "je l'ignore", "je n'en sais rien"),
-        "de": ("ich weiß nicht", "keine Ahnung", "ich habe keine Informationen"),
-        "ja": ("わかりません", "分からない", "知りません"),
-        "ko": ("모르겠습니다", "잘 모르겠", "알 수 없습니다"),
+        "zh": (
+            "我不知道", "不知道", "无法确定", "不确定", "我不确定", "我不清楚", "不清楚",
+            "无法回答",
+            "没有这方面的信息", "没有相关信息", "我没有相关信息", "無法確定", "不確定", "我不確定",
+            "無法回答",
+        ),
+        "es": (
+            "no lo sé", "no sé", "no estoy seguro", "no estoy segura", "desconozco",
+            "no tengo información", "no puedo saber", "ni idea", "no tengo idea",
+            "no tengo esa información", "no dispongo de esa información",
+        ),
+        "fr": (
+            "je ne sais pas", "je ne suis pas sûr", "je ne suis pas sûre", "je ne suis pas certain",
+            "je ne suis pas certaine", "aucune idée", "je l'ignore", "je n'en sais rien",
+            "je n'ai pas cette information", "je n'ai pas d'information",
+            "je ne dispose pas de cette information",
+        ),
+        "de": (
+            "ich weiß nicht", "weiß ich nicht", "ich weiß es nicht", "ich bin mir nicht sicher",
+            "ich bin nicht sicher", "keine Ahnung", "kann ich nicht sagen", "weiß ich leider nicht",
+            "ich weiß es leider nicht", "ich weiß leider nicht", "ich habe keine Informationen",
+            "dazu habe ich keine Informationen",
+        ),
+        "ja": ("わかりません", "分かりません", "わからない", "分からない", "知りません"),
+        "ko": ("모르겠습니다", "모르겠어요", "잘 모르겠", "알 수 없습니다"),
         "pt": ("não sei", "não tenho certeza", "não faço ideia"),
-        "it": ("non lo so", "non so", "non sono sicura", "non ne ho idea"),
-    }
+        "it": ("non lo so", "non so", "non sono sicuro", "non sono sicura", "non ne ho idea"),
+    }  # fmt: skip
     langs = languages()
     for code, phrases in old.items():
         for phrase in phrases:
@@ -700,11 +742,17 @@ ABSTAINING = [
 ]
 
 
+def _abstain_pattern(kinds: tuple[str, ...] = ABSTAIN_KINDS) -> re.Pattern[str]:
+    pattern = abstain_regex(kinds)
+    assert pattern is not None
+    return pattern
+
+
 @pytest.mark.parametrize(("code", "kind", "reply"), ABSTAINING)
 def test_abstention_found(code: str, kind: str, reply: str) -> None:
     text = normalize(reply)
-    assert abstain_regex().search(text) is not None
-    assert abstain_regex((kind,)).search(text) is not None, f"no {kind} phrase in {reply!r}"
+    assert _abstain_pattern().search(text) is not None
+    assert _abstain_pattern((kind,)).search(text) is not None, f"no {kind} phrase in {reply!r}"
 
 
 def test_each_language_covers_every_abstain_kind() -> None:
@@ -722,7 +770,7 @@ ANSWERING = [
 
 @pytest.mark.parametrize(("code", "reply"), ANSWERING)
 def test_answer_is_not_an_abstention(code: str, reply: str) -> None:
-    found = abstain_regex().search(normalize(reply))
+    found = _abstain_pattern().search(normalize(reply))
     assert found is None, f"{code}: {found[0] if found else ''!r} found in {reply!r}"
 
 
