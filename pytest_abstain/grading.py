@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .languages import abstain_phrases, abstain_regex, detect, kind_regex, languages
+from .languages import abstain_finder, abstain_phrases, detect, kind_finder, languages
 from .numerals import (
     AnswerNumber,
     Mention,
@@ -30,12 +30,12 @@ from .numerals import (
 )
 from .textforms import (
     APOSTROPHES,
+    PhraseFinder,
     has_apostrophe,
     has_unspaced,
     length_in_words,
     normalize,
     phrase_pattern,
-    phrases_regex,
     scripts_of,
 )
 
@@ -140,13 +140,14 @@ _WHOLE_REPLY_IDK = frozenset(
 
 
 @functools.lru_cache(maxsize=64)
-def _phrases_matcher(phrases: tuple[str, ...], deflections: bool) -> re.Pattern[str] | None:
+def _phrases_matcher(phrases: tuple[str, ...], deflections: bool) -> PhraseFinder:
     if phrases is DEFAULT_IDK_PHRASES or phrases == DEFAULT_IDK_PHRASES:
-        return (
-            abstain_regex() if deflections else abstain_regex(("idk", "refusal", "clarification"))
-        )
+        return abstain_finder() if deflections else abstain_finder(_NOT_DEFLECTING)
     extra = abstain_phrases(("deflection",)) if deflections else ()
-    return phrases_regex((*(normalize(p) for p in phrases), *extra))
+    return PhraseFinder((*(normalize(p) for p in phrases), *extra))
+
+
+_NOT_DEFLECTING = ("idk", "refusal", "clarification")
 
 
 def _abstention_spans(
@@ -155,23 +156,20 @@ def _abstention_spans(
     """Where `norm` (the normalised reply) says it does not know, refuses, asks which one is
     meant or deflects, leaving out look-alikes that are answers."""
     key = phrases if isinstance(phrases, tuple) else tuple(phrases)
-    matcher = _phrases_matcher(key, deflections)
-    if matcher is None:
-        return []
     spans = []
     folded: str | None = None
-    for match in matcher.finditer(norm):
-        phrase = match.group()
+    for start, end in _phrases_matcher(key, deflections).spans(norm):
+        phrase = norm[start:end]
         before, after = _GUARDS.get(phrase, (None, None))
-        if before is not None and before.search(norm, 0, match.start()):
+        if before is not None and before.search(norm, 0, start):
             continue
-        if after is not None and after.match(norm, match.end()):
+        if after is not None and after.match(norm, end):
             continue
         if phrase in _ACCENTED:
             folded = folded or unicodedata.normalize("NFKC", reply).casefold()
             if not _ACCENTED[phrase].search(folded):
                 continue
-        spans.append(match.span())
+        spans.append((start, end))
     return spans
 
 
@@ -227,10 +225,7 @@ class _Reply:
 
     def has(self, kind: str, text: str | None = None) -> bool:
         """True if the reply (or `text`, normalised) has a `kind` word of its language."""
-        pattern = kind_regex(kind, self.lang)
-        return (
-            pattern is not None and pattern.search(self.norm if text is None else text) is not None
-        )
+        return kind_finder(kind, self.lang).search(self.norm if text is None else text)
 
 
 # --- doubts ------------------------------------------------------------------------------------
@@ -382,11 +377,11 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
             common = languages()[reply.lang].words if reply.lang in languages() else frozenset()
             extra = reply_words - set(words) - common
             whole = len(found_words) == len(words)
-            short = length_in_words(reply.text) <= 6
-            if compound and not whole and short and not extra:
+            brief = length_in_words(reply.text) <= 6
+            if compound and not whole and brief and not extra:
                 # "Neil Armstrong." for "Neil Armstrong and Buzz Aldrin": one of two.
                 return _Found(_SURE_PART, "wrong")
-            if not compound and short and not extra and words[-1] in found_words:
+            if not compound and brief and not extra and words[-1] in found_words:
                 # "Kundera." for "Milan Kundera": the surname names the person.
                 return _Found(_SURE, "correct", phrase=words[-1])
             grade = "correct" if whole or (not compound and not extra) else "wrong"
@@ -666,7 +661,7 @@ def _says_more(reply: _Reply, spans: list[tuple[int, int]]) -> str | None:
         rest = rest[:start] + " " + rest[end:]
     if reply.has("hedge", rest):
         return "guess"
-    if extract_numbers(rest) or length_in_words(rest) >= _MORE_WORDS:
+    if _HAS_NUMBER.search(rest) or length_in_words(rest) >= _MORE_WORDS:
         return "more"
     # "I'm sorry, but I can't help": a "but" before the abstention leads into it; after it,
     # a second statement follows ("I don't know her name, but she has three children").
@@ -677,6 +672,12 @@ def _says_more(reply: _Reply, spans: list[tuple[int, int]]) -> str | None:
         return "more"
     return None
 
+
+#: A number in digits or in English words ("three children") after an abstention.
+_HAS_NUMBER = re.compile(
+    r"\d|(?<!\w)(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"thirty|forty|fifty|hundred|thousand|million|billion)(?!\w)"
+)
 
 #: After an abstention, this many more words are a second statement, not politeness.
 _MORE_WORDS = 20

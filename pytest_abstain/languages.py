@@ -16,15 +16,17 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from importlib import resources
 
-from .textforms import normalize, phrases_regex, scripts_of
+from .textforms import PhraseFinder, normalize, phrases_regex, script_of_letter
 
 __all__ = [
     "ABSTAIN_KINDS",
     "KINDS",
     "Language",
+    "abstain_finder",
     "abstain_phrases",
     "abstain_regex",
     "detect",
+    "kind_finder",
     "kind_regex",
     "languages",
 ]
@@ -142,54 +144,127 @@ def kind_regex(kind: str, code: str) -> re.Pattern[str] | None:
     return phrases_regex(p for c in codes if c in langs for p in langs[c].phrases[kind])
 
 
-_WORD = re.compile(r"[^\W\d_]+")
+@dataclass(frozen=True)
+class _Index:
+    """What `detect` looks up, built once: the languages of each script, of each common
+    word, and of each telling letter (only Japanese tells itself by a range: kana)."""
+
+    by_script: dict[str, tuple[str, ...]]
+    by_word: dict[str, tuple[str, ...]]
+    #: For scripts without spaces: each common word with its language.
+    unspaced_words: dict[str, tuple[tuple[str, str], ...]]
+    by_letter: dict[str, str]
+    ranges: tuple[tuple[re.Pattern[str], str], ...]
+    #: The language of a script that has no telling letters (en, zh, ru).
+    plain: dict[str, str]
+
+
+@functools.cache
+def _index() -> _Index:
+    by_script: dict[str, list[str]] = {}
+    by_word: dict[str, list[str]] = {}
+    unspaced_words: dict[str, list[tuple[str, str]]] = {}
+    by_letter: dict[str, str] = {}
+    ranges = []
+    plain: dict[str, str] = {}
+    for lang in languages().values():
+        by_script.setdefault(lang.script, []).append(lang.code)
+        for word in lang.words:
+            by_word.setdefault(word, []).append(lang.code)
+            unspaced_words.setdefault(lang.script, []).append((word, lang.code))
+        if lang.letters is None:
+            plain.setdefault(lang.script, lang.code)
+        else:
+            members = _CLASS_MEMBERS.findall(lang.letters.pattern[1:-1])
+            for member in members:
+                if len(member) == 3:
+                    ranges.append((re.compile(f"[{member}]"), lang.code))
+                else:
+                    by_letter[member.replace("\\", "")] = lang.code
+    return _Index(
+        by_script={k: tuple(v) for k, v in by_script.items()},
+        by_word={k: tuple(v) for k, v in by_word.items()},
+        unspaced_words={k: tuple(v) for k, v in unspaced_words.items()},
+        by_letter=by_letter,
+        ranges=tuple(ranges),
+        plain=plain,
+    )
 
 
 def detect(text: str, default: str = "en") -> str:
     """The language code a text is most likely in: by script, then common words and the
     letters only one language of its script uses. `default` when nothing tells (a bare
     number, a name): callers pass the question's language there."""
-    langs = languages()
-    counts = Counter(_dominant(text))
-    if not counts:
+    index = _index()
+    sample = text[:2000]  # enough to tell
+    script = _main_script(sample)
+    if script is None:
         return default
-    script = counts.most_common(1)[0][0]
-    candidates = [lang for lang in langs.values() if lang.script == script]
+    candidates = index.by_script.get(script, ())
     if not candidates:
         return default
     if len(candidates) == 1:
-        return candidates[0].code
-    words = normalize(text).split()
-    # Words of a script without spaces are runs of characters: look for them inside.
-    unspaced = script in ("CJK", "HANGUL", "THAI")
-    scores: dict[str, float] = {}
-    for lang in candidates:
-        if unspaced:
-            score: float = sum(any(w in run for run in words) for w in lang.words)
-        else:
-            score = sum(word in lang.words for word in words)
-        if lang.letters is not None:
-            score += 1.5 * len(set(lang.letters.findall(text)))
-        if lang.code == default:
-            # The question's language is the likeliest: "Mais de 5 mil" reads as French
-            # or Portuguese, "da Vinci o" as Italian or Spanish.
-            score += 1.0 if score else 0.5
-        scores[lang.code] = score
-    best_score = max(scores.values())
+        return candidates[0]
+    scores = dict.fromkeys(candidates, 0.0)
+    words = normalize(sample).split()
+    if script in ("CJK", "HANGUL", "THAI"):
+        # Words of a script without spaces are runs of characters: look for them inside.
+        joined = " ".join(words)
+        for word, code in index.unspaced_words.get(script, ()):
+            if word in joined:
+                scores[code] += 1
+    else:
+        for word in words:
+            for code in index.by_word.get(word, ()):
+                if code in scores:
+                    scores[code] += 1
+    if not sample.isascii():
+        for letter in set(sample):
+            owner = index.by_letter.get(letter)
+            if owner in scores:
+                scores[owner] += 1.5
+        for pattern, code in index.ranges:
+            if code in scores and pattern.search(sample):
+                scores[code] += 1.5
+    if default in scores:
+        # The question's language is the likeliest: "Mais de 5 mil" reads as French or
+        # Portuguese, "da Vinci o" as Italian or Spanish.
+        scores[default] += 1.0 if scores[default] else 0.5
     best = max(scores, key=scores.__getitem__)
-    if best_score == 0 and default not in scores:
+    if scores[best] == 0:
         # Nothing tells, and the question's language is of another script: the script's
-        # default language (en, zh, ru: the one with no telling letters).
-        best = next((lang.code for lang in candidates if lang.letters is None), default)
+        # language with no telling letters (en, zh, ru).
+        return index.plain.get(script, default)
     return best
 
 
-def _dominant(text: str) -> list[str]:
-    """The script of each word (the first 2,000 characters are enough to tell)."""
-    return [script for match in _WORD.finditer(text[:2000]) for script in scripts_of(match[0])]
+def _main_script(text: str) -> str | None:
+    """The script most of the letters are in (None: no letters)."""
+    if text.isascii():
+        return "LATIN" if any(char.isalpha() for char in text) else None
+    counts: Counter[str] = Counter()
+    for char, times in Counter(text).items():
+        if char.isalpha() and (script := script_of_letter(char)):
+            counts[script] += times
+    return counts.most_common(1)[0][0] if counts else None
 
 
 @functools.cache
 def abstain_regex(kinds: tuple[str, ...] = ABSTAIN_KINDS) -> re.Pattern[str] | None:
     """Finds an abstention phrase of `kinds`, in any language, in normalised text."""
     return phrases_regex(abstain_phrases(kinds))
+
+
+@functools.cache
+def abstain_finder(kinds: tuple[str, ...] = ABSTAIN_KINDS) -> PhraseFinder:
+    """`abstain_regex`'s matches, found faster."""
+    return PhraseFinder(abstain_phrases(kinds))
+
+
+@functools.cache
+def kind_finder(kind: str, code: str) -> PhraseFinder:
+    """`kind_regex`'s matches, found faster."""
+    langs = languages()
+    return PhraseFinder(
+        p for c in dict.fromkeys((code, "en")) if c in langs for p in langs[c].phrases[kind]
+    )

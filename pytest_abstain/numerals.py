@@ -243,10 +243,10 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
         approximate = range_next or bool(
             _APPROX_SYMBOL_BEFORE.search(before)
             or _APPROX_SYMBOL_AFTER.search(after)
-            or (approx_before and approx_before.search(normalize(before)))
-            or (approx_after and approx_after.search(normalize(after)))
-            or (approx_after and approx_after.search(normalize(after_unit)))
             or (unit == "s" and value % 10 == 0)  # "the 1990s"
+            or _marked(approx_before, before)
+            or _marked(approx_after, after)
+            or (unit_match is not None and _marked(approx_after, after_unit))
         )
         range_next = bool(_RANGE.match(text, end))
         mention = Mention(value, start, end, step, unit, approximate or range_next, other)
@@ -254,6 +254,15 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
     found.extend(_word_mentions(text.casefold()))
     found.sort(key=lambda m: m.start)
     return found
+
+
+def _marked(pattern: re.Pattern[str] | None, edge: str) -> bool:
+    """A marker word at the edge of a number; edges without letters are skipped unread."""
+    return (
+        pattern is not None
+        and any(char.isalpha() for char in edge)
+        and pattern.search(normalize(edge)) is not None
+    )
 
 
 def _scale_factor(scale: re.Match[str]) -> float:

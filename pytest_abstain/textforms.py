@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "UNSPACED",
+    "PhraseFinder",
     "fold",
     "has_apostrophe",
     "has_unspaced",
@@ -16,6 +17,7 @@ __all__ = [
     "normalize",
     "phrase_pattern",
     "phrases_regex",
+    "script_of_letter",
     "scripts_of",
 ]
 
@@ -93,6 +95,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+@functools.lru_cache(maxsize=16384)
 def normalize(text: str, *, elide: bool = False) -> str:
     """Fold `text` for comparison: "The São-Paulo's  3,000." -> "the sao paulos 3000".
 
@@ -130,7 +133,8 @@ _SCRIPT_NAMES = ("LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "CYRILLIC", "
 
 
 @functools.lru_cache(maxsize=8192)
-def _script(char: str) -> str | None:
+def script_of_letter(char: str) -> str | None:
+    """The script of one letter ("LATIN", "CJK", "CYRILLIC", ...), None for others."""
     name = unicodedata.name(char, "")
     for script in _SCRIPT_NAMES:
         if name.startswith(script):
@@ -138,9 +142,15 @@ def _script(char: str) -> str | None:
     return None
 
 
+_LATIN = frozenset({"LATIN"})
+_NONE: frozenset[str] = frozenset()
+
+
 def scripts_of(text: str) -> frozenset[str]:
     """The scripts of the letters in `text` (kana counts as CJK: names mix them)."""
-    return frozenset(s for char in set(text) if char.isalpha() and (s := _script(char)))
+    if text.isascii():  # most text: no table look-ups
+        return _LATIN if any(char.isalpha() for char in text) else _NONE
+    return frozenset(s for char in set(text) if char.isalpha() and (s := script_of_letter(char)))
 
 
 _Node = dict[str, "_Node"]
@@ -193,3 +203,57 @@ def phrase_pattern(normalized: str) -> re.Pattern[str]:
     if has_unspaced(normalized):
         return re.compile(re.escape(normalized))
     return re.compile(BEFORE + re.escape(normalized) + AFTER)
+
+
+_END = "\x00"  # never a word of normalised text
+
+
+class PhraseFinder:
+    """Finds normalised phrases in normalised text as whole words, longest first, left to
+    right: the same matches as `phrases_regex`, found word by word through a trie of words,
+    which is several times faster on the usual (spaced) reply. Text with a script written
+    without spaces goes through the regex, which also finds phrases inside a run."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        unique = [p for p in dict.fromkeys(phrases) if p]
+        self._regex = phrases_regex(unique)
+        self._trie: dict[str, dict] = {}  # type: ignore[type-arg]
+        for phrase in unique:
+            if has_unspaced(phrase):
+                continue
+            node = self._trie
+            for word in phrase.split():
+                node = node.setdefault(word, {})
+            node[_END] = {}  # a phrase ends here
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each match in `text` (normalised: words one space apart)."""
+        if self._regex is None:
+            return []
+        if has_unspaced(text):
+            return [m.span() for m in self._regex.finditer(text)]
+        words = text.split(" ")
+        starts = []
+        position = 0
+        for word in words:
+            starts.append(position)
+            position += len(word) + 1
+        found = []
+        index = 0
+        while index < len(words):
+            node, end = self._trie, -1
+            for ahead in range(index, len(words)):
+                node = node.get(words[ahead])  # type: ignore[assignment]
+                if node is None:
+                    break
+                if _END in node:
+                    end = ahead
+            if end < 0:
+                index += 1
+                continue
+            found.append((starts[index], starts[end] + len(words[end])))
+            index = end + 1
+        return found
+
+    def search(self, text: str) -> bool:
+        return bool(self.spans(text))
