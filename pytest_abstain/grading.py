@@ -666,22 +666,19 @@ def _says_more(reply: _Reply, spans: list[tuple[int, int]]) -> str | None:
     # "I'm sorry, but I can't help": a "but" before the abstention leads into it; after it,
     # a second statement follows ("I don't know her name, but she has three children").
     after = reply.norm[spans[-1][1] :] if spans else rest
-    if length_in_words(after) >= _MORE_AFTER or (
-        reply.has("contrast", after) and length_in_words(after) >= 4
-    ):
+    if reply.has("contrast", after) and length_in_words(after) >= 4:
         return "more"
     return None
 
 
 #: A number in digits or in English words ("three children") after an abstention.
 _HAS_NUMBER = re.compile(
-    r"\d|(?<!\w)(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"\d|(?<!\w)(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
     r"thirty|forty|fifty|hundred|thousand|million|billion)(?!\w)"
 )
 
 #: After an abstention, this many more words are a second statement, not politeness.
 _MORE_WORDS = 20
-_MORE_AFTER = 10
 
 #: Replies of at least this many words (two characters of Chinese or Japanese count as one)
 #: that neither match an answer nor abstain may give the answer in other words.
@@ -717,6 +714,8 @@ def rule_grade(
         return RuleGrade(_DOUBT_GRADES.get(doubt_kind(doubt), "correct") if doubt else "correct",
                          doubt)  # fmt: skip
     if abstained:
+        if found.doubt is not None and doubt_kind(found.doubt) == "other script":
+            found = _NOT_FOUND  # "I can't help with that" in Arabic names no Latin answer
         more = _says_more(view, spans)
         if more == "guess" and found.rank == 0:  # "Maybe Lyon, I'm not sure": an answer
             return RuleGrade("wrong", _doubt("hedge"))
