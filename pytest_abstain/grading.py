@@ -15,7 +15,7 @@ import signal
 import threading
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from .languages import abstain_finder, abstain_phrases, detect, kind_finder, languages
@@ -499,16 +499,19 @@ def _number_found(
     in the answer's unit ("8.849 km" for 8849 m)."""
     factor = unit_factor(mention.unit, number.unit)
     best = _NOT_FOUND
+    # Either reading of "5.137" in the reply, against either reading of "42,195" expected.
+    readings = [number] if number.other is None else [number, replace(number, value=number.other)]
     for value in (mention.value, mention.other):
-        if value is None:
-            continue
-        if factor is None:  # "25 kg" for "25 MB": the number may match, the thing does not
-            if _compare(value, mention, number, tolerance, significant).rank == _SURE:
-                return _Found(_DOUBTED, "wrong", _doubt("unit"), number=mention)
-            continue
-        found = _compare(value * factor, mention, number, tolerance, significant)
-        if found.rank > best.rank:
-            best = found
+        for expected in readings:
+            if value is None:
+                continue
+            if factor is None:  # "25 kg" for "25 MB": the number may match, the thing not
+                if _compare(value, mention, expected, tolerance, significant).rank == _SURE:
+                    return _Found(_DOUBTED, "wrong", _doubt("unit"), number=mention)
+                continue
+            found = _compare(value * factor, mention, expected, tolerance, significant)
+            if found.rank > best.rank:
+                best = found
     size = scaled_unit(mention.unit)
     if best.rank < _SURE and number.unit is None and size not in (None, 1.0):
         # "8.849 km" when the answer is 8849 without a unit: metres, probably.

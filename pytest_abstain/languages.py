@@ -13,7 +13,7 @@ import functools
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 
 from .textforms import PhraseFinder, normalize, phrases_regex, script_of_letter
@@ -54,7 +54,8 @@ class Language:
     script: str
     #: Common words (normalised), to tell languages of one script apart.
     words: frozenset[str]
-    #: Letters only this language of its script uses ("ñ", "ř"), as a regex class.
+    #: Letters that tell this language among those of its script ("ñ", "ř"), as a regex
+    #: class; a letter several languages list tells each of them a little.
     letters: re.Pattern[str] | None
     #: A comma before decimals ("2,5"), a dot or space between thousands ("1.234.567").
     decimal_comma: bool
@@ -98,29 +99,6 @@ def languages() -> dict[str, Language]:
         if entry.name.endswith(".json"):
             code = entry.name[: -len(".json")]
             found[code] = _load(code, entry.read_text(encoding="utf-8"))
-    return _telling_letters(found)
-
-
-def _telling_letters(found: dict[str, Language]) -> dict[str, Language]:
-    """Keep only the letters that one language of its script uses: "á" is Spanish,
-    Portuguese and Czech, so it tells none of them apart."""
-    letters: dict[str, set[str]] = {}
-    for lang in found.values():
-        if lang.letters is not None:
-            letters[lang.code] = set(_CLASS_MEMBERS.findall(lang.letters.pattern[1:-1]))
-    shared = {
-        letter
-        for code, own in letters.items()
-        for other, theirs in letters.items()
-        if other != code and found[other].script == found[code].script
-        for letter in own & theirs
-    }
-    for code, own in letters.items():
-        telling = "".join(
-            member if len(member) == 3 else re.escape(member) for member in sorted(own - shared)
-        )
-        pattern = re.compile(f"[{telling}]") if telling else None
-        found[code] = replace(found[code], letters=pattern)
     return found
 
 
@@ -153,7 +131,9 @@ class _Index:
     by_word: dict[str, tuple[str, ...]]
     #: For scripts without spaces: each common word with its language.
     unspaced_words: dict[str, tuple[tuple[str, str], ...]]
-    by_letter: dict[str, str]
+    #: Each letter with the languages of its script that use it: "ñ" tells Spanish, "ç"
+    #: half tells French or Portuguese.
+    by_letter: dict[str, tuple[str, ...]]
     ranges: tuple[tuple[re.Pattern[str], str], ...]
     #: The language of a script that has no telling letters (en, zh, ru).
     plain: dict[str, str]
@@ -164,7 +144,7 @@ def _index() -> _Index:
     by_script: dict[str, list[str]] = {}
     by_word: dict[str, list[str]] = {}
     unspaced_words: dict[str, list[tuple[str, str]]] = {}
-    by_letter: dict[str, str] = {}
+    by_letter: dict[str, list[str]] = {}
     ranges = []
     plain: dict[str, str] = {}
     for lang in languages().values():
@@ -180,12 +160,12 @@ def _index() -> _Index:
                 if len(member) == 3:
                     ranges.append((re.compile(f"[{member}]"), lang.code))
                 else:
-                    by_letter[member.replace("\\", "")] = lang.code
+                    by_letter.setdefault(member.replace("\\", ""), []).append(lang.code)
     return _Index(
         by_script={k: tuple(v) for k, v in by_script.items()},
         by_word={k: tuple(v) for k, v in by_word.items()},
         unspaced_words={k: tuple(v) for k, v in unspaced_words.items()},
-        by_letter=by_letter,
+        by_letter={k: tuple(v) for k, v in by_letter.items()},
         ranges=tuple(ranges),
         plain=plain,
     )
@@ -220,9 +200,9 @@ def detect(text: str, default: str = "en") -> str:
                     scores[code] += 1
     if not sample.isascii():
         for letter in set(sample):
-            owner = index.by_letter.get(letter)
-            if owner in scores:
-                scores[owner] += 1.5
+            owners = [code for code in index.by_letter.get(letter, ()) if code in scores]
+            for owner in owners:
+                scores[owner] += 1.5 / len(owners)
         for pattern, code in index.ranges:
             if code in scores and pattern.search(sample):
                 scores[code] += 1.5

@@ -49,6 +49,8 @@ class AnswerNumber:
     unit: str | None
     #: Written as text in the suite: the question's numeric tolerance does not apply.
     as_text: bool
+    #: The other reading of "42,195" or "783.562" (a decimal or a thousands separator).
+    other: float | None = None
 
 
 _SCALE_WORDS: dict[str, float] = {}
@@ -80,15 +82,19 @@ _SCALE = re.compile(
     + r"))\.?(?![^\W\d_])"
     r"|(?P<cjk>" + "|".join(sorted(_CJK_SCALES, key=len, reverse=True)) + "))"
 )
-# A number's body: grouped thousands or plain digits, then decimals. Two conventions: "1,234.5"
+# A number's body: grouped thousands or plain digits, then decimals; never right after a
+# letter of a spaced script ("km²" is "km2" after NFKC, "MgCO3" and "Q3" hold no number),
+# but right after Chinese, Japanese or Korean ("大约3500米"). Two conventions: "1,234.5"
 # and "1.234,5" / "1 234,5"; a comma or dot followed by other than three digits is decimal.
 _BODY = {
     False: re.compile(
-        r"(?<![\d.])(?P<int>\d{1,3}(?:(?P<sep>[, \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
+        r"(?<![\d.])(?<![^\W\d_\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])"
+        r"(?P<int>\d{1,3}(?:(?P<sep>[, \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
         r"(?:\.(?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
     ),
     True: re.compile(
-        r"(?<![\d.])(?P<int>\d{1,3}(?:(?P<sep>[. \u00a0\u202f'])\d{3})(?:(?P=sep)\d{3})*(?![\d])"
+        r"(?<![\d.])(?<![^\W\d_\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])"
+        r"(?P<int>\d{1,3}(?:(?P<sep>[. \u00a0\u202f'])\d{3})(?:(?P=sep)\d{3})*(?![\d])"
         r"|\d+)(?:[.,](?P<frac>\d+))?(?P<exp>[eE][-+]?\d+)?"
     ),
 }
@@ -100,6 +106,9 @@ _UNIT = re.compile(
 )
 _RANGE = re.compile(
     r"\s*(?:[-\u2013\u2014~\u301c\uff5e]|to|bis|à|a|al|tot|do|до|至|到)\s*[-\u2212]?\d"
+)
+_CJK_REST = re.compile(
+    r"(?P<digits>\d+)(?P<unit>" + "|".join(sorted(_CJK_SCALES, key=len, reverse=True)) + ")"
 )
 _APPROX_SYMBOL_BEFORE = re.compile(r"[~\u2248\u223c\u301c\uff5e<>\u2264\u2265]\s*$")
 _APPROX_SYMBOL_AFTER = re.compile(r"^\+")
@@ -213,7 +222,10 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
     found: list[Mention] = []
     approx_before, approx_after = _approx_patterns(lang)
     range_next = False
+    consumed = 0
     for match in _BODY[decimal_comma].finditer(text):
+        if match.start() < consumed:
+            continue  # the rest of 1億2614万, read with its first part
         int_part, frac, sep = match["int"], match["frac"], match["sep"]
         digits = int_part.replace(sep, "") if sep else int_part
         value = float(digits + ("." + frac if frac else "") + (match["exp"] or ""))
@@ -234,6 +246,13 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
             factor = _scale_factor(scale)
             value, step, end = value * factor, step * factor, scale.end()
             other = None if other is None else other * factor
+            # 1億2614万: a larger CJK unit, then the rest of the number in smaller ones.
+            while scale["cjk"] and (more := _CJK_REST.match(text, end)):
+                smaller = _CJK_SCALES[more["unit"]]
+                if smaller >= factor:
+                    break
+                value += float(more["digits"]) * smaller
+                step, end, factor = smaller, more.end(), smaller
         unit_match = _UNIT.match(text, end)
         unit = unit_match["unit"].casefold() if unit_match else None
         before = text[max(0, start - 30) : start]
@@ -246,9 +265,10 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
             or (unit == "s" and value % 10 == 0)  # "the 1990s"
             or _marked(approx_before, before)
             or _marked(approx_after, after)
-            or (unit_match is not None and _marked(approx_after, after_unit))
+            or (unit_match is not None and _marked(approx_after, after_unit, suffix=True))
         )
         range_next = bool(_RANGE.match(text, end))
+        consumed = end
         mention = Mention(value, start, end, step, unit, approximate or range_next, other)
         found.append(mention)
     found.extend(_word_mentions(text.casefold()))
@@ -256,13 +276,16 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
     return found
 
 
-def _marked(pattern: re.Pattern[str] | None, edge: str) -> bool:
-    """A marker word at the edge of a number; edges without letters are skipped unread."""
-    return (
-        pattern is not None
-        and any(char.isalpha() for char in edge)
-        and pattern.search(normalize(edge)) is not None
-    )
+def _marked(pattern: re.Pattern[str] | None, edge: str, suffix: bool = False) -> bool:
+    """A marker word at the edge of a number; edges without letters are skipped unread.
+    `suffix`: a short suffix may come first (Turkish "km²'den fazla", "more than")."""
+    if pattern is None or not any(char.isalpha() for char in edge):
+        return False
+    norm = normalize(edge)
+    if pattern.search(norm):
+        return True
+    first, _, rest = norm.partition(" ")
+    return suffix and len(first) <= 4 and pattern.search(rest) is not None
 
 
 def _scale_factor(scale: re.Match[str]) -> float:
@@ -305,7 +328,9 @@ def answer_number(answer: str | float) -> AnswerNumber | None:
         rest = text[number.end :].strip()
         if rest and not _is_unit(rest):
             return None  # "1969 film" is a title that starts with a number
-        return AnswerNumber(number.value, number.step, rest.casefold() or None, True)
+        return AnswerNumber(
+            number.value, number.step, rest.casefold() or None, True, number.other
+        )
     return None
 
 
