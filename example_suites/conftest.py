@@ -34,7 +34,7 @@ KNOWN: list[tuple[str, str, float]] = [
     ("storage does the free plan", "The free plan includes 15 GB in total.", 0.95),
     ("refund", "You have 30 days to ask for a refund.", 0.85),
     ("email address", "Write to support@acme.example.", 0.99),
-    ("data stored", "Your data is stored in the EU (Frankfurt) or the US (Oregon).", 0.95),
+    ("data stored", "Your data is stored in the EU, in our Frankfurt region.", 0.95),
 ]
 
 

@@ -215,7 +215,8 @@ class _Reply:
 
     @property
     def split_apostrophes(self) -> str:
-        return normalize(re.sub(f"[{APOSTROPHES}]", " ", self.text))
+        """The reply with a suffix after an apostrophe set apart ("Jüpiter'dir")."""
+        return normalize(_SUFFIX_APOSTROPHE.sub(" ", self.text))
 
     @property
     def scripts(self) -> frozenset[str]:
@@ -381,9 +382,9 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
             if compound and not whole and brief and not extra:
                 # "Neil Armstrong." for "Neil Armstrong and Buzz Aldrin": one of two.
                 return _Found(_SURE_PART, "wrong")
-            if not compound and brief and not extra and words[-1] in found_words:
+            if not compound and brief and not extra and _is_tail(reply.norm, norm, common):
                 # "Kundera." for "Milan Kundera": the surname names the person.
-                return _Found(_SURE, "correct", phrase=words[-1])
+                return _Found(_SURE, "correct", phrase=norm.split()[-1])
             grade = "correct" if whole or (not compound and not extra) else "wrong"
             return _Found(_DOUBTED, grade, _doubt("partial"))
         if _same_skeleton(reply.norm, norm) or _word_near_miss(reply.norm, norm):
@@ -395,6 +396,14 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
     return _NOT_FOUND
 
 
+def _is_tail(reply: str, alias: str, common: frozenset[str]) -> bool:
+    """The reply, common words aside, is the answer's last words ("Kundera", "da Vinci"),
+    in order and shorter than the answer."""
+    core = [w for w in reply.split() if w not in common] or reply.split()
+    words = alias.split()
+    return 0 < len(core) < len(words) and words[-len(core) :] == core
+
+
 def _word_scripts(text: str) -> frozenset[str]:
     """The scripts of a text's words of two letters or more: the initials of "J·K·罗琳"
     do not make it a Latin name."""
@@ -402,6 +411,11 @@ def _word_scripts(text: str) -> frozenset[str]:
 
 
 _WORDS = re.compile(r"[^\W\d_]+")
+# An apostrophe between a word of three letters or more and a short suffix: "Jüpiter'dir",
+# "Ankara'da"; not "I'd" or "don't".
+_SUFFIX_APOSTROPHE = re.compile(
+    f"(?<=[^\\W\\d_]{{3}})[{APOSTROPHES}](?=[^\\W\\d_]{{1,5}}(?![^\\W\\d_]))"
+)
 #: Joins the parts of a compound answer, in many languages ("Marx and Engels", 马克思和恩格斯).
 _COMPOUND = re.compile(
     r"(?<!\w)(?:and|und|et|y|e|i|a|ve|và|dan|och|en|и|і|та|oraz|ja|és)(?!\w)|[&和与及、と및]|\sو"

@@ -38,6 +38,7 @@ LOCAL_KINDS = (
     "hedge",  # "I think", "probably": uncertainty around an answer
     "contrast",  # "but", "however": a second statement after an abstention
     "negation",  # "not", "never", "wrong": the answer may be the one denied
+    "knowing",  # "know", "information", "record": what a reply says it lacks
     "alternatives",  # "or", "either": several candidates
     "approximate",  # before a number: "about", "more than"
     "approximate_after",  # after a number: "or so", 左右

@@ -107,6 +107,7 @@ _UNIT = re.compile(
 _RANGE = re.compile(
     r"\s*(?:[-\u2013\u2014~\u301c\uff5e]|to|bis|à|a|al|tot|do|до|至|到)\s*[-\u2212]?\d"
 )
+_APOSTROPHES = "'\u2019\u02bc"
 _CJK_REST = re.compile(
     r"(?P<digits>\d+)(?P<unit>" + "|".join(sorted(_CJK_SCALES, key=len, reverse=True)) + ")"
 )
@@ -259,13 +260,19 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
         # "3500左右", "1億人以上": the marker may follow the unit.
         after = text[end : end + 12]
         after_unit = text[unit_match.end() : unit_match.end() + 12] if unit_match else ""
-        approximate = range_next or bool(
-            _APPROX_SYMBOL_BEFORE.search(before)
-            or _APPROX_SYMBOL_AFTER.search(after)
-            or (unit == "s" and value % 10 == 0)  # "the 1990s"
-            or _marked(approx_before, before)
-            or _marked(approx_after, after)
-            or (unit_match is not None and _marked(approx_after, after_unit, suffix=True))
+        approximate = (
+            range_next
+            or bool(
+                _APPROX_SYMBOL_BEFORE.search(before)
+                or _APPROX_SYMBOL_AFTER.search(after)
+                or (unit == "s" and value % 10 == 0)  # "the 1990s"
+                or _marked(approx_before, before)
+                or _marked(approx_after, after)
+                or (
+                    unit_match is not None
+                    and _marked(approx_after, after_unit, suffix=after_unit[:1] in _APOSTROPHES)
+                )
+            )
         )
         range_next = bool(_RANGE.match(text, end))
         consumed = end
@@ -278,7 +285,8 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
 
 def _marked(pattern: re.Pattern[str] | None, edge: str, suffix: bool = False) -> bool:
     """A marker word at the edge of a number; edges without letters are skipped unread.
-    `suffix`: a short suffix may come first (Turkish "km²'den fazla", "more than")."""
+    `suffix`: a suffix after an apostrophe may come first (Turkish "km²'den fazla": "more
+    than")."""
     if pattern is None or not any(char.isalpha() for char in edge):
         return False
     norm = normalize(edge)
@@ -328,9 +336,7 @@ def answer_number(answer: str | float) -> AnswerNumber | None:
         rest = text[number.end :].strip()
         if rest and not _is_unit(rest):
             return None  # "1969 film" is a title that starts with a number
-        return AnswerNumber(
-            number.value, number.step, rest.casefold() or None, True, number.other
-        )
+        return AnswerNumber(number.value, number.step, rest.casefold() or None, True, number.other)
     return None
 
 

@@ -19,7 +19,7 @@ def test_main_job_passes_its_gates(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*agrees with the human verdict on 8 of 8 cases (100%); the string rules alone "
-            "on 5 of 8 (62%)",
+            "on 6 of 8 (75%)",
             "*responder demo-app/careful (stand-in for a real model)*",
             "*stated confidence: 8 of 8 replies; calibration error (ECE) 0.180, overconfident "
             "by 0.140 over 5 answers",

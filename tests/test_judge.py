@@ -37,10 +37,10 @@ IDK = Expectation(idk=True)
         ("Paris.", PARIS, "correct", None),
         ("Lyon.", PARIS, "wrong", None),
         ("I don't know.", PARIS, "abstained", None),
-        ("I'm not sure, but I think it is Paris.", PARIS, "correct", "hedge"),
-        ("I don't know, maybe Lyon?", PARIS, "abstained", "hedge"),
-        ("It is not Paris; it is Lyon.", PARIS, "correct", "negation"),
-        ("Paris isn\u2019t the capital.", PARIS, "correct", "negation"),
+        ("I'm not sure, but I think it is Paris.", PARIS, "correct", None),  # hedged, right
+        ("I don't know, maybe Lyon?", PARIS, "wrong", "hedge"),  # a hedged guess is an answer
+        ("It is not Paris; it is Lyon.", PARIS, "wrong", "negation"),
+        ("Paris isn\u2019t the capital.", PARIS, "wrong", "negation"),
         ("1889.", YEAR, "correct", None),
         ("Built from 1887 to 1889.", YEAR, "correct", "approximate number"),
         ("Opened in 1889; the 1887 plans changed.", YEAR, "correct", "several numbers"),
@@ -49,8 +49,8 @@ IDK = Expectation(idk=True)
         ("12-03", IDK, "wrong", None),  # a short invented answer is surely wrong
         ("Nobody knows.", IDK, "abstained", None),
         ("That was never written down anywhere.", IDK, "wrong", "other words"),
-        ("Paris or Lyon.", PARIS, "correct", "alternatives"),
-        ("Either Paris or Lyon.", PARIS, "correct", "alternatives"),
+        ("Paris or Lyon.", PARIS, "wrong", "alternatives"),
+        ("Either Paris or Lyon.", PARIS, "wrong", "alternatives"),
         ("I don't know.", IDK, "abstained", None),
         ("I don't know, but probably 12-03.", IDK, "wrong", "hedge"),  # a guess is an attempt
     ],
@@ -139,13 +139,13 @@ questions:
 """
 MODEL = {
     "capital of France": "Paris.",
-    "capital of Australia": "I'm not sure, but I think it is Canberra.",
+    "capital of Australia": "Canberra or Sydney; I'd guess Canberra.",
     "largest planet": "It is not Jupiter, it is Saturn.",
     "Eiffel": "Work ran from 1887 to 1889.",
     "birthday": "I don't know, but maybe 12-03.",
 }
 VERDICTS = {
-    "I'm not sure, but I think it is Canberra.": "It hedges, then names it.\nVerdict: CORRECT",
+    "Canberra or Sydney; I'd guess Canberra.": "It settles on Canberra.\nVerdict: CORRECT",
     "It is not Jupiter, it is Saturn.": "Verdict: WRONG",
     "Work ran from 1887 to 1889.": "Looks right to me!",
     "I don't know, but maybe 12-03.": "Verdict: WRONG",
@@ -206,9 +206,9 @@ def test_judge_grades_only_where_the_rules_doubt(
     assert graded["sure"]["grades"] == ["correct"]
     assert graded["sure"]["graded_by"] == ["rules"]
     assert graded["hedged"]["grades"] == ["correct"]
-    assert graded["hedged"]["rule_grades"] == ["correct"]  # a hedged answer, in doubt
+    assert graded["hedged"]["rule_grades"] == ["wrong"]  # one of two offered, in doubt
     assert graded["hedged"]["graded_by"] == ["judge"]
-    assert graded["hedged"]["doubts"][0].startswith("hedge")
+    assert graded["hedged"]["doubts"][0].startswith("alternatives")
     assert graded["negated"]["grades"] == ["wrong"]  # the rules said correct
     assert graded["unreadable"]["grades"] == ["error"]
     assert (
@@ -279,7 +279,7 @@ def test_always_sends_every_reply_and_off_none(
     result = run(pytester, openai_server, "--abstain-judge-model", "j", "--abstain-judge", "off")
     assert result.ret == 0
     assert all(r["model"] == "m" for r in openai_server.requests)
-    assert questions(pytester)["hedged"]["grades"] == ["correct"]  # the rules alone
+    assert questions(pytester)["hedged"]["grades"] == ["wrong"]  # the rules alone
 
 
 def test_hooks_win_over_the_judge_and_a_conftest_can_be_the_judge(
@@ -387,7 +387,7 @@ def test_judge_works_ahead_of_pytest(
     n = 12
     lines = [f"  - {{id: q{i}, question: 'Capital {i}?', answer: Canberra}}" for i in range(n)]
     pytester.makefile(".yaml", abstain_many="judge: unsure\nquestions:\n" + "\n".join(lines))
-    hedge = "I'm not sure, but I think it is Canberra."
+    hedge = "Canberra or Sydney; I'd guess Canberra."
     scripted = Scripted({"Capital": hedge}, {hedge: "Verdict: CORRECT"})
     openai_server.responder = scripted
     openai_server.latency = 0.3

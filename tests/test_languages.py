@@ -14,6 +14,7 @@ from pytest_abstain.languages import (
     KINDS,
     abstain_regex,
     detect,
+    kind_finder,
     kind_regex,
     languages,
 )
@@ -813,3 +814,132 @@ def test_local_kind_found(code: str, kind: str, sentence: str) -> None:
     own = languages()[code].phrases[kind]
     found = [m[0] for m in pattern.finditer(normalize(sentence))]
     assert any(word in own for word in found), f"no {kind} word in {sentence!r} ({found})"
+
+
+#: Abstentions in each language's own words: each names what the reply lacks (knowledge,
+#: information, a record), and a `knowing` word of that language must be found in it.
+KNOWING: dict[str, tuple[str, ...]] = {
+    "en": (
+        "I have no record of that person.",
+        "Nobody knows where he was buried.",
+        "That information has never been disclosed.",
+        "I couldn't find any reliable sources on this.",
+    ),
+    "zh": ("我没有关于这个人的任何记录。", "没有人知道他葬在哪里。", "这方面的信息并未公开。"),
+    "ja": (
+        "その人物に関する記録は残っていません。",
+        "彼がどこに埋葬されたのか、誰も知りません。",
+        "その情報は公開されていません。",
+    ),
+    "ko": (
+        "그 사람에 대한 기록이 없습니다.",
+        "그가 어디에 묻혔는지 아무도 모릅니다.",
+        "그 정보는 공개되지 않았습니다.",
+    ),
+    "th": (
+        "ไม่มีบันทึกเกี่ยวกับบุคคลนี้",
+        "ไม่มีใครรู้ว่าเขาถูกฝังไว้ที่ไหน",
+        "ข้อมูลนี้ไม่ได้เปิดเผยต่อสาธารณะ",
+    ),
+    "es": (
+        "No tengo ningún registro de esa persona.",
+        "Nadie sabe dónde fue enterrado.",
+        "Esa información no es pública.",
+    ),
+    "fr": (
+        "Je n'ai aucune trace de cette personne.",
+        "Personne ne sait où il a été enterré.",
+        "Cette information n'a jamais été rendue publique.",
+    ),
+    "de": (
+        "Über diese Person liegen keine Aufzeichnungen vor.",
+        "Niemand weiß, wo er begraben wurde.",
+        "Diese Informationen sind nicht öffentlich.",
+    ),
+    "it": (
+        "Non esistono registri su questa persona.",
+        "Nessuno sa dove sia stato sepolto.",
+        "Questa informazione non è pubblica.",
+    ),
+    "pt": (
+        "Não há registros sobre essa pessoa.",
+        "Ninguém sabe onde ele foi enterrado.",
+        "Essa informação não é pública.",
+    ),
+    "ru": (
+        "Записей об этом человеке не сохранилось.",
+        "Никто не знает, где он похоронен.",
+        "Эта информация не является публичной.",
+    ),
+    "uk": (
+        "Записів про цю людину не збереглося.",
+        "Ніхто не знає, де його поховано.",
+        "Ця інформація не є публічною.",
+    ),
+    "pl": (
+        "Nie ma żadnych zapisów dotyczących tej osoby.",
+        "Nikt nie wie, gdzie został pochowany.",
+        "Ta informacja nie jest publicznie dostępna.",
+    ),
+    "cs": (
+        "O této osobě neexistují žádné záznamy.",
+        "Nikdo neví, kde je pohřben.",
+        "Tato informace není veřejně dostupná.",
+    ),
+    "nl": (
+        "Er zijn geen gegevens over deze persoon.",
+        "Niemand weet waar hij begraven ligt.",
+        "Die informatie is niet openbaar.",
+    ),
+    "sv": (
+        "Det finns inga uppgifter om den personen.",
+        "Ingen vet var han är begravd.",
+        "Den informationen är inte offentlig.",
+    ),
+    "tr": (
+        "Bu kişiyle ilgili herhangi bir kayıt bulunmuyor.",
+        "Nerede gömüldüğünü kimse bilmiyor.",
+        "Bu bilgi kamuya açıklanmamış.",
+    ),
+    "ar": ("لا توجد سجلات عن هذا الشخص.", "لا أحد يعرف أين دُفن.", "هذه المعلومات ليست علنية."),
+    "hi": (
+        "इस व्यक्ति के बारे में कोई रिकॉर्ड नहीं है।",
+        "कोई नहीं जानता कि उन्हें कहाँ दफनाया गया था।",
+        "यह जानकारी सार्वजनिक नहीं है।",
+    ),
+    "vi": (
+        "Không có hồ sơ nào về người này.",
+        "Không ai biết ông ấy được chôn ở đâu.",
+        "Thông tin này không được công khai.",
+    ),
+    "id": (
+        "Tidak ada catatan tentang orang ini.",
+        "Tidak ada yang tahu di mana dia dimakamkan.",
+        "Informasi tersebut tidak dipublikasikan.",
+    ),
+    "he": ("אין שום תיעוד על האדם הזה.", "אף אחד לא יודע איפה הוא קבור.", "המידע הזה אינו פומבי."),
+}
+
+
+def test_every_language_has_knowing_words() -> None:
+    assert set(KNOWING) == CODES
+    for code, lang in languages().items():
+        assert 15 <= len(lang.phrases["knowing"]) <= 30, (code, len(lang.phrases["knowing"]))
+        assert len(KNOWING[code]) >= 3, code
+
+
+KNOWING_SENTENCES = [
+    pytest.param(code, sentence, id=f"{code}-{i}")
+    for code, sentences in KNOWING.items()
+    for i, sentence in enumerate(sentences)
+]
+
+
+@pytest.mark.parametrize(("code", "sentence"), KNOWING_SENTENCES)
+def test_knowing_word_found(code: str, sentence: str) -> None:
+    text = normalize(sentence)
+    assert kind_finder("knowing", code).search(text), f"no knowing word in {sentence!r}"
+    # The finder also has the English words: one of the language's own must be among those found.
+    own = languages()[code].phrases["knowing"]
+    found = [text[start:end] for start, end in kind_finder("knowing", code).spans(text)]
+    assert any(word in own for word in found), f"no {code} knowing word in {sentence!r} ({found})"
