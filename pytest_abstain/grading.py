@@ -361,6 +361,8 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
     # A part of a compound answer ("Malia" of "Malia and Sasha") is wrong; a part of one
     # name ("Kundera" for "Milan Kundera") is usually that name: the doubt's best guess.
     compound = _COMPOUND.search(alias) is not None
+    if compound and _every_part_named(reply.norm, norm):
+        return _Found(_SURE, "correct", phrase=_COMPOUND.split(norm)[0].strip())
     if has_unspaced(norm):
         parts = [w for p in _CJK_PARTS.split(alias) for w in normalize(p).split()]
         found = [p for p in parts if len(p) >= 2 and p in reply.norm]
@@ -371,7 +373,8 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
     else:
         if _near_miss(reply.norm, norm):
             return _Found(_DOUBTED, "correct", _doubt("near miss"))
-        words = [w for w in norm.split() if len(w) >= 2 or w.isdigit()]
+        # "de" of "Miguel de Cervantes" in "Lope de Vega" is no part of the answer.
+        words = [w for w in norm.split() if (len(w) >= 2 and w not in _COMMON) or w.isdigit()]
         reply_words = set(reply.norm.split())
         found_words = [w for w in words if w in reply_words]
         if found_words:
@@ -396,12 +399,43 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
     return _NOT_FOUND
 
 
+def _every_part_named(reply: str, alias: str) -> bool:
+    """Each part of a compound answer is in the reply, whole or by its own last word: "Marx
+    and Engels" for "Karl Marx and Friedrich Engels" (but a last word two parts share, as in
+    "Malia Obama and Sasha Obama", names neither)."""
+    parts = [p.split() for p in _COMPOUND.split(alias) if p.strip()]
+    if len(parts) < 2 or not _COMPOUND.search(reply):
+        return False  # "Jacob Grimm." names one of "Jacob and Wilhelm Grimm"
+    tails = [part[-1] for part in parts]
+    words = set(reply.split())
+    return all(
+        phrase_pattern(" ".join(part)).search(reply) is not None
+        or (tails.count(part[-1]) == 1 and part[-1] in words and len(part[-1]) >= 3)
+        for part in parts
+    )
+
+
 def _is_tail(reply: str, alias: str, common: frozenset[str]) -> bool:
     """The reply, common words aside, is the answer's last words ("Kundera", "da Vinci"),
     in order and shorter than the answer."""
     core = [w for w in reply.split() if w not in common] or reply.split()
     words = alias.split()
     return 0 < len(core) < len(words) and words[-len(core) :] == core
+
+
+class _CommonWords:
+    """The common words of every language, loaded on first use."""
+
+    def __contains__(self, word: object) -> bool:
+        return word in _common_words()
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    return frozenset().union(*(lang.words for lang in languages().values()))
+
+
+_COMMON = _CommonWords()
 
 
 def _word_scripts(text: str) -> frozenset[str]:
@@ -743,6 +777,10 @@ def rule_grade(
         return RuleGrade("wrong")
     if found.rank > 0:
         return RuleGrade(found.grade, found.doubt)
+    if _declines_in_own_words(view):
+        return RuleGrade("abstained")
+    if _commits_to_other_numbers(view, expectation):
+        return RuleGrade("wrong")
     if length_in_words(reply) >= LONG_REPLY_WORDS:
         return RuleGrade("wrong", _doubt("long reply"))
     if view.has("negation"):
@@ -750,6 +788,34 @@ def rule_grade(
         # the phrase lists miss usually does.
         return RuleGrade("wrong", _doubt("other words"))
     return RuleGrade("wrong")
+
+
+def _commits_to_other_numbers(view: _Reply, expectation: Expectation) -> bool:
+    """A number was expected, and the reply states numbers, none of them near it: "the
+    trash keeps files for 30 days" for 60, however long the sentence."""
+    if expectation.regex is not None or not expectation.answers:
+        return False
+    if any(answer_number(a) is None for a in expectation.answers):
+        return False
+    return any(not m.approximate for m in view.numbers)
+
+
+def _declines_in_own_words(view: _Reply) -> bool:
+    """A short reply that denies having knowledge, in words no phrase list holds: "Nobody
+    recorded that", "Darauf habe ich keinen Zugriff". It names no number, offers no guess
+    and makes no second statement ("but ..."), so it commits to no answer."""
+    return (
+        length_in_words(view.text) <= _OWN_WORDS
+        and not any(char.isdigit() for char in view.text)
+        and view.has("negation")
+        and view.has("knowing")
+        and not view.has("hedge")
+        and not view.has("contrast")
+    )
+
+
+#: Longer than this, a reply that denies knowing something may also claim something.
+_OWN_WORDS = 20
 
 
 def _grade_unanswerable(view: _Reply, abstained: bool, spans: list[tuple[int, int]]) -> RuleGrade:
@@ -760,6 +826,8 @@ def _grade_unanswerable(view: _Reply, abstained: bool, spans: list[tuple[int, in
         if more == "guess":  # "I don't know, maybe 1923" attempts an answer
             return RuleGrade("wrong", _doubt("hedge"))
         return RuleGrade("abstained", _doubt("hedge") if more else None)
+    if _declines_in_own_words(view):
+        return RuleGrade("abstained")
     if view.has("negation") or view.has("hedge") or length_in_words(view.text) >= LONG_REPLY_WORDS:
         return RuleGrade("wrong", _doubt("other words"))
     return RuleGrade("wrong")
