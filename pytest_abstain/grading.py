@@ -23,6 +23,7 @@ from .numerals import (
     AnswerNumber,
     Mention,
     answer_number,
+    approximate_in_any_language,
     extract_numbers,
     mentions,
     scaled_unit,
@@ -284,6 +285,8 @@ class _Found:
     #: The matched stretch of the normalised reply (text answers), or the matched number.
     phrase: str | None = None
     number: Mention | None = None
+    #: For a compound answer named part by part: how many parts it has.
+    parts: int = 0
 
 
 _NOT_FOUND = _Found(0, "wrong")
@@ -362,7 +365,8 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
     # name ("Kundera" for "Milan Kundera") is usually that name: the doubt's best guess.
     compound = _COMPOUND.search(alias) is not None
     if compound and _every_part_named(reply.norm, norm):
-        return _Found(_SURE, "correct", phrase=_COMPOUND.split(norm)[0].strip())
+        named = [p.strip() for p in _COMPOUND.split(norm) if p.strip()]
+        return _Found(_SURE, "correct", phrase=named[0], parts=len(named))
     if has_unspaced(norm):
         parts = [w for p in _CJK_PARTS.split(alias) for w in normalize(p).split()]
         found = [p for p in parts if len(p) >= 2 and p in reply.norm]
@@ -631,7 +635,11 @@ def _competing(reply: _Reply, found: _Found, expectation: Expectation) -> str | 
         rest = phrase_pattern(found.phrase).sub(" ", rest)
     if reply.has("alternatives", rest):
         return _doubt("alternatives")
-    if (
+    if found.parts:
+        # "Malia, Sasha a Susan" for "Malia a Sasha": more names than the answer has parts.
+        if _named_items(reply.text) > found.parts:
+            return _doubt("candidates")
+    elif (
         len(_LIST_LINE.findall(reply.text)) >= 2
         or _enumerated(reply.text, found.phrase)
         or _joined(reply, found.phrase)
@@ -662,6 +670,21 @@ def _joined(reply: _Reply, phrase: str | None) -> bool:
     return (len(after) == 2 and _COMPOUND.fullmatch(after[0]) is not None) or (
         len(before) == 2 and _COMPOUND.fullmatch(before[1]) is not None
     )
+
+
+def _named_items(text: str) -> int:
+    """How many names a short list holds: items between commas and "and"s that start with a
+    capital letter or are written in a script without capitals ("Marx and Engels, in 1848"
+    names two)."""
+    items = _ITEM_BREAK.split(text)
+    return sum(
+        1
+        for item in items
+        if (letters := [c for c in item if c.isalpha()]) and not letters[0].islower()
+    )
+
+
+_ITEM_BREAK = re.compile(r"[,;\u3001\uff0c\uff1b]|" + _COMPOUND.pattern)
 
 
 def _enumerated(text: str, phrase: str | None) -> bool:
@@ -752,11 +775,13 @@ def rule_grade(
     """
     view = _Reply(reply, expectation.language)
     spans: list[tuple[int, int]] = []
+    # A hook that decided the abstention decided it for own words too.
+    own_words = abstained is None
     if abstained is None:
         spans = _abstention_spans(reply, view.norm, idk_phrases, deflections)
         abstained = bool(spans) or view.norm in _WHOLE_REPLY_IDK
     if expectation.idk:
-        return _grade_unanswerable(view, abstained, spans)
+        return _grade_unanswerable(view, abstained, spans, own_words)
     found = _best(view, expectation)
     if found.rank == _SURE:
         # "I'm not sure, but I think it's Paris": a hedged answer counts (SimpleQA's rubric),
@@ -777,10 +802,13 @@ def rule_grade(
         return RuleGrade("wrong")
     if found.rank > 0:
         return RuleGrade(found.grade, found.doubt)
-    if _declines_in_own_words(view):
+    if own_words and _declines_in_own_words(view):
         return RuleGrade("abstained")
-    if _commits_to_other_numbers(view, expectation):
-        return RuleGrade("wrong")
+    if _numeric(expectation) and view.numbers:
+        if _commits_to_other_numbers(view):
+            return RuleGrade("wrong")
+        # "Lebih dari 500 km" read as English: a bound in some language, not a value.
+        return RuleGrade("abstained", _doubt("approximate number"))
     if length_in_words(reply) >= LONG_REPLY_WORDS:
         return RuleGrade("wrong", _doubt("long reply"))
     if view.has("negation"):
@@ -790,14 +818,19 @@ def rule_grade(
     return RuleGrade("wrong")
 
 
-def _commits_to_other_numbers(view: _Reply, expectation: Expectation) -> bool:
-    """A number was expected, and the reply states numbers, none of them near it: "the
-    trash keeps files for 30 days" for 60, however long the sentence."""
-    if expectation.regex is not None or not expectation.answers:
-        return False
-    if any(answer_number(a) is None for a in expectation.answers):
-        return False
-    return any(not m.approximate for m in view.numbers)
+def _numeric(expectation: Expectation) -> bool:
+    """Every accepted answer is a number (and no regex accepts words)."""
+    return (
+        expectation.regex is None
+        and bool(expectation.answers)
+        and all(answer_number(a) is not None for a in expectation.answers)
+    )
+
+
+def _commits_to_other_numbers(view: _Reply) -> bool:
+    """The reply states a number with no "about" or "more than" before it in any language:
+    "the trash keeps files for 30 days" for 60 is wrong, however long the sentence."""
+    return any(not approximate_in_any_language(view.text, m) for m in view.numbers)
 
 
 def _declines_in_own_words(view: _Reply) -> bool:
@@ -818,7 +851,9 @@ def _declines_in_own_words(view: _Reply) -> bool:
 _OWN_WORDS = 20
 
 
-def _grade_unanswerable(view: _Reply, abstained: bool, spans: list[tuple[int, int]]) -> RuleGrade:
+def _grade_unanswerable(
+    view: _Reply, abstained: bool, spans: list[tuple[int, int]], own_words: bool
+) -> RuleGrade:
     """Nothing is known, so any attempted answer is made up; but the phrase lists cannot know
     every way of declining ("Nobody has recorded that")."""
     if abstained:
@@ -826,7 +861,7 @@ def _grade_unanswerable(view: _Reply, abstained: bool, spans: list[tuple[int, in
         if more == "guess":  # "I don't know, maybe 1923" attempts an answer
             return RuleGrade("wrong", _doubt("hedge"))
         return RuleGrade("abstained", _doubt("hedge") if more else None)
-    if _declines_in_own_words(view):
+    if own_words and _declines_in_own_words(view):
         return RuleGrade("abstained")
     if view.has("negation") or view.has("hedge") or length_in_words(view.text) >= LONG_REPLY_WORDS:
         return RuleGrade("wrong", _doubt("other words"))

@@ -140,6 +140,9 @@ class _Index:
     plain: dict[str, str]
 
 
+_TELLING_KINDS = ("negation", "alternatives", "hedge", "contrast", "knowing")
+
+
 @functools.cache
 def _index() -> _Index:
     by_script: dict[str, list[str]] = {}
@@ -150,7 +153,15 @@ def _index() -> _Index:
     plain: dict[str, str] = {}
     for lang in languages().values():
         by_script.setdefault(lang.script, []).append(lang.code)
-        for word in lang.words:
+        # Common words, and the one-word entries of the local kinds ("eller", "nicht"):
+        # each language's "or" and "not" tell it apart well.
+        told = set(lang.words) | {
+            phrase
+            for kind in _TELLING_KINDS
+            for phrase in lang.phrases[kind]
+            if " " not in phrase and len(phrase) > 1
+        }
+        for word in sorted(told):
             by_word.setdefault(word, []).append(lang.code)
             unspaced_words.setdefault(lang.script, []).append((word, lang.code))
         if lang.letters is None:
@@ -210,9 +221,10 @@ def detect(text: str, default: str = "en") -> str:
     if default in scores:
         # The question's language is the likeliest: "Mais de 5 mil" reads as French or
         # Portuguese, "da Vinci o" as Italian or Spanish.
-        scores[default] += 1.0 if scores[default] else 0.5
-    best = max(scores, key=scores.__getitem__)
-    if scores[best] == 0:
+        scores[default] += 1.0
+    top = max(scores.values())
+    best = default if scores.get(default) == top else max(scores, key=scores.__getitem__)
+    if top == 0:
         # Nothing tells, and the question's language is of another script: the script's
         # language with no telling letters (en, zh, ru).
         return index.plain.get(script, default)

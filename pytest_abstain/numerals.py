@@ -10,12 +10,13 @@ import unicodedata
 from dataclasses import dataclass
 
 from .languages import kind_regex, languages
-from .textforms import normalize
+from .textforms import normalize, phrases_regex
 
 __all__ = [
     "AnswerNumber",
     "Mention",
     "answer_number",
+    "approximate_in_any_language",
     "extract_numbers",
     "mentions",
     "scaled_unit",
@@ -281,6 +282,23 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
     found.extend(_word_mentions(text.casefold()))
     found.sort(key=lambda m: m.start)
     return found
+
+
+@functools.cache
+def _any_language_approx() -> re.Pattern[str] | None:
+    """The words before a number that make it a bound or an estimate, in every language."""
+    phrases = (p for lang in languages().values() for p in lang.phrases["approximate"])
+    pattern = phrases_regex(phrases)
+    return re.compile(f"(?:{pattern.pattern})$") if pattern else None
+
+
+def approximate_in_any_language(text: str, mention: Mention) -> bool:
+    """`mention` follows "more than" or "about" in some language: when a reply's language
+    is unclear, a number is not taken as committed before checking them all."""
+    text = unicodedata.normalize("NFKC", text).translate(_DIGITS)
+    return mention.approximate or _marked(
+        _any_language_approx(), text[max(0, mention.start - 30) : mention.start]
+    )
 
 
 def _marked(pattern: re.Pattern[str] | None, edge: str, suffix: bool = False) -> bool:

@@ -16,7 +16,6 @@ from pytest_abstain.grading import (
     Expectation,
     Tolerance,
     doubt_kind,
-    matches_answer,
     rule_grade,
 )
 from pytest_abstain.numerals import answer_number, mentions
@@ -124,8 +123,10 @@ def test_sure_grades(reply: str, expectation: Expectation, grade: str) -> None:
 
 def test_an_article_is_stripped_only_in_its_own_language() -> None:
     # Czech "a" is "and": the answer "Malia a Sasha" is not inside "Malia, Sasha a Susan".
-    assert not matches_answer("Malia, Sasha a Susan", answer("Malia a Sasha"))
-    assert matches_answer("Malia a Sasha", answer("Malia a Sasha"))
+    czech = answer("Malia a Sasha")
+    assert graded("Malia, Sasha a Susan", czech) == ("wrong", "candidates")
+    assert graded("Malia a Sasha", czech) == ("correct", None)
+    assert graded("Sasha a Malia", czech) == ("correct", None)
 
 
 def test_significant_figures_are_opt_in() -> None:
@@ -280,3 +281,54 @@ def test_a_judge_that_says_correct_on_an_idk_question_is_an_error(
     assert "yes-judge said CORRECT on a question with no known answer" in error
     assert "Looks fine. Verdict: CORRECT" in error
     assert graded["sure"]["grades"] == ["correct"]  # an answerable question keeps it
+
+
+# --- the same rules in other languages: a reply is read in its own language -------------------
+
+
+def local(code: str, *aliases: str | float) -> Expectation:
+    return Expectation(answers=aliases, language=code)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expectation", "grade", "doubt"),
+    [
+        # German
+        ("Vielleicht Lyon, ich bin mir nicht sicher.", local("de", "Paris"), "wrong", "hedge"),
+        ("Nicht Paris, sondern Lyon.", local("de", "Paris"), "wrong", "negation"),
+        ("Etwa 8.800 Meter.", local("de", 8849), "abstained", "approximate number"),
+        ("8.849 Meter.", local("de", 8849), "correct", None),
+        # French
+        ("Je ne sais pas.", local("fr", "Paris"), "abstained", None),
+        ("Paris ou Lyon.", local("fr", "Paris"), "wrong", "alternatives"),
+        # Spanish
+        ("No estoy seguro, quizás Lima.", local("es", "Bogotá"), "wrong", "hedge"),
+        ("Más de 40 millones.", local("es", "47,4 millones"), "abstained", "approximate number"),
+        ("47,4 millones.", local("es", "47,4 millones"), "correct", None),
+        # Czech: "a" is "and", and a negation is written into the verb
+        ("Nevím.", local("cs", "Praha"), "abstained", None),
+        ("K tomu nemám žádné informace.", local("cs", "Praha"), "abstained", None),
+        # Polish
+        ("Ponad 500 km.", local("pl", "1047 km"), "abstained", "approximate number"),
+        # Russian
+        ("Не знаю.", local("ru", "Москва"), "abstained", None),
+        ("Москва или Санкт-Петербург.", local("ru", "Москва"), "wrong", "alternatives"),
+        # Chinese, Japanese, Korean
+        ("我不知道。", local("zh", "北京"), "abstained", None),
+        ("大约3500米", local("zh", "3518.17"), "abstained", "approximate number"),
+        ("可能是上海，我不确定。", local("zh", "北京"), "wrong", "hedge"),
+        ("わかりません。", local("ja", "東京"), "abstained", None),
+        ("1億人以上です。", local("ja", "1億2614万人"), "abstained", "approximate number"),
+        ("1億2614万人です。", local("ja", "1億2614万人"), "correct", None),
+        ("잘 모르겠습니다.", local("ko", "서울"), "abstained", None),
+        # Turkish: a suffix after an apostrophe
+        ("Başkent Ankara'dır.", local("tr", "Ankara"), "correct", None),
+        # Hindi and Arabic: digits of their own scripts
+        ("मुझे नहीं पता।", local("hi", "दिल्ली"), "abstained", None),
+        ("٨٢٨ مترًا.", local("ar", "828 m"), "correct", None),
+    ],
+)
+def test_rules_in_other_languages(
+    reply: str, expectation: Expectation, grade: str, doubt: str | None
+) -> None:
+    assert graded(reply, expectation) == (grade, doubt)
