@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .languages import kind_regex, languages
-from .textforms import normalize, phrases_regex
+from .textforms import has_unspaced, normalize, phrases_regex
 
 __all__ = [
     "AnswerNumber",
@@ -280,6 +280,8 @@ def mentions(text: str, lang: str = "en", decimal_comma: bool | None = None) -> 
         mention = Mention(value, start, end, step, unit, approximate or range_next, other)
         found.append(mention)
     found.extend(_word_mentions(text.casefold()))
+    if lang != "en" and lang in languages() and languages()[lang].numbers:
+        found.extend(_local_word_mentions(text, languages()[lang].numbers))
     found.sort(key=lambda m: m.start)
     return found
 
@@ -314,6 +316,30 @@ def _marked(pattern: re.Pattern[str] | None, edge: str, suffix: bool = False) ->
     return suffix and len(first) <= 4 and pattern.search(rest) is not None
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _local_word_mentions(text: str, numbers: dict[str, float]) -> list[Mention]:
+    """Number words of the reply's language ("Acht.", "Sex.", "다섯 개"): whole words only. In
+    a script without spaces a number character is part of many words (一些 "some", 十分
+    "very"), so there only a reply that is the number word alone counts ("五。")."""
+    if has_unspaced(text) and not _HANGUL.search(text):
+        whole = normalize(text).replace(" ", "")
+        for size in range(len(whole), 0, -1):
+            if whole[:size] in numbers and len(whole) - size <= 2:
+                return [Mention(numbers[whole[:size]], 0, len(text), 1.0)]
+        return []
+    found = []
+    for match in _LETTERS.finditer(text):
+        value = numbers.get(normalize(match[0]))
+        if value is not None:
+            found.append(Mention(value, match.start(), match.end(), 1.0))
+    return found
+
+
+_HANGUL = re.compile("[\uac00-\ud7af]")
+
+
 def _scale_factor(scale: re.Match[str]) -> float:
     return _SCALE_WORDS.get(
         (scale["word"] or "").casefold(),
@@ -326,6 +352,7 @@ def extract_numbers(text: str) -> list[float]:
     return [m.value for m in mentions(text)]
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: True is no 1
 def answer_number(answer: str | float) -> AnswerNumber | None:
     """The number an expected answer is, or None for a word answer ("Paris", "1969 film").
 

@@ -256,4 +256,21 @@ class PhraseFinder:
         return found
 
     def search(self, text: str) -> bool:
-        return bool(self.spans(text))
+        """True if a phrase is in `text`; stops at the first (no positions computed)."""
+        if self._regex is None:
+            return False
+        if has_unspaced(text):
+            return self._regex.search(text) is not None
+        words = text.split()
+        trie = self._trie
+        for index, word in enumerate(words):
+            node = trie.get(word)
+            ahead = index + 1
+            while node is not None:
+                if _END in node:
+                    return True
+                if ahead == len(words):
+                    break
+                node = node.get(words[ahead])
+                ahead += 1
+        return False
