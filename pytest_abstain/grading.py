@@ -863,7 +863,11 @@ def _grade_unanswerable(
         return RuleGrade("abstained", _doubt("hedge") if more else None)
     if own_words and _declines_in_own_words(view):
         return RuleGrade("abstained")
-    if view.has("negation") or view.has("hedge") or length_in_words(view.text) >= LONG_REPLY_WORDS:
+    if view.has("negation") or view.has("hedge"):
+        return RuleGrade("wrong", _doubt("other words"))
+    if length_in_words(view.text) >= LONG_REPLY_WORDS and not any(c.isdigit() for c in view.text):
+        # A long reply may decline in words no list holds; one that states a date or a
+        # number ("launches in Q3 2026") has made something up.
         return RuleGrade("wrong", _doubt("other words"))
     return RuleGrade("wrong")
 

@@ -4,8 +4,10 @@ approximate number) are not, and each language is told apart from the others of 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 
 import pytest
 
@@ -943,3 +945,103 @@ def test_knowing_word_found(code: str, sentence: str) -> None:
     own = languages()[code].phrases["knowing"]
     found = [text[start:end] for start, end in kind_finder("knowing", code).spans(text)]
     assert any(word in own for word in found), f"no {code} knowing word in {sentence!r} ({found})"
+
+
+# --- Number words -------------------------------------------------------------------------------
+
+#: Number words each language's `numbers` must read, as a reply writes them.
+NUMBER_WORDS: dict[str, dict[str, int]] = {
+    "zh": {"五": 5, "两": 2, "兩": 2, "〇": 0, "十": 10, "千": 1000},
+    "ja": {"五つ": 5, "五": 5, "ひとつ": 1, "ここのつ": 9, "とお": 10, "百": 100},
+    "ko": {"다섯": 5, "삼": 3, "스물": 20, "아흔": 90, "이십오": 25, "십일": 11, "천": 1000},
+    "th": {"ห้า": 5, "ศูนย์": 0, "ยี่สิบ": 20, "สิบเอ็ด": 11, "ยี่สิบเอ็ด": 21, "พัน": 1000},
+    "es": {"Cinco": 5, "dieciséis": 16, "veintidós": 22, "cien": 100, "mil": 1000},
+    "fr": {"Huit": 8, "zéro": 0, "seize": 16, "soixante": 60, "nonante": 90, "mille": 1000},
+    "de": {"Acht": 8, "eins": 1, "zwölf": 12, "dreißig": 30, "einundzwanzig": 21},
+    "it": {"Sette": 7, "diciannove": 19, "ventitré": 23, "ventotto": 28, "cento": 100},
+    "pt": {"Três": 3, "duas": 2, "dezesseis": 16, "dezasseis": 16, "cem": 100},
+    "ru": {"пять": 5, "две": 2, "двух": 2, "трёх": 3, "одна": 1, "сорок": 40, "тысяча": 1000},
+    "uk": {"п'ять": 5, "п’ять": 5, "дві": 2, "одна": 1, "дев'яносто": 90, "сто": 100},
+    "pl": {"pięć": 5, "dwie": 2, "dwóch": 2, "jedna": 1, "dwadzieścia": 20, "tysiąc": 1000},
+    "cs": {"pět": 5, "dvě": 2, "dva": 2, "tři": 3, "devatenáct": 19, "tisíc": 1000},
+    "nl": {"Acht": 8, "twaalf": 12, "tweeëntwintig": 22, "eenentwintig": 21, "honderd": 100},
+    "sv": {"Sex": 6, "två": 2, "åtta": 8, "tjugoett": 21, "tjugoen": 21, "nittionio": 99},
+    "tr": {"Beş": 5, "sıfır": 0, "üç": 3, "kırk": 40, "yüz": 100, "bin": 1000},
+    "ar": {"خمسة": 5, "خمس": 5, "اثنان": 2, "اثنين": 2, "أربعة": 4, "عشرين": 20, "ألف": 1000},
+    "hi": {"पाँच": 5, "पांच": 5, "बीस": 20, "पच्चीस": 25, "निन्यानबे": 99, "हज़ार": 1000},
+    "vi": {"Hai": 2, "bốn": 4, "chín": 9, "mười": 10, "trăm": 100},
+    "id": {"Delapan": 8, "satu": 1, "sebelas": 11, "seratus": 100, "seribu": 1000},
+    "he": {"חמישה": 5, "חמש": 5, "אחת": 1, "שתיים": 2, "עשרים": 20, "אלף": 1000},
+}
+
+#: Words left out of `numbers`: articles, or common words that are not numbers ("sei" is
+#: Italian "you are", Vietnamese "năm" is "year", Korean 이 is "this" and 네 is "yes").
+NOT_NUMBER_WORDS: dict[str, tuple[str, ...]] = {
+    "de": ("ein", "eine"),
+    "fr": ("un", "une"),
+    "es": ("un", "una", "uno"),
+    "it": ("un", "una", "uno", "sei"),
+    "pt": ("um", "uma"),
+    "nl": ("een", "één"),
+    "sv": ("en", "ett"),
+    "tr": ("bir",),
+    "hi": ("एक",),
+    "ko": ("이", "일", "사", "오", "구", "한", "네", "세"),
+    "vi": ("không", "một", "ba", "năm", "sáu", "bảy", "tám", "ngàn"),
+    "ar": ("أحد",),
+    "he": ("שני",),
+}
+
+#: Languages writing too few numbers as one word for 20 entries (Chinese and Japanese compose
+#: 二十; Indonesian writes "dua puluh"), or whose words mostly collide once accents go (vi).
+FEW_NUMBER_WORDS = {"zh": 16, "id": 14, "vi": 6}
+
+#: Numbers up to 10 with no word in a language's `numbers`: its "one" is also its article
+#: (Hindi एक too), Italian "sei" is "you are", and Vietnamese loses most words to accents
+#: ("năm" is also "year", "sáu" folds to "sau", after).
+SMALL_NUMBERS_LEFT_OUT: dict[str, set[int]] = {
+    **{code: {1} for code in ("fr", "es", "pt", "nl", "sv", "tr", "hi")},
+    "it": {1, 6},
+    "vi": {0, 1, 3, 5, 6, 7, 8},
+}
+
+
+def _raw_numbers(code: str) -> dict[str, object]:
+    path = resources.files("pytest_abstain").joinpath("languages", f"{code}.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert list(data)[-1] == "numbers", code
+    numbers = data["numbers"]
+    assert isinstance(numbers, dict)
+    return numbers
+
+
+@pytest.mark.parametrize("code", sorted(CODES - {"en"}))
+def test_number_words_file(code: str) -> None:
+    raw = _raw_numbers(code)
+    assert len(raw) >= FEW_NUMBER_WORDS.get(code, 20), (code, len(raw))
+    values: dict[str, object] = {}
+    for word, value in raw.items():
+        assert type(value) is int and value >= 0, (code, word, value)
+        assert word == word.lower() and word.strip() == word, (code, word)
+        # One word each, and no two spellings that fold together read differently.
+        folded = normalize(word)
+        assert folded and " " not in folded, (code, word)
+        assert values.setdefault(folded, value) == value, (code, word)
+
+
+@pytest.mark.parametrize("code", sorted(CODES - {"en"}))
+def test_number_words_read(code: str) -> None:
+    numbers = languages()[code].numbers
+    spot = NUMBER_WORDS[code]
+    assert len(spot) >= 3
+    for word, value in spot.items():
+        assert numbers.get(normalize(word)) == value, (code, word)
+    for word in NOT_NUMBER_WORDS.get(code, ()):
+        assert normalize(word) not in numbers, (code, word)
+    # 0 to 10, 100 and 1000 are each read in some form, but for the words left out.
+    missing = {*range(11), 100, 1000} - set(numbers.values())
+    assert missing == SMALL_NUMBERS_LEFT_OUT.get(code, set()), (code, missing)
+
+
+def test_every_language_has_number_cases() -> None:
+    assert set(NUMBER_WORDS) == CODES - {"en"}
