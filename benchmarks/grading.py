@@ -10,8 +10,9 @@ other projects). Each line has question, answers, idk, reply, label, lang and a 
 
 A reply is *flagged* when the rules name a doubt (it would go to the judge, or show as
 undecided); a *silent misgrade* is a reply graded with confidence (no doubt) whose grade
-differs from the label. Speed: 10,000 replies graded by today's rules and by the reference
-rules (pytest_abstain/grading.py as of REFERENCE, read from git), interleaved, median of 5.
+differs from the label. Speed: 10,000 replies (the corpus cycled, each made unique with trailing
+white space so that no cache helps) graded by today's rules and by the reference rules
+(pytest_abstain/grading.py as of REFERENCE, read from git), interleaved, median of 5.
 """
 
 from __future__ import annotations
@@ -158,9 +159,16 @@ def _reference_expectation(reference: ModuleType, case: Case) -> Any:
 def speed(cases: list[Case], size: int, repeats: int) -> float | None:
     reference = reference_grader()
     work = [cases[i % len(cases)] for i in range(size)]
+    run = iter(range(1_000_000))
 
     def timed(grade: Callable[[str, Any], object], make: Callable[[Case], Any]) -> float:
-        inputs = [(case.reply, make(case)) for case in work]
+        # Each reply unique (trailing spaces that grading ignores), so no cache of either
+        # grader sees a reply twice: a real run's replies differ from one another.
+        tag = next(run)
+        inputs = [
+            (f"{case.reply}{' ' * (i // len(cases))}\n{' ' * tag}", make(case))
+            for i, case in enumerate(work)
+        ]
         started = time.perf_counter()
         for reply, expectation in inputs:
             grade(reply, expectation)

@@ -140,9 +140,26 @@ _WHOLE_REPLY_IDK = frozenset(
 )  # fmt: skip
 
 
+def _phrases_matcher(phrases: Sequence[str], deflections: bool) -> PhraseFinder:
+    """The finder for a phrase list. Found by the list's identity first: hashing a tuple of
+    two thousand phrases for every reply would cost more than finding them."""
+    entry = _MATCHERS.get((id(phrases), deflections))
+    if entry is not None and entry[0] is phrases:
+        return entry[1]
+    if len(_MATCHERS) >= 64:
+        _MATCHERS.clear()
+    finder = _build_matcher(tuple(phrases), deflections)
+    # The list is kept with its finder, so that its id cannot be reused while cached.
+    _MATCHERS[(id(phrases), deflections)] = (phrases, finder)
+    return finder
+
+
+_MATCHERS: dict[tuple[int, bool], tuple[Sequence[str], PhraseFinder]] = {}
+
+
 @functools.lru_cache(maxsize=64)
-def _phrases_matcher(phrases: tuple[str, ...], deflections: bool) -> PhraseFinder:
-    if phrases is DEFAULT_IDK_PHRASES or phrases == DEFAULT_IDK_PHRASES:
+def _build_matcher(phrases: tuple[str, ...], deflections: bool) -> PhraseFinder:
+    if phrases == DEFAULT_IDK_PHRASES:
         return abstain_finder() if deflections else abstain_finder(_NOT_DEFLECTING)
     extra = abstain_phrases(("deflection",)) if deflections else ()
     return PhraseFinder((*(normalize(p) for p in phrases), *extra))
@@ -156,10 +173,9 @@ def _abstention_spans(
 ) -> list[tuple[int, int]]:
     """Where `norm` (the normalised reply) says it does not know, refuses, asks which one is
     meant or deflects, leaving out look-alikes that are answers."""
-    key = phrases if isinstance(phrases, tuple) else tuple(phrases)
     spans = []
     folded: str | None = None
-    for start, end in _phrases_matcher(key, deflections).spans(norm):
+    for start, end in _phrases_matcher(phrases, deflections).spans(norm):
         phrase = norm[start:end]
         before, after = _GUARDS.get(phrase, (None, None))
         if before is not None and before.search(norm, 0, start):
@@ -445,7 +461,13 @@ _COMMON = _CommonWords()
 def _word_scripts(text: str) -> frozenset[str]:
     """The scripts of a text's words of two letters or more: the initials of "J·K·罗琳"
     do not make it a Latin name."""
+    if text.isascii():
+        return _LATIN if _TWO_LETTERS.search(text) else frozenset()
     return frozenset().union(*(scripts_of(w) for w in _WORDS.findall(text) if len(w) >= 2))
+
+
+_LATIN = frozenset({"LATIN"})
+_TWO_LETTERS = re.compile("[A-Za-z]{2}")
 
 
 _WORDS = re.compile(r"[^\W\d_]+")
@@ -501,8 +523,8 @@ def _same_skeleton(reply: str, alias: str) -> bool:
 
 def _near_miss(reply: str, alias: str) -> bool:
     """A stretch of the reply within a few edits of the answer ("Hyoong Won Choong")."""
-    if len(alias) < 4 or not any(c.isalpha() for c in alias):
-        return False
+    if len(alias) < 4 or not any(c.isalpha() for c in alias) or reply.count(" ") > 40:
+        return False  # a long reply names its answer, it does not misspell it
     budget = max(1, len(alias) // 5)
     words = reply.split()
     size = len(alias.split())

@@ -460,8 +460,17 @@ def _parse_words(words: list[str], start: int) -> tuple[int, int]:
     return (sign * total, end) if parsed else (0, start)
 
 
+_ANY_NUMBER_WORD = re.compile(
+    r"(?<![^\W\d_])(?:"
+    + "|".join(sorted(_NUMBER_WORDS - {"a", "and"}, key=len, reverse=True))
+    + r")(?![^\W\d_])"
+)
+
+
 def _word_mentions(text: str) -> list[Mention]:
     """The numbers written in English words in casefolded `text`."""
+    if not _ANY_NUMBER_WORD.search(text):
+        return []  # most replies: no word to parse
     found: list[Mention] = []
     run: list[str] = []
     spans: list[tuple[int, int]] = []

@@ -233,25 +233,30 @@ class PhraseFinder:
         if has_unspaced(text):
             return [m.span() for m in self._regex.finditer(text)]
         words = text.split(" ")
-        starts = []
-        position = 0
-        for word in words:
-            starts.append(position)
-            position += len(word) + 1
+        trie = self._trie
         found = []
-        index = 0
-        while index < len(words):
-            node, end = self._trie, -1
-            for ahead in range(index, len(words)):
-                node = node.get(words[ahead])  # type: ignore[assignment]
-                if node is None:
-                    break
-                if _END in node:
-                    end = ahead
-            if end < 0:
+        index, position, count = 0, 0, len(words)
+        while index < count:
+            node = trie.get(words[index])
+            if node is None:  # most words start no phrase
+                position += len(words[index]) + 1
                 index += 1
                 continue
-            found.append((starts[index], starts[end] + len(words[end])))
+            end, ahead, length = -1, index, 0
+            while node is not None:
+                length += len(words[ahead]) + 1
+                if _END in node:
+                    end, end_length = ahead, length
+                ahead += 1
+                if ahead == count:
+                    break
+                node = node.get(words[ahead])
+            if end < 0:
+                position += len(words[index]) + 1
+                index += 1
+                continue
+            found.append((position, position + end_length - 1))
+            position += end_length
             index = end + 1
         return found
 

@@ -1007,7 +1007,7 @@ SMALL_NUMBERS_LEFT_OUT: dict[str, set[int]] = {
 
 
 def _raw_numbers(code: str) -> dict[str, object]:
-    path = resources.files("pytest_abstain").joinpath("languages", f"{code}.json")
+    path = resources.files("pytest_abstain").joinpath("languages").joinpath(f"{code}.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert list(data)[-1] == "numbers", code
     numbers = data["numbers"]
