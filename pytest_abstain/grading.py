@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from .languages import abstain_finder, abstain_phrases, detect, kind_finder, languages
+from .languages import abstain_finder, abstain_phrases, kind_finder, languages, reply_language
 from .numerals import (
     AnswerNumber,
     Mention,
@@ -215,7 +215,7 @@ class _Reply:
     @property
     def lang(self) -> str:
         if self._lang is None:
-            self._lang = detect(self.text, self.language)
+            self._lang = reply_language(self.text, self.language)
         return self._lang
 
     @property
@@ -528,8 +528,12 @@ def _near_miss(reply: str, alias: str) -> bool:
     budget = max(1, len(alias) // 5)
     words = reply.split()
     size = len(alias.split())
+    first, last = alias[0], alias[-1]
     for count in {max(1, size - 1), size, size + 1}:
         for start in range(len(words) - count + 1):
+            # A typo seldom changes both ends: most windows are skipped unjoined.
+            if words[start][0] != first and words[start + count - 1][-1] != last:
+                continue
             window = " ".join(words[start : start + count])
             if abs(len(window) - len(alias)) <= budget and _within_edits(window, alias, budget):
                 return True

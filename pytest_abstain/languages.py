@@ -28,6 +28,7 @@ __all__ = [
     "kind_finder",
     "kind_regex",
     "languages",
+    "reply_language",
 ]
 
 #: Ways of not answering: each is an abstention on its own.
@@ -224,8 +225,9 @@ def detect(text: str, default: str = "en") -> str:
                 if code in scores:
                     scores[code] += 1
     else:
-        for word in words:
-            for code in index.by_word.get(word, ()):
+        by_word = index.by_word
+        for codes in filter(None, map(by_word.get, words)):
+            for code in codes:
                 if code in scores:
                     scores[code] += 1
     if not sample.isascii():
@@ -267,6 +269,17 @@ class _ScriptCodes(dict[int, str]):
 
 _SCRIPT_LABELS: dict[str, str] = {}
 _SCRIPT_CODES = _ScriptCodes()
+
+
+def reply_language(text: str, question_language: str) -> str:
+    """The language to read a reply in: its question's, when both are written in one script
+    (a team's bot answers in the language it is asked in, and a short reply seldom says
+    otherwise); else the language its own words and letters tell."""
+    script = _main_script(text[:300])
+    langs = languages()
+    if script is None or (question_language in langs and langs[question_language].script == script):
+        return question_language
+    return detect(text, question_language)
 
 
 def _main_script(text: str) -> str | None:

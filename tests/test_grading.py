@@ -473,7 +473,8 @@ IDK = Expectation(idk=True)
         ("No lo sé, quizás París", PARIS, "correct"),
         ("I don't know.", IDK, "abstained"),
         ("不知道", IDK, "abstained"),
-        ("Keine Ahnung, vielleicht 1923", IDK, "wrong"),  # a guess is an attempt
+        # A guess is an attempt; the reply is read in its (German) question's language.
+        ("Keine Ahnung, vielleicht 1923", Expectation(idk=True, language="de"), "wrong"),
         ("Paris", IDK, "wrong"),  # nothing is known, so any answer is made up
         ("It was John Smith in 1923.", IDK, "wrong"),
         ("The author is unknown.", IDK, "wrong"),  # not a default abstention phrase
