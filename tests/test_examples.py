@@ -15,7 +15,7 @@ def test_main_job_passes_its_gates(pytester: pytest.Pytester) -> None:
     assert result.ret == 0
     outcomes = result.parseoutcomes()
     # 8 judge calibration cases and the 2 suite gates pass.
-    assert outcomes == {"correct": 8, "wrong": 1, "abstained": 7, "passed": 10}
+    assert outcomes == {"correct": 9, "wrong": 1, "abstained": 7, "passed": 10}
     result.stdout.fnmatch_lines(
         [
             "*agrees with the human verdict on 8 of 8 cases (100%); the string rules alone "
@@ -25,11 +25,15 @@ def test_main_job_passes_its_gates(pytester: pytest.Pytester) -> None:
             "by 0.140 over 5 answers",
             "*deepseek-d-count: wrong 1/1  '2' at stated confidence 0.8  (expected: 1)",
             "*gate passed: score 0.125 >= min_score 0; error_rate 0.125 <= max_error_rate 0.2",
-            "*gate passed: score 0.500 >= min_score 0.3; error_rate 0.000 <= max_error_rate 0.1",
+            # "Dublin." for "Dublin, Ireland": right, and open until a judge or accept_core.
+            "*undecided by the string rules: 1 of 9 replies (partial 1); graded the worst and "
+            "the best way: score -0.556 to 0.556, error rate 0.000 to 0.111*",
+            "*gate passed: score 0.556 >= min_score 0.3; error_rate 0.000 <= max_error_rate 0.1",
         ]
     )
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     assert [s["verdict"] for s in report["suites"]] == ["passed", "passed"]
+    assert report["suites"][1]["undecided"]["by_doubt"] == {"partial": 1}
     [calibration] = report["judge_calibration"].values()
     assert (calibration["cases"], calibration["agree"]) == (8, 8)
 
@@ -39,12 +43,12 @@ def test_guesser_fails_the_gates_for_the_stated_reasons(pytester: pytest.Pyteste
     assert result.ret == 1
     # The guesser is right more often than the careful demo and still fails: accuracy
     # rewards guessing, the penalised score does not.
-    assert result.parseoutcomes() == {"correct": 9, "wrong": 7, "failed": 2, "passed": 8}
+    assert result.parseoutcomes() == {"correct": 10, "wrong": 7, "failed": 2, "passed": 8}
     result.stdout.fnmatch_lines(
         [
             "*kalai-birthday: wrong 1/1  '14-03' at stated confidence 0.2  (expected: I don't*",
             "*gate FAILED: score -1.000 < min_score 0; error_rate 0.500 > max_error_rate 0.2",
-            "*gate FAILED: score -2.750 < min_score 0.3; error_rate 0.375 > max_error_rate 0.1",
+            "*gate FAILED: score -2.333 < min_score 0.3; error_rate 0.333 > max_error_rate 0.1",
         ]
     )
 
