@@ -406,8 +406,11 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
                 # "Neil Armstrong." for "Neil Armstrong and Buzz Aldrin": one of two.
                 return _Found(_SURE_PART, "wrong")
             if not compound and brief and not extra and _is_tail(reply.norm, norm, common):
-                # "Kundera." for "Milan Kundera": the surname names the person.
-                return _Found(_SURE, "correct", phrase=norm.split()[-1])
+                # "Kundera." for "Milan Kundera" names the person, but "Korea" for "North
+                # Korea" names another place: sure only where the suite accepts a core.
+                if accept_core:
+                    return _Found(_SURE, "correct", phrase=norm.split()[-1])
+                return _Found(_DOUBTED_CORRECT, "correct", _doubt("partial"))
             grade = "correct" if whole or (not compound and not extra) else "wrong"
             return _Found(_DOUBTED, grade, _doubt("partial"))
         if _same_skeleton(reply.norm, norm) or _word_near_miss(reply.norm, norm):
@@ -811,7 +814,11 @@ def rule_grade(
     found = _best(view, expectation)
     if found.rank == _SURE:
         # "I'm not sure, but I think it's Paris": a hedged answer counts (SimpleQA's rubric),
-        # unless it is one of several, denied, or among other numbers.
+        # unless it is one of several, denied, or among other numbers. But "Which Paris do
+        # you mean?" asks, and "I can't discuss Paris" refuses: the answer's name is no answer.
+        if spans and _declines_beyond_doubt(view):
+            asks = abstain_finder(("clarification",)).search(view.norm)
+            return RuleGrade("abstained" if asks else "correct", _doubt("hedge"))
         doubt = _competing(view, found, expectation)
         return RuleGrade(_DOUBT_GRADES.get(doubt_kind(doubt), "correct") if doubt else "correct",
                          doubt)  # fmt: skip
@@ -857,6 +864,14 @@ def _commits_to_other_numbers(view: _Reply) -> bool:
     """The reply states a number with no "about" or "more than" before it in any language:
     "the trash keeps files for 30 days" for 60 is wrong, however long the sentence."""
     return any(not approximate_in_any_language(view.text, m) for m in view.numbers)
+
+
+def _declines_beyond_doubt(view: _Reply) -> bool:
+    """The reply asks which one is meant, refuses or deflects (more than "I'm not sure")."""
+    return abstain_finder(_DECLINING).search(view.norm)
+
+
+_DECLINING = ("refusal", "clarification", "deflection")
 
 
 def _declines_in_own_words(view: _Reply) -> bool:

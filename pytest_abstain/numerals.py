@@ -320,21 +320,92 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _local_word_mentions(text: str, numbers: dict[str, float]) -> list[Mention]:
-    """Number words of the reply's language ("Acht.", "Sex.", "다섯 개"): whole words only. In
-    a script without spaces a number character is part of many words (一些 "some", 十分
-    "very"), so there only a reply that is the number word alone counts ("五。")."""
+    """Number words of the reply's language ("Acht.", "двадцать пять", "tres mil"): runs of
+    them make one number, a larger word after a smaller one multiplying it ("quatre-vingts")
+    and a smaller one after a larger adding to it ("vingt-deux"). Chinese and Japanese
+    numerals are read positionally (三千五百), and only before a counter or at the end of a
+    clause: a numeral character also starts ordinary words (一些 "some", 十分 "very")."""
     if has_unspaced(text) and not _HANGUL.search(text):
-        whole = normalize(text).replace(" ", "")
-        for size in range(len(whole), 0, -1):
-            if whole[:size] in numbers and len(whole) - size <= 2:
-                return [Mention(numbers[whole[:size]], 0, len(text), 1.0)]
-        return []
+        return _cjk_numerals(text)
     found = []
+    run: list[tuple[int, int, float]] = []
+    last_end = -1
     for match in _LETTERS.finditer(text):
         value = numbers.get(normalize(match[0]))
+        joined = run and _NUMBER_GAP.fullmatch(text, last_end, match.start())
+        if run and (value is None or not joined):
+            found.append(_combined(run))
+            run = []
+        if value is not None:
+            run.append((match.start(), match.end(), value))
+            last_end = match.end()
+    if run:
+        found.append(_combined(run))
+    return found
+
+
+#: Between the words of one number: a space, a hyphen, or "and" ("vingt et un", "y").
+_NUMBER_GAP = re.compile(r"[\s\-\u2010\u2011]*(?:(?:et|y|e|und|en|och|i|a|и|ve|và)[\s]+)?")
+
+
+def _combined(run: list[tuple[int, int, float]]) -> Mention:
+    total, group = 0.0, 0.0
+    for _, _, value in run:
+        if value >= 1000:
+            total += (group or 1) * value
+            group = 0.0
+        elif group and value > group:
+            group *= value  # "quatre-vingts", "tres cientos"
+        else:
+            group += value
+    return Mention(total + group, run[0][0], run[-1][1], 1.0)
+
+
+_CJK_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
+               "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CJK_BIG = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+_CJK_NUMERAL = re.compile(
+    "[" + "".join(_CJK_DIGITS) + "".join(_CJK_UNITS) + "".join(_CJK_BIG) + "]+"
+    # a counter, a unit or the end of a clause after it
+    "(?=[个個位名人本年米次天岁歳つ回件种種条條座家号月日台部只匹头頭張张枚元円度倍公千里"
+    r"。．.,，、！!？?\s]|$)"
+)
+
+
+def _cjk_numerals(text: str) -> list[Mention]:
+    found = []
+    for match in _CJK_NUMERAL.finditer(text):
+        if match.start() and _CJK_AFTER_NUMBER.match(text, match.start() - 1):
+            continue  # the 万 of "3万", read with its digits already
+        if not _CJK_NUMERAL_CHAR.match(match[0]):
+            continue  # 万 or 亿 alone is a word ("万人" is "everyone")
+        value = _cjk_value(match[0])
         if value is not None:
             found.append(Mention(value, match.start(), match.end(), 1.0))
     return found
+
+
+_CJK_NUMERAL_CHAR = re.compile("[" + "".join(_CJK_DIGITS) + "".join(_CJK_UNITS) + "]")
+_CJK_AFTER_NUMBER = re.compile("[0-9" + "".join(_CJK_DIGITS) + "".join(_CJK_UNITS) + "]")
+
+
+def _cjk_value(numeral: str) -> float | None:
+    """三千五百 -> 3500, 二十一 -> 21, 五万 -> 50000; None for what is no numeral (一一)."""
+    total, section, digit = 0, 0, None
+    for char in numeral:
+        if char in _CJK_DIGITS:
+            if digit is not None:
+                return None  # two digits in a row: not a positional numeral
+            digit = _CJK_DIGITS[char]
+        elif char in _CJK_UNITS:
+            section += (1 if digit is None else digit) * _CJK_UNITS[char]
+            digit = None
+        else:  # 万, 亿
+            section += digit or 0
+            total += (section or 1) * _CJK_BIG[char]
+            section, digit = 0, None
+    return float(total + section + (digit or 0))
 
 
 _HANGUL = re.compile("[\uac00-\ud7af]")
@@ -363,6 +434,8 @@ def answer_number(answer: str | float) -> AnswerNumber | None:
         return None  # True is a word here, never the number 1
     if isinstance(answer, (int, float)):
         value = _as_float(answer)
+        if not math.isfinite(value):
+            return None  # an infinite answer would make every number "near" it
         if isinstance(answer, int):
             return AnswerNumber(value, _step(str(abs(answer)), None), None, False)
         text = repr(answer)

@@ -44,6 +44,7 @@ DOUBT_CASES = [
     ("Her birthday has not been made public anywhere.", IDK, "wrong", "other words"),
     ("Malia and her sister", answer("Malia and Sasha"), "wrong", "partial"),
     ("Rio.", answer("Rio de Janeiro"), "correct", "partial"),
+    ("Korea.", answer("North Korea"), "correct", "partial"),  # a surname, or another place?
     ("San Francisco", answer("San Francisco, California"), "correct", "partial"),
     ("Srinivasa Ramanujam", answer("Srinivasa Ramanujan"), "correct", "near miss"),
     ("莫斯科", answer("Moscow"), "correct", "other script"),  # a translation, likely
@@ -107,7 +108,7 @@ def test_every_named_doubt_has_a_case() -> None:
         ("The Hague", answer("The Hague"), "correct"),
         ("Hague", answer("The Hague"), "correct"),  # an English leading article is optional
         ("Sasha.", answer("Malia and Sasha"), "wrong"),  # one part of two
-        ("Kundera.", answer("Milan Kundera"), "correct"),  # the surname names the person
+        ("Kundera.", answer("Milan Kundera", accept_core=True), "correct"),  # a core is enough
         ("25 GB", answer("25 MB"), "wrong"),  # 25,000 MB
         ("0.025 GB", answer("25 MB"), "correct"),
         ("Jüpiter'dir.", answer("Jüpiter"), "correct"),  # a Turkish suffix

@@ -429,15 +429,15 @@ def test_default_phrases_cover_every_required_language() -> None:
 
 
 def test_custom_phrase_is_detected_only_when_passed() -> None:
-    reply = "Beats me, honestly."
+    reply = "Search me, honestly."
     assert not is_abstention(reply)
-    assert is_abstention(reply, ["beats me"])
-    assert is_abstention(reply, (*DEFAULT_IDK_PHRASES, "Beats me!"))
-    assert not is_abstention("I don't know.", ["beats me"])  # a custom list replaces defaults
+    assert is_abstention(reply, ["search me"])
+    assert is_abstention(reply, (*DEFAULT_IDK_PHRASES, "Search me!"))
+    assert not is_abstention("I don't know.", ["search me"])  # a custom list replaces defaults
 
 
 def test_custom_phrases_are_whole_words_and_cjk_substrings() -> None:
-    assert not is_abstention("It beats measles", ["beats me"])
+    assert not is_abstention("It searches measles", ["search me"])
     assert is_abstention("这个嘛说不好啊", ["说不好"])
     assert not is_abstention("anything", ["", "?!"])  # phrases that normalise to nothing
 
@@ -477,7 +477,7 @@ IDK = Expectation(idk=True)
         ("Keine Ahnung, vielleicht 1923", Expectation(idk=True, language="de"), "wrong"),
         ("Paris", IDK, "wrong"),  # nothing is known, so any answer is made up
         ("It was John Smith in 1923.", IDK, "wrong"),
-        ("The author is unknown.", IDK, "wrong"),  # not a default abstention phrase
+        ("The author is unknown.", IDK, "abstained"),  # declines in its own words
         ("Forty-two", answer(42), "correct"),
         ("43", answer(42), "wrong"),
         ("I'm not sure, maybe 42", answer(42), "correct"),
@@ -490,11 +490,11 @@ def test_grade_reply(reply: str, expectation: Expectation, grade: str) -> None:
 
 
 def test_grade_reply_uses_the_given_phrases() -> None:
-    assert grade_reply("Beats me. Paris?", PARIS) == "correct"
-    assert grade_reply("Beats me. Lyon?", PARIS) == "wrong"
-    assert grade_reply("Beats me. Lyon?", PARIS, ["beats me"]) == "abstained"
-    assert grade_reply("Beats me.", IDK) == "wrong"
-    assert grade_reply("Beats me.", IDK, ("beats me",)) == "abstained"
+    assert grade_reply("Search me. Paris?", PARIS) == "correct"
+    assert grade_reply("Search me. Lyon?", PARIS) == "wrong"
+    assert grade_reply("Search me. Lyon?", PARIS, ["search me"]) == "abstained"
+    assert grade_reply("Search me.", IDK) == "wrong"
+    assert grade_reply("Search me.", IDK, ("search me",)) == "abstained"
 
 
 def test_unknown_can_be_an_answer() -> None:
