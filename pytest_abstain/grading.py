@@ -32,6 +32,7 @@ from .numerals import (
 from .textforms import (
     APOSTROPHES,
     PhraseFinder,
+    fold,
     has_apostrophe,
     has_unspaced,
     length_in_words,
@@ -332,10 +333,10 @@ def _find_text(reply: _Reply, alias: str, accept_core: bool) -> _Found:
     norm = _answer_core(alias)
     if not norm:
         return _NOT_FOUND
-    if norm in _LEADING_ARTICLES:
-        # A one-letter answer such as the multiple-choice "A": it is in nearly every English
-        # reply as the article, so only a reply that is just that letter counts.
-        return _Found(_SURE, "correct", phrase=norm) if reply.norm == norm else _NOT_FOUND
+    if len(norm) == 1 and norm.isalpha():
+        # A multiple-choice letter: "A" is also the article and "I" the pronoun, so only the
+        # letter alone or named as the choice counts ("B", "(B)", "The answer is B.").
+        return _Found(_SURE, "correct", phrase=norm) if _names_letter(reply, norm) else _NOT_FOUND
     if phrase_pattern(norm).search(reply.norm):
         return _Found(_SURE, "correct", phrase=norm)
     if has_apostrophe(alias) or has_apostrophe(reply.text):
@@ -348,6 +349,22 @@ def _find_text(reply: _Reply, alias: str, accept_core: bool) -> _Found:
     if _spaceless_match(reply.norm, norm):
         return _Found(_SURE, "correct", phrase=norm)
     return _partial(reply, alias, norm, accept_core)
+
+
+def _names_letter(reply: _Reply, letter: str) -> bool:
+    if reply.norm == letter:
+        return True
+    pattern = _CHOICE.get(letter)
+    if pattern is None:
+        pattern = _CHOICE[letter] = re.compile(
+            rf"(?:^\s*\(?{letter}\)|\({letter}\)|\b(?:answer|option|choice)\s*(?:is\s*)?:?\s*\(?"
+            rf"{letter}\b(?![''\u2019]))",
+            re.IGNORECASE,
+        )
+    return pattern.search(reply.text) is not None
+
+
+_CHOICE: dict[str, re.Pattern[str]] = {}
 
 
 def _spaceless_match(reply: str, alias: str) -> bool:
@@ -379,9 +396,10 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
             return _Found(_DOUBTED_CORRECT, "correct", _doubt("partial"), phrase=segment)
     # A part of a compound answer ("Malia" of "Malia and Sasha") is wrong; a part of one
     # name ("Kundera" for "Milan Kundera") is usually that name: the doubt's best guess.
-    compound = _COMPOUND.search(alias) is not None
-    if compound and _every_part_named(reply.norm, norm):
-        named = [p.strip() for p in _COMPOUND.split(norm) if p.strip()]
+    joins = _compound(reply.language)  # the answer is written in the question's language
+    compound = joins.search(alias) is not None
+    if compound and _every_part_named(reply.norm, norm, joins):
+        named = [p.strip() for p in joins.split(norm) if p.strip()]
         return _Found(_SURE, "correct", phrase=named[0], parts=len(named))
     if has_unspaced(norm):
         parts = [w for p in _CJK_PARTS.split(alias) for w in normalize(p).split()]
@@ -403,8 +421,12 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
             whole = len(found_words) == len(words)
             brief = length_in_words(reply.text) <= 6
             if compound and not whole and brief and not extra:
-                # "Neil Armstrong." for "Neil Armstrong and Buzz Aldrin": one of two.
-                return _Found(_SURE_PART, "wrong")
+                parts = [set(p.split()) for p in joins.split(norm) if p.strip()]
+                if sum(1 for part in parts if part & reply_words) < len(parts):
+                    # "Neil Armstrong." for "Neil Armstrong and Buzz Aldrin": one of two.
+                    return _Found(_SURE_PART, "wrong")
+                # "Malia and Sasha" for "Malia and Sasha Obama": each part, in short.
+                return _Found(_DOUBTED_CORRECT, "correct", _doubt("partial"))
             if not compound and brief and not extra and _is_tail(reply.norm, norm, common):
                 # "Kundera." for "Milan Kundera" names the person, but "Korea" for "North
                 # Korea" names another place: sure only where the suite accepts a core.
@@ -422,12 +444,12 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
     return _NOT_FOUND
 
 
-def _every_part_named(reply: str, alias: str) -> bool:
+def _every_part_named(reply: str, alias: str, joins: re.Pattern[str]) -> bool:
     """Each part of a compound answer is in the reply, whole or by its own last word: "Marx
     and Engels" for "Karl Marx and Friedrich Engels" (but a last word two parts share, as in
     "Malia Obama and Sasha Obama", names neither)."""
-    parts = [p.split() for p in _COMPOUND.split(alias) if p.strip()]
-    if len(parts) < 2 or not _COMPOUND.search(reply):
+    parts = [p.split() for p in joins.split(alias) if p.strip()]
+    if len(parts) < 2 or not joins.search(reply):
         return False  # "Jacob Grimm." names one of "Jacob and Wilhelm Grimm"
     tails = [part[-1] for part in parts]
     words = set(reply.split())
@@ -479,10 +501,24 @@ _WORDS = re.compile(r"[^\W\d_]+")
 _SUFFIX_APOSTROPHE = re.compile(
     f"(?<=[^\\W\\d_]{{3}})[{APOSTROPHES}](?=[^\\W\\d_]{{1,5}}(?![^\\W\\d_]))"
 )
-#: Joins the parts of a compound answer, in many languages ("Marx and Engels", 马克思和恩格斯).
-_COMPOUND = re.compile(
-    r"(?<!\w)(?:and|und|et|y|e|i|a|ve|và|dan|och|en|и|і|та|oraz|ja|és)(?!\w)|[&和与及、と및]|\sو"
-)
+#: "And" in each language: it joins the parts of a compound answer ("Marx and Engels",
+#: 马克思和恩格斯). Looked for in one language only: Czech "a" is the English article.
+_AND = {"en": "and", "de": "und", "fr": "et", "es": "y e", "it": "e ed", "pt": "e", "nl": "en",
+        "sv": "och", "pl": "i oraz", "cs": "a i", "ru": "и", "uk": "і та й", "tr": "ve",
+        "vi": "và", "id": "dan", "hi": "और"}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _compound(code: str) -> re.Pattern[str]:
+    words = "|".join({*_AND.get(code, "").split(), "and"})
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)|[&和与及、と및]|\sو")
+
+
+@functools.lru_cache(maxsize=64)
+def _item_break(code: str) -> re.Pattern[str]:
+    return re.compile(r"[,;\u3001\uff0c\uff1b]|" + _compound(code).pattern)
+
+
 _SKELETON_MAP = str.maketrans({"w": "v", "c": "k", "q": "k", "z": "s", "x": "s", "j": "i",
                                "y": "i"})  # fmt: skip
 _VOWELS = re.compile(r"(?<=.)[aeiou]+")
@@ -666,16 +702,20 @@ def _competing(reply: _Reply, found: _Found, expectation: Expectation) -> str | 
         return _doubt("alternatives")
     if found.parts:
         # "Malia, Sasha a Susan" for "Malia a Sasha": more names than the answer has parts.
-        if _named_items(reply.text) > found.parts:
+        if _named_items(reply.text, reply.lang) > found.parts:
             return _doubt("candidates")
     elif (
         len(_LIST_LINE.findall(reply.text)) >= 2
-        or _enumerated(reply.text, found.phrase)
+        or _short_lines(reply.text)
+        or _SLASHED.search(reply.text)
+        or _enumerated(reply.text, found.phrase, reply.lang)
         or _joined(reply, found.phrase)
     ):
         return _doubt("candidates")
-    if found.phrase and _negated(reply, found.phrase):
+    if found.phrase and (_negated(reply, found.phrase) or _corrected(reply, found.phrase)):
         return _doubt("negation")
+    if found.phrase and _inside_longer_name(reply, found.phrase):
+        return _doubt("partial")
     if found.number is not None and _other_numbers(reply, found.number, expectation):
         return _doubt("several numbers")
     return None
@@ -688,7 +728,8 @@ _DOUBT_GRADES: dict[str, Grade] = {"alternatives": "wrong", "candidates": "wrong
 
 def _joined(reply: _Reply, phrase: str | None) -> bool:
     """In a short reply, the answer joined to another one ("Austen and Brontë")."""
-    if not phrase or length_in_words(reply.text) > 8 or _COMPOUND.search(phrase):
+    joins = _compound(reply.lang)
+    if not phrase or length_in_words(reply.text) > 8 or joins.search(phrase):
         return False
     rest = phrase_pattern(phrase).sub(" \x00 ", reply.norm).split()
     if "\x00" not in rest:
@@ -696,16 +737,16 @@ def _joined(reply: _Reply, phrase: str | None) -> bool:
     at = rest.index("\x00")
     after = rest[at + 1 : at + 3]
     before = rest[max(0, at - 2) : at]
-    return (len(after) == 2 and _COMPOUND.fullmatch(after[0]) is not None) or (
-        len(before) == 2 and _COMPOUND.fullmatch(before[1]) is not None
+    return (len(after) == 2 and joins.fullmatch(after[0]) is not None) or (
+        len(before) == 2 and joins.fullmatch(before[1]) is not None
     )
 
 
-def _named_items(text: str) -> int:
+def _named_items(text: str, code: str) -> int:
     """How many names a short list holds: items between commas and "and"s that start with a
     capital letter or are written in a script without capitals ("Marx and Engels, in 1848"
     names two)."""
-    items = _ITEM_BREAK.split(text)
+    items = _item_break(code).split(text)
     return sum(
         1
         for item in items
@@ -713,18 +754,57 @@ def _named_items(text: str) -> int:
     )
 
 
-_ITEM_BREAK = re.compile(r"[,;\u3001\uff0c\uff1b]|" + _COMPOUND.pattern)
-
-
-def _enumerated(text: str, phrase: str | None) -> bool:
+def _enumerated(text: str, phrase: str | None, code: str) -> bool:
     """The answer stands in a run of three or more short items ("Paris, Lyon, Nice")."""
     if not phrase:
         return False
     for sentence in _SENTENCES.split(text):
         if phrase_pattern(phrase).search(normalize(sentence)):
-            items = [item for item in re.split(r"[,;\u3001\uff0c\uff1b]", sentence) if item.strip()]
+            items = [item for item in _item_break(code).split(sentence) if item and item.strip()]
             return len(items) >= 3 and all(length_in_words(item) <= 4 for item in items)
     return False
+
+
+def _short_lines(text: str) -> bool:
+    """Two or more lines of a few words each, without bullets: a list all the same."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) >= 2 and all(length_in_words(line) <= 4 for line in lines)
+
+
+# "Paris/Lyon": two names with a slash between them (not a date, a URL or "km/h").
+_SLASHED = re.compile(r"(?<![\w/])[^\W\d_]{2,}\s*/\s*[^\W\d_]{2,}(?![\w/])")
+
+
+def _corrected(reply: _Reply, phrase: str) -> bool:
+    """The answer, then a "but" or "actually" and another name: "It's often said to be Paris,
+    but it's actually Lyon." A hedge after the "but" ("Paris, but I'm not sure") names none."""
+    pattern = phrase_pattern(phrase)
+    clauses = _CLAUSE_TEXT.split(reply.text)
+    for at, clause in enumerate(clauses):
+        if pattern.search(normalize(clause)):
+            later = " ".join(clauses[at + 1 :])
+            return reply.has("contrast", normalize(later)) and _OTHER_NAME.search(later) is not None
+    return False
+
+
+_CLAUSE_TEXT = re.compile(r"(?<=[,;:.!?\n])\s+")
+# A capitalised word that does not open a sentence: a name ("I" and "I'm" are not).
+_OTHER_NAME = re.compile(r"(?<=[a-z,;] )(?!I\b)[A-Z][a-z]{2,}")
+
+
+def _inside_longer_name(reply: _Reply, phrase: str) -> bool:
+    """The answer is part of a longer name: "Guinea-Bissau" for Guinea, "Rocky II" for Rocky,
+    "iPhone 15" for iPhone."""
+    pattern = _LONGER.get(phrase)
+    if pattern is None:
+        words = r"\W+".join(re.escape(w) for w in phrase.split())
+        pattern = _LONGER[phrase] = re.compile(
+            rf"(?i)(?:[^\W\d_]-{words}\b|\b{words}-[^\W\d_]|\b{words}\s+(?:[IVX]{{1,4}}|\d+)\b(?!\s*[%.,:]?\s*\w))"
+        )
+    return pattern.search(fold(reply.text)) is not None
+
+
+_LONGER: dict[str, re.Pattern[str]] = {}
 
 
 def _negated(reply: _Reply, phrase: str) -> bool:

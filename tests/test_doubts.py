@@ -124,7 +124,7 @@ def test_sure_grades(reply: str, expectation: Expectation, grade: str) -> None:
 
 def test_an_article_is_stripped_only_in_its_own_language() -> None:
     # Czech "a" is "and": the answer "Malia a Sasha" is not inside "Malia, Sasha a Susan".
-    czech = answer("Malia a Sasha")
+    czech = Expectation(answers=("Malia a Sasha",), language="cs")
     assert graded("Malia, Sasha a Susan", czech) == ("wrong", "candidates")
     assert graded("Malia a Sasha", czech) == ("correct", None)
     assert graded("Sasha a Malia", czech) == ("correct", None)
