@@ -190,7 +190,16 @@ def test_aliases_and_merge_keys_for_sharing_still_work(tmp_path: Path) -> None:
 
 def test_deep_nesting_is_refused_instead_of_crashing_the_interpreter(tmp_path: Path) -> None:
     # 100,000 nested brackets overflow the C stack of libyaml's composer: a segfault.
+    # Refused as a clean suite error naming the file and line, by our depth check or by
+    # PyYAML's own limit (newer releases stop first, with their own wording).
     message = suite_error(tmp_path, "questions: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert message.startswith(str(tmp_path / "abstain_bad.yaml"))
+    assert "line 1" in message
+
+
+def test_nesting_past_the_suite_limit_is_refused_by_our_own_check(tmp_path: Path) -> None:
+    depth = MAX_SUITE_DEPTH + 5  # far below any parser's own limit
+    message = suite_error(tmp_path, "questions: " + "[" * depth + "]" * depth + "\n")
     assert f"line 1: lists and mappings nest more than {MAX_SUITE_DEPTH} deep" in message
 
 
