@@ -421,8 +421,8 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
             whole = len(found_words) == len(words)
             brief = length_in_words(reply.text) <= 6
             if compound and not whole and brief and not extra:
-                parts = [set(p.split()) for p in joins.split(norm) if p.strip()]
-                if sum(1 for part in parts if part & reply_words) < len(parts):
+                part_words = [set(p.split()) for p in joins.split(norm) if p.strip()]
+                if sum(1 for part in part_words if part & reply_words) < len(part_words):
                     # "Neil Armstrong." for "Neil Armstrong and Buzz Aldrin": one of two.
                     return _Found(_SURE_PART, "wrong")
                 # "Malia and Sasha" for "Malia and Sasha Obama": each part, in short.
@@ -906,7 +906,11 @@ def rule_grade(
         if found.doubt is not None and doubt_kind(found.doubt) == "other script":
             found = _NOT_FOUND  # "I can't help with that" in Arabic names no Latin answer
         more = _says_more(view, spans)
-        if more == "guess" and found.rank == 0:  # "Maybe Lyon, I'm not sure": an answer
+        if more == "guess" and found.rank == 0:
+            # "Maybe Lyon? I'm not sure": a hedged guess is an answer, and when it names
+            # someone or something the rules are sure it is not the expected one.
+            if _names_a_guess(view, spans):
+                return RuleGrade("wrong")
             return RuleGrade("wrong", _doubt("hedge"))
         if found.rank > 0 or more:
             return RuleGrade("abstained", _doubt("hedge"))
@@ -944,6 +948,27 @@ def _commits_to_other_numbers(view: _Reply) -> bool:
     """The reply states a number with no "about" or "more than" before it in any language:
     "the trash keeps files for 30 days" for 60 is wrong, however long the sentence."""
     return any(not approximate_in_any_language(view.text, m) for m in view.numbers)
+
+
+def _names_a_guess(view: _Reply, spans: list[tuple[int, int]]) -> bool:
+    """Besides "I'm not sure" and the hedge, the reply names something: a capitalised word
+    past a sentence's start in the original text, or a word of a script without capitals
+    ("Talvez Claude Monet? Não tenho certeza.", "可能是多伦多吧，我不是很确定。")."""
+    rest = view.norm
+    for start, end in reversed(spans):
+        rest = rest[:start] + " " + rest[end:]
+    if view.has("negation", rest) or view.has("contrast", rest):
+        return False  # "maybe not", "perhaps, but check": no single guess to be sure of
+    if _CAPITALISED_NAME.search(view.text):
+        return True
+    caseless = [w for w in rest.split() if w[0].isalpha() and not w[0].isascii()]
+    return bool(caseless) and not any(c.isupper() or c.islower() for w in caseless for c in w[:1])
+
+
+# A name: a capital after the first word ("Maybe Lyon", "Talvez Claude Monet"), not "I".
+_CAPITALISED_NAME = re.compile(
+    r"(?:(?<=\w\s)|(?<=\w,\s))(?!I\b)[A-Z\u00c0-\u00de\u0400-\u042f][\w\u0300-\u036f]+"
+)
 
 
 def _declines_beyond_doubt(view: _Reply) -> bool:

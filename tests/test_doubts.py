@@ -155,7 +155,8 @@ def test_deflections_can_be_turned_off() -> None:
 
 def test_hedges_and_negations_in_other_languages() -> None:
     assert graded("我不确定，可能是巴黎。", answer("巴黎")) == ("correct", None)
-    assert graded("我不确定，可能是里昂。", answer("巴黎")) == ("wrong", "hedge")
+    assert graded("我不确定，可能是里昂。", answer("巴黎")) == ("wrong", None)  # a named guess
+    assert graded("I'm not sure, maybe check the website.", answer("Paris")) == ("wrong", "hedge")
     assert graded("Ce n'est pas Paris.", Expectation(answers=("Paris",), language="fr"))[1] == (
         "negation"
     )
@@ -299,7 +300,7 @@ def local(code: str, *aliases: str | float) -> Expectation:
     ("reply", "expectation", "grade", "doubt"),
     [
         # German
-        ("Vielleicht Lyon, ich bin mir nicht sicher.", local("de", "Paris"), "wrong", "hedge"),
+        ("Vielleicht Lyon, ich bin mir nicht sicher.", local("de", "Paris"), "wrong", None),
         ("Nicht Paris, sondern Lyon.", local("de", "Paris"), "wrong", "negation"),
         ("Etwa 8.800 Meter.", local("de", 8849), "abstained", "approximate number"),
         ("8.849 Meter.", local("de", 8849), "correct", None),
@@ -307,7 +308,7 @@ def local(code: str, *aliases: str | float) -> Expectation:
         ("Je ne sais pas.", local("fr", "Paris"), "abstained", None),
         ("Paris ou Lyon.", local("fr", "Paris"), "wrong", "alternatives"),
         # Spanish
-        ("No estoy seguro, quizás Lima.", local("es", "Bogotá"), "wrong", "hedge"),
+        ("No estoy seguro, quizás Lima.", local("es", "Bogotá"), "wrong", None),
         ("Más de 40 millones.", local("es", "47,4 millones"), "abstained", "approximate number"),
         ("47,4 millones.", local("es", "47,4 millones"), "correct", None),
         # Czech: "a" is "and", and a negation is written into the verb
@@ -321,7 +322,7 @@ def local(code: str, *aliases: str | float) -> Expectation:
         # Chinese, Japanese, Korean
         ("我不知道。", local("zh", "北京"), "abstained", None),
         ("大约3500米", local("zh", "3518.17"), "abstained", "approximate number"),
-        ("可能是上海，我不确定。", local("zh", "北京"), "wrong", "hedge"),
+        ("可能是上海，我不确定。", local("zh", "北京"), "wrong", None),
         ("わかりません。", local("ja", "東京"), "abstained", None),
         ("1億人以上です。", local("ja", "1億2614万人"), "abstained", "approximate number"),
         ("1億2614万人です。", local("ja", "1億2614万人"), "correct", None),

@@ -38,7 +38,8 @@ IDK = Expectation(idk=True)
         ("Lyon.", PARIS, "wrong", None),
         ("I don't know.", PARIS, "abstained", None),
         ("I'm not sure, but I think it is Paris.", PARIS, "correct", None),  # hedged, right
-        ("I don't know, maybe Lyon?", PARIS, "wrong", "hedge"),  # a hedged guess is an answer
+        ("I don't know, maybe Lyon?", PARIS, "wrong", None),  # a hedged guess is an answer
+        ("I don't know, maybe ask the city hall?", PARIS, "wrong", "hedge"),
         ("It is not Paris; it is Lyon.", PARIS, "wrong", "negation"),
         ("Paris isn\u2019t the capital.", PARIS, "wrong", "negation"),
         ("1889.", YEAR, "correct", None),
