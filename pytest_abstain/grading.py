@@ -487,11 +487,10 @@ def _word_scripts(text: str) -> frozenset[str]:
     """The scripts of a text's words of two letters or more: the initials of "J·K·罗琳"
     do not make it a Latin name."""
     if text.isascii():
-        return _LATIN if _TWO_LETTERS.search(text) else frozenset()
+        return scripts_of("ab") if _TWO_LETTERS.search(text) else frozenset()
     return frozenset().union(*(scripts_of(w) for w in _WORDS.findall(text) if len(w) >= 2))
 
 
-_LATIN = frozenset({"LATIN"})
 _TWO_LETTERS = re.compile("[A-Za-z]{2}")
 
 

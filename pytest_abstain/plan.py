@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -148,7 +149,7 @@ def plan_question(
         max_undecided=_budget(run.max_undecided.pick(suite.gates.max_undecided, None)),
         tolerance=float(run.tolerance.pick(suite.gates.tolerance, DEFAULT_TOLERANCE)),
         significance=float(run.significance.pick(suite.gates.significance, DEFAULT_SIGNIFICANCE)),
-        idk_phrases=DEFAULT_IDK_PHRASES + run.idk_phrases + suite.idk_phrases,
+        idk_phrases=_idk_phrases(run.idk_phrases, suite.idk_phrases),
         deflections=suite.deflections,
         messages=messages,
         prompt_sha=sha256(template),
@@ -160,6 +161,13 @@ def plan_question(
         judge=_judge(run, suite, judge_prompt),
         verbal_confidence=verbal,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _idk_phrases(run_extra: tuple[str, ...], suite_extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The built-in phrases and the extras, one tuple per pair of extras: the grader finds
+    its compiled phrase list by the tuple's identity, so every question of a suite shares it."""
+    return DEFAULT_IDK_PHRASES + run_extra + suite_extra
 
 
 def _judge(run: RunSettings, suite: SuiteSettings, prompt: str) -> JudgeSpec | None:

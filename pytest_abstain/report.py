@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .confidence import StatedConfidence
 from .judging import JudgeCase, case_tallies
-from .prompts import penalty
+from .prompts import format_rate, penalty
 from .results import QuestionRecord, SuiteResult, leaderboard
 from .schema import load_schema
 from .scoring import Counts, Metrics
@@ -329,12 +329,22 @@ def suite_properties(result: SuiteResult) -> list[tuple[str, object]]:
     ]
     props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
     comparison = result.comparison
-    undecided = sum(result.undecided.values())
-    if undecided:
-        props.append(("abstain_undecided", undecided))
+    span = result.undecided_range()
+    if span is not None:
+        best, worst = span
+        props.append(("abstain_undecided", sum(result.undecided.values())))
         props.append(
-            ("abstain_undecided_by", ", ".join(f"{k} {n}" for k, n in result.undecided.items()))
+            (
+                "abstain_undecided_by",
+                ", ".join(f"{k} {n}" for k, n in result.undecided.most_common()),
+            )
         )
+        # The metrics with every undecided reply graded the worst and the best way.
+        for name, low, high in (
+            ("score", worst.score, best.score),
+            ("error_rate", best.error_rate, worst.error_rate),
+        ):
+            props.append((f"abstain_{name}_range", f"{format_rate(low)} to {format_rate(high)}"))
     if comparison is not None:
         status = "untestable" if comparison.untestable else comparison.status
         props.append(("abstain_baseline", status))

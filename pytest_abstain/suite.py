@@ -18,7 +18,7 @@ import jsonschema
 import yaml
 
 from .grading import Expectation, Tolerance
-from .languages import detect
+from .languages import detect, languages
 from .prompts import template_problem
 from .schema import load_schema
 from .scoring import ErrorBudget
@@ -365,7 +365,11 @@ def load_suite(path: Path, label: str | None = None) -> Suite:
     settings = _settings_from(source, document, base_dir=path.parent)
     questions = [
         _question_from(
-            source, q, where=f"questions[{i}]", accept_core=bool(document.get("accept_core"))
+            source,
+            q,
+            where=f"questions[{i}]",
+            accept_core=bool(document.get("accept_core")),
+            language=document.get("language"),
         )
         for i, q in enumerate(document["questions"])
     ]
@@ -535,7 +539,11 @@ def _judge_when(value: object) -> str | None:
 
 
 def _question_from(
-    source: str, data: Mapping[str, Any], where: str, accept_core: bool = False
+    source: str,
+    data: Mapping[str, Any],
+    where: str,
+    accept_core: bool = False,
+    language: str | None = None,
 ) -> Question:
     qid = data["id"]
     raw = data.get("answer", [])
@@ -566,7 +574,7 @@ def _question_from(
             regex=pattern,
             tolerance=tolerance,
             accept_core=bool(data.get("accept_core", accept_core)),
-            language=detect(data["question"]),
+            language=_language(source, qid, where, data.get("language", language), data),
         ),
         tags=tuple(data.get("tags", ())),
         expected=answers,
@@ -574,6 +582,20 @@ def _question_from(
         canned_reply=data.get("reply"),
         human_verdict=data.get("verdict"),
     )
+
+
+def _language(source: str, qid: str, where: str, given: str | None, data: Mapping[str, Any]) -> str:
+    """The question's language: as the suite says, else guessed from the question."""
+    if given is None:
+        return detect(data["question"])
+    if given not in languages():
+        shipped = ", ".join(sorted(languages()))
+        raise SuiteError(
+            source,
+            [f"question {qid!r} ({where}.language): {given!r} is not a shipped language "
+             f"({shipped})"],
+        )  # fmt: skip
+    return given
 
 
 def _tolerance(value: float | str) -> Tolerance | None:

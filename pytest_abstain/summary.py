@@ -295,8 +295,8 @@ def curve_shown(stated: StatedConfidence, threshold: float) -> list[CoveragePoin
 
 
 def undecided_line(result: SuiteResult) -> str | None:
-    """'undecided by the string rules: 3 of 8 replies (partial 2, hedge 1); decided the best
-    and the worst way: score -0.500 to 0.750, error rate 0.125 to 0.500', or None."""
+    """'undecided by the string rules: 3 of 8 replies (partial 2, hedge 1); graded the worst
+    and the best way: score -0.500 to 0.750, error rate 0.125 to 0.500, ...', or None."""
     span = result.undecided_range()
     if span is None:
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI
@@ -19,6 +20,7 @@ from pytest_abstain.grading import (
     rule_grade,
 )
 from pytest_abstain.numerals import answer_number, mentions
+from pytest_abstain.suite import SuiteError, load_suite
 from pytest_abstain.textforms import length_in_words
 
 
@@ -240,6 +242,9 @@ def test_undecided_replies_show_as_a_range_in_every_report(
     assert props["vague"]["abstain_undecided"] == "other words"
     assert "abstain_undecided" not in props["sure"]
     assert props["abstain-gate"]["abstain_undecided"] == "2"
+    assert props["abstain-gate"]["abstain_undecided_by"] == "alternatives 1, other words 1"
+    assert props["abstain-gate"]["abstain_score_range"] == "-1.667 to 0.667"
+    assert props["abstain-gate"]["abstain_error_rate_range"] == "0.000 to 0.667"
 
 
 def test_max_undecided_fails_a_suite_with_too_many_open_replies(
@@ -338,3 +343,26 @@ def test_rules_in_other_languages(
     reply: str, expectation: Expectation, grade: str, doubt: str | None
 ) -> None:
     assert graded(reply, expectation) == (grade, doubt)
+
+
+def test_a_suite_can_name_its_language(tmp_path: Path) -> None:
+    path = tmp_path / "abstain_de.yaml"
+    path.write_text(
+        "language: de\nquestions:\n"
+        "  - {id: a, question: Capital?, answer: Paris}\n"
+        "  - {id: b, question: Capital?, answer: Paris, language: fr}\n",
+        encoding="utf-8",
+    )
+    first, second = load_suite(path).questions
+    assert (first.expectation.language, second.expectation.language) == ("de", "fr")
+    # "Capital?" reads as English; the suite says German, so "oder" is "or".
+    assert graded("Paris oder Lyon.", first.expectation) == ("wrong", "alternatives")
+    path.write_text(
+        "questions:\n  - {id: a, question: Capital?, answer: Paris, language: xx}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SuiteError) as refused:
+        load_suite(path)
+    assert "question 'a' (questions[0].language): 'xx' is not a shipped language" in str(
+        refused.value
+    )

@@ -112,6 +112,7 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
         st.sampled_from(["5%", "1e400%", "9" * 400 + "%", "x%", "significant", "significantly"]),
     ),
     "accept_core": st.booleans() | TEXT,
+    "language": st.sampled_from(["en", "de", "zh", "xx", "EN", ""]) | TEXT,
     "deflections": st.booleans() | TEXT,
     "idk": st.booleans(),
     "tags": st.lists(TEXT, max_size=3),
