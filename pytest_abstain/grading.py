@@ -984,13 +984,15 @@ def _declines_in_own_words(view: _Reply) -> bool:
     and makes no second statement ("but ..."), so it commits to no answer."""
     return (
         length_in_words(view.text) <= _OWN_WORDS
-        and not any(char.isdigit() for char in view.text)
+        and not _DIGIT.search(view.text)
         and view.has("negation")
         and view.has("knowing")
         and not view.has("hedge")
         and not view.has("contrast")
     )
 
+
+_DIGIT = re.compile(r"\d")
 
 #: Longer than this, a reply that denies knowing something may also claim something.
 _OWN_WORDS = 20
@@ -1010,7 +1012,7 @@ def _grade_unanswerable(
         return RuleGrade("abstained")
     if view.has("negation") or view.has("hedge"):
         return RuleGrade("wrong", _doubt("other words"))
-    if length_in_words(view.text) >= LONG_REPLY_WORDS and not any(c.isdigit() for c in view.text):
+    if length_in_words(view.text) >= LONG_REPLY_WORDS and not _DIGIT.search(view.text):
         # A long reply may decline in words no list holds; one that states a date or a
         # number ("launches in Q3 2026") has made something up.
         return RuleGrade("wrong", _doubt("other words"))

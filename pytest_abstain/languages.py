@@ -282,10 +282,13 @@ def reply_language(text: str, question_language: str) -> str:
     return detect(text, question_language)
 
 
+_ASCII_LETTER = re.compile("[A-Za-z]")
+
+
 def _main_script(text: str) -> str | None:
     """The script most of the letters are in (None: no letters)."""
     if text.isascii():
-        return "LATIN" if any(char.isalpha() for char in text) else None
+        return "LATIN" if _ASCII_LETTER.search(text) else None
     labels = text.translate(_SCRIPT_CODES)
     if not labels:
         return None
