@@ -320,6 +320,7 @@ _SENTENCES = re.compile(r"[.!?\u3002\uff01\uff1f\n]+(?:\s+|$)|[\u3002\uff01\uff1
 _CLAUSES = re.compile(r"[,;:()\u3001\uff0c\uff1b\uff1a\uff08\uff09]|[.!?\u3002\uff01\uff1f\n]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def _answer_core(alias: str) -> str:
     """An answer without a leading English article ("The Hague" -> "hague")."""
     norm = normalize(alias)
@@ -483,6 +484,7 @@ def _common_words() -> frozenset[str]:
 _COMMON = _CommonWords()
 
 
+@functools.lru_cache(maxsize=4096)  # an answer's scripts, asked for every reply
 def _word_scripts(text: str) -> frozenset[str]:
     """The scripts of a text's words of two letters or more: the initials of "J·K·罗琳"
     do not make it a Latin name."""
@@ -564,6 +566,8 @@ def _near_miss(reply: str, alias: str) -> bool:
     if len(alias) < 4 or not any(c.isalpha() for c in alias) or reply.count(" ") > 40:
         return False  # a long reply names its answer, it does not misspell it
     budget = max(1, len(alias) // 5)
+    if len(_bigrams(alias) - _bigrams(reply)) > 2 * budget:
+        return False  # each edit breaks at most two of the answer's letter pairs
     words = reply.split()
     size = len(alias.split())
     first, last = alias[0], alias[-1]
@@ -576,6 +580,11 @@ def _near_miss(reply: str, alias: str) -> bool:
             if abs(len(window) - len(alias)) <= budget and _within_edits(window, alias, budget):
                 return True
     return False
+
+
+@functools.lru_cache(maxsize=8192)
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
 def _within_edits(a: str, b: str, budget: int) -> bool:

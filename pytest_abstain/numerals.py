@@ -327,6 +327,8 @@ def _local_word_mentions(text: str, numbers: dict[str, float]) -> list[Mention]:
     clause: a numeral character also starts ordinary words (一些 "some", 十分 "very")."""
     if has_unspaced(text) and not _HANGUL.search(text):
         return _cjk_numerals(text)
+    if numbers.keys().isdisjoint(normalize(text).split()):
+        return []  # no number word at all: the usual case
     found = []
     run: list[tuple[int, int, float]] = []
     last_end = -1

@@ -106,8 +106,12 @@ def normalize(text: str, *, elide: bool = False) -> str:
     folded = fold(text)
     if elide:
         folded = _ELISION.sub("", _POSSESSIVE.sub("", folded))
-    folded = _THOUSANDS.sub("", folded).translate(_CHARS)
-    return " ".join(_STRAY_DOT.sub(" ", folded).split())
+    if "," in folded:  # most texts have no comma or dot: skip their passes
+        folded = _THOUSANDS.sub("", folded)
+    folded = folded.translate(_CHARS)
+    if "." in folded:
+        folded = _STRAY_DOT.sub(" ", folded)
+    return " ".join(folded.split())
 
 
 def has_apostrophe(text: str) -> bool:
@@ -235,6 +239,8 @@ class PhraseFinder:
             return [m.span() for m in self._regex.finditer(text)]
         words = text.split(" ")
         trie = self._trie
+        if trie.keys().isdisjoint(words):
+            return []
         found = []
         index, position, count = 0, 0, len(words)
         while index < count:
@@ -269,6 +275,8 @@ class PhraseFinder:
             return self._regex.search(text) is not None
         words = text.split()
         trie = self._trie
+        if trie.keys().isdisjoint(words):
+            return False  # the usual case, decided at C speed
         for index, word in enumerate(words):
             node = trie.get(word)
             ahead = index + 1
