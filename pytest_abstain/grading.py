@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 from .languages import abstain_finder, abstain_phrases, kind_finder, languages, reply_language
@@ -206,41 +207,26 @@ class _Reply:
 
     def __init__(self, text: str, language: str = "en") -> None:
         self.text = text
+        #: The question's language: the reply is read in it unless its script says otherwise.
         self.language = language
         self.norm = normalize(text)
-        self._lang: str | None = None
-        self._numbers: list[Mention] | None = None
-        self._elided: str | None = None
-        self._scripts: frozenset[str] | None = None
 
-    @property
+    @cached_property
     def lang(self) -> str:
-        if self._lang is None:
-            self._lang = reply_language(self.text, self.language)
-        return self._lang
+        return reply_language(self.text, self.language)
 
-    @property
+    @cached_property
     def numbers(self) -> list[Mention]:
-        if self._numbers is None:
-            self._numbers = mentions(self.text, self.lang)
-        return self._numbers
+        return mentions(self.text, self.lang)
 
-    @property
+    @cached_property
     def elided(self) -> str:
-        if self._elided is None:
-            self._elided = normalize(self.text, elide=True)
-        return self._elided
+        return normalize(self.text, elide=True)
 
-    @property
+    @cached_property
     def split_apostrophes(self) -> str:
         """The reply with a suffix after an apostrophe set apart ("Jüpiter'dir")."""
         return normalize(_SUFFIX_APOSTROPHE.sub(" ", self.text))
-
-    @property
-    def scripts(self) -> frozenset[str]:
-        if self._scripts is None:
-            self._scripts = scripts_of(self.text)
-        return self._scripts
 
     def has(self, kind: str, text: str | None = None) -> bool:
         """True if the reply (or `text`, normalised) has a `kind` word of its language."""
@@ -413,7 +399,8 @@ def _partial(reply: _Reply, alias: str, norm: str, accept_core: bool) -> _Found:
         if _near_miss(reply.norm, norm):
             return _Found(_DOUBTED, "correct", _doubt("near miss"))
         # "de" of "Miguel de Cervantes" in "Lope de Vega" is no part of the answer.
-        words = [w for w in norm.split() if (len(w) >= 2 and w not in _COMMON) or w.isdigit()]
+        everywhere = _common_words()
+        words = [w for w in norm.split() if (len(w) >= 2 and w not in everywhere) or w.isdigit()]
         reply_words = set(reply.norm.split())
         found_words = [w for w in words if w in reply_words]
         if found_words:
@@ -469,19 +456,10 @@ def _is_tail(reply: str, alias: str, common: frozenset[str]) -> bool:
     return 0 < len(core) < len(words) and words[-len(core) :] == core
 
 
-class _CommonWords:
-    """The common words of every language, loaded on first use."""
-
-    def __contains__(self, word: object) -> bool:
-        return word in _common_words()
-
-
 @functools.cache
 def _common_words() -> frozenset[str]:
+    """The common words of every language ("de", "la", "the"): no part of a name."""
     return frozenset().union(*(lang.words for lang in languages().values()))
-
-
-_COMMON = _CommonWords()
 
 
 @functools.lru_cache(maxsize=4096)  # an answer's scripts, asked for every reply
