@@ -366,3 +366,37 @@ def test_a_suite_can_name_its_language(tmp_path: Path) -> None:
     assert "question 'a' (questions[0].language): 'xx' is not a shipped language" in str(
         refused.value
     )
+
+
+@pytest.mark.parametrize(
+    ("reply", "expectation", "grade", "doubt"),
+    [
+        # multiple-choice letters: the letter named as the choice, not the article or pronoun
+        ("The answer is A.", answer("A"), "correct", None),
+        ("(B) Lyon", answer("B"), "correct", None),
+        ("A cat sat there.", answer("A"), "wrong", None),
+        ("I think it is Lyon.", answer("I"), "wrong", None),
+        # the answer inside a longer name, or contradicted later
+        ("Guinea-Bissau.", answer("Guinea"), "correct", "partial"),
+        ("Rocky II", answer("Rocky"), "correct", "partial"),
+        ("It's often said to be Paris, but it's actually Lyon.", answer("Paris"), "wrong",
+         "negation"),
+        ("Paris, but I'm not sure.", answer("Paris"), "correct", None),
+        # short lines and slashes are candidates too
+        ("Paris\nLyon", answer("Paris"), "wrong", "candidates"),
+        ("Paris/Lyon", answer("Paris"), "wrong", "candidates"),
+        # a clarification naming the answer still asks
+        ("Which Paris do you mean?", answer("Paris"), "abstained", "hedge"),
+        # declining in one's own words, on an unanswerable question
+        ("The exact date is unknown.", IDK, "abstained", None),
+        ("That hasn't been announced yet.", IDK, "abstained", None),
+        # number words in runs, and Chinese numerals read by position
+        ("Двадцать пять.", local("ru", 25), "correct", None),
+        ("Двадцать пять.", local("ru", 7), "wrong", None),  # not 20 and 5
+        ("三千五百米", local("zh", "3500 m"), "correct", None),
+        ("他有三个孩子。", local("zh", 3), "correct", None),
+        ("二十一", local("zh", 2), "wrong", None),
+    ],
+)  # fmt: skip
+def test_review_cases(reply: str, expectation: Expectation, grade: str, doubt: str | None) -> None:
+    assert graded(reply, expectation) == (grade, doubt)
