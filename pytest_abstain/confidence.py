@@ -85,8 +85,6 @@ def parse_reply(text: str) -> StatedReply:
     return _from_object(found, text)
 
 
-#: A whole reply wrapped in one Markdown code fence, with or without a language tag.
-_FENCE = re.compile(r"\A```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?[ \t]*```\Z", re.DOTALL | re.IGNORECASE)
 _DECODER = json.JSONDecoder()
 _REPLY_KEYS = frozenset(REPLY_SCHEMA["properties"])
 #: Where an object with keys may start: "{" then a key's opening quote.
@@ -97,9 +95,8 @@ _WINDOW = 1024
 
 def _find_object(text: str) -> dict[str, Any] | None:
     stripped = text.strip()
-    fenced = _FENCE.match(stripped)
     try:
-        whole = json.loads(fenced.group(1) if fenced else stripped)
+        whole = json.loads(_unfenced(stripped))
     except (ValueError, RecursionError):
         whole = None
     # A reply that is nothing but one object is the reply, whatever its keys.
@@ -119,6 +116,21 @@ def _find_object(text: str) -> dict[str, Any] | None:
         if isinstance(value, dict) and _REPLY_KEYS & value.keys():
             return value
     return None
+
+
+def _unfenced(text: str) -> str:
+    """A whole reply wrapped in one Markdown code fence, with or without a "json" tag, without
+    its fence. Read by hand, not by a regex: the model writes this text, and a pattern of
+    optional blanks around an optional tag backtracks for seconds on "```" and 400 spaces."""
+    if len(text) < 6 or not (text.startswith("```") and text.endswith("```")):
+        return text
+    inner = text[3:-3]
+    first, newline, rest = inner.partition("\n")
+    if first.strip().lower() in ("", "json"):
+        inner = rest if newline else ""
+    elif first.lstrip().lower().startswith("json"):
+        inner = first.lstrip()[4:] + newline + rest
+    return inner.strip()
 
 
 def _decode_at(text: str, start: int) -> object:
@@ -191,25 +203,31 @@ def _clip(text: str, limit: int = 60) -> str:
 
 #: A number not glued to a word or another number: "0.8", ".8", "80", "-0.2" (refused later).
 _NUMBER = r"(?<![\w.])(?P<number>[-+]?(?:\d+(?:\.\d+)?|\.\d+))"
-_PERCENT = r"(?P<percent>%|[ \t]*percent\b)"
-_ABOUT = r"(?:(?:about|around|approximately|roughly)[ \t]+)?"
+_PERCENT = r"(?P<percent>%|[ \t]{0,8}percent\b)"
+_ABOUT = r"(?:(?:about|around|approximately|roughly)[ \t]{1,8})?"
 
 #: "Confidence: 0.8", "confidence: 80%", "(confidence 0.65)", "**Confidence level:** 0.7".
+#: Every run of blanks or marks is bounded: replies are model-written, and unbounded runs
+#: next to optional parts backtrack for minutes on "confidence" and 20,000 spaces.
 _CONFIDENCE_FIRST = re.compile(
-    r"(?:\bmy[ \t]+)?\bconfidence(?:[ \t]+(?:level|score))?[\"'*_]*[ \t]*"
-    r"(?:[:=~]|\bis\b|\bof\b)?[\"'*_]*[ \t]*" + _ABOUT + r"[*_]*" + _NUMBER + rf"(?:{_PERCENT})?",
+    r"(?:\bmy[ \t]{1,8})?\bconfidence(?:[ \t]{1,8}(?:level|score))?[\"'*_]{0,4}[ \t]{0,8}"
+    r"(?:[:=~]|\bis\b|\bof\b)?[\"'*_]{0,4}[ \t]{0,8}"
+    + _ABOUT
+    + r"[*_]{0,4}"
+    + _NUMBER
+    + rf"(?:{_PERCENT})?",
     re.IGNORECASE,
 )
 #: "I am 90% confident", "I'm 75 percent sure", "with 90% confidence": a percentage only,
 #: since a bare number before "sure" is too often something else.
 _CONFIDENCE_LAST = re.compile(
-    r"(?:\b(?:with|I[ \t]+am|I['’]m)[ \t]+)?" + _ABOUT + _NUMBER + _PERCENT + r"[ \t]*"
+    r"(?:\b(?:with|I[ \t]{1,8}am|I['’]m)[ \t]{1,8})?" + _ABOUT + _NUMBER + _PERCENT + r"[ \t]{0,8}"
     r"(?:confident|sure|certain|confidence)\b",
     re.IGNORECASE,
 )
 #: "Answer: Paris", "**Final answer:** Paris", "> answer = Paris".
 _ANSWER_LINE = re.compile(
-    r"^[ \t>*_#-]*(?:final[ \t]+)?answer[ \t*_]*[:=][ \t*_]*(?P<value>\S.*?)[ \t*_]*$",
+    r"^[ \t>*_#-]{0,8}(?:final[ \t]{1,8})?answer[ \t*_]{0,8}[:=][ \t*_]{0,8}(?P<value>\S.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 #: '"answer": "Paris"' in JSON too broken to parse (cut off, or with a trailing comma).
@@ -240,7 +258,7 @@ def _answer_in(rest: str) -> str:
     """The value of an "Answer: ..." line or a broken JSON "answer" key, else all of `rest`."""
     line = _ANSWER_LINE.search(rest)
     if line:
-        return line.group("value")
+        return line.group("value").rstrip(" \t*_")
     key = _ANSWER_KEY.search(rest)
     if key:
         try:

@@ -430,3 +430,27 @@ def test_calibration_refuses_no_bins_and_bad_confidences() -> None:
         calibration(["correct"], [0.5], bins=0)
     with pytest.raises(ValueError, match="stated confidence"):
         calibration(["correct"], [1.01])
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "```" + " " * 400 + "x",  # the old fence pattern took seconds on this
+        "confidence" + " " * 20_000,  # and minutes on this
+        "Confidence" + " *" * 5_000 + " 0.8",
+        "Answer:" + " " * 10_000 + "Paris" + " *" * 5_000,
+    ],
+)
+def test_model_written_text_is_parsed_in_bounded_steps(reply: str) -> None:
+    # What matters is the result; a parser that backtracks turns these into a hang.
+    stated = parse_reply(reply)
+    assert stated.confidence is None
+    assert stated.answer.strip()
+
+
+def test_blanks_and_marks_around_a_stated_confidence_still_read() -> None:
+    assert parse_reply("**Confidence level:**   0.7\nAnswer: Paris **").confidence == 0.7
+    assert parse_reply("Answer: Paris **").answer == "Answer: Paris **"  # no confidence stated
+    assert parse_reply("Paris.\nConfidence: 0.9").answer == "Paris"
+    fenced = parse_reply('```JSON\n{"answer": "Paris", "confidence": 0.8}\n```')
+    assert (fenced.answer, fenced.confidence) == ("Paris", 0.8)
