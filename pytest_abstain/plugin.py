@@ -96,9 +96,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("abstain", "honesty tests at a stated confidence target")
     for option in OPTIONS:
+        # argparse formats help with %: a literal "5%" would crash `pytest --help`.
+        help_text = option.help.replace("%", "%%")
         if option.kind is bool:
             group.addoption(
-                option.flag, dest=option.ini, action="store_const", const=True, help=option.help
+                option.flag, dest=option.ini, action="store_const", const=True, help=help_text
             )
         elif option.repeatable:
             group.addoption(
@@ -107,7 +109,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 action="append",
                 default=None,
                 metavar=option.metavar,
-                help=option.help,
+                help=help_text,
             )
         else:
             group.addoption(
@@ -116,7 +118,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 type=option.kind,
                 default=None,
                 metavar=option.metavar,
-                help=option.help,
+                help=help_text,
             )
         parser.addini(option.ini, f"{option.help} (twin of {option.flag})", type="string")
     parser.addini(

@@ -540,3 +540,10 @@ def test_only_the_glue_modules_import_pytest() -> None:
             if any(n == "pytest" or n.startswith(("pytest.", "_pytest")) for n in names):
                 importers.add(module.name)
     assert importers == glue
+
+
+def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
+    # A "%" in an option's help once crashed `pytest --help` for every user of the venv.
+    result = pytester.runpytest("--help")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*--abstain-max-errors*", "*(5%, 0.05)*"])
