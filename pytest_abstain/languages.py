@@ -15,7 +15,14 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .textforms import PhraseFinder, has_unspaced, normalize, phrases_regex, script_of_letter
+from .textforms import (
+    ASCII_LETTER,
+    PhraseFinder,
+    has_unspaced,
+    normalize,
+    phrases_regex,
+    script_of_letter,
+)
 
 __all__ = [
     "ABSTAIN_KINDS",
@@ -282,13 +289,10 @@ def reply_language(text: str, question_language: str) -> str:
     return detect(text, question_language)
 
 
-_ASCII_LETTER = re.compile("[A-Za-z]")
-
-
 def _main_script(text: str) -> str | None:
     """The script most of the letters are in (None: no letters)."""
     if text.isascii():
-        return "LATIN" if _ASCII_LETTER.search(text) else None
+        return "LATIN" if ASCII_LETTER.search(text) else None
     labels = text.translate(_SCRIPT_CODES)
     if not labels:
         return None

@@ -316,9 +316,6 @@ def _marked(pattern: re.Pattern[str] | None, edge: str, suffix: bool = False) ->
     return suffix and len(first) <= 4 and pattern.search(rest) is not None
 
 
-_LETTERS = re.compile(r"[^\W\d_]+")
-
-
 def _local_word_mentions(text: str, numbers: dict[str, float]) -> list[Mention]:
     """Number words of the reply's language ("Acht.", "двадцать пять", "tres mil"): runs of
     them make one number, a larger word after a smaller one multiplying it ("quatre-vingts")
@@ -332,7 +329,7 @@ def _local_word_mentions(text: str, numbers: dict[str, float]) -> list[Mention]:
     found = []
     run: list[tuple[int, int, float]] = []
     last_end = -1
-    for match in _LETTERS.finditer(text):
+    for match in _WORD.finditer(text):
         value = numbers.get(normalize(match[0]))
         joined = run and _NUMBER_GAP.fullmatch(text, last_end, match.start())
         if run and (value is None or not joined):

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 
 __all__ = [
+    "ASCII_LETTER",
     "UNSPACED",
     "PhraseFinder",
     "fold",
@@ -147,14 +148,14 @@ def script_of_letter(char: str) -> str | None:
 
 
 _LATIN = frozenset({"LATIN"})
-_ASCII_LETTER = re.compile("[A-Za-z]")
+ASCII_LETTER = re.compile("[A-Za-z]")
 _NONE: frozenset[str] = frozenset()
 
 
 def scripts_of(text: str) -> frozenset[str]:
     """The scripts of the letters in `text` (kana counts as CJK: names mix them)."""
     if text.isascii():  # most text: no table look-ups
-        return _LATIN if _ASCII_LETTER.search(text) else _NONE
+        return _LATIN if ASCII_LETTER.search(text) else _NONE
     return frozenset(s for char in set(text) if char.isalpha() and (s := script_of_letter(char)))
 
 
