@@ -6,8 +6,10 @@ exactly which questions changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -232,3 +234,36 @@ def write_baseline(path: Path, baseline: Baseline) -> None:
     """Write atomically, keys sorted: readers never see half a file, diffs stay small."""
     text = json.dumps(baseline_json(baseline), indent=2, sort_keys=True, ensure_ascii=False)
     write_atomic(path, text + "\n")
+
+
+def update_baseline(path: Path, results: Iterable[SuiteResult]) -> Baseline:
+    """Merge `results` into the baseline file as it is now, under a lock, and write it.
+
+    Read again under the lock rather than taken from the start of the run: another run may
+    have updated other suites meanwhile (two CI jobs, one file), and its suites must survive.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.parent):
+        baseline = updated(read_baseline(path), results)
+        write_baseline(path, baseline)
+    return baseline
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on `folder`, held until the block ends.
+
+    The folder, not the file: the file is replaced by a rename, so a lock on it would
+    guard an inode nobody reads again, and a separate lock file would litter the repo.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent updates there are last-writer-wins
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

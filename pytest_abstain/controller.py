@@ -6,21 +6,29 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Generator
+import traceback
+from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from .asking import STOP_PREFIX
-from .baseline import Baseline, BaselineError, read_baseline, updated, write_baseline
+from .baseline import Baseline, BaselineError, read_baseline, update_baseline
 from .comparison import compare_suite
 from .html_report import render_html
 from .judging import JudgeCase
 from .markdown import render_markdown
-from .report import build_report, suite_properties, write_atomic, write_json
+from .report import build_report, json_text, suite_properties, write_atomic
 from .responders import endpoint_of
-from .results import QuestionRecord, SuiteResult, aggregate, leaderboard, overall_metrics
+from .results import (
+    QuestionRecord,
+    SuiteResult,
+    aggregate,
+    leaderboard,
+    lost_record,
+    overall_metrics,
+)
 from .settings import OPTIONS_BY_NAME, RunSettings
 from .suite import CALIBRATION_GATE_NAME, GATE_NAME
 from .summary import (
@@ -32,12 +40,15 @@ from .summary import (
     sweep_lines,
 )
 from .sweep import Sweep, sweeps
+from .untrusted import plain
 
 #: Name of the extra attribute that carries a question's record on its report; pytest
 #: serialises extra report attributes, so records reach the xdist controller intact.
 REPORT_ATTR = "abstain"
 #: The user property that carries a calibration case's result to the controller.
 CASE_PROPERTY = "abstain_judge_case"
+
+T = TypeVar("T")
 
 
 def run_endpoint(settings: RunSettings) -> str | None:
@@ -63,6 +74,14 @@ class AbstainResults:
         #: The asking stopped early: every reply failed the same way.
         self.stopped = False
         self.markdown_problem: str | None = None
+        #: What went wrong in the run itself (a crashed worker, an output that could not be
+        #: made): each fails the run and keeps the baseline as it was.
+        self.problems: list[str] = []
+        #: Node ids whose xdist worker crashed while running them.
+        self.crashed: list[str] = []
+        #: The outputs written, in order, to name at the end of the summary.
+        self.written: list[tuple[str, Path]] = []
+        self.session: pytest.Session | None = None
         self.report_path = option_path(config, "report")
         self.markdown_path = option_path(config, "markdown")
         self.html_path = option_path(config, "html")
@@ -102,8 +121,17 @@ class AbstainResults:
         if report.failed and data is not None and "error" in data["grades"]:
             self.question_errors += 1
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str) -> None:
+        """xdist: a worker died while running `crashitem` (killed, out of memory)."""
+        self.crashed.append(crashitem)
+        self.problems.append(f"an xdist worker crashed while running {crashitem}")
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.problems and session.exitstatus == pytest.ExitCode.OK:
+            # Never a pass when the run itself went wrong (exit 3, as pytest's own).
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         if self.stopped:
             # A wrong key, model or URL: the set-up is at fault, as with a bad option.
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
@@ -112,7 +140,8 @@ class AbstainResults:
         # suite's budget they alone do not fail the run. Anything else that counted as a
         # failure (a failing test, a gate, a collection error, a plugin's own) still does.
         excusable = (
-            session.exitstatus == pytest.ExitCode.TESTS_FAILED
+            not self.problems
+            and session.exitstatus == pytest.ExitCode.TESTS_FAILED
             and self.question_errors
             and session.testsfailed == self.question_errors
             and all(result.errors_excused for result in self.results)
@@ -123,6 +152,7 @@ class AbstainResults:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        self.session = session
         try:
             outcome = yield
         except KeyboardInterrupt as exc:
@@ -138,6 +168,14 @@ class AbstainResults:
             raise
         if self.config.option.collectonly or not (self.records or self.judge_cases):
             return outcome
+        try:
+            self._finish(session)
+        except Exception as exc:  # a bug of ours must not hide the summary and verdict
+            self._problem("pytest-abstain failed while gating and reporting", exc)
+        return outcome
+
+    def _finish(self, session: pytest.Session) -> None:
+        """Gate every suite, then write each output; one that fails does not stop the rest."""
         self._aggregate()
         gated = [result for result in self.results if result.gated]
         audited = [sweep for sweep in self.sweeps if sweep.gated]
@@ -147,19 +185,53 @@ class AbstainResults:
             self._report_gate(result)
         for sweep in audited:
             self._report_calibration(sweep)
-        report = self._report()
-        if self.report_path is not None:
-            write_json(self.report_path, report)
-        self.config.hook.pytest_abstain_results(
-            config=self.config, results=list(self.results), report=report
-        )
-        self._write_markdown()
-        if self.html_path is not None:
-            title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
-            write_atomic(self.html_path, render_html(self.results, self.sweeps, title))
+        # Rendered before anything is written, so the JSON report's verdict knows whether
+        # every output could be made.
+        markdown = self._rendered("Markdown summary", self._markdown_wanted, self._markdown)
+        html = self._rendered("HTML report", self.html_path is not None, self._html)
+        report = self._rendered("JSON report", True, self._report)
+        if report is not None:
+            self._written("JSON report", self.report_path, lambda: json_text(report))
+            self.config.hook.pytest_abstain_results(
+                config=self.config, results=list(self.results), report=report
+            )
+        self._written("Markdown summary", self.markdown_path, lambda: markdown)
+        self._append_step_summary(markdown)
+        self._written("HTML report", self.html_path, lambda: html)
         if self.baseline_path is not None:
             self.baseline_note = self._baseline_step(self.baseline_path)
-        return outcome
+
+    def _problem(self, what: str, exc: BaseException) -> None:
+        """Something failed inside the run itself: the run fails, saying what and why."""
+        reason = getattr(exc, "strerror", None) if isinstance(exc, OSError) else None
+        detail = reason or "".join(traceback.format_exception_only(exc)).strip()
+        if not isinstance(exc, OSError):
+            # A bug of ours: where it happened, for the bug report.
+            frame = traceback.extract_tb(exc.__traceback__)[-1:]
+            detail += "".join(f" (at {f.filename}:{f.lineno})" for f in frame)
+        self.problems.append(plain(f"{what}: {detail}"))
+
+    def _rendered(self, what: str, wanted: bool, render: Callable[[], T]) -> T | None:
+        if not wanted:
+            return None
+        try:
+            return render()
+        except Exception as exc:
+            self._problem(f"the {what} could not be rendered", exc)
+            return None
+
+    def _written(self, what: str, path: Path | None, text: Callable[[], str | None]) -> None:
+        if path is None:
+            return
+        content = text()
+        if content is None:
+            return  # its rendering failed, and said so
+        try:
+            write_atomic(path, content)
+        except Exception as exc:
+            self._problem(f"the {what} could not be written to {path}", exc)
+        else:
+            self.written.append((what, path))
 
     def _report_stopped(self) -> None:
         """-x or --maxfail stopped the run: report what ran, but gate and update nothing.
@@ -170,11 +242,18 @@ class AbstainResults:
         for result in self.results:
             result.evaluated = False
         self.sweeps = []  # a partial run audits nothing
-        if self.report_path is not None:
-            write_json(self.report_path, self._report())
+        report = self._rendered("JSON report", self.report_path is not None, self._report)
+        if report is not None:
+            self._written("JSON report", self.report_path, lambda: json_text(report))
 
     def _aggregate(self) -> None:
-        self.results = aggregate(self.records.values())
+        records = list(self.records.values())
+        for nodeid in self.crashed:
+            reason = "the xdist worker asking it crashed (killed, or out of memory?)"
+            lost = lost_record(nodeid, reason, self.records.values())
+            if lost is not None:
+                records.append(lost)
+        self.results = aggregate(records)
         # Audited once: the gates, every report and the summary read the same sweeps.
         self.sweeps = sweeps(self.results)
         if self.baseline is not None:
@@ -197,6 +276,12 @@ class AbstainResults:
                     {"yellow": True},
                 )
             return None
+        if self.problems:
+            return (
+                "baseline NOT updated: the run itself failed (see the problems below), so "
+                "its results are not a reference",
+                {"red": True},
+            )
         errors = sum(result.counts.error for result in self.results)
         if errors and not self.settings.baseline_allow_errors:
             return (
@@ -204,7 +289,13 @@ class AbstainResults:
                 "with holes compares badly. Fix them, or pass --abstain-baseline-allow-errors",
                 {"red": True},
             )
-        write_baseline(path, updated(self.baseline, self.results))
+        try:
+            update_baseline(path, self.results)
+        except BaselineError as exc:
+            return (f"baseline NOT updated: {exc}", {"red": True})
+        except OSError as exc:
+            self._problem(f"the baseline could not be written to {path}", exc)
+            return None
         return (f"baseline updated: {path} ({len(self.results)} suites)", {"green": True})
 
     def _report_gate(self, result: SuiteResult) -> None:
@@ -246,21 +337,28 @@ class AbstainResults:
             hook.pytest_runtest_logreport(report=report)
         hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
 
-    def _write_markdown(self) -> None:
-        """The Markdown summary: to --abstain-markdown, and appended to GitHub's step summary."""
+    @property
+    def _markdown_wanted(self) -> bool:
+        return self.markdown_path is not None or bool(os.environ.get("GITHUB_STEP_SUMMARY"))
+
+    def _markdown(self) -> str:
+        return render_markdown(self.results, self.sweeps)
+
+    def _html(self) -> str:
+        title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
+        return render_html(self.results, self.sweeps, title)
+
+    def _append_step_summary(self, markdown: str | None) -> None:
+        """GitHub's step summary file is shared by every step of the job: append, never
+        replace. Not the run's own output, so failing to append only warns."""
         github = os.environ.get("GITHUB_STEP_SUMMARY")
-        if self.markdown_path is None and not github:
+        if not github or markdown is None:
             return
-        text = render_markdown(self.results, self.sweeps)
-        if self.markdown_path is not None:
-            write_atomic(self.markdown_path, text)
-        if github:
-            # GitHub's file is shared by every step of the job: append, never replace.
-            try:
-                with open(github, "a", encoding="utf-8") as summary:
-                    summary.write(text)
-            except OSError as exc:
-                self.markdown_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
+        try:
+            with open(github, "a", encoding="utf-8") as summary:
+                summary.write(markdown)
+        except OSError as exc:
+            self.markdown_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
 
     def _report(self) -> dict[str, Any]:
         s = self.settings
@@ -277,9 +375,22 @@ class AbstainResults:
             run,
             self.sweeps,
             list(self.judge_cases.values()),
+            self.problems,
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        try:
+            self._summary(terminalreporter)
+        except Exception as exc:  # a bug of ours: the run fails, with the reason shown
+            self._problem("the terminal summary could not be rendered", exc)
+            if self.session is not None and self.session.exitstatus == pytest.ExitCode.OK:
+                self.session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        if self.problems:
+            terminalreporter.write_line("abstain: the run itself FAILED:", red=True, bold=True)
+            for problem in self.problems:
+                terminalreporter.write_line(f"  {problem}", red=True)
+
+    def _summary(self, terminalreporter: Any) -> None:
         if self.judge_cases:
             terminalreporter.write_sep("=", "abstain: judge calibration")
             for text, markup in judge_case_lines(list(self.judge_cases.values())):
@@ -295,12 +406,8 @@ class AbstainResults:
                 terminalreporter.write_line(text, **markup)
         for text, markup in leaderboard_lines(leaderboard(self.results)):
             terminalreporter.write_line(text, **markup)
-        if self.report_path is not None:
-            terminalreporter.write_line(f"JSON report: {self.report_path}")
-        if self.markdown_path is not None:
-            terminalreporter.write_line(f"Markdown summary: {self.markdown_path}")
-        if self.html_path is not None:
-            terminalreporter.write_line(f"HTML report: {self.html_path}")
+        for what, path in self.written:
+            terminalreporter.write_line(f"{what}: {path}")
         if self.markdown_problem is not None:
             terminalreporter.write_line(self.markdown_problem, yellow=True)
         if self.baseline_note is not None:

@@ -7,6 +7,7 @@ questions that changed; pure, like the terminal summary it mirrors.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 from .prompts import format_number, format_percent, format_rate, penalty
@@ -14,6 +15,7 @@ from .results import SuiteResult, leaderboard
 from .scoring import Metrics
 from .summary import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
 from .sweep import Sweep
+from .untrusted import plain
 
 _VERDICT = {
     "passed": "✅ passed",
@@ -23,15 +25,17 @@ _VERDICT = {
 }
 #: Changed questions listed per kind before "and N more".
 CHANGES_LISTED = 10
+_LINE_BREAKS = re.compile("[\n\u2028\u2029]")
 
 
 def _cell(text: object) -> str:
     """Safe in a table cell and as text: a pipe or newline would break the row, and GitHub
     renders raw HTML and Markdown (a suite name could carry <img> or **)."""
-    escaped = html.escape(str(text), quote=False)
-    for char in "\\`*_[]|":
+    # plain() turns a carriage return (which could start a heading line) into a line feed.
+    escaped = html.escape(plain(str(text)), quote=False)
+    for char in "\\`*_[]|#~":
         escaped = escaped.replace(char, "\\" + char)
-    return escaped.replace("\n", " ")
+    return _LINE_BREAKS.sub(" ", escaped)
 
 
 def _metrics_rows(result: SuiteResult) -> list[str]:

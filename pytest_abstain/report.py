@@ -249,9 +249,11 @@ def build_report(
     run: dict[str, Any],
     sweeps: Sequence[Sweep] = (),
     judge_cases: Sequence[JudgeCase] = (),
+    problems: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The whole JSON report; `run` says what produced it (model, endpoint, options)."""
-    failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
+    """The whole JSON report; `run` says what produced it (model, endpoint, options), and
+    `problems` what went wrong in the run itself (any fails it)."""
+    failed = bool(problems) or any(r.verdict == "failed" or not r.errors_excused for r in results)
     failed = failed or any(s.gated and s.failed for s in sweeps)
     failed = failed or any(not case.agrees for case in judge_cases)
     return {
@@ -273,6 +275,7 @@ def build_report(
             for name, m, by_score, by_accuracy in leaderboard(results)
         ],
         "judge_calibration": case_tallies(judge_cases),
+        **({"problems": list(problems)} if problems else {}),
     }
 
 
@@ -295,8 +298,13 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def json_text(data: Any) -> str:
+    """The text of a JSON file we write: indented, UTF-8 as is, ending in a newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json_text(data))
 
 
 def question_properties(record: QuestionRecord) -> list[tuple[str, object]]:

@@ -15,10 +15,14 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from .prompts import Message
+from .untrusted import error_text, plain
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Statuses worth asking again (as well as every 5xx): timeout, conflict, rate limit.
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
+#: A longer reply is not graded but an error: no honest answer to a fact question is a
+#: megabyte, and every report and cache entry would carry it.
+MAX_REPLY_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,21 @@ class Reply:
     #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
     #: these can stop a run early: five identical refusals are the model's answers.
     request_failed: bool = False
+
+    def __post_init__(self) -> None:
+        # Every reply passes here, asked or replayed: the one boundary where outside text
+        # is made encodable, free of terminal escapes, and bounded (untrusted.py).
+        if self.error is not None:
+            object.__setattr__(self, "error", error_text(self.error))
+        if self.text is None:
+            return
+        text = plain(self.text)
+        if len(text) > MAX_REPLY_CHARS:
+            limit = f"more than the {MAX_REPLY_CHARS:,} a reply may be"
+            object.__setattr__(self, "text", None)
+            object.__setattr__(self, "error", f"the reply is {len(text):,} characters, {limit}")
+        else:
+            object.__setattr__(self, "text", text)
 
     @classmethod
     def failed(

@@ -383,3 +383,39 @@ def leaderboard(results: Iterable[SuiteResult]) -> list[Ranked]:
     scores, accuracies = [m.score for _, m in board], [m.accuracy for _, m in board]
     ranked = [(n, m, rank(m.score, scores), rank(m.accuracy, accuracies)) for n, m in board]
     return sorted(ranked, key=lambda entry: (entry[2], entry[0]))
+
+
+def lost_record(
+    nodeid: str, reason: str, siblings: Iterable[QuestionRecord]
+) -> QuestionRecord | None:
+    """An error record for a question that produced none (its xdist worker crashed).
+
+    Its suite is taken from a sibling: a record of the same file and the same parameters
+    (model, t), found by node id. None when no sibling ran: then nothing says which suite
+    it belonged to, and the run's problems name it instead.
+    """
+    path, _, name = nodeid.partition("::")
+    qid, _, params = name.partition("[")
+    for sibling in siblings:
+        sibling_path, _, sibling_name = sibling.nodeid.partition("::")
+        if sibling_path == path and sibling_name.partition("[")[2] == params:
+            samples = sibling.suite.samples
+            return QuestionRecord(
+                suite=sibling.suite,
+                nodeid=nodeid,
+                # Its place in the file is unknown on the controller: listed last.
+                index=sibling.suite.size,
+                id=qid,
+                question="",
+                idk=False,
+                expected=[],
+                regex=None,
+                tags=[],
+                grades=["error"] * samples,
+                replies=[None] * samples,
+                errors=[reason] * samples,
+                graded_by=[None] * samples,
+                rule_grades=[None] * samples,
+                doubts=[None] * samples,
+            )
+    return None
