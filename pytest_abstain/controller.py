@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 import traceback
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -82,6 +84,8 @@ class AbstainResults:
         #: The outputs written, in order, to name at the end of the summary.
         self.written: list[tuple[str, Path]] = []
         self.session: pytest.Session | None = None
+        #: The SIGINT handler before a Ctrl-C replaced it, restored when pytest is done.
+        self._sigint: Any = None
         self.report_path = option_path(config, "report")
         self.markdown_path = option_path(config, "markdown")
         self.html_path = option_path(config, "html")
@@ -162,6 +166,8 @@ class AbstainResults:
                 self.stopped = True
             elif isinstance(exc, session.Interrupted):
                 self._report_stopped()
+            else:
+                self._sigint = _exit_quietly_on_next_interrupt()
             raise
         except session.Failed:
             self._report_stopped()
@@ -390,6 +396,10 @@ class AbstainResults:
             for problem in self.problems:
                 terminalreporter.write_line(f"  {problem}", red=True)
 
+    def pytest_unconfigure(self) -> None:
+        if self._sigint is not None:
+            signal.signal(signal.SIGINT, self._sigint)
+
     def _summary(self, terminalreporter: Any) -> None:
         if self.judge_cases:
             terminalreporter.write_sep("=", "abstain: judge calibration")
@@ -420,6 +430,23 @@ class AbstainResults:
                 "above), within the suites' error budgets (max_errors): the run passes",
                 yellow=True,
             )
+
+
+def _exit_quietly_on_next_interrupt() -> Any:
+    """After a Ctrl-C, another one ends the process at once, without a traceback.
+
+    pytest is then printing its summary; a second KeyboardInterrupt would surface from
+    whatever it was doing as a raw traceback (three Ctrl-Cs, three tracebacks). Every file
+    we write is written atomically, so stopping at any point leaves them whole.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def leave(signum: int, frame: object) -> None:
+        os.write(2, b"\nabstain: interrupted again, stopping now\n")
+        os._exit(pytest.ExitCode.INTERRUPTED)
+
+    return signal.signal(signal.SIGINT, leave)
 
 
 def unwritable(path: Path) -> str | None:

@@ -261,3 +261,28 @@ def test_output_problems_are_named_in_the_json_report() -> None:
     jsonschema.validate(report, load_schema("report"))
     assert report["verdict"] == "failed" and report["problems"] == ["it broke"]
     assert "problems" not in build_report(results, overall_metrics(results), run)
+
+
+def test_repeated_ctrl_c_stops_without_tracebacks(
+    tmp_path: Path, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    questions = "\n".join(
+        f"  - {{id: q{i}, question: 'Question {i}?', idk: true}}" for i in range(300)
+    )
+    (tmp_path / "abstain_many.yaml").write_text(f"questions:\n{questions}\n")
+    openai_server.latency = 0.2
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--abstain-model", "m",
+        "--abstain-base-url", openai_server.base_url, "--abstain-concurrency", "4",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    while len(openai_server.requests) < 20 and proc.poll() is None:
+        threading.Event().wait(0.02)
+    for _ in range(3):
+        proc.send_signal(signal.SIGINT)
+        threading.Event().wait(0.05)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2, output  # interrupted, as pytest says it
+    assert "Traceback" not in output
