@@ -301,7 +301,7 @@ _QUALIFIER = re.compile(r"\s*(?:[,;:/()\[\]（）：，；]|\s[-\u2013\u2014]\s)
 _CJK_PARTS = re.compile(r"[·・、，,和与及（）()]+")
 _LEADING_ARTICLES = frozenset({"the", "a", "an"})
 #: Lines of a list: "- Paris", "2) Lyon".
-_LIST_LINE = re.compile(r"^\s*(?:[-*\u2022\u00b7\u30fb]|\d{1,2}[.)])\s*\S", re.MULTILINE)
+_LIST_LINE = re.compile(r"^[ \t]*(?:[-*\u2022\u00b7\u30fb]|\d{1,2}[.)])[ \t]*\S", re.MULTILINE)
 _SENTENCES = re.compile(r"[.!?\u3002\uff01\uff1f\n]+(?:\s+|$)|[\u3002\uff01\uff1f]")
 _CLAUSES = re.compile(r"[,;:()\u3001\uff0c\uff1b\uff1a\uff08\uff09]|[.!?\u3002\uff01\uff1f\n]+")
 
@@ -362,13 +362,13 @@ def _spaceless_match(reply: str, alias: str) -> bool:
         return False
     words = reply.split()
     for start in range(len(words)):
-        joined = ""
-        for word in words[start:]:
-            joined += word
-            if len(joined) >= len(target):
-                if joined == target:
-                    return True
-                break
+        # At most len(target) words from each start (every word has a letter): linear.
+        joined, end = "", start
+        while end < len(words) and len(joined) < len(target):
+            joined += words[end]
+            end += 1
+        if joined == target:
+            return True
     return False
 
 

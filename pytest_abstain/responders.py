@@ -20,9 +20,9 @@ from .untrusted import error_text, plain
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Statuses worth asking again (as well as every 5xx): timeout, conflict, rate limit.
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
-#: A longer reply is not graded but an error: no honest answer to a fact question is a
-#: megabyte, and every report and cache entry would carry it.
-MAX_REPLY_CHARS = 1_000_000
+#: A longer reply is not graded but an error: no honest answer to a fact question is 50,000
+#: tokens long, grading is linear but not free, and every report and cache entry carries it.
+MAX_REPLY_CHARS = 200_000
 
 
 @dataclass(frozen=True)
