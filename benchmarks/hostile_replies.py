@@ -16,9 +16,8 @@ import statistics
 import time
 
 from pytest_abstain.confidence import parse_reply
-from pytest_abstain.grading import rule_grade
+from pytest_abstain.grading import Expectation, rule_grade
 from pytest_abstain.responders import MAX_REPLY_CHARS
-from pytest_abstain.suite import Expectation
 
 EXPECTATIONS = (
     Expectation(answers=("Paris",)),
