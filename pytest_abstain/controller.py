@@ -198,9 +198,12 @@ class AbstainResults:
         report = self._rendered("JSON report", True, self._report)
         if report is not None:
             self._written("JSON report", self.report_path, lambda: json_text(report))
-            self.config.hook.pytest_abstain_results(
-                config=self.config, results=list(self.results), report=report
-            )
+            try:
+                self.config.hook.pytest_abstain_results(
+                    config=self.config, results=list(self.results), report=report
+                )
+            except Exception as exc:  # the team's hook: the run fails, the outputs still come
+                self._problem("a pytest_abstain_results hook raised", exc)
         self._written("Markdown summary", self.markdown_path, lambda: markdown)
         self._append_step_summary(markdown)
         self._written("HTML report", self.html_path, lambda: html)

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import jsonschema
+import pytest
 from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.baseline import read_baseline, update_baseline
@@ -286,3 +287,21 @@ def test_repeated_ctrl_c_stops_without_tracebacks(
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 2, output  # interrupted, as pytest says it
     assert "Traceback" not in output
+
+
+def test_a_failing_results_hook_fails_the_run_but_not_the_other_outputs(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    openai_server.replies = dict(CAPITALS)
+    pytester.makefile(".yaml", abstain_capitals=capitals_suite())
+    pytester.makeconftest(
+        "def pytest_abstain_results(config, results, report):\n    raise KeyError('model')\n"
+    )
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-html", "r.html", "--abstain-baseline", "b.json", "--abstain-update-baseline",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(["*the run itself FAILED*", "*pytest_abstain_results hook*"])
+    assert (pytester.path / "r.html").stat().st_size > 0
+    assert not (pytester.path / "b.json").exists()  # a failed run is no reference
