@@ -28,7 +28,7 @@ GATE_NAME = "abstain-gate"
 #: The test case of a threshold sweep's calibration audit, when it is gated.
 CALIBRATION_GATE_NAME = "abstain-calibration"
 RESERVED_IDS = (GATE_NAME, CALIBRATION_GATE_NAME)
-SUITE_FILE_PATTERN = re.compile(r"^abstain_.*\.ya?ml$")
+SUITE_FILE_PATTERN = re.compile(r"abstain_.*\.ya?ml")
 
 # Limits on what a suite file may make the loader do. Each is far above what a real suite
 # needs and keeps the worst file to about as much work as the largest legal one.
@@ -44,6 +44,10 @@ MAX_SUITE_DEPTH = 32
 
 
 _SHOWN_PROBLEMS = 10
+
+#: What no name that becomes a test id or a heading may hold: the schema's rule for names
+#: ($defs/line), applied to the file name, which the schema never sees.
+_CONTROL = re.compile(load_schema("suite")["$defs"]["line"]["not"]["pattern"])
 
 
 class SuiteError(Exception):
@@ -293,7 +297,7 @@ def _check_yaml_shape(text: str) -> None:
 
 
 def is_suite_file(path: Path) -> bool:
-    return bool(SUITE_FILE_PATTERN.match(path.name))
+    return bool(SUITE_FILE_PATTERN.fullmatch(path.name))
 
 
 class _Unreadable(Exception):
@@ -329,6 +333,13 @@ _KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", b
 def load_suite(path: Path, label: str | None = None) -> Suite:
     """Read, validate and build the suite in `path`; errors name it as `label`."""
     source = label or str(path)
+    if _CONTROL.search(path.name):
+        # The name becomes the test id and a report heading; the message shows it escaped.
+        raise SuiteError(
+            repr(source)[1:-1],
+            [f"the file name {path.name!r} contains a control character (a line break, tab "
+             "or bidirectional override); rename the file"],
+        )  # fmt: skip
     try:
         text = _read_text(path, "; split it into several suite files")
     except OSError as exc:
@@ -466,6 +477,12 @@ def _where(document: Any, path: Iterable[Any], root: str) -> str:
 
 
 def _describe(document: Any, error: jsonschema.ValidationError, root: str) -> str:
+    if error.validator in ("oneOf", "anyOf") and isinstance(error.instance, dict):
+        # A mapping has the shape of the mapping branch (judge: {model: ...}): what is wrong
+        # is inside it, at the key that branch names, not "must be A or a mapping".
+        inside = [e for e in error.context or () if len(e.absolute_path) > len(error.path)]
+        if inside:
+            return _describe(document, inside[0], root)
     where = _where(document, error.absolute_path, root)
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):

@@ -1,0 +1,131 @@
+"""Issue 13, suite loading: each case the issue found, reproduced as a file on disk.
+
+Each test failed before its fix: the file loaded (or crashed with a traceback) instead of
+being refused with a message naming the file, the question and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from pytest_abstain.suite import (
+    SuiteError,
+    load_suite,
+    question_from_marker,
+    settings_from_marker,
+    suite_schema,
+)
+
+NAME = "abstain_chaos.yaml"
+ONE_QUESTION = "questions:\n  - {id: a, question: q, idk: true}\n"
+
+
+def suite_error(path: Path, content: str) -> str:
+    """The rendered SuiteError of loading `content` from `path`, which it must name."""
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SuiteError) as excinfo:
+        load_suite(path)
+    message = excinfo.value.render()
+    assert message.startswith(f"{path}: ")
+    assert "Traceback" not in message
+    return message
+
+
+# --- names: ids, suite names, tags and models have no line breaks or control characters -------
+
+
+def test_an_id_with_a_trailing_newline_is_not_a_second_q1(tmp_path: Path) -> None:
+    # "$" in the id pattern matched before a final newline: "q1\n" passed, and pytest showed
+    # two tests as ::q1.
+    content = (
+        "questions:\n"
+        "  - {id: q1, question: q, idk: true}\n"
+        '  - {id: "q1\\n", question: q, idk: true}\n'
+    )
+    message = suite_error(tmp_path / NAME, content)
+    assert "question 'q1\\n' (questions[1].id): must start with a letter or digit" in message
+
+
+def test_the_published_schema_refuses_a_trailing_newline_too() -> None:
+    # Editors and CI checkers validate with the published schema alone; Python validators
+    # (check-jsonschema) use re.search, where "$" matches before a final newline.
+    validator = jsonschema.Draft202012Validator(suite_schema())
+    question = {"question": "q", "answer": 2}
+    assert validator.is_valid({"questions": [{**question, "id": "q1"}]})
+    for bad in ({"id": "q1\n"}, {"tolerance": "2%\n"}, {"language": "en\n"}):
+        assert not validator.is_valid({"questions": [{**question, "id": "q1", **bad}]}), bad
+    assert not validator.is_valid({"language": "en\n", "questions": [{**question, "id": "q"}]})
+
+
+def test_a_percentage_tolerance_with_a_newline_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    # It passed the schema's "%$" and then float("2%\n") raised a ValueError at collection.
+    content = 'questions:\n  - {id: a, question: q, answer: 2, tolerance: "2%\\n"}\n'
+    message = suite_error(tmp_path / NAME, content)
+    assert "question 'a' (questions[0].tolerance): must be a number >= 0" in message
+
+
+@pytest.mark.parametrize(
+    ("line", "where"),
+    [
+        # A carriage return in the name injected a heading into the Markdown summary.
+        ('name: "Support\\r## Passed: everything"', "name"),
+        ('name: "two\\nlines"', "name"),
+        ('name: "bell\\a"', "name"),
+        ('name: "next line\\N"', "name"),  # U+0085, a line break to str.splitlines
+        ('name: "line\\Lseparator"', "name"),  # U+2028
+        ('name: "evil\\u202etxt.exe"', "name"),  # right-to-left override: reorders the text
+        ('judge: {model: "gpt-4o\\n## injected"}', "judge.model"),
+    ],
+)
+def test_suite_names_and_models_with_control_characters_are_refused(
+    tmp_path: Path, line: str, where: str
+) -> None:
+    message = suite_error(tmp_path / NAME, f"{line}\n{ONE_QUESTION}")
+    assert f"{where}: must be a non-empty line of text, without control characters" in message
+
+
+@pytest.mark.parametrize("tag", ["geo\\n", "geo\\r", "a\\tb", "\\x00"])
+def test_tags_with_control_characters_are_refused(tmp_path: Path, tag: str) -> None:
+    content = f'questions:\n  - {{id: a, question: q, idk: true, tags: [ok, "{tag}"]}}\n'
+    message = suite_error(tmp_path / NAME, content)
+    assert "question 'a' (questions[0].tags[1]): must be a non-empty line of text" in message
+
+
+def test_names_in_any_script_still_load(tmp_path: Path) -> None:
+    path = tmp_path / NAME
+    path.write_text(
+        "name: Résumé — Ελληνικά 日本語 עברית\u200f 📋\n"
+        "judge: {model: org/model-7b:latest}\n"
+        "questions:\n  - {id: a.b_c-1, question: q, idk: true, tags: [地理, café, 'two words']}\n",
+        encoding="utf-8",
+    )
+    suite = load_suite(path)
+    assert suite.settings.name == "Résumé — Ελληνικά 日本語 עברית\u200f 📋"
+    assert suite.questions[0].tags == ("地理", "café", "two words")
+
+
+def test_marker_ids_names_and_tags_are_held_to_the_same_rule(tmp_path: Path) -> None:
+    source = "test_x.py::test_q"
+    bad_questions: list[dict[str, Any]] = [
+        {"id": "q1\n", "question": "q", "idk": True},
+        {"question": "q", "idk": True, "tags": ["x\r"]},
+    ]
+    for kwargs in bad_questions:
+        with pytest.raises(SuiteError, match="must"):
+            question_from_marker(source, "test_q", kwargs)
+    with pytest.raises(SuiteError, match="name: must be a non-empty line of text"):
+        settings_from_marker("test_x.py", {"name": "x\r## y"}, tmp_path)
+
+
+def test_a_suite_file_name_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "abstain_a\rb.yaml"  # its name becomes the test id and a heading
+    path.write_text(ONE_QUESTION, encoding="utf-8")
+    with pytest.raises(SuiteError) as excinfo:
+        load_suite(path)
+    message = excinfo.value.render()
+    assert "\r" not in message
+    assert "the file name 'abstain_a\\rb.yaml' contains a control character" in message
