@@ -38,6 +38,12 @@ MAX_SUITE_BYTES = 10 * 1024 * 1024
 #: YAML nodes after aliases are expanded: a 10 MiB suite has about a million, so a
 #: "billion laughs" file of anchors and aliases cannot cost more than a big real one.
 MAX_SUITE_NODES = 2_000_000
+#: Characters of text (keys and values) after aliases are expanded. Without aliases a suite
+#: holds at most MAX_SUITE_BYTES of them (each takes a byte or more in the file), so four
+#: times that leaves room for text shared by anchors while a file of aliases costs at most
+#: what four of the largest real suites do: every question's text is copied into its prompt,
+#: so one 2 MB string aliased 4,000 times would need 8 GB.
+MAX_SUITE_CHARS = 4 * MAX_SUITE_BYTES
 #: A suite nests five deep (top, questions, question, answer list, answer). libyaml's
 #: composer recurses in C: some 100,000 nested brackets crash the interpreter outright.
 MAX_SUITE_DEPTH = 32
@@ -242,18 +248,20 @@ def _short_tag(tag: str) -> str:
 
 def _check_yaml_shape(text: str) -> None:
     """Refuse, from the parser's events and before anything is built, YAML that is not one
-    plain document: more than one document, tags, too deep, or aliases that expand too far.
+    plain document: more than one document, tags, too deep, or aliases that expand too far
+    (in values or in characters of text).
 
     The events come from libyaml's parser, which keeps its own stack (no recursion), and cost
     under a tenth of the full load.
     """
     documents = 0
-    nodes = 0
+    #: Values and characters of text so far, each alias counted as the node it repeats.
+    nodes = chars = 0
     aliased = False
-    #: Expanded size of each anchored node, recorded when the node ends.
-    sizes: dict[str, int] = {}
-    #: Open collections: (anchor, node count when it started).
-    open_nodes: list[tuple[str | None, int]] = []
+    #: Expanded size (values, characters) of each anchored node, recorded when the node ends.
+    sizes: dict[str, tuple[int, int]] = {}
+    #: Open collections: (anchor, values and characters when it started).
+    open_nodes: list[tuple[str | None, int, int]] = []
     for event in yaml.parse(text, Loader=_SafeLoader):
         line = event.start_mark.line + 1 if event.start_mark else 0
         if isinstance(event, yaml.DocumentStartEvent):
@@ -264,9 +272,11 @@ def _check_yaml_shape(text: str) -> None:
                     "holds one document: remove the separator or split the file"
                 )
         elif isinstance(event, yaml.AliasEvent):
-            if any(anchor == event.anchor for anchor, _ in open_nodes):
+            if any(anchor == event.anchor for anchor, _, _ in open_nodes):
                 raise _Refused(f"line {line}: alias *{event.anchor} refers to a node containing it")
-            nodes += sizes.get(event.anchor or "", 1)  # an unknown anchor is the composer's error
+            # An unknown anchor is the composer's error, reported after this check.
+            values, length = sizes.get(event.anchor or "", (1, 0))
+            nodes, chars = nodes + values, chars + length
             aliased = True
         elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             if event.tag is not None and event.tag not in _ALLOWED_TAGS:
@@ -276,22 +286,28 @@ def _check_yaml_shape(text: str) -> None:
                 )
             if isinstance(event, yaml.ScalarEvent):
                 if event.anchor is not None:
-                    sizes[event.anchor] = 1
+                    sizes[event.anchor] = (1, len(event.value))
+                chars += len(event.value)
             else:
                 if len(open_nodes) >= MAX_SUITE_DEPTH:
                     raise _Refused(
                         f"line {line}: lists and mappings nest more than {MAX_SUITE_DEPTH} deep"
                     )
-                open_nodes.append((event.anchor, nodes))
+                open_nodes.append((event.anchor, nodes, chars))
             nodes += 1
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, start = open_nodes.pop()
+            anchor, start_nodes, start_chars = open_nodes.pop()
             if anchor is not None:
-                sizes[anchor] = nodes - start
-        if nodes > MAX_SUITE_NODES:
+                sizes[anchor] = (nodes - start_nodes, chars - start_chars)
+        if nodes > MAX_SUITE_NODES or chars > MAX_SUITE_CHARS:
             grows = " once its aliases (*name) are expanded" if aliased else ""
+            limit = (
+                f"{MAX_SUITE_NODES:,} values"
+                if nodes > MAX_SUITE_NODES
+                else f"{MAX_SUITE_CHARS:,} characters of text"
+            )
             raise _Refused(
-                f"line {line}: the document grows past {MAX_SUITE_NODES:,} values{grows}; "
+                f"line {line}: the document grows past {limit}{grows}; "
                 "a suite that large should be split"
             )
 

@@ -6,13 +6,17 @@ being refused with a message naming the file, the question and the problem.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from pytest_abstain.suite import (
+    MAX_SUITE_BYTES,
+    MAX_SUITE_CHARS,
     SuiteError,
     load_suite,
     question_from_marker,
@@ -129,3 +133,50 @@ def test_a_suite_file_name_with_a_control_character_is_refused(tmp_path: Path) -
     message = excinfo.value.render()
     assert "\r" not in message
     assert "the file name 'abstain_a\\rb.yaml' contains a control character" in message
+
+
+# --- aliases: the expanded size of the text is bounded, not only the number of values --------
+
+
+def aliased_question_suite(text_chars: int, aliases: int) -> str:
+    """One question whose text is anchored, and `aliases` more that repeat it by alias."""
+    lines = ["questions:", f"  - {{id: q0, idk: true, question: &text {'x' * text_chars}}}"]
+    lines += [f"  - {{id: q{i}, idk: true, question: *text}}" for i in range(1, aliases + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_one_long_string_aliased_a_thousand_times_is_refused_before_it_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The issue's file was 2.2 MB: a 2 MB question aliased by 4,000 more, 8 GB of text once
+    # each prompt is built. Its 8,000 values passed the 2M-value guard. Same shape, 1 GB.
+    content = aliased_question_suite(2**20, 1000)
+    assert len(content) < MAX_SUITE_BYTES
+    built: list[str] = []
+    monkeypatch.setattr(yaml, "load", lambda text, Loader: built.append(text))
+    message = suite_error(tmp_path / NAME, content)
+    assert not built, "the guard must refuse the file from the parser's events"
+    found = re.search(
+        rf"line (\d+): the document grows past {MAX_SUITE_CHARS:,} characters of text "
+        r"once its aliases \(\*name\) are expanded",
+        message,
+    )
+    assert found is not None, message
+    # Refused at the alias that crosses the limit, the 40th or so of the thousand.
+    assert 3 <= int(found[1]) <= 2 + MAX_SUITE_CHARS // 2**20
+
+
+def test_aliases_that_share_text_within_the_limit_still_load(tmp_path: Path) -> None:
+    path = tmp_path / NAME
+    path.write_text(aliased_question_suite(10_000, 500), encoding="utf-8")  # 5 MB expanded
+    questions = load_suite(path).questions
+    assert len(questions) == 501 and questions[500].text == "x" * 10_000
+
+
+def test_an_aliased_mapping_counts_all_the_text_inside_it(tmp_path: Path) -> None:
+    # Text nested in an anchored list counts at each alias of the list, through merges too.
+    chunk = "y" * 2**20
+    lines = [f"shared: &chunks [{', '.join([chunk] * 4)}]"]
+    lines += [f"other{i}: *chunks" for i in range(20)]  # 4 MiB each, 84 MiB in all
+    message = suite_error(tmp_path / NAME, "\n".join(lines) + "\n")
+    assert f"grows past {MAX_SUITE_CHARS:,} characters of text" in message
