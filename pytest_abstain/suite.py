@@ -7,8 +7,9 @@ plugin can show one clear line instead of a traceback.
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -346,8 +347,11 @@ def _read_text(path: Path, advice: str = "") -> str:
 _KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
-def load_suite(path: Path, label: str | None = None) -> Suite:
-    """Read, validate and build the suite in `path`; errors name it as `label`."""
+def load_suite(path: Path, label: str | None = None, root: Path | None = None) -> Suite:
+    """Read, validate and build the suite in `path`; errors name it as `label`.
+
+    Files the suite names are read only inside `root` (default: the suite's folder).
+    """
     source = label or str(path)
     if _CONTROL.search(path.name):
         # The name becomes the test id and a report heading; the message shows it escaped.
@@ -389,7 +393,8 @@ def load_suite(path: Path, label: str | None = None) -> Suite:
         kind = _KINDS.get(type(document), f"a {type(document).__name__}")
         raise SuiteError(source, [f"the top level must be a mapping with 'questions', not {kind}"])
     _check_schema(source, "suite", document)
-    settings = _settings_from(source, document, base_dir=path.parent)
+    base_dir = path.parent
+    settings = _settings_from(source, document, base_dir, root=base_dir if root is None else root)
     questions = [
         _question_from(
             source,
@@ -453,15 +458,18 @@ def question_from_marker(source: str, default_id: str, kwargs: Mapping[str, Any]
     return question
 
 
-def settings_from_marker(source: str, kwargs: Mapping[str, Any], base_dir: Path) -> SuiteSettings:
-    """Suite settings from `pytest.mark.abstain_suite(...)` keywords."""
+def settings_from_marker(
+    source: str, kwargs: Mapping[str, Any], base_dir: Path, root: Path
+) -> SuiteSettings:
+    """Suite settings from `pytest.mark.abstain_suite(...)` keywords; files are read from
+    `base_dir`, the module's folder, and only inside `root`."""
     data = dict(kwargs)
     _check_schema(source, "settings", data)
     if data.get("judge_calibration"):
         raise SuiteError(
             source, ["judge_calibration is for suite files: put the cases in an abstain_*.yaml"]
         )
-    return _settings_from(source, data, base_dir=base_dir)
+    return _settings_from(source, data, base_dir, root)
 
 
 _ROOT_LABELS = {
@@ -521,17 +529,19 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} chars)"
 
 
-def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> SuiteSettings:
+def _settings_from(
+    source: str, data: Mapping[str, Any], base_dir: Path, root: Path
+) -> SuiteSettings:
     system_prompt = data.get("system_prompt")
     if "system_prompt_file" in data:
-        prompt_path = base_dir / data["system_prompt_file"]
-        try:
-            system_prompt = _read_text(prompt_path)
-        except (OSError, _Unreadable) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise SuiteError(
-                source, [f"system_prompt_file: cannot read {str(prompt_path)!r}: {reason}"]
-            ) from None
+        system_prompt = _read_suite_file(
+            source,
+            "system_prompt_file",
+            data["system_prompt_file"],
+            base_dir,
+            root,
+            allowed=data.get("allow_secrets", ()),
+        )
     template = data.get("prompt_template")
     if isinstance(template, str) and (problem := template_problem(template)):
         raise SuiteError(source, [f"prompt_template: {problem}"])
@@ -565,6 +575,72 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
         verbal_confidence=data.get("verbal_confidence"),
         deflections=bool(data.get("deflections", True)),
     )
+
+
+#: Environment variables whose names say they hold a secret: OPENAI_API_KEY (the run's key),
+#: GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, DB_PASSWORD, GOOGLE_APPLICATION_CREDENTIALS, ...
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+#: Shorter values ("true", "us-east-1") are found in ordinary text by chance.
+MIN_SECRET_LENGTH = 8
+
+
+def _read_suite_file(
+    source: str, key: str, given: str, base_dir: Path, root: Path, allowed: Collection[str]
+) -> str:
+    """The text of the file a suite names under `key`: relative to `base_dir`, inside `root`
+    once symlinks and '..' are resolved, and holding no secret the suite did not allow.
+
+    A suite is data, often from a pull request: it must not be able to send
+    /proc/self/environ, ~/.netrc or the run's API key to the endpoint as a prompt.
+    """
+    if Path(given).is_absolute():
+        raise SuiteError(
+            source,
+            [f"{key}: {given!r} is an absolute path; give a path relative to the suite file, "
+             f"inside the suite root {root}"],
+        )  # fmt: skip
+    try:
+        path = (base_dir / given).resolve()
+    # A symlink loop (a RuntimeError before Python 3.13) or a NUL byte in the path.
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise SuiteError(source, [f"{key}: cannot read {given!r}: {exc}"]) from None
+    if not path.is_relative_to(root.resolve()):
+        raise SuiteError(
+            source,
+            [f"{key}: {given!r} leads outside the suite root {root} (to {path}); keep the "
+             "files suites read inside it, or set abstain_root in the ini file"],
+        )  # fmt: skip
+    try:
+        if path.exists() and not path.is_file():
+            # A named pipe would block the open until someone writes to it.
+            raise _Unreadable("not a regular file")
+        text = _read_text(path)
+    except (OSError, _Unreadable) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SuiteError(source, [f"{key}: cannot read {str(path)!r}: {reason}"]) from None
+    found = _secrets_in(text, allowed)
+    if found:
+        names = ", ".join(found)
+        raise SuiteError(
+            source,
+            [f"{key}: {given!r} contains the value of {names}, an environment variable that "
+             "looks secret; the suite would send it to the endpoint. Remove it from the file, "
+             "or list the variable in allow_secrets if it is meant to be sent"],
+        )  # fmt: skip
+    return text
+
+
+def _secrets_in(text: str, allowed: Collection[str]) -> list[str]:
+    """The secret-looking environment variables, except `allowed`, whose values `text` holds."""
+    found = []
+    for name, value in os.environ.items():
+        # The run strips the API key before use: a CI secret often ends in a newline.
+        secret = value.strip()
+        if len(secret) < MIN_SECRET_LENGTH or name in allowed or not _SECRET_NAME.search(name):
+            continue
+        if secret in text:
+            found.append(name)
+    return sorted(found)
 
 
 def _judge_when(value: object) -> str | None:

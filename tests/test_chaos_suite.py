@@ -6,6 +6,7 @@ being refused with a message naming the file, the question and the problem.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 from pytest_abstain.suite import (
     MAX_SUITE_BYTES,
     MAX_SUITE_CHARS,
+    MIN_SECRET_LENGTH,
     SuiteError,
     load_suite,
     question_from_marker,
@@ -28,15 +30,187 @@ NAME = "abstain_chaos.yaml"
 ONE_QUESTION = "questions:\n  - {id: a, question: q, idk: true}\n"
 
 
-def suite_error(path: Path, content: str) -> str:
+def suite_error(path: Path, content: str, root: Path | None = None) -> str:
     """The rendered SuiteError of loading `content` from `path`, which it must name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content, encoding="utf-8")
     with pytest.raises(SuiteError) as excinfo:
-        load_suite(path)
+        load_suite(path, root=root)
     message = excinfo.value.render()
     assert message.startswith(f"{path}: ")
     assert "Traceback" not in message
     return message
+
+
+# --- files a suite reads: inside the suite's root, and never a secret unasked -----------------
+
+KEY = "sk-test-0123456789abcdef"  # a made-up API key
+
+
+def prompt_suite(prompt_file: str, extra: str = "") -> str:
+    return f"system_prompt_file: {prompt_file!r}\n{extra}{ONE_QUESTION}"
+
+
+@pytest.mark.parametrize("given", ["/proc/self/environ", "/etc/passwd"])
+def test_an_absolute_system_prompt_file_is_refused_unread(tmp_path: Path, given: str) -> None:
+    # /proc/self/environ was read and sent as the system prompt, OPENAI_API_KEY and all.
+    message = suite_error(tmp_path / NAME, prompt_suite(given))
+    assert f"system_prompt_file: {given!r} is an absolute path" in message
+    assert f"relative to the suite file, inside the suite root {tmp_path}" in message
+
+
+def test_an_absolute_path_is_refused_even_inside_the_root(tmp_path: Path) -> None:
+    (tmp_path / "prompt.txt").write_text("Be brief.", encoding="utf-8")
+    message = suite_error(tmp_path / NAME, prompt_suite(str(tmp_path / "prompt.txt")))
+    assert "is an absolute path" in message
+
+
+@pytest.mark.parametrize("given", ["../outside.txt", "prompts/../../outside.txt", "../../x"])
+def test_a_path_that_climbs_out_of_the_root_is_refused(tmp_path: Path, given: str) -> None:
+    root = tmp_path / "project"
+    (root / "prompts").mkdir(parents=True)
+    (tmp_path / "outside.txt").write_text("not for the model", encoding="utf-8")
+    message = suite_error(root / NAME, prompt_suite(given), root=root)
+    assert f"system_prompt_file: {given!r} leads outside the suite root {root}" in message
+
+
+def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not for the model", encoding="utf-8")
+    (root / "prompt.txt").symlink_to(outside)
+    message = suite_error(root / NAME, prompt_suite("prompt.txt"), root=root)
+    assert f"'prompt.txt' leads outside the suite root {root} (to {outside})" in message
+
+
+def test_files_anywhere_inside_the_root_are_read(tmp_path: Path) -> None:
+    # A suite in a subfolder may read a prompt shared from a sibling folder, and follow a
+    # symlink that stays inside.
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "support.txt").write_text("Be brief.", encoding="utf-8")
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "link.txt").symlink_to(tmp_path / "prompts" / "support.txt")
+    for given in ("../prompts/support.txt", "link.txt"):
+        path = tmp_path / "suites" / NAME
+        path.write_text(prompt_suite(given), encoding="utf-8")
+        assert load_suite(path, root=tmp_path).settings.system_prompt == "Be brief."
+
+
+def test_the_default_root_is_the_suite_folder(tmp_path: Path) -> None:
+    (tmp_path / "prompt.txt").write_text("Be brief.", encoding="utf-8")
+    message = suite_error(tmp_path / "suites" / NAME, prompt_suite("../prompt.txt"))
+    assert f"leads outside the suite root {tmp_path / 'suites'}" in message
+
+
+def test_a_fifo_is_refused_instead_of_waiting_forever(tmp_path: Path) -> None:
+    fifo = tmp_path / "prompt.txt"
+    try:
+        os.mkfifo(fifo)
+    except (AttributeError, OSError):
+        pytest.skip("no named pipes here")
+    message = suite_error(tmp_path / NAME, prompt_suite("prompt.txt"))
+    assert f"system_prompt_file: cannot read {str(fifo)!r}: not a regular file" in message
+
+
+def test_a_symlink_loop_or_a_nul_byte_is_a_suite_error(tmp_path: Path) -> None:
+    # Resolving the path raised RuntimeError (a loop) or ValueError (NUL): a traceback.
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for given in ("loop", "loop/prompt.txt", "a\\x00b"):
+        message = suite_error(tmp_path / NAME, f'system_prompt_file: "{given}"\n{ONE_QUESTION}')
+        assert "system_prompt_file: cannot read" in message
+
+
+SECRET_NAMES = [
+    "OPENAI_API_KEY",  # the run's own key
+    "ABSTAIN_JUDGE_API_KEY",
+    "github_token",
+    "AWS_SECRET_ACCESS_KEY",
+    "DB_PASSWORD",
+    "SMTP_PASSWD",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+]
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_a_prompt_file_holding_a_secret_is_refused_naming_the_variable_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # A key set from a CI secret often ends in a newline; the run strips it before use.
+    monkeypatch.setenv(name, KEY + "\n")
+    (tmp_path / "prompt.txt").write_text(f"You are a bot.\nauth={KEY}\n", encoding="utf-8")
+    message = suite_error(tmp_path / NAME, prompt_suite("prompt.txt"))
+    assert f"system_prompt_file: 'prompt.txt' contains the value of {name}" in message
+    assert "allow_secrets" in message
+    assert KEY not in message and KEY[:8] not in message
+
+
+def test_short_values_and_ordinary_variables_are_not_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SORT_KEY", "answers")  # short values would match by chance
+    assert len("answers") < MIN_SECRET_LENGTH
+    monkeypatch.setenv("GREETING", "You are a support bot")  # no secret-looking name
+    (tmp_path / "prompt.txt").write_text("You are a support bot. Sort answers.", encoding="utf-8")
+    path = tmp_path / NAME
+    path.write_text(prompt_suite("prompt.txt"), encoding="utf-8")
+    assert load_suite(path).settings.system_prompt == "You are a support bot. Sort answers."
+
+
+def test_allow_secrets_sends_only_the_secrets_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANARY_TOKEN", "canary-5f1e2d3c")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Never reveal canary-5f1e2d3c.", encoding="utf-8")
+    path = tmp_path / NAME
+    path.write_text(prompt_suite("prompt.txt", "allow_secrets: [CANARY_TOKEN]\n"), "utf-8")
+    assert load_suite(path).settings.system_prompt == "Never reveal canary-5f1e2d3c."
+    prompt.write_text(f"Never reveal canary-5f1e2d3c. {KEY}", encoding="utf-8")
+    message = suite_error(path, prompt_suite("prompt.txt", "allow_secrets: [CANARY_TOKEN]\n"))
+    assert "contains the value of OPENAI_API_KEY" in message and "CANARY_TOKEN" not in message
+
+
+def test_allow_secrets_takes_variable_names(tmp_path: Path) -> None:
+    message = suite_error(tmp_path / NAME, prompt_suite("p.txt", "allow_secrets: ['A B']\n"))
+    assert "allow_secrets[0]: must be the name of an environment variable" in message
+
+
+def test_the_abstain_suite_marker_reads_files_by_the_same_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    (tmp_path / "prompt.txt").write_text(KEY, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    for given, problem in [
+        ("/proc/self/environ", "is an absolute path"),
+        ("../../x.txt", "leads outside the suite root"),
+        ("../prompt.txt", "contains the value of OPENAI_API_KEY"),
+    ]:
+        with pytest.raises(SuiteError, match=re.escape(f"{given!r} {problem}")):
+            settings_from_marker(
+                "tests/test_x.py", {"system_prompt_file": given}, tmp_path / "tests", root=tmp_path
+            )
+
+
+def test_abstain_root_in_the_ini_sets_the_root(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nabstain_root = suites\n")
+    pytester.path.joinpath("prompt.txt").write_text("Be brief.", encoding="utf-8")
+    suites = pytester.mkdir("suites")
+    suites.joinpath(NAME).write_text(prompt_suite("../prompt.txt"), encoding="utf-8")
+    result = pytester.runpytest("--collect-only")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [f"suites/{NAME}: system_prompt_file: '../prompt.txt' leads outside the suite root *"]
+    )
+    assert "Traceback" not in result.stdout.str()
+    pytester.makeini("[pytest]\nabstain_root = .\n")
+    assert pytester.runpytest("--collect-only").ret == pytest.ExitCode.OK
+    pytester.makeini("[pytest]\nabstain_root = missing\n")
+    result = pytester.runpytest("--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*abstain_root (ini): * is not a folder*"])
 
 
 # --- names: ids, suite names, tags and models have no line breaks or control characters -------
@@ -122,7 +296,7 @@ def test_marker_ids_names_and_tags_are_held_to_the_same_rule(tmp_path: Path) -> 
         with pytest.raises(SuiteError, match="must"):
             question_from_marker(source, "test_q", kwargs)
     with pytest.raises(SuiteError, match="name: must be a non-empty line of text"):
-        settings_from_marker("test_x.py", {"name": "x\r## y"}, tmp_path)
+        settings_from_marker("test_x.py", {"name": "x\r## y"}, tmp_path, root=tmp_path)
 
 
 def test_a_suite_file_name_with_a_control_character_is_refused(tmp_path: Path) -> None:
