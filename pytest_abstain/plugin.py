@@ -225,7 +225,7 @@ class SuiteFile(pytest.File):
 
     def collect(self) -> Iterable[pytest.Item]:
         label = self.nodeid or self.path.name
-        suite = load_suite(self.path, label=label)
+        suite = load_suite(self.path, label=label, root=self.config.stash[RUN_KEY].suite_root)
         settings = self.config.stash[RUN_KEY].settings
         if suite.settings.judge_calibration:
             yield from self._judge_cases(label, suite)
@@ -347,6 +347,15 @@ def _judge_prompt(config: pytest.Config) -> str:
     return text
 
 
+def _suite_root(config: pytest.Config) -> Path:
+    """The folder suites may read files from: --abstain-root / abstain_root, else the rootdir."""
+    root = option_path(config, "root") or config.rootpath
+    if not root.is_dir():
+        source = "--abstain-root" if config.getoption("abstain_root") else "abstain_root (ini)"
+        raise pytest.UsageError(f"{source}: {root} is not a folder")
+    return root
+
+
 class JudgeCaseItem(pytest.Item):
     """One case of a judge calibration suite: passes when the judge agrees with the human."""
 
@@ -397,6 +406,7 @@ class AbstainRun:
         #: Per item: its replies, their first grades, and the judge's verdicts by reply index.
         self._judging: dict[str, _Judging] = {}
         self.judge_prompt = _judge_prompt(config)
+        self.suite_root = _suite_root(config)
         self._misses: list[str] = []
         self._next_progress = 0.0
         cache_dir = option_path(config, "cache")
@@ -464,7 +474,9 @@ class AbstainRun:
                  "not on a class or a function"],
             )  # fmt: skip
         settings = (
-            settings_from_marker(module.nodeid, suite_marker.kwargs, module.path.parent)
+            settings_from_marker(
+                module.nodeid, suite_marker.kwargs, module.path.parent, self.suite_root
+            )
             if suite_marker
             else SuiteSettings()
         )

@@ -252,6 +252,13 @@ OPTIONS: tuple[Option, ...] = (
         _non_negative,
         "SECONDS",
     ),
+    Option(
+        "root",
+        str,
+        "the folder suites may read other files from (system_prompt_file), relative to the "
+        "ini file's folder (default: the rootdir)",
+        metavar="DIR",
+    ),
     Option("report", str, "write a JSON report to this path", metavar="PATH"),
     Option(
         "html",

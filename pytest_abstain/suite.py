@@ -7,8 +7,9 @@ plugin can show one clear line instead of a traceback.
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,7 +29,7 @@ GATE_NAME = "abstain-gate"
 #: The test case of a threshold sweep's calibration audit, when it is gated.
 CALIBRATION_GATE_NAME = "abstain-calibration"
 RESERVED_IDS = (GATE_NAME, CALIBRATION_GATE_NAME)
-SUITE_FILE_PATTERN = re.compile(r"^abstain_.*\.ya?ml$")
+SUITE_FILE_PATTERN = re.compile(r"abstain_.*\.ya?ml")
 
 # Limits on what a suite file may make the loader do. Each is far above what a real suite
 # needs and keeps the worst file to about as much work as the largest legal one.
@@ -38,12 +39,22 @@ MAX_SUITE_BYTES = 10 * 1024 * 1024
 #: YAML nodes after aliases are expanded: a 10 MiB suite has about a million, so a
 #: "billion laughs" file of anchors and aliases cannot cost more than a big real one.
 MAX_SUITE_NODES = 2_000_000
+#: Characters of text (keys and values) after aliases are expanded. Without aliases a suite
+#: holds at most MAX_SUITE_BYTES of them (each takes a byte or more in the file), so four
+#: times that leaves room for text shared by anchors while a file of aliases costs at most
+#: what four of the largest real suites do: every question's text is copied into its prompt,
+#: so one 2 MB string aliased 4,000 times would need 8 GB.
+MAX_SUITE_CHARS = 4 * MAX_SUITE_BYTES
 #: A suite nests five deep (top, questions, question, answer list, answer). libyaml's
 #: composer recurses in C: some 100,000 nested brackets crash the interpreter outright.
 MAX_SUITE_DEPTH = 32
 
 
 _SHOWN_PROBLEMS = 10
+
+#: What no name that becomes a test id or a heading may hold: the schema's rule for names
+#: ($defs/line), applied to the file name, which the schema never sees.
+_CONTROL = re.compile(load_schema("suite")["$defs"]["line"]["not"]["pattern"])
 
 
 class SuiteError(Exception):
@@ -238,18 +249,20 @@ def _short_tag(tag: str) -> str:
 
 def _check_yaml_shape(text: str) -> None:
     """Refuse, from the parser's events and before anything is built, YAML that is not one
-    plain document: more than one document, tags, too deep, or aliases that expand too far.
+    plain document: more than one document, tags, too deep, or aliases that expand too far
+    (in values or in characters of text).
 
     The events come from libyaml's parser, which keeps its own stack (no recursion), and cost
     under a tenth of the full load.
     """
     documents = 0
-    nodes = 0
+    #: Values and characters of text so far, each alias counted as the node it repeats.
+    nodes = chars = 0
     aliased = False
-    #: Expanded size of each anchored node, recorded when the node ends.
-    sizes: dict[str, int] = {}
-    #: Open collections: (anchor, node count when it started).
-    open_nodes: list[tuple[str | None, int]] = []
+    #: Expanded size (values, characters) of each anchored node, recorded when the node ends.
+    sizes: dict[str, tuple[int, int]] = {}
+    #: Open collections: (anchor, values and characters when it started).
+    open_nodes: list[tuple[str | None, int, int]] = []
     for event in yaml.parse(text, Loader=_SafeLoader):
         line = event.start_mark.line + 1 if event.start_mark else 0
         if isinstance(event, yaml.DocumentStartEvent):
@@ -260,9 +273,11 @@ def _check_yaml_shape(text: str) -> None:
                     "holds one document: remove the separator or split the file"
                 )
         elif isinstance(event, yaml.AliasEvent):
-            if any(anchor == event.anchor for anchor, _ in open_nodes):
+            if any(anchor == event.anchor for anchor, _, _ in open_nodes):
                 raise _Refused(f"line {line}: alias *{event.anchor} refers to a node containing it")
-            nodes += sizes.get(event.anchor or "", 1)  # an unknown anchor is the composer's error
+            # An unknown anchor is the composer's error, reported after this check.
+            values, length = sizes.get(event.anchor or "", (1, 0))
+            nodes, chars = nodes + values, chars + length
             aliased = True
         elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             if event.tag is not None and event.tag not in _ALLOWED_TAGS:
@@ -272,28 +287,34 @@ def _check_yaml_shape(text: str) -> None:
                 )
             if isinstance(event, yaml.ScalarEvent):
                 if event.anchor is not None:
-                    sizes[event.anchor] = 1
+                    sizes[event.anchor] = (1, len(event.value))
+                chars += len(event.value)
             else:
                 if len(open_nodes) >= MAX_SUITE_DEPTH:
                     raise _Refused(
                         f"line {line}: lists and mappings nest more than {MAX_SUITE_DEPTH} deep"
                     )
-                open_nodes.append((event.anchor, nodes))
+                open_nodes.append((event.anchor, nodes, chars))
             nodes += 1
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, start = open_nodes.pop()
+            anchor, start_nodes, start_chars = open_nodes.pop()
             if anchor is not None:
-                sizes[anchor] = nodes - start
-        if nodes > MAX_SUITE_NODES:
+                sizes[anchor] = (nodes - start_nodes, chars - start_chars)
+        if nodes > MAX_SUITE_NODES or chars > MAX_SUITE_CHARS:
             grows = " once its aliases (*name) are expanded" if aliased else ""
+            limit = (
+                f"{MAX_SUITE_NODES:,} values"
+                if nodes > MAX_SUITE_NODES
+                else f"{MAX_SUITE_CHARS:,} characters of text"
+            )
             raise _Refused(
-                f"line {line}: the document grows past {MAX_SUITE_NODES:,} values{grows}; "
+                f"line {line}: the document grows past {limit}{grows}; "
                 "a suite that large should be split"
             )
 
 
 def is_suite_file(path: Path) -> bool:
-    return bool(SUITE_FILE_PATTERN.match(path.name))
+    return bool(SUITE_FILE_PATTERN.fullmatch(path.name))
 
 
 class _Unreadable(Exception):
@@ -326,9 +347,19 @@ def _read_text(path: Path, advice: str = "") -> str:
 _KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
-def load_suite(path: Path, label: str | None = None) -> Suite:
-    """Read, validate and build the suite in `path`; errors name it as `label`."""
+def load_suite(path: Path, label: str | None = None, root: Path | None = None) -> Suite:
+    """Read, validate and build the suite in `path`; errors name it as `label`.
+
+    Files the suite names are read only inside `root` (default: the suite's folder).
+    """
     source = label or str(path)
+    if _CONTROL.search(path.name):
+        # The name becomes the test id and a report heading; the message shows it escaped.
+        raise SuiteError(
+            repr(source)[1:-1],
+            [f"the file name {path.name!r} contains a control character (a line break, tab "
+             "or bidirectional override); rename the file"],
+        )  # fmt: skip
     try:
         text = _read_text(path, "; split it into several suite files")
     except OSError as exc:
@@ -362,7 +393,8 @@ def load_suite(path: Path, label: str | None = None) -> Suite:
         kind = _KINDS.get(type(document), f"a {type(document).__name__}")
         raise SuiteError(source, [f"the top level must be a mapping with 'questions', not {kind}"])
     _check_schema(source, "suite", document)
-    settings = _settings_from(source, document, base_dir=path.parent)
+    base_dir = path.parent
+    settings = _settings_from(source, document, base_dir, root=base_dir if root is None else root)
     questions = [
         _question_from(
             source,
@@ -426,15 +458,18 @@ def question_from_marker(source: str, default_id: str, kwargs: Mapping[str, Any]
     return question
 
 
-def settings_from_marker(source: str, kwargs: Mapping[str, Any], base_dir: Path) -> SuiteSettings:
-    """Suite settings from `pytest.mark.abstain_suite(...)` keywords."""
+def settings_from_marker(
+    source: str, kwargs: Mapping[str, Any], base_dir: Path, root: Path
+) -> SuiteSettings:
+    """Suite settings from `pytest.mark.abstain_suite(...)` keywords; files are read from
+    `base_dir`, the module's folder, and only inside `root`."""
     data = dict(kwargs)
     _check_schema(source, "settings", data)
     if data.get("judge_calibration"):
         raise SuiteError(
             source, ["judge_calibration is for suite files: put the cases in an abstain_*.yaml"]
         )
-    return _settings_from(source, data, base_dir=base_dir)
+    return _settings_from(source, data, base_dir, root)
 
 
 _ROOT_LABELS = {
@@ -466,6 +501,12 @@ def _where(document: Any, path: Iterable[Any], root: str) -> str:
 
 
 def _describe(document: Any, error: jsonschema.ValidationError, root: str) -> str:
+    if error.validator in ("oneOf", "anyOf") and isinstance(error.instance, dict):
+        # A mapping has the shape of the mapping branch (judge: {model: ...}): what is wrong
+        # is inside it, at the key that branch names, not "must be A or a mapping".
+        inside = [e for e in error.context or () if len(e.absolute_path) > len(error.path)]
+        if inside:
+            return _describe(document, inside[0], root)
     where = _where(document, error.absolute_path, root)
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -488,17 +529,19 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} chars)"
 
 
-def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> SuiteSettings:
+def _settings_from(
+    source: str, data: Mapping[str, Any], base_dir: Path, root: Path
+) -> SuiteSettings:
     system_prompt = data.get("system_prompt")
     if "system_prompt_file" in data:
-        prompt_path = base_dir / data["system_prompt_file"]
-        try:
-            system_prompt = _read_text(prompt_path)
-        except (OSError, _Unreadable) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise SuiteError(
-                source, [f"system_prompt_file: cannot read {str(prompt_path)!r}: {reason}"]
-            ) from None
+        system_prompt = _read_suite_file(
+            source,
+            "system_prompt_file",
+            data["system_prompt_file"],
+            base_dir,
+            root,
+            allowed=data.get("allow_secrets", ()),
+        )
     template = data.get("prompt_template")
     if isinstance(template, str) and (problem := template_problem(template)):
         raise SuiteError(source, [f"prompt_template: {problem}"])
@@ -532,6 +575,72 @@ def _settings_from(source: str, data: Mapping[str, Any], base_dir: Path) -> Suit
         verbal_confidence=data.get("verbal_confidence"),
         deflections=bool(data.get("deflections", True)),
     )
+
+
+#: Environment variables whose names say they hold a secret: OPENAI_API_KEY (the run's key),
+#: GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, DB_PASSWORD, GOOGLE_APPLICATION_CREDENTIALS, ...
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+#: Shorter values ("true", "us-east-1") are found in ordinary text by chance.
+MIN_SECRET_LENGTH = 8
+
+
+def _read_suite_file(
+    source: str, key: str, given: str, base_dir: Path, root: Path, allowed: Collection[str]
+) -> str:
+    """The text of the file a suite names under `key`: relative to `base_dir`, inside `root`
+    once symlinks and '..' are resolved, and holding no secret the suite did not allow.
+
+    A suite is data, often from a pull request: it must not be able to send
+    /proc/self/environ, ~/.netrc or the run's API key to the endpoint as a prompt.
+    """
+    if Path(given).is_absolute():
+        raise SuiteError(
+            source,
+            [f"{key}: {given!r} is an absolute path; give a path relative to the suite file, "
+             f"inside the suite root {root}"],
+        )  # fmt: skip
+    try:
+        path = (base_dir / given).resolve()
+    # A symlink loop (a RuntimeError before Python 3.13) or a NUL byte in the path.
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise SuiteError(source, [f"{key}: cannot read {given!r}: {exc}"]) from None
+    if not path.is_relative_to(root.resolve()):
+        raise SuiteError(
+            source,
+            [f"{key}: {given!r} leads outside the suite root {root} (to {path}); keep the "
+             "files suites read inside it, or set abstain_root in the ini file"],
+        )  # fmt: skip
+    try:
+        if path.exists() and not path.is_file():
+            # A named pipe would block the open until someone writes to it.
+            raise _Unreadable("not a regular file")
+        text = _read_text(path)
+    except (OSError, _Unreadable) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SuiteError(source, [f"{key}: cannot read {str(path)!r}: {reason}"]) from None
+    found = _secrets_in(text, allowed)
+    if found:
+        names = ", ".join(found)
+        raise SuiteError(
+            source,
+            [f"{key}: {given!r} contains the value of {names}, an environment variable that "
+             "looks secret; the suite would send it to the endpoint. Remove it from the file, "
+             "or list the variable in allow_secrets if it is meant to be sent"],
+        )  # fmt: skip
+    return text
+
+
+def _secrets_in(text: str, allowed: Collection[str]) -> list[str]:
+    """The secret-looking environment variables, except `allowed`, whose values `text` holds."""
+    found = []
+    for name, value in os.environ.items():
+        # The run strips the API key before use: a CI secret often ends in a newline.
+        secret = value.strip()
+        if len(secret) < MIN_SECRET_LENGTH or name in allowed or not _SECRET_NAME.search(name):
+            continue
+        if secret in text:
+            found.append(name)
+    return sorted(found)
 
 
 def _judge_when(value: object) -> str | None:

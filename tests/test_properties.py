@@ -126,7 +126,10 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "threshold": st.floats() | st.integers(),
     "samples": st.integers() | HUGE_INTS,
     "system_prompt": TEXT,
-    "system_prompt_file": st.sampled_from(["prompt.txt", "missing.txt", ".", "", "../"]),
+    "system_prompt_file": st.sampled_from(
+        ["prompt.txt", "missing.txt", ".", "", "../", "/etc/hostname", "link/../../x"]
+    ),
+    "allow_secrets": st.lists(st.sampled_from(["OPENAI_API_KEY", "a b", "", "X\n"]) | TEXT),
     "prompt_template": st.one_of(
         st.booleans(),
         TEXT,
