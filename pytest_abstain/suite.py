@@ -23,6 +23,7 @@ from .languages import detect, languages
 from .prompts import template_problem
 from .schema import load_schema
 from .scoring import ErrorBudget
+from .untrusted import encodable
 
 #: The synthetic test id of a suite's gate; no question may take it.
 GATE_NAME = "abstain-gate"
@@ -228,10 +229,16 @@ def _construct_float(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> float |
 
 def _construct_text(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> str:
     # An answer written 2001-12-14 is that text, not a datetime.date the schema rejects.
-    text: str = loader.construct_scalar(node)
-    return text
+    return encodable(loader.construct_scalar(node))
 
 
+def _construct_str(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> str:
+    # "\ud800" is a valid YAML escape for a string no report, cache or xdist channel can
+    # encode: the lone surrogate becomes U+FFFD here, once.
+    return encodable(loader.construct_scalar(node))
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)

@@ -24,6 +24,7 @@ from pytest_abstain.responders import MAX_REPLY_CHARS, Reply
 from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult, overall_metrics
 from pytest_abstain.schema import load_schema
 from pytest_abstain.scoring import Counts
+from pytest_abstain.suite import SuiteError, load_suite
 from pytest_abstain.untrusted import MAX_ERROR_CHARS, encodable, plain
 
 CAPITALS = {"France": "Paris", "Germany": "Berlin", "Spain": "Madrid", "Italy": "Rome"}
@@ -305,3 +306,14 @@ def test_a_failing_results_hook_fails_the_run_but_not_the_other_outputs(
     result.stdout.fnmatch_lines(["*the run itself FAILED*", "*pytest_abstain_results hook*"])
     assert (pytester.path / "r.html").stat().st_size > 0
     assert not (pytester.path / "b.json").exists()  # a failed run is no reference
+
+
+def test_a_lone_surrogate_escape_in_a_suite_never_reaches_a_prompt(tmp_path: Path) -> None:
+    suite = tmp_path / "abstain_s.yaml"
+    suite.write_text('questions:\n  - {id: q1, question: "Capital \\ud800?", answer: Paris}\n')
+    try:
+        loaded = load_suite(suite)
+    except SuiteError as exc:  # libyaml refuses the escape: a clean error naming the file
+        assert str(suite) in str(exc)
+    else:  # PyYAML's own parser reads it: the surrogate becomes U+FFFD at load
+        assert loaded.questions[0].text == "Capital \ufffd?"
