@@ -6,10 +6,12 @@ covers the endpoint, the model, the generation parameters, the full messages (so
 and the system prompt are in it) and the sample index; it never covers the API key, and nothing
 the cache stores does either. Failed replies are not stored: they must be asked again.
 
-A reply is only ever replayed from an entry that validates: readable JSON of this cache
-version, whose stored key hashes to the key asked for, with the reply's text and token counts
-of the right types. Any other entry (truncated by a crash in an old version, edited by hand,
-copied from another cache, written by another version) is a miss, so the reply is asked
+A reply is only ever replayed from an entry that validates: a regular file (a symbolic link is
+followed to one) of at most `MAX_ENTRY_BYTES`, read with that cap and without blocking, holding
+readable JSON of this cache version, whose stored key hashes to the key asked for, with the
+reply's text and token counts of the right types. Anything else (a FIFO, a device or a link to
+one, a directory, an oversize file; an entry truncated by a crash in an old version, edited by
+hand, copied from another cache, written by another version) is a miss, so the reply is asked
 again and, when recording, written atomically over the bad file. Such entries are listed by
 `ResponseCache.corrupt_entries()` for the run's summary, never raised.
 """
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +35,12 @@ from .responders import Reply
 CACHE_VERSION = 1
 RecordMode = Literal["missing", "replay", "all", "off"]
 RECORD_MODES: tuple[RecordMode, ...] = ("missing", "replay", "all", "off")
+#: An entry holds one reply and the messages that asked for it: even a prompt that fills a
+#: million-token context is a few MiB of UTF-8, so a larger file is not an entry.
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
+
+# Where the platform has them: O_NONBLOCK makes opening a FIFO return at once.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -69,9 +79,75 @@ class CacheKey:
         return _digest(self.parts())
 
 
+def _canonical(parts: Any) -> str:
+    return json.dumps(parts, sort_keys=True, ensure_ascii=False)
+
+
 def _digest(parts: Any) -> str:
-    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
+
+
+class _Damaged(Exception):
+    """Something that cannot be an entry is where one should be; the message says why."""
+
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _check(path: Path, info: os.stat_result) -> None:
+    """Raise _Damaged unless `info` is a regular file within the size cap."""
+    if not stat.S_ISREG(info.st_mode):
+        what = _KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
+        if path.is_symlink():
+            what = f"a symbolic link to {what} ({_target(path)})"
+        raise _Damaged(f"cannot read it: {what}, not a regular file")
+    if info.st_size > MAX_ENTRY_BYTES:
+        raise _Damaged(_too_large(f"{info.st_size / 2**20:.1f} MiB"))
+
+
+def _target(link: Path) -> str:
+    try:
+        return repr(os.readlink(link)[:200])
+    except OSError:
+        return "unreadable"
+
+
+def _too_large(size: str) -> str:
+    return f"too large: {size}, over the {MAX_ENTRY_BYTES >> 20} MiB an entry may take"
+
+
+def _read_entry(path: Path) -> str:
+    """An entry's text. FileNotFoundError when there is none; _Damaged for anything that
+    is not a regular file within MAX_ENTRY_BYTES (read no further than that, never blocking)."""
+    try:
+        info = os.stat(path)  # follows a symbolic link: its target must be an entry
+    except FileNotFoundError:
+        if not path.is_symlink():
+            raise
+        dangling = f"cannot read it: a symbolic link to {_target(path)}, which does not exist"
+        raise _Damaged(dangling) from None
+    _check(path, info)  # before opening: opening a device can have effects
+    with open(os.open(path, _OPEN_FLAGS), "rb") as handle:
+        _check(path, os.fstat(handle.fileno()))  # it may have been replaced since the stat
+        data = handle.read(MAX_ENTRY_BYTES + 1)
+    if len(data) > MAX_ENTRY_BYTES:  # it grew since the stat
+        raise _Damaged(_too_large("more than that"))
+    return data.decode("utf-8")
+
+
+def _stored_key(path: Path) -> dict[str, Any] | None:
+    """The key part of the entry at `path` when it is readable, else None."""
+    try:
+        stored = json.loads(_read_entry(path))["key"]
+    except (OSError, _Damaged, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    return stored if isinstance(stored, dict) else None
 
 
 def _entry_problem(data: Any, digest: str) -> str | None:
@@ -117,8 +193,11 @@ class ResponseCache:
         digest = key.digest
         path = self._path(digest)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_entry(path)
         except FileNotFoundError:
+            return None
+        except _Damaged as exc:
+            self._corrupt[path] = str(exc)
             return None
         except (OSError, UnicodeDecodeError) as exc:
             self._corrupt[path] = f"cannot read it: {getattr(exc, 'strerror', None) or exc}"
@@ -155,21 +234,27 @@ class ResponseCache:
                 "completion_tokens": reply.completion_tokens,
             },
         }
+        text = json.dumps(entry, indent=1, ensure_ascii=False)
         path = self._path(key.digest)
-        try:
-            write_atomic(path, json.dumps(entry, indent=1, ensure_ascii=False))
-        except OSError as exc:
-            # A full disk or a read-only cache costs a re-ask next time, not this run.
-            self.unwritable[path] = exc.strerror or str(exc)
+        problem = self._unstorable(text) or _clear_the_way(path)
+        if problem is None:
+            try:
+                write_atomic(path, text)
+            except OSError as exc:
+                # A full disk or a read-only cache costs a re-ask next time, not this run.
+                problem = exc.strerror or str(exc)
+        if problem is not None:
+            self.unwritable[path] = problem
+
+    def _unstorable(self, text: str) -> str | None:
+        size = len(text.encode("utf-8"))
+        return _too_large(f"{size / 2**20:.1f} MiB") if size > MAX_ENTRY_BYTES else None
 
     def keys(self) -> Iterator[dict[str, Any]]:
         """The key parts of every readable entry (for explaining misses)."""
         for path in self.root.glob("*/*.json"):
-            try:
-                stored = json.loads(path.read_text(encoding="utf-8"))["key"]
-            except (OSError, ValueError, KeyError, TypeError, RecursionError):
-                continue
-            if isinstance(stored, dict):
+            stored = _stored_key(path)
+            if stored is not None:
                 yield stored
 
     def explain_miss(self, key: CacheKey) -> str:
@@ -196,6 +281,27 @@ class ResponseCache:
         return "the closest cached entry differs in " + "; ".join(changes)
 
 
+def _clear_the_way(path: Path) -> str | None:
+    """Remove a link or special file where the entry goes, or say why the entry cannot go
+    there. A rename would replace it too, but write_atomic first copies the mode of what the
+    path leads to, and /dev/zero's rw-rw-rw- is no mode for a cache entry."""
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return "a directory is where the entry goes"
+        if not stat.S_ISREG(mode):
+            path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
 _PART_ORDER = ("endpoint", "model", "params", "messages", "sample")
 
 
@@ -215,10 +321,6 @@ def _describe_change(name: str, stored: Any, wanted: Any) -> str:
         at = _shared_start(old, new)
         parts.append(f"{role} message at character {at}: {_snip(old, at)!r} → {_snip(new, at)!r}")
     return "messages (" + "; ".join(parts) + ")"
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _last_content(messages: Any) -> str:

@@ -1,0 +1,177 @@
+"""The response cache against what a repository can hold and a run can leave (issue 13).
+
+Each case puts the real thing on disk: a symbolic link to /dev/zero, a FIFO, a directory, an
+oversize file. Reads that would never end if the cache regressed run in a child process with a
+memory limit, under a timeout that only guards against a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_abstain.cache import MAX_ENTRY_BYTES, CacheKey, ResponseCache
+from pytest_abstain.responders import Reply
+
+posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
+HANG_GUARD = 120  # seconds; a child still running then has hung (the old cache on a FIFO)
+MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def key(**changes: Any) -> CacheKey:
+    parts: dict[str, Any] = {
+        "endpoint": "http://127.0.0.1:1/v1",
+        "model": "m",
+        "params": {},
+        "messages": MESSAGES,
+        "sample": 0,
+    }
+    parts.update(changes)
+    return CacheKey.of(**parts)
+
+
+def entry_path(root: Path, of: CacheKey) -> Path:
+    return root / of.digest[:2] / f"{of.digest}.json"
+
+
+# --- entries that are not regular files of bounded size ----------------------------------
+
+# Get, explain a miss (which reads every entry), record, then replay from a fresh cache.
+CHILD = textwrap.dedent(
+    """
+    import json, resource, sys
+    from pathlib import Path
+    # Reading /dev/zero to the end would take the machine's memory before failing.
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    from pytest_abstain.cache import CacheKey, ResponseCache
+    from pytest_abstain.responders import Reply
+
+    root = Path(sys.argv[1])
+    key = CacheKey.of(**json.loads(sys.argv[2]))
+    cache = ResponseCache(root)
+    got = cache.get(key)
+    explained = cache.explain_miss(CacheKey.of(**{**json.loads(sys.argv[2]), "sample": 1}))
+    cache.put(key, Reply(text="Paris"))
+    again = ResponseCache(root).get(key)
+    print(json.dumps({
+        "got": None if got is None else got.text,
+        "corrupt": [[str(p), why] for p, why in cache.corrupt_entries()],
+        "explained": explained,
+        "unwritable": {str(p): why for p, why in cache.unwritable.items()},
+        "again": None if again is None else again.text,
+    }))
+    """
+)
+
+
+def run_child(root: Path) -> dict[str, Any]:
+    parts: dict[str, Any] = {
+        "endpoint": "http://127.0.0.1:1/v1", "model": "m", "params": {},
+        "messages": MESSAGES, "sample": 0,
+    }  # fmt: skip
+    assert CacheKey.of(**parts) == key()
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(root), json.dumps(parts)],
+        capture_output=True, text=True, timeout=HANG_GUARD,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def make_fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def make_zero_link(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def make_fifo_link(path: Path) -> None:
+    os.mkfifo(path.parent / "pipe")
+    path.symlink_to(path.parent / "pipe")
+
+
+def make_dangling_link(path: Path) -> None:
+    path.symlink_to(path.parent / "nowhere.json")
+
+
+def make_oversize(path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.truncate(MAX_ENTRY_BYTES + 1)  # sparse: no disk space taken
+
+
+@posix_only
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (make_zero_link, "cannot read it: a symbolic link to a character device ('/dev/zero')"),
+        (make_fifo, "cannot read it: a FIFO (named pipe), not a regular file"),
+        (make_fifo_link, "cannot read it: a symbolic link to a FIFO (named pipe)"),
+        (make_dangling_link, "which does not exist"),
+        (make_oversize, f"too large: 16.0 MiB, over the {MAX_ENTRY_BYTES >> 20} MiB"),
+    ],
+)
+def test_a_special_or_oversize_entry_is_reported_asked_again_and_replaced(
+    tmp_path: Path, make: Any, reason: str
+) -> None:
+    other = key(model="other")
+    ResponseCache(tmp_path).put(other, Reply(text="Lyon"))  # something to explain a miss by
+    path = entry_path(tmp_path, key())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make(path)
+
+    result = run_child(tmp_path)
+
+    assert result["got"] is None
+    assert result["corrupt"] == [[str(path), result["corrupt"][0][1]]]
+    assert reason in result["corrupt"][0][1]
+    # Explaining a miss reads every entry, the damaged one included, and skips it.
+    assert result["explained"].startswith("the closest cached entry differs in model")
+    assert result["unwritable"] == {} and result["again"] == "Paris"
+    # Recording replaced it by a regular file, with a mode of its own (not /dev/zero's).
+    info = os.lstat(path)
+    assert stat.S_ISREG(info.st_mode) and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    assert os.path.getsize(path) < 10_000
+
+
+@posix_only
+def test_a_directory_in_place_of_an_entry_is_reported_and_left_alone(tmp_path: Path) -> None:
+    path = entry_path(tmp_path, key())
+    path.mkdir(parents=True)
+    (path / "notes.txt").write_text("someone's files", encoding="utf-8")
+
+    result = run_child(tmp_path)
+
+    assert result["got"] is None and result["again"] is None
+    assert result["corrupt"] == [[str(path), "cannot read it: a directory, not a regular file"]]
+    assert result["explained"] == f"the cache in {tmp_path} is empty"
+    assert result["unwritable"] == {str(path): "a directory is where the entry goes"}
+    assert (path / "notes.txt").read_text(encoding="utf-8") == "someone's files"
+
+
+def test_a_link_to_a_whole_entry_is_followed(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "a")
+    cache.put(key(), Reply(text="Paris"))
+    path = entry_path(tmp_path / "b", key())
+    path.parent.mkdir(parents=True)
+    path.symlink_to(entry_path(tmp_path / "a", key()))
+    linked = ResponseCache(tmp_path / "b")
+    assert linked.get(key()) == Reply(text="Paris", cached=True)
+    assert linked.corrupt_entries() == []
+
+
+def test_an_entry_too_large_is_not_written(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path)
+    cache.put(key(), Reply(text="x" * MAX_ENTRY_BYTES))
+    path = entry_path(tmp_path, key())
+    assert not path.exists()
+    assert cache.unwritable[path].startswith("too large: 16.0 MiB, over the 16 MiB")
