@@ -1,10 +1,13 @@
 """The response cache: one JSON file per reply, keyed by everything that changes the reply.
 
 Entries are written atomically (temporary file, then rename), so several processes (xdist
-workers) can fill one cache at once, and an interrupted run leaves only whole entries. The key
-covers the endpoint, the model, the generation parameters, the full messages (so the stated t
-and the system prompt are in it) and the sample index; it never covers the API key, and nothing
-the cache stores does either. Failed replies are not stored: they must be asked again.
+workers) can fill one cache at once, and an interrupted run leaves only whole entries. A writer
+killed between the two steps (SIGTERM, SIGKILL, power loss) leaves its temporary file behind:
+a cache that records removes such files once they are `ORPHAN_AGE_SECONDS` old, an age no live
+writer's file reaches. The key covers the endpoint, the model, the generation parameters, the
+full messages (so the stated t and the system prompt are in it) and the sample index; it never
+covers the API key, and nothing the cache stores does either. Failed replies are not stored:
+they must be asked again.
 
 A reply is only ever replayed from an entry that validates: a regular file (a symbolic link is
 followed to one) of at most `MAX_ENTRY_BYTES`, read with that cap and without blocking, holding
@@ -21,7 +24,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,9 +44,14 @@ RECORD_MODES: tuple[RecordMode, ...] = ("missing", "replay", "all", "off")
 #: An entry holds one reply and the messages that asked for it: even a prompt that fills a
 #: million-token context is a few MiB of UTF-8, so a larger file is not an entry.
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
+#: Writing an entry takes milliseconds; a temporary file this old lost its writer.
+ORPHAN_AGE_SECONDS = 10 * 60
 
 # Where the platform has them: O_NONBLOCK makes opening a FIFO return at once.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+# write_atomic's temporary files: mkstemp(prefix=f".{name}.", suffix=".tmp") next to the entry.
+_TEMPORARY = re.compile(r"\.[0-9a-f]{64}\.json\.[A-Za-z0-9_]+\.tmp")
+_FOLDER = re.compile(r"[0-9a-f]{2}")
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,8 @@ class ResponseCache:
         self._corrupt: dict[Path, str] = {}
         #: Entries that could not be written this run, with why (they are asked next time).
         self.unwritable: dict[Path, str] = {}
+        self._swept = False
+        self._sweep_lock = threading.Lock()
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.json"
@@ -238,6 +251,10 @@ class ResponseCache:
         path = self._path(key.digest)
         problem = self._unstorable(text) or _clear_the_way(path)
         if problem is None:
+            with self._sweep_lock:
+                swept, self._swept = self._swept, True
+            if not swept:
+                self.remove_orphans()
             try:
                 write_atomic(path, text)
             except OSError as exc:
@@ -249,6 +266,31 @@ class ResponseCache:
     def _unstorable(self, text: str) -> str | None:
         size = len(text.encode("utf-8"))
         return _too_large(f"{size / 2**20:.1f} MiB") if size > MAX_ENTRY_BYTES else None
+
+    def remove_orphans(self, older_than: float = ORPHAN_AGE_SECONDS) -> list[Path]:
+        """Delete the temporary files of writers killed mid-write (write_atomic removes its own
+        on any exception, but SIGTERM and SIGKILL raise none) once they are `older_than`
+        seconds old, so a concurrent writer's file is left to be renamed. Done by the first
+        `put`: a cache only read (replay) is never modified."""
+        removed: list[Path] = []
+        cutoff = time.time() - older_than
+        try:
+            with os.scandir(self.root) as listing:
+                folders = [e.path for e in listing if _FOLDER.fullmatch(e.name)]
+        except OSError:
+            return removed
+        for folder in folders:
+            try:
+                with os.scandir(folder) as listing:
+                    found = [e for e in listing if _TEMPORARY.fullmatch(e.name)]
+                for temporary in found:
+                    info = temporary.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                        os.unlink(temporary.path)
+                        removed.append(Path(temporary.path))
+            except OSError:
+                continue  # not a folder, or another process removed the file first
+        return removed
 
     def keys(self) -> Iterator[dict[str, Any]]:
         """The key parts of every readable entry (for explaining misses)."""

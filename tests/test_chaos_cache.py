@@ -1,14 +1,16 @@
 """The response cache against what a repository can hold and a run can leave (issue 13).
 
 Each case puts the real thing on disk: a symbolic link to /dev/zero, a FIFO, a directory, an
-oversize file. Reads that would never end if the cache regressed run in a child process with a
-memory limit, under a timeout that only guards against a hang.
+oversize file, a writer's orphaned temporary file. Reads that would never end if the cache
+regressed run in a child process with a memory limit, under a timeout that only guards against
+a hang.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -17,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openai_server import FakeOpenAI
 
-from pytest_abstain.cache import MAX_ENTRY_BYTES, CacheKey, ResponseCache
+from pytest_abstain.cache import MAX_ENTRY_BYTES, ORPHAN_AGE_SECONDS, CacheKey, ResponseCache
 from pytest_abstain.responders import Reply
 
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
@@ -175,3 +178,84 @@ def test_an_entry_too_large_is_not_written(tmp_path: Path) -> None:
     path = entry_path(tmp_path, key())
     assert not path.exists()
     assert cache.unwritable[path].startswith("too large: 16.0 MiB, over the 16 MiB")
+
+
+# --- orphaned temporary files ------------------------------------------------------------
+
+# A writer killed between write_atomic's two steps, as an xdist worker or controller is by
+# SIGTERM: fsync is where the signal lands, so nothing after it runs (no `finally`).
+KILLED_WRITER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from pytest_abstain.cache import CacheKey, ResponseCache
+    from pytest_abstain.responders import Reply
+
+    os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)
+    key = CacheKey.of(None, "m", {}, [{"role": "user", "content": "Killed?"}], 0)
+    ResponseCache(Path(sys.argv[1])).put(key, Reply(text="never whole"))
+    """
+)
+
+
+def orphans(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("*/.*") if p.name.endswith(".tmp"))
+
+
+def kill_a_writer(root: Path) -> Path:
+    """Leave an orphaned temporary file the way a killed run does; return its path."""
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(root)], capture_output=True, timeout=HANG_GUARD
+    )
+    assert done.returncode == -signal.SIGTERM
+    (orphan,) = orphans(root)
+    return orphan
+
+
+def age(path: Path, seconds: float) -> None:
+    info = path.stat()
+    os.utime(path, (info.st_atime - seconds, info.st_mtime - seconds))
+
+
+@posix_only
+def test_a_recording_cache_removes_temporary_files_of_killed_writers(tmp_path: Path) -> None:
+    orphan = kill_a_writer(tmp_path)
+    assert not list(tmp_path.glob("*/*.json"))  # the killed writer stored nothing
+
+    # A temporary file this young may be a concurrent writer's, about to be renamed.
+    young = ResponseCache(tmp_path)
+    young.put(key(sample=1), Reply(text="Paris"))
+    assert orphans(tmp_path) == [orphan]
+
+    age(orphan, ORPHAN_AGE_SECONDS + 60)
+    live = orphan.with_name(orphan.name.replace(".json.", ".json.live", 1))
+    live.write_text("{", encoding="utf-8")  # another writer's, just made
+    mine = orphan.parent / ".notes.tmp"  # not write_atomic's: not the cache's to remove
+    mine.write_text("mine", encoding="utf-8")
+    age(mine, ORPHAN_AGE_SECONDS + 60)
+
+    # Only reading (replay) never modifies the cache.
+    reader = ResponseCache(tmp_path)
+    assert reader.get(key(sample=1)) is not None
+    assert "differs in sample" in reader.explain_miss(key())
+    assert orphan.exists()
+
+    ResponseCache(tmp_path).put(key(sample=2), Reply(text="Paris"))
+    assert orphans(tmp_path) == sorted([live, mine])
+    assert ResponseCache(tmp_path).remove_orphans(older_than=0) == [live]
+
+
+@posix_only
+def test_a_recording_run_cleans_up_after_a_killed_one(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_c="questions:\n  - {id: q, question: 'Q?', idk: true}\n")
+    orphan = kill_a_writer(pytester.path / "cache")
+    age(orphan, ORPHAN_AGE_SECONDS + 60)
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-cache", "cache",
+    )  # fmt: skip
+    assert result.ret == 0
+    assert orphans(pytester.path / "cache") == []
+    assert len(list((pytester.path / "cache").glob("*/*.json"))) == 1
