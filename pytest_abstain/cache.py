@@ -6,7 +6,8 @@ killed between the two steps (SIGTERM, SIGKILL, power loss) leaves its temporary
 a cache that records removes such files once they are `ORPHAN_AGE_SECONDS` old, an age no live
 writer's file reaches. The key covers the endpoint, the model, the generation parameters, the
 full messages (so the stated t and the system prompt are in it) and the sample index; it never
-covers the API key, and nothing the cache stores does either. Failed replies are not stored:
+covers the API key, and no entry is written whose text contains one of the run's API keys
+(`secrets`), however it got into the messages or the reply. Failed replies are not stored:
 they must be asked again.
 
 A reply is only ever replayed from an entry that validates: a regular file (a symbolic link is
@@ -28,7 +29,7 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +47,8 @@ RECORD_MODES: tuple[RecordMode, ...] = ("missing", "replay", "all", "off")
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 #: Writing an entry takes milliseconds; a temporary file this old lost its writer.
 ORPHAN_AGE_SECONDS = 10 * 60
+#: Shorter API keys are placeholders for local servers ("EMPTY", "ollama"), not secrets.
+MIN_SECRET_CHARS = 8
 
 # Where the platform has them: O_NONBLOCK makes opening a FIFO return at once.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -184,13 +187,17 @@ def _entry_problem(data: Any, digest: str) -> str | None:
 
 
 class ResponseCache:
-    """Replies on disk under `root`, two-level fan-out so no folder grows huge."""
+    """Replies on disk under `root`, two-level fan-out so no folder grows huge. No entry is
+    written whose text contains one of `secrets` (the run's API keys)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, secrets: Iterable[str] = ()) -> None:
         self.root = root
         self._corrupt: dict[Path, str] = {}
         #: Entries that could not be written this run, with why (they are asked next time).
         self.unwritable: dict[Path, str] = {}
+        keys = {s.strip() for s in secrets if len(s.strip()) >= MIN_SECRET_CHARS}
+        # A key with a quote or a backslash is spelled escaped in the JSON text.
+        self._secrets = keys | {_canonical(s)[1:-1] for s in keys}
         self._swept = False
         self._sweep_lock = threading.Lock()
 
@@ -264,6 +271,8 @@ class ResponseCache:
             self.unwritable[path] = problem
 
     def _unstorable(self, text: str) -> str | None:
+        if any(secret in text for secret in self._secrets):
+            return "it would store an API key in clear"  # not which: this goes to CI logs
         size = len(text.encode("utf-8"))
         return _too_large(f"{size / 2**20:.1f} MiB") if size > MAX_ENTRY_BYTES else None
 

@@ -1,9 +1,9 @@
 """The response cache against what a repository can hold and a run can leave (issue 13).
 
 Each case puts the real thing on disk: a symbolic link to /dev/zero, a FIFO, a directory, an
-oversize file, a writer's orphaned temporary file. Reads that would never end if the cache
-regressed run in a child process with a memory limit, under a timeout that only guards against
-a hang.
+oversize file, a writer's orphaned temporary file, an API key in the messages. Reads that
+would never end if the cache regressed run in a child process with a memory limit, under a
+timeout that only guards against a hang.
 """
 
 from __future__ import annotations
@@ -259,3 +259,57 @@ def test_a_recording_run_cleans_up_after_a_killed_one(
     assert result.ret == 0
     assert orphans(pytester.path / "cache") == []
     assert len(list((pytester.path / "cache").glob("*/*.json"))) == 1
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+SECRET = "sk-proj-Abc123_secret-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("where", "secret"),
+    [
+        ("system", SECRET),
+        ("user", SECRET),
+        ("reply", SECRET),
+        ("system", 'sk-with"quote\\and-backslash'),  # stored escaped in the JSON text
+    ],
+)
+def test_an_entry_holding_an_api_key_is_never_written(
+    tmp_path: Path, where: str, secret: str
+) -> None:
+    cache = ResponseCache(tmp_path, secrets=["", " ", "EMPTY", f"{secret}\n"])
+    text = f"Our key is {secret}. Be brief."
+    messages = [{"role": "system", "content": "Be brief."}, *MESSAGES]
+    if where == "system":
+        messages[0]["content"] = text
+    elif where == "user":
+        messages[1]["content"] = text
+    stored_key = key(messages=messages)
+    cache.put(stored_key, Reply(text=text if where == "reply" else "Paris"))
+    path = entry_path(tmp_path, stored_key)
+    assert not path.exists() and not list(tmp_path.rglob("*.json"))
+    assert cache.unwritable == {path: "it would store an API key in clear"}
+    # Short placeholders ("EMPTY") are not secrets: an entry naming one is stored.
+    cache.put(key(messages=[{"role": "user", "content": "EMPTY?"}]), Reply(text="EMPTY"))
+    assert len(list(tmp_path.rglob("*.json"))) == 1
+
+
+def test_a_system_prompt_file_holding_the_api_key_is_asked_not_stored(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.path.joinpath("prompt.txt").write_text(f"Internal: {api_key}\n", encoding="utf-8")
+    pytester.makefile(
+        ".yaml",
+        abstain_c="system_prompt_file: prompt.txt\n"
+        "questions:\n  - {id: capital, question: 'Capital of France?', answer: Paris}\n",
+    )
+    openai_server.replies = {"France": "Paris."}
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--abstain-cache", "cache",
+    )  # fmt: skip
+    assert result.ret == 0 and len(openai_server.requests) == 1
+    result.stdout.fnmatch_lines(["*1 replies could not be stored*it would store an API key*"])
+    assert api_key not in result.stdout.str()
+    assert not [p for p in (pytester.path / "cache").rglob("*") if p.is_file()]
