@@ -18,6 +18,9 @@ one, a directory, an oversize file; an entry truncated by a crash in an old vers
 hand, copied from another cache, written by another version) is a miss, so the reply is asked
 again and, when recording, written atomically over the bad file. Such entries are listed by
 `ResponseCache.corrupt_entries()` for the run's summary, never raised.
+
+Explaining a miss compares its key with every stored key: they are read once, on the first
+miss, and indexed (`misses.MissIndex`), so explaining every miss of a run is linear.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from .misses import MissIndex, differences
 from .prompts import Message
 from .report import write_atomic
 from .responders import Reply
@@ -198,8 +202,10 @@ class ResponseCache:
         keys = {s.strip() for s in secrets if len(s.strip()) >= MIN_SECRET_CHARS}
         # A key with a quote or a backslash is spelled escaped in the JSON text.
         self._secrets = keys | {_canonical(s)[1:-1] for s in keys}
+        self._index: MissIndex | None = None
+        self._index_lock = threading.Lock()
         self._swept = False
-        self._sweep_lock = threading.Lock()
+        self._sweep_lock = threading.Lock()  # apart: writers need not wait for the index
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.json"
@@ -269,6 +275,10 @@ class ResponseCache:
                 problem = exc.strerror or str(exc)
         if problem is not None:
             self.unwritable[path] = problem
+            return
+        with self._index_lock:
+            if self._index is not None:  # as it would read back from the file
+                self._index.add(str(path), json.loads(_canonical(entry["key"])))
 
     def _unstorable(self, text: str) -> str | None:
         if any(secret in text for secret in self._secrets):
@@ -301,35 +311,29 @@ class ResponseCache:
                 continue  # not a folder, or another process removed the file first
         return removed
 
-    def keys(self) -> Iterator[dict[str, Any]]:
-        """The key parts of every readable entry (for explaining misses)."""
+    def explain_miss(self, key: CacheKey) -> str:
+        """Which parts of `key` differ from the closest stored entry (see `misses`): one stored
+        when the first miss was explained, or since by this process (not by others)."""
+        with self._index_lock:
+            if self._index is None:
+                self._index = MissIndex(self._stored_keys())
+        wanted = key.parts()
+        found = self._index.closest(wanted)
+        if found is None:
+            return f"the cache in {self.root} is empty"
+        changes = differences(found[1], wanted)
+        if not changes:  # its key is this one, yet it was not replayed
+            why = self._corrupt.get(Path(found[0]))
+            if why is None:  # it was not there when looked up
+                return "an entry with this very key was stored since (by another process?)"
+            return f"the entry stored with this very key is unusable: {why}"
+        return "the closest cached entry differs in " + "; ".join(changes)
+
+    def _stored_keys(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for path in self.root.glob("*/*.json"):
             stored = _stored_key(path)
             if stored is not None:
-                yield stored
-
-    def explain_miss(self, key: CacheKey) -> str:
-        """Which parts of `key` differ from the closest stored entry."""
-        wanted = key.parts()
-        prompt = key.messages[-1][1] if key.messages else ""
-        best: tuple[tuple[int, int], dict[str, Any]] | None = None
-        for stored in self.keys():
-            differing = sum(1 for name in _PART_ORDER if stored.get(name) != wanted[name])
-            # Among equally different entries, the one whose prompt shares the longest start
-            # with this one is the same question, asked differently.
-            shared = _shared_start(_last_content(stored.get("messages")), prompt)
-            rank = (differing, -shared)
-            if best is None or rank < best[0]:
-                best = (rank, stored)
-        if best is None:
-            return f"the cache in {self.root} is empty"
-        stored = best[1]
-        changes = [
-            _describe_change(name, stored.get(name), wanted[name])
-            for name in _PART_ORDER
-            if stored.get(name) != wanted[name]
-        ]
-        return "the closest cached entry differs in " + "; ".join(changes)
+                yield str(path), stored
 
 
 def _clear_the_way(path: Path) -> str | None:
@@ -351,40 +355,3 @@ def _clear_the_way(path: Path) -> str | None:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-
-
-_PART_ORDER = ("endpoint", "model", "params", "messages", "sample")
-
-
-def _describe_change(name: str, stored: Any, wanted: Any) -> str:
-    if name != "messages" or not isinstance(stored, list):
-        return f"{name}: {stored!r} → {wanted!r}"
-    before = {str(m.get("role")): str(m.get("content", "")) for m in stored if isinstance(m, dict)}
-    after = {str(m["role"]): str(m["content"]) for m in wanted}
-    parts = []
-    for role in sorted(set(before) | set(after)):
-        old, new = before.get(role), after.get(role)
-        if old == new:
-            continue
-        if old is None or new is None:
-            parts.append(f"{role} message {'added' if old is None else 'removed'}")
-            continue
-        at = _shared_start(old, new)
-        parts.append(f"{role} message at character {at}: {_snip(old, at)!r} → {_snip(new, at)!r}")
-    return "messages (" + "; ".join(parts) + ")"
-
-
-def _last_content(messages: Any) -> str:
-    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-        return str(messages[-1].get("content", ""))
-    return ""
-
-
-def _shared_start(a: str, b: str) -> int:
-    return next(
-        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
-    )
-
-
-def _snip(text: str, at: int, width: int = 24) -> str:
-    return text[max(0, at - 8) : at + width]

@@ -14,14 +14,24 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai_server import FakeOpenAI
 
-from pytest_abstain.cache import MAX_ENTRY_BYTES, ORPHAN_AGE_SECONDS, CacheKey, ResponseCache
+import pytest_abstain.cache
+from pytest_abstain.cache import (
+    MAX_ENTRY_BYTES,
+    ORPHAN_AGE_SECONDS,
+    CacheKey,
+    ResponseCache,
+)
+from pytest_abstain.misses import MissIndex
 from pytest_abstain.responders import Reply
 
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
@@ -259,6 +269,176 @@ def test_a_recording_run_cleans_up_after_a_killed_one(
     assert result.ret == 0
     assert orphans(pytester.path / "cache") == []
     assert len(list((pytester.path / "cache").glob("*/*.json"))) == 1
+
+
+# --- explaining misses: each entry read once, the same explanations ----------------------
+
+
+def old_explain_miss(root: Path, wanted_key: CacheKey) -> str:
+    """explain_miss before issue 13 (every entry read per miss), entries in the order the new
+    one breaks ties by: last message, then path."""
+    from pytest_abstain.misses import _describe_change, _last_content, _shared_start
+
+    stored_keys = []
+    for path in root.glob("*/*.json"):
+        stored = json.loads(path.read_text(encoding="utf-8"))["key"]
+        stored_keys.append((_last_content(stored.get("messages")), str(path), stored))
+    wanted = wanted_key.parts()
+    prompt = wanted_key.messages[-1][1] if wanted_key.messages else ""
+    names = ("endpoint", "model", "params", "messages", "sample")
+    best: tuple[tuple[int, int], dict[str, Any]] | None = None
+    for _, _, stored in sorted(stored_keys, key=lambda item: item[:2]):
+        differing = sum(1 for name in names if stored.get(name) != wanted[name])
+        shared = _shared_start(_last_content(stored.get("messages")), prompt)
+        if best is None or (differing, -shared) < best[0]:
+            best = ((differing, -shared), stored)
+    if best is None:
+        return f"the cache in {root} is empty"
+    changes = [
+        _describe_change(name, best[1].get(name), wanted[name])
+        for name in names
+        if best[1].get(name) != wanted[name]
+    ]
+    return "the closest cached entry differs in " + "; ".join(changes)
+
+
+def question(i: int, threshold: int, system: str | None = None) -> list[dict[str, str]]:
+    user = {"role": "user", "content": f"Question {i}? Answer if over {threshold}% sure."}
+    return [{"role": "system", "content": system}, user] if system else [user]
+
+
+def fill(root: Path) -> list[CacheKey]:
+    """A cache as several runs leave it: models, samples, params, a system prompt."""
+    cache = ResponseCache(root)
+    stored = []
+    for i in range(8):
+        for model, sample in (("m", 0), ("m", 1), ("big", 0)):
+            stored.append(key(model=model, sample=sample, messages=question(i, 75)))
+        stored.append(key(params={"temperature": 0.5}, messages=question(i, 90, "Be brief.")))
+    for stored_key in stored:
+        cache.put(stored_key, Reply(text="I don't know."))
+    return stored
+
+
+MISSES = [
+    key(messages=question(3, 90)),
+    key(messages=question(3, 90, "Be brief.")),
+    key(messages=question(3, 75, "Be brief.")),
+    key(model="big", sample=1, messages=question(5, 75)),
+    key(model="other", messages=question(12, 75)),
+    key(endpoint="http://elsewhere/v1", messages=question(2, 75)),
+    key(params={"temperature": 0.5}, messages=question(2, 75)),
+    key(sample=3, messages=question(7, 75)),
+    key(messages=[{"role": "user", "content": ""}]),
+    key(messages=[{"role": "user", "content": "Something else entirely"}]),
+    key(messages=[*question(1, 75), {"role": "assistant", "content": "A"}]),
+]
+
+
+def test_explaining_every_miss_reads_each_entry_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = fill(tmp_path)
+    reads: list[Path] = []
+    read = pytest_abstain.cache._read_entry
+
+    def counted(path: Path) -> str:
+        reads.append(path)
+        return read(path)
+
+    monkeypatch.setattr(pytest_abstain.cache, "_read_entry", counted)
+    cache = ResponseCache(tmp_path)
+    for miss in MISSES * 10:
+        cache.explain_miss(miss)
+    # Before: every entry for every miss, 32 x 110 reads.
+    assert sorted(reads) == sorted(entry_path(tmp_path, k) for k in stored)
+
+
+def test_explanations_are_those_of_the_old_ranking(tmp_path: Path) -> None:
+    stored = fill(tmp_path)
+    cache = ResponseCache(tmp_path)
+    explained = [cache.explain_miss(miss) for miss in MISSES]
+    assert explained == [old_explain_miss(tmp_path, miss) for miss in MISSES]
+    assert explained[0] == (
+        "the closest cached entry differs in messages (user message at character 27: "
+        "'if over 75% sure.' → 'if over 90% sure.')"
+    )
+    # ... that of the same question at another threshold, not of another question.
+    index = MissIndex((str(entry_path(tmp_path, k)), k.parts()) for k in stored)
+    found = index.closest(MISSES[0].parts())
+    same_question = key(messages=question(3, 75))
+    assert found is not None and found[0] == str(entry_path(tmp_path, same_question))
+    assert explained[1] == "the closest cached entry differs in params: {'temperature': 0.5} → {}"
+    # A key stored by this cache after the index was built is found by the next miss.
+    cache.put(stored[0], Reply(text="again"))
+    cache.put(key(sample=9, messages=question(3, 90)), Reply(text="new"))
+    assert cache.explain_miss(MISSES[0]) == "the closest cached entry differs in sample: 9 → 0"
+
+
+def test_a_miss_on_an_unusable_entry_with_its_very_key_says_so(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path)
+    cache.put(key(), Reply(text="Paris"))
+    path = entry_path(tmp_path, key())
+    path.write_text(path.read_text(encoding="utf-8").replace('"Paris"', "null"), encoding="utf-8")
+    assert cache.get(key()) is None
+    assert cache.explain_miss(key()) == (
+        "the entry stored with this very key is unusable: no reply text"
+    )
+    # Another process (an xdist worker) stores the entry between the look-up and the index.
+    looking = ResponseCache(tmp_path)
+    assert looking.get(key(sample=1)) is None
+    ResponseCache(tmp_path).put(key(sample=1), Reply(text="Paris"))
+    assert looking.explain_miss(key(sample=1)) == (
+        "an entry with this very key was stored since (by another process?)"
+    )
+
+
+TEXT = st.text(alphabet="ab%7", max_size=4)
+ROLES = ["system", "user"]
+KEYS = st.builds(
+    key,
+    model=st.sampled_from(["m", "n"]),
+    params=st.sampled_from([{}, {"temperature": 0.5}]),
+    sample=st.integers(0, 1),
+    messages=st.lists(
+        st.builds(lambda role, text: {"role": role, "content": text}, st.sampled_from(ROLES), TEXT),
+        min_size=1,
+        max_size=2,
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(stored=st.lists(KEYS, max_size=12), wanted=st.lists(KEYS, min_size=1, max_size=4))
+def test_explanations_match_the_old_ranking_on_any_cache(
+    stored: list[CacheKey], wanted: list[CacheKey]
+) -> None:
+    # Tiny alphabets, so that shared starts, ties and exact messages abound.
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        cache = ResponseCache(root)
+        for stored_key in stored:
+            cache.put(stored_key, Reply(text="x"))
+        for miss in wanted:
+            if miss not in stored:  # only misses are explained
+                assert cache.explain_miss(miss) == old_explain_miss(root, miss)
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=st.lists(KEYS, max_size=8), then=st.lists(KEYS, max_size=8), wanted=KEYS)
+def test_an_index_grown_by_adds_is_the_index_built_at_once(
+    first: list[CacheKey], then: list[CacheKey], wanted: CacheKey
+) -> None:
+    # Paths as the cache names them, one in three holding another key (copied in by hand).
+    def path(i: int, k: CacheKey) -> str:
+        return f"{k.digest}.json" if i % 3 else "shared.json"
+
+    grown = MissIndex((path(i, k), k.parts()) for i, k in enumerate(first))
+    final = {path(i, k): k.parts() for i, k in enumerate(first)}
+    for i, k in enumerate(then, start=len(first)):
+        grown.add(path(i, k), k.parts())
+        final[path(i, k)] = k.parts()
+    assert grown.closest(wanted.parts()) == MissIndex(final.items()).closest(wanted.parts())
 
 
 # --- API keys ----------------------------------------------------------------------------
