@@ -1,29 +1,44 @@
 """The response cache: one JSON file per reply, keyed by everything that changes the reply.
 
 Entries are written atomically (temporary file, then rename), so several processes (xdist
-workers) can fill one cache at once, and an interrupted run leaves only whole entries. The key
-covers the endpoint, the model, the generation parameters, the full messages (so the stated t
-and the system prompt are in it) and the sample index; it never covers the API key, and nothing
-the cache stores does either. Failed replies are not stored: they must be asked again.
+workers) can fill one cache at once, and an interrupted run leaves only whole entries. A writer
+killed between the two steps (SIGTERM, SIGKILL, power loss) leaves its temporary file behind:
+a cache that records removes such files once they are `ORPHAN_AGE_SECONDS` old, an age no live
+writer's file reaches. The key covers the endpoint, the model, the generation parameters, the
+full messages (so the stated t and the system prompt are in it) and the sample index; it never
+covers the API key, and no entry is written whose text contains one of the run's API keys
+(`secrets`), however it got into the messages or the reply. Failed replies are not stored:
+they must be asked again.
 
-A reply is only ever replayed from an entry that validates: readable JSON of this cache
-version, whose stored key hashes to the key asked for, with the reply's text and token counts
-of the right types. Any other entry (truncated by a crash in an old version, edited by hand,
-copied from another cache, written by another version) is a miss, so the reply is asked
+A reply is only ever replayed from an entry that validates: a regular file (a symbolic link is
+followed to one) of at most `MAX_ENTRY_BYTES`, read with that cap and without blocking, holding
+readable JSON of this cache version, whose stored key hashes to the key asked for, with the
+reply's text and token counts of the right types. Anything else (a FIFO, a device or a link to
+one, a directory, an oversize file; an entry truncated by a crash in an old version, edited by
+hand, copied from another cache, written by another version) is a miss, so the reply is asked
 again and, when recording, written atomically over the bad file. Such entries are listed by
 `ResponseCache.corrupt_entries()` for the run's summary, never raised.
+
+Explaining a miss compares its key with every stored key: they are read once, on the first
+miss, and indexed (`misses.MissIndex`), so explaining every miss of a run is linear.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import os
+import re
+import stat
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from .misses import MissIndex, differences
 from .prompts import Message
 from .report import write_atomic
 from .responders import Reply
@@ -31,6 +46,19 @@ from .responders import Reply
 CACHE_VERSION = 1
 RecordMode = Literal["missing", "replay", "all", "off"]
 RECORD_MODES: tuple[RecordMode, ...] = ("missing", "replay", "all", "off")
+#: An entry holds one reply and the messages that asked for it: even a prompt that fills a
+#: million-token context is a few MiB of UTF-8, so a larger file is not an entry.
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
+#: Writing an entry takes milliseconds; a temporary file this old lost its writer.
+ORPHAN_AGE_SECONDS = 10 * 60
+#: Shorter API keys are placeholders for local servers ("EMPTY", "ollama"), not secrets.
+MIN_SECRET_CHARS = 8
+
+# Where the platform has them: O_NONBLOCK makes opening a FIFO return at once.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+# write_atomic's temporary files: mkstemp(prefix=f".{name}.", suffix=".tmp") next to the entry.
+_TEMPORARY = re.compile(r"\.[0-9a-f]{64}\.json\.[A-Za-z0-9_]+\.tmp")
+_FOLDER = re.compile(r"[0-9a-f]{2}")
 
 
 @dataclass(frozen=True)
@@ -69,9 +97,75 @@ class CacheKey:
         return _digest(self.parts())
 
 
+def _canonical(parts: Any) -> str:
+    return json.dumps(parts, sort_keys=True, ensure_ascii=False)
+
+
 def _digest(parts: Any) -> str:
-    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
+
+
+class _Damaged(Exception):
+    """Something that cannot be an entry is where one should be; the message says why."""
+
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _check(path: Path, info: os.stat_result) -> None:
+    """Raise _Damaged unless `info` is a regular file within the size cap."""
+    if not stat.S_ISREG(info.st_mode):
+        what = _KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
+        if path.is_symlink():
+            what = f"a symbolic link to {what} ({_target(path)})"
+        raise _Damaged(f"cannot read it: {what}, not a regular file")
+    if info.st_size > MAX_ENTRY_BYTES:
+        raise _Damaged(_too_large(f"{info.st_size / 2**20:.1f} MiB"))
+
+
+def _target(link: Path) -> str:
+    try:
+        return repr(os.readlink(link)[:200])
+    except OSError:
+        return "unreadable"
+
+
+def _too_large(size: str) -> str:
+    return f"too large: {size}, over the {MAX_ENTRY_BYTES >> 20} MiB an entry may take"
+
+
+def _read_entry(path: Path) -> str:
+    """An entry's text. FileNotFoundError when there is none; _Damaged for anything that
+    is not a regular file within MAX_ENTRY_BYTES (read no further than that, never blocking)."""
+    try:
+        info = os.stat(path)  # follows a symbolic link: its target must be an entry
+    except FileNotFoundError:
+        if not path.is_symlink():
+            raise
+        dangling = f"cannot read it: a symbolic link to {_target(path)}, which does not exist"
+        raise _Damaged(dangling) from None
+    _check(path, info)  # before opening: opening a device can have effects
+    with open(os.open(path, _OPEN_FLAGS), "rb") as handle:
+        _check(path, os.fstat(handle.fileno()))  # it may have been replaced since the stat
+        data = handle.read(MAX_ENTRY_BYTES + 1)
+    if len(data) > MAX_ENTRY_BYTES:  # it grew since the stat
+        raise _Damaged(_too_large("more than that"))
+    return data.decode("utf-8")
+
+
+def _stored_key(path: Path) -> dict[str, Any] | None:
+    """The key part of the entry at `path` when it is readable, else None."""
+    try:
+        stored = json.loads(_read_entry(path))["key"]
+    except (OSError, _Damaged, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    return stored if isinstance(stored, dict) else None
 
 
 def _entry_problem(data: Any, digest: str) -> str | None:
@@ -97,13 +191,21 @@ def _entry_problem(data: Any, digest: str) -> str | None:
 
 
 class ResponseCache:
-    """Replies on disk under `root`, two-level fan-out so no folder grows huge."""
+    """Replies on disk under `root`, two-level fan-out so no folder grows huge. No entry is
+    written whose text contains one of `secrets` (the run's API keys)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, secrets: Iterable[str] = ()) -> None:
         self.root = root
         self._corrupt: dict[Path, str] = {}
         #: Entries that could not be written this run, with why (they are asked next time).
         self.unwritable: dict[Path, str] = {}
+        keys = {s.strip() for s in secrets if len(s.strip()) >= MIN_SECRET_CHARS}
+        # A key with a quote or a backslash is spelled escaped in the JSON text.
+        self._secrets = keys | {_canonical(s)[1:-1] for s in keys}
+        self._index: MissIndex | None = None
+        self._index_lock = threading.Lock()
+        self._swept = False
+        self._sweep_lock = threading.Lock()  # apart: writers need not wait for the index
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.json"
@@ -117,8 +219,11 @@ class ResponseCache:
         digest = key.digest
         path = self._path(digest)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_entry(path)
         except FileNotFoundError:
+            return None
+        except _Damaged as exc:
+            self._corrupt[path] = str(exc)
             return None
         except (OSError, UnicodeDecodeError) as exc:
             self._corrupt[path] = f"cannot read it: {getattr(exc, 'strerror', None) or exc}"
@@ -155,83 +260,98 @@ class ResponseCache:
                 "completion_tokens": reply.completion_tokens,
             },
         }
+        text = json.dumps(entry, indent=1, ensure_ascii=False)
         path = self._path(key.digest)
-        try:
-            write_atomic(path, json.dumps(entry, indent=1, ensure_ascii=False))
-        except OSError as exc:
-            # A full disk or a read-only cache costs a re-ask next time, not this run.
-            self.unwritable[path] = exc.strerror or str(exc)
-
-    def keys(self) -> Iterator[dict[str, Any]]:
-        """The key parts of every readable entry (for explaining misses)."""
-        for path in self.root.glob("*/*.json"):
+        problem = self._unstorable(text) or _clear_the_way(path)
+        if problem is None:
+            with self._sweep_lock:
+                swept, self._swept = self._swept, True
+            if not swept:
+                self.remove_orphans()
             try:
-                stored = json.loads(path.read_text(encoding="utf-8"))["key"]
-            except (OSError, ValueError, KeyError, TypeError, RecursionError):
-                continue
-            if isinstance(stored, dict):
-                yield stored
+                write_atomic(path, text)
+            except OSError as exc:
+                # A full disk or a read-only cache costs a re-ask next time, not this run.
+                problem = exc.strerror or str(exc)
+        if problem is not None:
+            self.unwritable[path] = problem
+            return
+        with self._index_lock:
+            if self._index is not None:  # as it would read back from the file
+                self._index.add(str(path), json.loads(_canonical(entry["key"])))
+
+    def _unstorable(self, text: str) -> str | None:
+        if any(secret in text for secret in self._secrets):
+            return "it would store an API key in clear"  # not which: this goes to CI logs
+        size = len(text.encode("utf-8"))
+        return _too_large(f"{size / 2**20:.1f} MiB") if size > MAX_ENTRY_BYTES else None
+
+    def remove_orphans(self, older_than: float = ORPHAN_AGE_SECONDS) -> list[Path]:
+        """Delete the temporary files of writers killed mid-write (write_atomic removes its own
+        on any exception, but SIGTERM and SIGKILL raise none) once they are `older_than`
+        seconds old, so a concurrent writer's file is left to be renamed. Done by the first
+        `put`: a cache only read (replay) is never modified."""
+        removed: list[Path] = []
+        cutoff = time.time() - older_than
+        try:
+            with os.scandir(self.root) as listing:
+                folders = [e.path for e in listing if _FOLDER.fullmatch(e.name)]
+        except OSError:
+            return removed
+        for folder in folders:
+            try:
+                with os.scandir(folder) as listing:
+                    found = [e for e in listing if _TEMPORARY.fullmatch(e.name)]
+                for temporary in found:
+                    info = temporary.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                        os.unlink(temporary.path)
+                        removed.append(Path(temporary.path))
+            except OSError:
+                continue  # not a folder, or another process removed the file first
+        return removed
 
     def explain_miss(self, key: CacheKey) -> str:
-        """Which parts of `key` differ from the closest stored entry."""
+        """Which parts of `key` differ from the closest stored entry (see `misses`): one stored
+        when the first miss was explained, or since by this process (not by others)."""
+        with self._index_lock:
+            if self._index is None:
+                self._index = MissIndex(self._stored_keys())
         wanted = key.parts()
-        prompt = key.messages[-1][1] if key.messages else ""
-        best: tuple[tuple[int, int], dict[str, Any]] | None = None
-        for stored in self.keys():
-            differing = sum(1 for name in _PART_ORDER if stored.get(name) != wanted[name])
-            # Among equally different entries, the one whose prompt shares the longest start
-            # with this one is the same question, asked differently.
-            shared = _shared_start(_last_content(stored.get("messages")), prompt)
-            rank = (differing, -shared)
-            if best is None or rank < best[0]:
-                best = (rank, stored)
-        if best is None:
+        found = self._index.closest(wanted)
+        if found is None:
             return f"the cache in {self.root} is empty"
-        stored = best[1]
-        changes = [
-            _describe_change(name, stored.get(name), wanted[name])
-            for name in _PART_ORDER
-            if stored.get(name) != wanted[name]
-        ]
+        changes = differences(found[1], wanted)
+        if not changes:  # its key is this one, yet it was not replayed
+            why = self._corrupt.get(Path(found[0]))
+            if why is None:  # it was not there when looked up
+                return "an entry with this very key was stored since (by another process?)"
+            return f"the entry stored with this very key is unusable: {why}"
         return "the closest cached entry differs in " + "; ".join(changes)
 
+    def _stored_keys(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for path in self.root.glob("*/*.json"):
+            stored = _stored_key(path)
+            if stored is not None:
+                yield str(path), stored
 
-_PART_ORDER = ("endpoint", "model", "params", "messages", "sample")
 
-
-def _describe_change(name: str, stored: Any, wanted: Any) -> str:
-    if name != "messages" or not isinstance(stored, list):
-        return f"{name}: {stored!r} → {wanted!r}"
-    before = {str(m.get("role")): str(m.get("content", "")) for m in stored if isinstance(m, dict)}
-    after = {str(m["role"]): str(m["content"]) for m in wanted}
-    parts = []
-    for role in sorted(set(before) | set(after)):
-        old, new = before.get(role), after.get(role)
-        if old == new:
-            continue
-        if old is None or new is None:
-            parts.append(f"{role} message {'added' if old is None else 'removed'}")
-            continue
-        at = _shared_start(old, new)
-        parts.append(f"{role} message at character {at}: {_snip(old, at)!r} → {_snip(new, at)!r}")
-    return "messages (" + "; ".join(parts) + ")"
+def _clear_the_way(path: Path) -> str | None:
+    """Remove a link or special file where the entry goes, or say why the entry cannot go
+    there. A rename would replace it too, but write_atomic first copies the mode of what the
+    path leads to, and /dev/zero's rw-rw-rw- is no mode for a cache entry."""
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return "a directory is where the entry goes"
+        if not stat.S_ISREG(mode):
+            path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-
-
-def _last_content(messages: Any) -> str:
-    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-        return str(messages[-1].get("content", ""))
-    return ""
-
-
-def _shared_start(a: str, b: str) -> int:
-    return next(
-        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
-    )
-
-
-def _snip(text: str, at: int, width: int = 24) -> str:
-    return text[max(0, at - 8) : at + width]

@@ -410,7 +410,13 @@ class AbstainRun:
         self._misses: list[str] = []
         self._next_progress = 0.0
         cache_dir = option_path(config, "cache")
-        self.cache = ResponseCache(cache_dir) if cache_dir and settings.record != "off" else None
+        # The keys _openai_responder sends: no cache entry may hold one (the cache skips blanks).
+        keys = [os.environ.get(name, "") for name in ("OPENAI_API_KEY", "ABSTAIN_JUDGE_API_KEY")]
+        self.cache = (
+            ResponseCache(cache_dir, secrets=keys)
+            if cache_dir and settings.record != "off"
+            else None
+        )
         problem = _cache_problem(cache_dir, settings.record) if self.cache and cache_dir else None
         if problem:
             raise pytest.UsageError(f"cannot use the response cache {cache_dir}: {problem}")
