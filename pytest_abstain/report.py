@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -284,7 +285,12 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp makes an owner-only file; a report or baseline is read by others (CI artifact
     # servers, teammates), so it keeps the mode of the file it replaces, else rw-r--r--.
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    mode = 0o644
+    with contextlib.suppress(OSError):
+        existing = path.stat()
+        # Only a regular file's mode: a link to /dev/null would make the report world-writable.
+        if stat.S_ISREG(existing.st_mode):
+            mode = stat.S_IMODE(existing.st_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, mode)

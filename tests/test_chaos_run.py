@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.baseline import read_baseline, update_baseline
 from pytest_abstain.markdown import render_markdown
-from pytest_abstain.report import build_report
+from pytest_abstain.report import build_report, write_atomic
 from pytest_abstain.responders import MAX_REPLY_CHARS, Reply
 from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult, overall_metrics
 from pytest_abstain.schema import load_schema
@@ -317,3 +318,13 @@ def test_a_lone_surrogate_escape_in_a_suite_never_reaches_a_prompt(tmp_path: Pat
         assert str(suite) in str(exc)
     else:  # PyYAML's own parser reads it: the surrogate becomes U+FFFD at load
         assert loaded.questions[0].text == "Capital \ufffd?"
+
+
+def test_an_output_that_was_a_link_to_a_device_is_replaced_by_a_private_regular_file(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "r.json"
+    report.symlink_to("/dev/null")  # world-writable: its mode must not be copied
+    write_atomic(report, "{}\n")
+    assert not report.is_symlink() and report.read_text() == "{}\n"
+    assert stat.S_IMODE(report.stat().st_mode) & stat.S_IWOTH == 0
