@@ -67,7 +67,8 @@ class MissIndex:
             group = self._group(old)
             group.prompts.remove((_last_content(old.get("messages")), path))
             messages = _fingerprint(old.get("messages"))
-            if group.by_messages.pop(messages, None) == path:
+            if group.by_messages.get(messages) == path:
+                del group.by_messages[messages]
                 same = [p for _, p in group.prompts if self._messages_of(p) == messages]
                 if same:
                     group.by_messages[messages] = min(same)

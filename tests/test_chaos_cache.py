@@ -183,9 +183,12 @@ def test_a_link_to_a_whole_entry_is_followed(tmp_path: Path) -> None:
 
 
 def test_an_entry_too_large_is_not_written(tmp_path: Path) -> None:
+    # A reply is capped well below the entry cap (responders.MAX_REPLY_CHARS); a prompt, from
+    # a large system prompt file, is not.
+    huge = key(messages=[{"role": "system", "content": "x" * MAX_ENTRY_BYTES}, *MESSAGES])
     cache = ResponseCache(tmp_path)
-    cache.put(key(), Reply(text="x" * MAX_ENTRY_BYTES))
-    path = entry_path(tmp_path, key())
+    cache.put(huge, Reply(text="Paris"))
+    path = entry_path(tmp_path, huge)
     assert not path.exists()
     assert cache.unwritable[path].startswith("too large: 16.0 MiB, over the 16 MiB")
 
@@ -481,7 +484,8 @@ def test_a_system_prompt_file_holding_the_api_key_is_asked_not_stored(
     pytester.path.joinpath("prompt.txt").write_text(f"Internal: {api_key}\n", encoding="utf-8")
     pytester.makefile(
         ".yaml",
-        abstain_c="system_prompt_file: prompt.txt\n"
+        # Sent on purpose (the suite loader refuses it otherwise), and still never stored.
+        abstain_c="system_prompt_file: prompt.txt\nallow_secrets: [OPENAI_API_KEY]\n"
         "questions:\n  - {id: capital, question: 'Capital of France?', answer: Paris}\n",
     )
     openai_server.replies = {"France": "Paris."}
