@@ -10,6 +10,7 @@ from openai_server import Budget, Chaos, FakeOpenAI, Fault
 from pytest_abstain.asking import Asker
 from pytest_abstain.responders import OpenAIResponder, Reply
 from pytest_abstain.retrying import RECENT_ANSWERS, RetryPolicy
+from pytest_abstain.settings import quoted_url, url_problem
 
 
 def question(i: int) -> list[dict[str, str]]:
@@ -63,3 +64,111 @@ def test_a_used_up_budget_still_pauses_everyone(server: FakeOpenAI) -> None:
     assert server.budget.refused and max(server.budget.refused) <= most + concurrency, (
         server.budget.refused
     )
+
+
+# -- the base URL: checked before the run ----------------
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:99999/v1", "port"),
+        ("http://127.0.0.1:0/v1", "port"),
+        ("http://host:abc/v1", "port"),
+        ("http://[bad", "not a valid URL"),
+        ("ftp://host/v1", "http:// or https://"),
+        ("localhost:8000/v1", "http:// or https://"),
+        ("http:///v1", "no host"),
+        ("http://user:pw@/v1", "no host"),
+        ("https://host/v1\n", "control character"),
+        ("", "empty"),
+    ],
+)
+def test_url_problems(url: str, problem: str) -> None:
+    found = url_problem(url)
+    assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/v1", "https://api.openai.com/v1", "https://[::1]:8443/v1/"]
+)
+def test_good_urls_have_no_problem(url: str) -> None:
+    assert url_problem(url) is None
+
+
+def test_a_quoted_url_keeps_its_credentials_back() -> None:
+    assert quoted_url("http://u:hunter2@host:99999/v1?key=abc") == "'http://***@host:99999/v1?...'"
+    assert quoted_url("http://u:pa/ss@[bad") == "'http://***@[bad'"
+    assert quoted_url("https://host/v1") == "'https://host/v1'"
+
+
+def suite(count: int) -> str:
+    lines = "\n".join(
+        f"  - {{id: q{i}, question: 'Question number {i}?', idk: true}}" for i in range(count)
+    )
+    return f"questions:\n{lines}\n"
+
+
+BAD = "http://ci-bot:hunter2-pw@127.0.0.1:99999/v1"
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "env", "names"),
+    [
+        (["--abstain-base-url", BAD], "", None, "--abstain-base-url"),
+        (["--abstain-base-url", "http://[bad"], "", None, "--abstain-base-url"),
+        (["--abstain-base-url", "ftp://127.0.0.1/v1"], "", None, "--abstain-base-url"),
+        ([], f"abstain_base_url = {BAD}", None, "abstain_base_url (ini)"),
+        (["--abstain-judge-model", "j", "--abstain-judge-base-url", BAD], "", None,
+         "--abstain-judge-base-url"),
+        ([], "", BAD, "OPENAI_BASE_URL"),
+    ],
+    ids=["port", "ipv6", "scheme", "ini", "judge", "env"],
+)  # fmt: skip
+def test_a_malformed_base_url_is_a_usage_error_naming_its_option(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    api_key: str,
+    args: list[str],
+    ini: str,
+    env: str | None,
+    names: str,
+) -> None:
+    if env is not None:
+        monkeypatch.setenv("OPENAI_BASE_URL", env)
+    if ini:
+        pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makefile(".yaml", abstain_few=suite(2))
+    result = pytester.runpytest("--abstain-model", "m", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert f"{names}: " in output and "INTERNALERROR" not in output
+    assert "hunter2" not in output
+
+
+def test_openai_base_url_is_checked_only_when_it_is_used(
+    pytester: pytest.Pytester,
+    openai_server: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    api_key: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://[bad")
+    pytester.makefile(".yaml", abstain_few=suite(2))
+    # --abstain-base-url wins over it: the run goes ahead.
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url
+    )
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    # A conftest responder asks no endpoint...
+    pytester.makeconftest(
+        """
+        def pytest_abstain_make_responder(config, suite_path):
+            return lambda prompt: "I don't know."
+        """
+    )
+    assert pytester.runpytest().ret == pytest.ExitCode.OK
+    # ...until a suite names a judge model, which the client asks at OPENAI_BASE_URL.
+    pytester.makefile(".yaml", abstain_judged="judge: {when: always, model: j}\n" + suite(2))
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "OPENAI_BASE_URL: " in result.stdout.str() + result.stderr.str()
