@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
 from openai_server import Budget, Chaos, FakeOpenAI, Fault
 
 from pytest_abstain.asking import Asker
-from pytest_abstain.responders import OpenAIResponder, Reply
+from pytest_abstain.responders import OpenAIResponder, Reply, redact, url_secrets
 from pytest_abstain.retrying import RECENT_ANSWERS, RetryPolicy
 from pytest_abstain.settings import quoted_url, url_problem
 
@@ -66,7 +67,7 @@ def test_a_used_up_budget_still_pauses_everyone(server: FakeOpenAI) -> None:
     )
 
 
-# -- the base URL: checked before the run ----------------
+# -- the base URL: checked before the run, and its credentials never shown ----------------
 
 
 @pytest.mark.parametrize(
@@ -100,6 +101,34 @@ def test_a_quoted_url_keeps_its_credentials_back() -> None:
     assert quoted_url("http://u:hunter2@host:99999/v1?key=abc") == "'http://***@host:99999/v1?...'"
     assert quoted_url("http://u:pa/ss@[bad") == "'http://***@[bad'"
     assert quoted_url("https://host/v1") == "'https://host/v1'"
+
+
+def test_url_secrets_in_every_form_an_echo_may_take() -> None:
+    url = "https://ci-bot:s3cr%40t-pw@gw.example/v1?api-key=QK-12345%2B&v=1"
+    secrets = url_secrets(url)
+    pair = "ci-bot:s3cr@t-pw"
+    basic = base64.b64encode(pair.encode()).decode()
+    expected = {"s3cr%40t-pw", "s3cr@t-pw", "ci-bot:s3cr%40t-pw", pair, basic}
+    assert expected | {"QK-12345%2B", "QK-12345+"} == set(secrets)
+    # The user name alone, and a short value, are no secret: replacing them would garble text.
+    echoed = f"user ci-bot: Authorization: Basic {basic} ({pair}), key QK-12345+ at v=1"
+    assert redact(echoed, secrets) == (
+        "user ci-bot: Authorization: Basic [URL credentials] ([URL credentials]), "
+        "key [URL credentials] at v=1"
+    )
+    assert url_secrets("http://[bad") == {} and url_secrets(None) == {}
+
+
+def test_an_echoed_url_password_is_redacted_in_the_reply(server: FakeOpenAI) -> None:
+    url = server.base_url.replace("http://", "http://ci-bot:hunter2-pw@")
+    server.faults["France"] = Fault(403, "user ci-bot (password hunter2-pw) may not do this")
+    asker = Asker(1, RetryPolicy(retries=0, backoff=0.01))
+    try:
+        reply = asker.submit(0, OpenAIResponder("m", url, "sk-1", timeout=5), question(0)).result()
+    finally:
+        asker.close()
+    assert reply.error is not None and "hunter2" not in reply.error
+    assert "(password [URL credentials])" in reply.error
 
 
 def suite(count: int) -> str:
@@ -172,3 +201,29 @@ def test_openai_base_url_is_checked_only_when_it_is_used(
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "OPENAI_BASE_URL: " in result.stdout.str() + result.stderr.str()
+
+
+def test_credentials_echoed_by_the_endpoint_appear_nowhere(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    user, password = "ci-bot", "s3cr%40t-pw"  # "s3cr@t-pw", percent-encoded in the URL
+    pair = f"{user}:s3cr@t-pw"
+    basic = base64.b64encode(pair.encode()).decode()
+    url = openai_server.base_url.replace("http://", f"http://{user}:{password}@")
+    # A proxy that quotes the Authorization header, and an endpoint that quotes the URL.
+    openai_server.faults = {
+        "number 1?": Fault(401, f"proxy refused 'Authorization: Basic {basic}' ({pair})"),
+        "number 2?": Fault(500, f"cannot route http://{user}:{password}@upstream/v1"),
+    }
+    pytester.makefile(".yaml", abstain_few=suite(4))
+    result = pytester.runpytest(
+        "-rA", "--abstain-model", "m", "--abstain-base-url", url, "--abstain-retries", "0",
+        "--abstain-report", "r.json", "--junitxml", "junit.xml",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the two errors
+    output = result.stdout.str() + result.stderr.str()
+    assert output.count("[URL credentials]") >= 3  # the echoes were there, redacted
+    written = [pytester.path / "r.json", pytester.path / "junit.xml"]
+    for text in [output, *(path.read_text(encoding="utf-8") for path in written)]:
+        for secret in (password, "s3cr@t-pw", basic):
+            assert secret not in text
