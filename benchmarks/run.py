@@ -6,8 +6,9 @@
 A loopback OpenAI-compatible server (tests/openai_server.py) answers with a set latency. Every
 scenario runs pytest in a subprocess, so start-up, collection, grading and reporting are all
 in the figure, and is compared with a reference taken right next to it: the ideal time
-ceil(N / C) x L, a bare loop of AsyncOpenAI calls under a semaphore, and plain pytest runs of
-trivial tests. The machine is shared and noisy, so medians and ratios are what to quote.
+ceil(N / C) x L, a bare loop of AsyncOpenAI calls under a semaphore, plain pytest runs of
+trivial tests, or the same run without the fault measured. The machine is shared and noisy,
+so medians and ratios are what to quote.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from openai_server import FakeOpenAI, last_user_message  # noqa: E402
+from openai_server import Chaos, FakeOpenAI, Fault, last_user_message  # noqa: E402
 
 API_KEY = "sk-benchmark"
 
@@ -126,6 +127,7 @@ def main() -> None:
     options = parser.parse_args()
     repeats = 1 if options.quick else options.repeats
     n, big = (200, 1000) if options.quick else (1000, 10_000)
+    limited = 300 if options.quick else 5000
     latency, concurrency = 0.2, 50
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; medians of {repeats}")
 
@@ -221,6 +223,29 @@ def main() -> None:
               f"{with_judge / (2 * ideal):.2f}")  # fmt: skip
         print(f"  without the judge (1.)      {plugin:6.2f} s   with / without = "
               f"{with_judge / plugin:.2f}")  # fmt: skip
+
+        # 7. A gateway that refuses a fifth of the requests at random with 429, with and
+        # without "Retry-After: 1". The request refused waits its Retry-After; the others
+        # must not, or the run crawls. 100 ms: the latency of the run in issue 13.
+        rate_limited = work / "rl"
+        rate_limited.mkdir()
+        write_suite(rate_limited, limited)
+        server.latency = 0.1
+        wide = [*model, "--abstain-concurrency", "200", "--abstain-retries", "10"]
+
+        def refused_fifth(retry_after: float | None) -> tuple[float, float]:
+            # A fresh seed per run: every run draws the same sequence of refusals.
+            fault = Fault(429, "Rate limit reached", retry_after=retry_after)
+            server.chaos = Chaos([(0.2, fault)], seed=13)
+            return run_pytest(rate_limited, *wide)
+
+        with_retry_after, _ = median_of(repeats, lambda: refused_fifth(1.0))
+        without_retry_after, _ = median_of(repeats, lambda: refused_fifth(None))
+        server.chaos = None
+        print(f"\n{limited} questions, 100 ms, concurrency 200, 20% answered 429 at random")
+        print(f"  with Retry-After: 1         {with_retry_after:6.2f} s")
+        print(f"  without Retry-After         {without_retry_after:6.2f} s   with / without = "
+              f"{with_retry_after / without_retry_after:.2f}   (goal <= 2)")  # fmt: skip
 
 
 def hedge_then_verdict(messages: list[dict[str, Any]]) -> str:

@@ -59,7 +59,7 @@ from .report import question_properties
 from .responders import CallableResponder, OpenAIResponder, Reply, Responder
 from .results import QuestionRecord, worst_grade
 from .retrying import RetryPolicy
-from .settings import OPTIONS, RunSettings, SettingsError, resolve
+from .settings import OPTIONS, RunSettings, SettingsError, openai_base_url_problem, resolve
 from .suite import (
     Suite,
     SuiteError,
@@ -141,6 +141,7 @@ def _settings(config: pytest.Config) -> RunSettings:
             ini,
             prompt_template=str(config.getini("abstain_prompt_template") or "") or None,
             idk_phrases=tuple(config.getini("abstain_idk_phrases")),
+            openai_base_url=os.environ.get("OPENAI_BASE_URL"),
         )
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -592,6 +593,13 @@ class AbstainRun:
         # The judge gets its own client even for the same model and URL: its key may differ.
         responder = self._openai.get((model, base_url, judge))
         if responder is None:
+            fallback = os.environ.get("OPENAI_BASE_URL")
+            if base_url is None and fallback is not None:
+                # Checked at configure time when a model is named there; a judge model named
+                # only in a suite is known only now.
+                problem = openai_base_url_problem(fallback)
+                if problem:
+                    raise pytest.UsageError(problem)
             responder = self._openai[(model, base_url, judge)] = OpenAIResponder(
                 model=model,
                 base_url=base_url,

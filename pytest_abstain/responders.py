@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import email.utils
 import inspect
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from .prompts import Message
 from .untrusted import error_text, plain
@@ -119,6 +121,50 @@ def endpoint_of(base_url: str | None) -> str:
     return display_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
 
 
+#: Shorter values in a base URL are not taken for secrets: replacing every "v1" or "ok" in a
+#: message would garble it, and a credential is longer.
+MIN_URL_SECRET = 4
+
+
+def api_key_secrets(api_key: str | None) -> dict[str, str]:
+    """The forms of the key an error may quote (as given, stripped, escaped as repr does,
+    which is how an HTTP library quotes a header it refuses), each mapped to its label."""
+    if not api_key:
+        return {}
+    forms = {api_key, api_key.strip(), repr(api_key)[1:-1]}
+    return {form: "[API key]" for form in forms if form}
+
+
+def url_secrets(url: str | None) -> dict[str, str]:
+    """The credentials in a base URL, in the forms an error may quote, mapped to their label:
+    the password and the user:password pair (as written and decoded, and the pair in base64,
+    as the client sends it in a Basic Authorization header), and the query's values (some
+    gateways take `?key=...`)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return {}  # not a URL the client can use: the settings refuse it before any request
+    forms: set[str] = set()
+    password = parts.password
+    if password is not None:
+        user = parts.username or ""
+        pair = f"{unquote(user)}:{unquote(password)}"
+        forms |= {f"{user}:{password}", pair, password, unquote(password)}
+        forms.add(base64.b64encode(pair.encode()).decode())
+    forms |= {raw.partition("=")[2] for raw in parts.query.split("&")}  # as written
+    forms |= {value for _, value in parse_qsl(parts.query)}  # decoded
+    return {form: "[URL credentials]" for form in forms if len(form) >= MIN_URL_SECRET}
+
+
+def redact(text: str, secrets: Mapping[str, str]) -> str:
+    """`text` with each secret replaced by its label, in one pass, longest first (a key's
+    forms overlap, and a label must not be redacted again)."""
+    if not secrets:
+        return text
+    pattern = "|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True))
+    return re.sub(pattern, lambda match: secrets[match.group()], text)
+
+
 def retry_after_of(headers: Mapping[str, str]) -> float | None:
     """Seconds from `retry-after-ms` or `Retry-After` (seconds or an HTTP date), if any."""
     raw_ms = headers.get("retry-after-ms")
@@ -163,6 +209,9 @@ class OpenAIResponder:
         #: Parameters (and "response_format") this endpoint refused: no longer sent.
         self.refused: set[str] = set()
         self._api_key = api_key
+        # The client falls back to OPENAI_BASE_URL itself, credentials and all.
+        url = base_url or os.environ.get("OPENAI_BASE_URL")
+        self._secrets = {**url_secrets(url), **api_key_secrets(api_key)}
         self.timeout = timeout
         self._client: Any = None
 
@@ -268,13 +317,9 @@ class OpenAIResponder:
         return self._redacted(f"{type(exc).__name__}: {exc}", transient=False)
 
     def _redacted(self, text: str, *, transient: bool, **kwargs: Any) -> Reply:
-        """A failed reply whose reason cannot carry the API key (some endpoints echo it, and
-        an HTTP library quotes a header it refuses, escaped as repr does)."""
-        key = self._api_key
-        if key:
-            for form in sorted({key, key.strip(), repr(key)[1:-1]}, key=len, reverse=True):
-                if form:
-                    text = text.replace(form, "[API key]")
+        """A failed reply whose reason cannot carry the API key or the base URL's credentials
+        (some endpoints and proxies echo them, headers included)."""
+        text = redact(text, self._secrets)
         return Reply.failed(text, transient=transient, request_failed=True, **kwargs)
 
     async def aclose(self) -> None:

@@ -9,20 +9,32 @@ A 429 also means "fewer at once": `AdaptiveLimit` halves the number of requests 
 each rate-limit answer and climbs back one slot per window of successes (additive increase,
 multiplicative decrease, as TCP does), so a rate-limited account converges on what it is
 allowed instead of hammering the endpoint.
+
+A Retry-After is always waited out by the request that got it. It holds up every other
+request only when the endpoint is out of budget: when more than half of the latest
+`RECENT_ANSWERS` answers were 429s (a per-minute window used up, where every request would
+be refused). A gateway that refuses a fraction of requests at random is slowed by the halving
+alone; pausing everyone on each of its 429s would stall the run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 #: The longest wait between attempts that back-off alone will choose.
 MAX_BACKOFF = 30.0
 #: A Retry-After longer than this (a daily quota, say) is not waited out: the request fails.
 MAX_RETRY_AFTER = 60.0
+#: How many of the latest answers tell a used-up budget (most are 429s) from random refusals.
+#: With 32, when a fifth of requests are refused at random, about one 429 in 10,000 finds most
+#: of them 429s; a used-up budget is told after at most 17 of its 429s.
+RECENT_ANSWERS = 32
 
 
 @dataclass(frozen=True)
@@ -59,16 +71,23 @@ class AdaptiveLimit:
     It starts at `ceiling` (the configured concurrency), since most endpoints take it and a
     slow start would cost every healthy run a few round trips. Only a 429 lowers it, and
     only once per round: the answers of requests sent before the last decrease say nothing
-    about the new limit. A Retry-After pauses new requests until it has passed.
+    about the new limit. A 429 with a Retry-After pauses new requests until it has passed
+    only while 429s are most of the latest answers (`out_of_budget`). `clock` is injectable
+    so tests can decide about pauses without waiting.
     """
 
-    def __init__(self, ceiling: int) -> None:
+    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.ceiling = ceiling
         self.limit = float(ceiling)
         self.in_flight = 0
         self.decreases = 0
+        #: How many times new requests were held back for a Retry-After.
+        self.pauses = 0
+        self._clock = clock
         self._round = 0
         self._resume_at = 0.0
+        #: The latest answers, True for a 429.
+        self._recent: collections.deque[bool] = collections.deque(maxlen=RECENT_ANSWERS)
         self._changed: asyncio.Condition | None = None
 
     def _condition(self) -> asyncio.Condition:
@@ -77,12 +96,20 @@ class AdaptiveLimit:
             self._changed = asyncio.Condition()
         return self._changed
 
+    def out_of_budget(self) -> bool:
+        """More than half of the latest answers were 429s: the endpoint refuses everyone."""
+        return sum(self._recent) * 2 > len(self._recent)
+
+    def pause_left(self) -> float:
+        """Seconds until new requests may go out again (0 or less: they may now)."""
+        return self._resume_at - self._clock()
+
     async def acquire(self) -> int:
         """Wait for a free slot; returns the round the request is sent in."""
         changed = self._condition()
         async with changed:
             while True:
-                pause = self._resume_at - time.monotonic()
+                pause = self.pause_left()
                 if pause > 0:
                     # Released by the clock, not by another request: wait_for with a timeout.
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -96,10 +123,12 @@ class AdaptiveLimit:
     async def release(
         self, sent_in: int, *, succeeded: bool, rate_limited: bool, retry_after: float | None
     ) -> None:
-        """Free the slot and adapt: halve on a 429, grow by 1/limit on a success."""
+        """Free the slot and adapt: halve on a 429, grow by 1/limit on a success, and pause
+        new requests for a Retry-After when the endpoint is out of budget."""
         changed = self._condition()
         async with changed:
             self.in_flight -= 1
+            self._recent.append(rate_limited)
             if rate_limited:
                 if sent_in == self._round:
                     self.limit = max(1.0, self.limit / 2)
@@ -107,8 +136,8 @@ class AdaptiveLimit:
                     self.decreases += 1
                 # A wait longer than a run waits fails that request (RetryPolicy.gives_up);
                 # it must not hold up all the others for an hour.
-                if retry_after and 0 < retry_after <= MAX_RETRY_AFTER:
-                    self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+                if retry_after and 0 < retry_after <= MAX_RETRY_AFTER and self.out_of_budget():
+                    self._pause(retry_after)
             elif succeeded:
                 # One more slot after `limit` successes: the additive increase.
                 self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
@@ -118,3 +147,10 @@ class AdaptiveLimit:
             free = int(self.limit) - self.in_flight
             if free > 0:
                 changed.notify(free)
+
+    def _pause(self, retry_after: float) -> None:
+        """Hold new requests back until `retry_after` seconds from now, or longer if already."""
+        now = self._clock()
+        if self._resume_at <= now:
+            self.pauses += 1
+        self._resume_at = max(self._resume_at, now + retry_after)

@@ -8,9 +8,11 @@ typed for this run; the suite is more specific than the project-wide ini.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from .judging import JUDGE_WHEN
 from .prompts import DEFAULT_TEMPLATE, template_problem
@@ -123,6 +125,49 @@ def _level(value: float) -> str | None:
     return None if 0 < value <= 0.5 else "must be in (0, 0.5], e.g. 0.05"
 
 
+def url_problem(url: str) -> str | None:
+    """What makes `url` unusable as an endpoint base URL, or None."""
+    if not url:
+        return "is empty"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        # A URL pasted into a CI secret often ends in a newline, which no HTTP library takes.
+        return "contains a space or a control character"
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 address
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        port = 0
+    if port == 0:
+        return "has a port that is not a number from 1 to 65535"
+    return None
+
+
+def quoted_url(url: str) -> str:
+    """`url` quoted for a message, even one that does not parse: the user:password before the
+    host becomes ***, and the query (which may hold a key) and the fragment are left out."""
+    head = re.split(r"[?#]", url, maxsplit=1)[0]
+    cut = url[len(head)] + "..." if len(head) < len(url) else ""
+    return repr(re.sub(r"^([^:/]+://)?.*@", r"\1***@", head, flags=re.DOTALL) + cut)
+
+
+def openai_base_url_problem(value: str) -> str | None:
+    """The usage error for OPENAI_BASE_URL, when the client will use it, or None."""
+    problem = url_problem(value)
+    if problem is None:
+        return None
+    return (
+        f"OPENAI_BASE_URL: {problem}, got {quoted_url(value)} "
+        "(the endpoint, as --abstain-base-url is not given)"
+    )
+
+
 def parse_bool(raw: str) -> bool:
     """An ini flag: true/false, yes/no, on/off, 1/0."""
     lowered = raw.strip().lower()
@@ -145,6 +190,8 @@ class Option:
     metavar: str | None = None
     #: May be given several times on the command line (a list), comma-separated in the ini.
     repeatable: bool = False
+    #: How a bad value is quoted back in the usage error.
+    quote: Callable[[Any], str] = repr
 
     @property
     def flag(self) -> str:
@@ -165,7 +212,12 @@ OPTIONS: tuple[Option, ...] = (
         repeatable=True,
     ),
     Option(
-        "base_url", str, "endpoint base URL (default: $OPENAI_BASE_URL, else OpenAI)", metavar="URL"
+        "base_url",
+        str,
+        "endpoint base URL (default: $OPENAI_BASE_URL, else OpenAI)",
+        url_problem,
+        "URL",
+        quote=quoted_url,
     ),
     Option(
         "threshold",
@@ -213,7 +265,9 @@ OPTIONS: tuple[Option, ...] = (
         str,
         "the judge's endpoint base URL (default: the model's); key from "
         "$ABSTAIN_JUDGE_API_KEY, else $OPENAI_API_KEY",
-        metavar="URL",
+        url_problem,
+        "URL",
+        quote=quoted_url,
     ),
     Option(
         "judge_prompt",
@@ -410,7 +464,7 @@ def _checked(option: Option, value: Any, source: str) -> Any:
         return value
     problem = option.check(value)
     if problem:
-        raise SettingsError(f"{source}: {problem}, got {value!r}")
+        raise SettingsError(f"{source}: {problem}, got {option.quote(value)}")
     return value
 
 
@@ -429,8 +483,10 @@ def resolve(
     ini: Mapping[str, str | None],
     prompt_template: str | None,
     idk_phrases: tuple[str, ...],
+    openai_base_url: str | None = None,
 ) -> RunSettings:
-    """Settings from parsed command-line values and raw ini strings, checked."""
+    """Settings from parsed command-line values and raw ini strings, checked, with
+    $OPENAI_BASE_URL (`openai_base_url`) where the client will fall back to it."""
     layers: dict[str, Layer] = {}
     for option in OPTIONS:
         raw_ini = ini.get(option.name)
@@ -453,10 +509,19 @@ def resolve(
                 raise SettingsError(f"abstain_prompt_template (ini): {problem}")
             template = prompt_template
     models = _models(single("model", None))
+    base_url = single("base_url", None)
+    judge_base_url = single("judge_base_url", None)
+    # The model and a judge without its own URL fall back to OPENAI_BASE_URL. A judge model
+    # named only in a suite is not known yet: its responder checks then.
+    uses_it = models or (layers["judge_model"].given and judge_base_url is None)
+    if base_url is None and openai_base_url is not None and uses_it:
+        problem = openai_base_url_problem(openai_base_url)
+        if problem:
+            raise SettingsError(problem)
     return RunSettings(
         model=models[0] if models else None,
         models=models,
-        base_url=single("base_url", None),
+        base_url=base_url,
         concurrency=single("concurrency", DEFAULT_CONCURRENCY),
         timeout=single("timeout", DEFAULT_TIMEOUT),
         retries=single("retries", DEFAULT_RETRIES),
@@ -470,7 +535,7 @@ def resolve(
         verbal_confidence=layers["verbal_confidence"],
         judge=layers["judge"],
         judge_model=layers["judge_model"],
-        judge_base_url=single("judge_base_url", None),
+        judge_base_url=judge_base_url,
         judge_prompt=single("judge_prompt", None),
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],

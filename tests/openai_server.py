@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-__all__ = ["Chaos", "FakeOpenAI", "Fault", "last_user_message"]
+__all__ = ["Budget", "Chaos", "FakeOpenAI", "Fault", "last_user_message"]
 
 Responder = Callable[[list[dict[str, Any]]], str]
 # What answering one request produces: status, JSON body, extra headers.
@@ -92,6 +92,43 @@ class Chaos:
                 return fault
             roll -= probability
         return None
+
+
+class Budget:
+    """A request budget per fixed window of time, as per-minute rate limits are.
+
+    The first ``requests`` requests of each ``seconds``-long window (the first starts at
+    the first request) are answered; the rest get 429 with a Retry-After of the time left
+    until the next window.
+    """
+
+    def __init__(self, requests: int, seconds: float) -> None:
+        self.requests = requests
+        self.seconds = seconds
+        #: How many requests each window refused, in order (windows without requests: 0).
+        self.refused: list[int] = []
+        self._started: float | None = None
+        self._window = -1
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def refusal(self) -> Fault | None:
+        """The 429 for a request that finds this window used up, or None to answer it."""
+        with self._lock:
+            now = time.monotonic()
+            if self._started is None:
+                self._started = now
+            window = int((now - self._started) // self.seconds)
+            if window != self._window:
+                self._window, self._used = window, 0
+            if self._used < self.requests:
+                self._used += 1
+                return None
+            self.refused.extend([0] * (window + 1 - len(self.refused)))
+            self.refused[window] += 1
+            left = self._started + (window + 1) * self.seconds - now
+        # Never 0: "Retry-After: 0" would say the budget is back already.
+        return Fault(429, "Rate limit reached: requests per window", retry_after=max(left, 0.001))
 
 
 def last_user_message(messages: list[dict[str, Any]]) -> str:
@@ -323,6 +360,8 @@ class FakeOpenAI:
         #: servers do for response_format, and some models for temperature.
         self.unsupported: set[str] = set()
         self.chaos: Chaos | None = None
+        #: A per-window request budget (a per-minute rate limit), checked before ``chaos``.
+        self.budget: Budget | None = None
         #: How many of each fault were answered: by status ("429") or kind ("drop").
         self.faults_served: collections.Counter[str] = collections.Counter()
         self.requests: list[dict[str, Any]] = []
@@ -484,6 +523,8 @@ class FakeOpenAI:
         """A rate-limit answer, a chaos draw, or the first live fault matching the prompt."""
         if self.rate_limit is not None and self.in_flight > self.rate_limit:
             return Fault(429, "Rate limit reached: too many requests in flight", retry_after=0)
+        if self.budget is not None and (refused := self.budget.refusal()) is not None:
+            return refused
         if self.chaos is not None and (drawn := self.chaos.draw()) is not None:
             return drawn
         with self._lock:

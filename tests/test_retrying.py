@@ -12,7 +12,7 @@ from openai_server import Chaos, FakeOpenAI, Fault
 
 from pytest_abstain.asking import STOP_AFTER_SAME_FAILURES, Asker
 from pytest_abstain.responders import CallableResponder, OpenAIResponder, Reply, retry_after_of
-from pytest_abstain.retrying import MAX_RETRY_AFTER, AdaptiveLimit, RetryPolicy
+from pytest_abstain.retrying import MAX_RETRY_AFTER, RECENT_ANSWERS, AdaptiveLimit, RetryPolicy
 
 USER = [{"role": "user", "content": "What is the capital of France?"}]
 
@@ -201,6 +201,97 @@ def test_retry_after_pauses_new_requests() -> None:
         return time.perf_counter() - started
 
     assert asyncio.run(scenario()) >= 0.29
+
+
+class FakeClock:
+    """A clock that moves only when told: pauses are decided without waiting them out."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def send(limit: AdaptiveLimit, count: int) -> list[int]:
+    """Take `count` slots at once (one round); fails, rather than waits, if they are not free."""
+    assert limit.pause_left() <= 0, "new requests are paused"
+    assert limit.in_flight + count <= int(limit.limit), "no free slots"
+    return [await limit.acquire() for _ in range(count)]
+
+
+async def answer(
+    limit: AdaptiveLimit, rounds: list[int], outcomes: str, retry_after: float | None = 1.0
+) -> None:
+    """Answer requests sent in `rounds`, one letter each: "." a success, "x" a 429."""
+    for sent_in, outcome in zip(rounds, outcomes, strict=True):
+        refused = outcome == "x"
+        await limit.release(sent_in, succeeded=not refused, rate_limited=refused,
+                            retry_after=retry_after if refused else None)  # fmt: skip
+
+
+async def one_by_one(limit: AdaptiveLimit, outcomes: str, retry_after: float = 1.0) -> None:
+    """Send and answer one request per letter, each after the last was answered."""
+    for outcome in outcomes:
+        await answer(limit, await send(limit, 1), outcome, retry_after)
+
+
+def test_random_refusals_halve_the_limit_but_pause_nobody() -> None:
+    async def scenario() -> AdaptiveLimit:
+        limit = AdaptiveLimit(200, clock=FakeClock())
+        await one_by_one(limit, "....x" * 100 + "xx...xx...")  # a fifth, then bursts
+        # Half of the latest answers refused is not most of them.
+        half = RECENT_ANSWERS // 2
+        await one_by_one(limit, "." * RECENT_ANSWERS + "x" * half + "." * half + "x")
+        return limit
+
+    limit = asyncio.run(scenario())
+    assert limit.pauses == 0 and limit.pause_left() <= 0
+    # The halving still slows the run: each 429 came from the latest round.
+    assert limit.decreases == 100 + 4 + RECENT_ANSWERS // 2 + 1 and limit.limit < 3
+
+
+def test_a_used_up_budget_pauses_everyone_until_its_retry_after() -> None:
+    clock = FakeClock()
+
+    async def scenario() -> AdaptiveLimit:
+        limit = AdaptiveLimit(200, clock=clock)
+        half = RECENT_ANSWERS // 2
+        rounds = await send(limit, RECENT_ANSWERS + half + 2)
+        await answer(limit, rounds[:RECENT_ANSWERS], "." * RECENT_ANSWERS)
+        # Half of the latest answers refused: not yet most of them.
+        await answer(limit, rounds[RECENT_ANSWERS:-2], "x" * half)
+        assert limit.pauses == 0
+        await answer(limit, rounds[-2:-1], "x", retry_after=2.0)
+        assert limit.pauses == 1 and limit.pause_left() == 2.0
+        # A request sent before the pause comes back refused later: the pause runs to its
+        # Retry-After, and is still one pause.
+        clock.now += 0.5
+        await answer(limit, rounds[-1:], "x", retry_after=2.0)
+        assert limit.pauses == 1 and limit.pause_left() == 2.0
+        clock.now += 2.0
+        # The budget is still used up: the first request out is refused and pauses all again.
+        await one_by_one(limit, "x", retry_after=1.0)
+        assert limit.pauses == 2 and limit.pause_left() == 1.0
+        clock.now += 1.0
+        # The budget is back: once successes are most of the latest answers, a 429 is one
+        # request's own wait again.
+        await one_by_one(limit, "." * RECENT_ANSWERS + "x")
+        return limit
+
+    limit = asyncio.run(scenario())
+    assert limit.pauses == 2 and limit.pause_left() <= 0 and limit.in_flight == 0
+
+
+@pytest.mark.parametrize("retry_after", [None, 0.0, MAX_RETRY_AFTER + 1])
+def test_no_pause_without_a_retry_after_worth_waiting(retry_after: float | None) -> None:
+    async def scenario() -> AdaptiveLimit:
+        limit = AdaptiveLimit(8, clock=FakeClock())
+        await answer(limit, await send(limit, 4), "xxxx", retry_after=retry_after)
+        return limit
+
+    limit = asyncio.run(scenario())
+    assert limit.pauses == 0 and limit.pause_left() <= 0 and limit.decreases == 1
 
 
 def run_rate_limited(concurrency: int, adaptive: bool) -> tuple[list[Reply], FakeOpenAI, Asker]:
