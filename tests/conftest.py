@@ -1,11 +1,32 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+import openai
 import pytest
 from openai_server import FakeOpenAI
 
 pytest_plugins = ["pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Import the whole HTTP stack once, before any in-process pytester run.
+
+    The openai client imports its transport (httpcore, h11, anyio's backend) on the first
+    request. pytester drops the modules a run imported when it ends, so the next run would
+    import them again while modules it kept hold the first copies: an exception raised as one
+    copy's class escapes a handler of the other's, and a dropped connection or a timeout
+    arrives unwrapped (and unretried). A real run imports them once; so does this.
+    """
+
+    async def ask_once(url: str) -> None:
+        client = openai.AsyncOpenAI(base_url=url, api_key="warm-up", max_retries=0)
+        await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "?"}])
+        await client.close()
+
+    with FakeOpenAI() as server:
+        asyncio.run(ask_once(server.base_url))
 
 
 @pytest.fixture
