@@ -17,10 +17,10 @@ from typing import Any
 
 import jsonschema
 
-from .report import counts_json, metrics_json, plugin_version, write_atomic
+from .files import write_atomic
 from .results import SuiteResult
-from .schema import load_schema
-from .scoring import Counts, compute_metrics
+from .schema import load_schema, plugin_version
+from .scoring import Counts, compute_metrics, counts_json, metrics_json
 
 BASELINE_VERSION = 1
 

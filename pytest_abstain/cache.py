@@ -38,9 +38,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from .files import temporary_target, write_atomic
 from .misses import MissIndex, differences
 from .prompts import Message
-from .report import write_atomic
 from .responders import Reply
 
 CACHE_VERSION = 1
@@ -56,8 +56,7 @@ MIN_SECRET_CHARS = 8
 
 # Where the platform has them: O_NONBLOCK makes opening a FIFO return at once.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-# write_atomic's temporary files: mkstemp(prefix=f".{name}.", suffix=".tmp") next to the entry.
-_TEMPORARY = re.compile(r"\.[0-9a-f]{64}\.json\.[A-Za-z0-9_]+\.tmp")
+_ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
 _FOLDER = re.compile(r"[0-9a-f]{2}")
 
 
@@ -301,7 +300,7 @@ class ResponseCache:
         for folder in folders:
             try:
                 with os.scandir(folder) as listing:
-                    found = [e for e in listing if _TEMPORARY.fullmatch(e.name)]
+                    found = [e for e in listing if _ENTRY_NAME.fullmatch(_written_for(e.name))]
                 for temporary in found:
                     info = temporary.stat(follow_symlinks=False)
                     if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
@@ -355,3 +354,8 @@ def _clear_the_way(path: Path) -> str | None:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _written_for(name: str) -> str:
+    """The entry a temporary file was being written for ("" when it is no temporary file)."""
+    return temporary_target(name) or ""

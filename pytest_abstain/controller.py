@@ -18,10 +18,11 @@ import pytest
 from .asking import STOP_PREFIX
 from .baseline import Baseline, BaselineError, read_baseline, update_baseline
 from .comparison import compare_suite
+from .files import json_text, write_atomic
 from .html_report import render_html
 from .judging import JudgeCase
 from .markdown import render_markdown
-from .report import build_report, json_text, suite_properties, write_atomic
+from .report import build_report, suite_properties
 from .responders import endpoint_of
 from .results import (
     QuestionRecord,

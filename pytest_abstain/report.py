@@ -1,25 +1,18 @@
-"""The JSON report, JUnit properties and atomic file writing (pure; no pytest)."""
+"""The JSON report and JUnit properties (pure; no pytest)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
-from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .confidence import StatedConfidence
 from .judging import JudgeCase, case_tallies
 from .prompts import format_rate, penalty
 from .results import QuestionRecord, SuiteResult, leaderboard
-from .schema import load_schema
-from .scoring import Counts, Metrics
+from .schema import load_schema, plugin_version
+from .scoring import Metrics, counts_json, metrics_json
 from .stats import Interval
 from .sweep import Sweep
 
@@ -31,32 +24,9 @@ REPORT_VERSION = 1
 JUNIT_REPLY_CHARS = 200
 
 
-def plugin_version() -> str:
-    try:
-        return metadata.version("pytest-abstain")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def report_schema() -> dict[str, Any]:
     """The published JSON Schema of the report."""
     return load_schema("report")
-
-
-def metrics_json(metrics: Metrics) -> dict[str, Any]:
-    c = metrics.counts
-    return {
-        "correct": c.correct,
-        "wrong": c.wrong,
-        "abstained": c.abstained,
-        "error": c.error,
-        "graded": c.graded,
-        "accuracy": metrics.accuracy,
-        "error_rate": metrics.error_rate,
-        "abstention_rate": metrics.abstention_rate,
-        "accuracy_given_attempted": metrics.accuracy_given_attempted,
-        "score": metrics.score,
-    }
 
 
 def _question_json(record: QuestionRecord) -> dict[str, Any]:
@@ -155,10 +125,6 @@ def _stated_json(stated: StatedConfidence | None) -> dict[str, Any] | None:
         "calibration": None if calibration is None else asdict(calibration),
         "risk_coverage": [asdict(point) for point in stated.curve],
     }
-
-
-def counts_json(counts: Counts) -> dict[str, int]:
-    return {"correct": counts.correct, "wrong": counts.wrong, "abstained": counts.abstained}
 
 
 def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
@@ -278,39 +244,6 @@ def build_report(
         "judge_calibration": case_tallies(judge_cases),
         **({"problems": list(problems)} if problems else {}),
     }
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so readers see the old file or the new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp makes an owner-only file; a report or baseline is read by others (CI artifact
-    # servers, teammates), so it keeps the mode of the file it replaces, else rw-r--r--.
-    mode = 0o644
-    with contextlib.suppress(OSError):
-        existing = path.stat()
-        # Only a regular file's mode: a link to /dev/null would make the report world-writable.
-        if stat.S_ISREG(existing.st_mode):
-            mode = stat.S_IMODE(existing.st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def json_text(data: Any) -> str:
-    """The text of a JSON file we write: indented, UTF-8 as is, ending in a newline."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json_text(data))
 
 
 def question_properties(record: QuestionRecord) -> list[tuple[str, object]]:

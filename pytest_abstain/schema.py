@@ -1,10 +1,11 @@
-"""The JSON Schemas shipped in schemas/ (suite, report, baseline), loaded once."""
+"""What the files we write and read declare: the JSON Schemas shipped in schemas/ (suite,
+report, baseline), loaded once, and the version of the tool that wrote a file."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from typing import Any
 
 
@@ -14,3 +15,10 @@ def load_schema(name: str) -> dict[str, Any]:
     path = resources.files("pytest_abstain").joinpath(f"schemas/{name}.schema.json")
     schema: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return schema
+
+
+def plugin_version() -> str:
+    try:
+        return metadata.version("pytest-abstain")
+    except metadata.PackageNotFoundError:
+        return "unknown"

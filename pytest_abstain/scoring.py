@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .grading import Grade
 from .prompts import format_number, penalty
@@ -171,3 +172,26 @@ class ErrorBudget:
         ok = errors <= self.allowed(replies)
         sign = "<=" if ok else ">"
         return ok, f"{what} {errors} of {replies} replies {sign} {key} {self}"
+
+
+# --- JSON shapes, shared by the report and the baseline file ---------------------------------
+
+
+def metrics_json(metrics: Metrics) -> dict[str, Any]:
+    c = metrics.counts
+    return {
+        "correct": c.correct,
+        "wrong": c.wrong,
+        "abstained": c.abstained,
+        "error": c.error,
+        "graded": c.graded,
+        "accuracy": metrics.accuracy,
+        "error_rate": metrics.error_rate,
+        "abstention_rate": metrics.abstention_rate,
+        "accuracy_given_attempted": metrics.accuracy_given_attempted,
+        "score": metrics.score,
+    }
+
+
+def counts_json(counts: Counts) -> dict[str, int]:
+    return {"correct": counts.correct, "wrong": counts.wrong, "abstained": counts.abstained}

@@ -14,7 +14,7 @@ import pytest
 from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.cache import ResponseCache
-from pytest_abstain.report import write_atomic
+from pytest_abstain.files import write_atomic
 
 QUESTIONS = 200
 
