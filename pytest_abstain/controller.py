@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .asking import STOP_PREFIX
+from .asking import STOP_PROPERTY
 from .baseline import Baseline, BaselineError, read_baseline, update_baseline
 from .comparison import compare_suite
 from .files import json_text, write_atomic
@@ -119,6 +119,8 @@ class AbstainResults:
         data = getattr(report, REPORT_ATTR, None)
         if data is not None:
             self.records[report.nodeid] = QuestionRecord.from_json(data)
+        if any(name == STOP_PROPERTY for name, _ in report.user_properties):
+            self.stopped = True
         if report.when == "call" or (report.when == "setup" and not report.passed):
             for name, value in report.user_properties:
                 if name == CASE_PROPERTY:
@@ -162,9 +164,8 @@ class AbstainResults:
             outcome = yield
         except KeyboardInterrupt as exc:
             # session.Interrupted (--maxfail, a stop) and xdist's are KeyboardInterrupts too.
-            if str(exc).startswith(STOP_PREFIX):
-                # Nothing is worth reporting: every reply failed the same way.
-                self.stopped = True
+            if self.stopped:
+                pass  # nothing is worth reporting: every reply failed the same way
             elif isinstance(exc, session.Interrupted):
                 self._report_stopped()
             else:

@@ -23,7 +23,7 @@ from typing import Any, cast
 import pytest
 
 from . import hookspec
-from .asking import Asker, stop_message
+from .asking import STOP_PROPERTY, Asker, stop_message
 from .cache import CacheKey, ResponseCache
 from .confidence import response_format
 from .controller import (
@@ -726,6 +726,9 @@ class AbstainRun:
                 # pytest (and each xdist worker) stops after this item; the controller
                 # turns the stop into a usage error (AbstainResults.pytest_runtestloop).
                 item.session.shouldstop = stop_message(self.asker.fatal)
+                # The controller learns of the stop from this property, a value on the report
+                # (it crosses xdist), not from the wording of pytest's interruption.
+                item.user_properties.append((STOP_PROPERTY, self.asker.fatal))
                 if not replies:
                     pytest.skip("not asked: the run stopped early")
             responder = self.responder_for(item)
