@@ -98,8 +98,11 @@ class AbstainResults:
             ("HTML report", self.html_path),
             ("baseline", self.baseline_path),
         )
+        # --collect-only writes and compares nothing: it lists what a run would ask, whatever
+        # the state of the files a run would use.
+        collecting = bool(config.option.collectonly)
         for what, path in outputs:
-            if path is not None and (problem := unwritable(path)):
+            if path is not None and not collecting and (problem := unwritable(path)):
                 raise pytest.UsageError(f"cannot write the {what} to {path}: {problem}")
         self.baseline: Baseline | None = None
         self.baseline_note: Line | None = None
@@ -108,7 +111,7 @@ class AbstainResults:
                 "--abstain-update-baseline needs a file: pass --abstain-baseline PATH "
                 "(or set abstain_baseline in the ini file)"
             )
-        if self.baseline_path is not None:
+        if self.baseline_path is not None and not collecting:
             try:
                 # Read up front: a corrupt baseline stops the run before anything is asked.
                 self.baseline = read_baseline(self.baseline_path)

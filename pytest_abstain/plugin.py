@@ -418,7 +418,9 @@ class AbstainRun:
             if cache_dir and settings.record != "off"
             else None
         )
-        problem = _cache_problem(cache_dir, settings.record) if self.cache and cache_dir else None
+        # --collect-only asks nothing, so a cache it cannot use is no reason to fail it.
+        usable = self.cache and cache_dir and not config.option.collectonly
+        problem = _cache_problem(cache_dir, settings.record) if usable and cache_dir else None
         if problem:
             raise pytest.UsageError(f"cannot use the response cache {cache_dir}: {problem}")
 

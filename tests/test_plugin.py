@@ -547,3 +547,20 @@ def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*--abstain-max-errors*", "*(5%, 0.05)*"])
+
+
+def test_collect_only_lists_the_questions_whatever_the_state_of_the_run_files(
+    pytester: pytest.Pytester, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_q="questions:\n  - {id: q1, question: 'Q?', idk: true}\n")
+    pytester.path.joinpath("b.json").write_text("{ not json", encoding="utf-8")
+    files = [
+        "--abstain-baseline", "b.json", "--abstain-cache", "missing", "--abstain-record", "replay",
+        "--abstain-model", "m", "--abstain-base-url", "http://127.0.0.1:1/v1",
+    ]  # fmt: skip
+    # A real run refuses both up front (a corrupt baseline, a cache it cannot replay from)...
+    assert pytester.runpytest(*files).ret == pytest.ExitCode.USAGE_ERROR
+    # ...while listing what it would ask needs neither.
+    listed = pytester.runpytest("--collect-only", "-q", *files)
+    assert listed.ret == pytest.ExitCode.OK
+    listed.stdout.fnmatch_lines(["abstain_q.yaml::q1"])
