@@ -80,3 +80,19 @@ def test_an_error_budget_does_not_pass_a_run_that_x_stopped(
     report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "failed"
     assert report["suites"][0]["verdict"] == "not evaluated"
+
+
+def test_xdist_workers_ask_ahead_for_the_questions_queued_to_them(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    # Mutation: workers asked only for the question pytest was running (peak in flight 9 -> 2).
+    questions = "\n".join(f"  - {{id: q{i}, question: 'Q{i}?', idk: true}}" for i in range(40))
+    pytester.makefile(".yaml", abstain_many=f"questions:\n{questions}\n")
+    openai_server.latency = 0.3  # replies overlap, whatever the machine's speed
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "no:randomly", "--abstain-model", "m", "--abstain-base-url",
+        openai_server.base_url, "--abstain-concurrency", "8",
+    )  # fmt: skip
+    assert result.ret == 0
+    # Two workers running one question each would keep at most 2 requests in flight.
+    assert openai_server.peak_in_flight > 2

@@ -205,34 +205,18 @@ def test_api_failure_is_an_error_never_a_grade(
     assert report["overall"]["graded"] == 3
 
 
-def test_concurrent_asking_beats_one_at_a_time(
+def test_questions_are_asked_concurrently_up_to_the_limit(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
 ) -> None:
     questions = "\n".join(
         f"  - {{id: q{i}, question: 'Question number {i}?', idk: true}}" for i in range(40)
     )
     pytester.makefile(".yaml", abstain_many=f"questions:\n{questions}\n")
-    # Times the run loop (asking, grading, reporting), not pytest's start-up.
-    pytester.makeconftest(
-        """
-        import time, pytest
-
-        @pytest.hookimpl(wrapper=True)
-        def pytest_runtestloop(session):
-            started = time.perf_counter()
-            try:
-                return (yield)
-            finally:
-                with open("elapsed.txt", "w") as f:
-                    f.write(str(time.perf_counter() - started))
-        """
-    )
-    openai_server.latency = 0.05
+    # Long enough that eight requests overlap on any machine. How fast that makes the run is
+    # measured in benchmarks/run.py, not asserted here.
+    openai_server.latency = 0.3
     result = pytester.runpytest(*args(openai_server, "--abstain-concurrency", "8"))
     assert result.ret == 0 and result.parseoutcomes() == {"abstained": 40}
-    elapsed = float((pytester.path / "elapsed.txt").read_text())
-    # One at a time this is 40 x 50 ms = 2 s; 8 at a time the ideal is 5 x 50 ms = 0.25 s.
-    assert elapsed < 0.8, elapsed
     assert openai_server.peak_in_flight == 8
 
 
