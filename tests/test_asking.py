@@ -37,11 +37,9 @@ def test_sync_callables_overlap_in_the_thread_pool(asker: Asker) -> None:
         return "Paris"
 
     responder = CallableResponder(slow, None, timeout=5)
-    started = time.perf_counter()
     futures = [asker.submit(i, responder, USER) for i in range(8)]
     assert [f.result().text for f in futures] == ["Paris"] * 8
     assert peak == 4  # bounded by the concurrency, and reached
-    assert time.perf_counter() - started < 8 * 0.05
 
 
 def test_same_key_is_asked_once(asker: Asker) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from openai_server import FakeOpenAI
 
 from pytest_abstain.baseline import BaselineError, read_baseline
 from pytest_abstain.cache import CacheKey, ResponseCache
-from pytest_abstain.grading import REGEX_DEADLINE, Expectation, RegexTimeout, grade_reply
+from pytest_abstain.grading import Expectation, RegexTimeout, grade_reply
 from pytest_abstain.responders import Reply
 from pytest_abstain.suite import (
     MAX_SUITE_BYTES,
@@ -91,12 +90,8 @@ def test_twenty_thousand_questions_still_load(tmp_path: Path) -> None:
         )
     path = tmp_path / NAME
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    started = time.perf_counter()
     suite = load_suite(path)
-    elapsed = time.perf_counter() - started
     assert len(suite.questions) == 20_000
-    # About 4 s on the reference machine; the bound only catches an accidental blow-up.
-    assert elapsed < 60
 
 
 @pytest.mark.parametrize(
@@ -161,9 +156,7 @@ def billion_laughs(levels: int) -> str:
 
 
 def test_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
-    started = time.perf_counter()
     message = suite_error(tmp_path, billion_laughs(9))  # 10**9 strings once expanded
-    assert time.perf_counter() - started < 1
     assert f"grows past {MAX_SUITE_NODES:,} values once its aliases (*name) are expanded" in (
         message
     )
@@ -310,11 +303,9 @@ def test_regexes_that_break_the_compiler_are_invalid(
 )
 def test_a_runaway_regex_is_stopped_within_the_deadline(regex: str, reply: str) -> None:
     expectation = Expectation(regex=re.compile(regex, re.IGNORECASE))
-    started = time.perf_counter()
+    # Raised only by the deadline: left alone, either search runs for minutes.
     with pytest.raises(RegexTimeout, match=r"took more than 0\.5 s on a reply of 10,001"):
         grade_reply(reply, expectation)
-    assert time.perf_counter() - started < 1
-    assert REGEX_DEADLINE < 1
 
 
 def test_a_regex_timeout_is_a_question_error_end_to_end(pytester: pytest.Pytester) -> None:
