@@ -173,7 +173,7 @@ def test_client_retry_honours_retry_after(srv: FakeOpenAI) -> None:
 
 
 def test_concurrent_requests_overlap(srv: FakeOpenAI) -> None:
-    async def run() -> float:
+    async def run() -> None:
         async with openai.AsyncOpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as client:
             # Warm up first: the client's first call pays one-off import costs.
             await client.chat.completions.create(model=MODEL, messages=user("warm up"))
@@ -181,18 +181,15 @@ def test_concurrent_requests_overlap(srv: FakeOpenAI) -> None:
             # where the client spends a few ms of CPU per request (0.1 s once saw only 9).
             srv.latency = 0.5
             srv.reset_stats()
-            start = time.perf_counter()
             await asyncio.gather(
                 *(
                     client.chat.completions.create(model=MODEL, messages=user(f"q{i}"))
                     for i in range(10)
                 )
             )
-            return time.perf_counter() - start
 
-    elapsed = asyncio.run(run())
-    assert elapsed < 2.5  # one after another would take 5 s
-    assert srv.peak_in_flight == 10
+    asyncio.run(run())
+    assert srv.peak_in_flight == 10  # all at once: one after another would keep 1 in flight
     assert len(srv.requests) == 10
     assert srv.in_flight == 0
 
