@@ -237,10 +237,10 @@ class AbstainResults:
     def _written(self, what: str, path: Path | None, text: Callable[[], str | None]) -> None:
         if path is None:
             return
-        content = text()
-        if content is None:
-            return  # its rendering failed, and said so
         try:
+            content = text()
+            if content is None:
+                return  # its rendering failed, and said so
             write_atomic(path, content)
         except Exception as exc:
             self._problem(f"the {what} could not be written to {path}", exc)
