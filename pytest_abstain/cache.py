@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .files import temporary_target, write_atomic
-from .misses import MissIndex, differences
+from .misses import MissIndex, canonical, differences
 from .prompts import Message
 from .responders import Reply
+from .untrusted import MIN_SECRET_CHARS
 
 CACHE_VERSION = 1
 RecordMode = Literal["missing", "replay", "all", "off"]
@@ -51,8 +52,6 @@ RECORD_MODES: tuple[RecordMode, ...] = ("missing", "replay", "all", "off")
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 #: Writing an entry takes milliseconds; a temporary file this old lost its writer.
 ORPHAN_AGE_SECONDS = 10 * 60
-#: Shorter API keys are placeholders for local servers ("EMPTY", "ollama"), not secrets.
-MIN_SECRET_CHARS = 8
 
 # Where the platform has them: O_NONBLOCK makes opening a FIFO return at once.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -96,12 +95,8 @@ class CacheKey:
         return _digest(self.parts())
 
 
-def _canonical(parts: Any) -> str:
-    return json.dumps(parts, sort_keys=True, ensure_ascii=False)
-
-
 def _digest(parts: Any) -> str:
-    return hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(parts).encode("utf-8")).hexdigest()
 
 
 class _Damaged(Exception):
@@ -200,7 +195,7 @@ class ResponseCache:
         self.unwritable: dict[Path, str] = {}
         keys = {s.strip() for s in secrets if len(s.strip()) >= MIN_SECRET_CHARS}
         # A key with a quote or a backslash is spelled escaped in the JSON text.
-        self._secrets = keys | {_canonical(s)[1:-1] for s in keys}
+        self._secrets = keys | {canonical(s)[1:-1] for s in keys}
         self._index: MissIndex | None = None
         self._index_lock = threading.Lock()
         self._swept = False
@@ -277,7 +272,7 @@ class ResponseCache:
             return
         with self._index_lock:
             if self._index is not None:  # as it would read back from the file
-                self._index.add(str(path), json.loads(_canonical(entry["key"])))
+                self._index.add(str(path), json.loads(canonical(entry["key"])))
 
     def _unstorable(self, text: str) -> str | None:
         if any(secret in text for secret in self._secrets):

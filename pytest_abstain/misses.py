@@ -21,13 +21,13 @@ PART_ORDER = ("endpoint", "model", "params", "messages", "sample")
 _SIGNATURE = ("endpoint", "model", "params", "sample")
 
 
-def _canonical(value: Any) -> str:
-    # As the cache digests keys: parts equal here are parts the digest cannot tell apart.
+def canonical(value: Any) -> str:
+    """The text the cache digests a key from: parts equal here the digest cannot tell apart."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def _fingerprint(value: Any) -> bytes:
-    return hashlib.blake2b(_canonical(value).encode("utf-8"), digest_size=16).digest()
+    return hashlib.blake2b(canonical(value).encode("utf-8"), digest_size=16).digest()
 
 
 @dataclass
@@ -61,7 +61,7 @@ class MissIndex:
     def add(self, path: str, parts: dict[str, Any]) -> None:
         """Index the key just stored at `path`, in place of the one indexed there, if any."""
         old = self.stored.get(path)
-        if old is not None and _canonical(old) == _canonical(parts):
+        if old is not None and canonical(old) == canonical(parts):
             return
         if old is not None:  # an entry whose key did not match its name, now rewritten
             group = self._group(old)
@@ -111,7 +111,7 @@ def differences(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     return [
         _describe_change(name, stored.get(name), wanted[name])
         for name in PART_ORDER
-        if _canonical(stored.get(name)) != _canonical(wanted[name])
+        if canonical(stored.get(name)) != canonical(wanted[name])
     ]
 
 

@@ -23,7 +23,7 @@ from .languages import detect, languages
 from .prompts import template_problem
 from .schema import load_schema
 from .scoring import ErrorBudget
-from .untrusted import encodable
+from .untrusted import MIN_SECRET_CHARS, encodable
 
 #: The synthetic test id of a suite's gate; no question may take it.
 GATE_NAME = "abstain-gate"
@@ -587,8 +587,6 @@ def _settings_from(
 #: Environment variables whose names say they hold a secret: OPENAI_API_KEY (the run's key),
 #: GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, DB_PASSWORD, GOOGLE_APPLICATION_CREDENTIALS, ...
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-#: Shorter values ("true", "us-east-1") are found in ordinary text by chance.
-MIN_SECRET_LENGTH = 8
 
 
 def _read_suite_file(
@@ -643,7 +641,7 @@ def _secrets_in(text: str, allowed: Collection[str]) -> list[str]:
     for name, value in os.environ.items():
         # The run strips the API key before use: a CI secret often ends in a newline.
         secret = value.strip()
-        if len(secret) < MIN_SECRET_LENGTH or name in allowed or not _SECRET_NAME.search(name):
+        if len(secret) < MIN_SECRET_CHARS or name in allowed or not _SECRET_NAME.search(name):
             continue
         if secret in text:
             found.append(name)

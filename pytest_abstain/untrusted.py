@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+#: A shorter value is not taken for a secret: API keys of local servers are placeholders
+#: ("EMPTY", "ollama"), and short values ("true", "us-east-1") turn up in any text by chance.
+MIN_SECRET_CHARS = 8
 #: Longer error texts are cut: an error line is read by a person, never parsed.
 MAX_ERROR_CHARS = 2_000
 

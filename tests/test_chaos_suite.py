@@ -18,13 +18,13 @@ import yaml
 from pytest_abstain.suite import (
     MAX_SUITE_BYTES,
     MAX_SUITE_CHARS,
-    MIN_SECRET_LENGTH,
     SuiteError,
     load_suite,
     question_from_marker,
     settings_from_marker,
     suite_schema,
 )
+from pytest_abstain.untrusted import MIN_SECRET_CHARS
 
 NAME = "abstain_chaos.yaml"
 ONE_QUESTION = "questions:\n  - {id: a, question: q, idk: true}\n"
@@ -149,7 +149,7 @@ def test_short_values_and_ordinary_variables_are_not_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SORT_KEY", "answers")  # short values would match by chance
-    assert len("answers") < MIN_SECRET_LENGTH
+    assert len("answers") < MIN_SECRET_CHARS
     monkeypatch.setenv("GREETING", "You are a support bot")  # no secret-looking name
     (tmp_path / "prompt.txt").write_text("You are a support bot. Sort answers.", encoding="utf-8")
     path = tmp_path / NAME
