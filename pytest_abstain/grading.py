@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import signal
-import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +28,7 @@ from .numerals import (
     scaled_unit,
     unit_factor,
 )
+from .patterns import Search, unbounded_search
 from .textforms import (
     APOSTROPHES,
     PhraseFinder,
@@ -46,10 +45,8 @@ __all__ = [
     "DEFAULT_IDK_PHRASES",
     "DOUBTS",
     "GRADES",
-    "REGEX_DEADLINE",
     "Expectation",
     "Grade",
-    "RegexTimeout",
     "RuleGrade",
     "Tolerance",
     "doubt_kind",
@@ -656,7 +653,7 @@ def _find(reply: _Reply, answer: str | float, expectation: Expectation) -> _Foun
     return _find_number(reply, number, expectation.tolerance)
 
 
-def _best(reply: _Reply, expectation: Expectation) -> _Found:
+def _best(reply: _Reply, expectation: Expectation, search: Search = unbounded_search) -> _Found:
     best = _NOT_FOUND
     for answer in expectation.answers:
         found = _find(reply, answer, expectation)
@@ -665,7 +662,7 @@ def _best(reply: _Reply, expectation: Expectation) -> _Found:
             if best.rank == _SURE:
                 break
     regex = expectation.regex
-    if best.rank < _SURE and regex and _search(regex, unicodedata.normalize("NFKC", reply.text)):
+    if best.rank < _SURE and regex and search(regex, unicodedata.normalize("NFKC", reply.text)):
         return _Found(_SURE, "correct")
     return best
 
@@ -861,12 +858,14 @@ def rule_grade(
     abstained: bool | None = None,
     *,
     deflections: bool = True,
+    search: Search = unbounded_search,
 ) -> RuleGrade:
     """Grade by the string rules, with a named doubt (see DOUBTS) where they cannot decide.
 
     `abstained`, when given, decides the abstention instead of the phrase lists;
     `deflections` False: a support bot's "please contact support" is not an abstention.
-    Raises nothing but RegexTimeout, for a regex past its deadline.
+    `search` runs the question's regex (patterns.bounded_search bounds its time);
+    it raises nothing but what `search` raises.
     """
     view = _Reply(reply, expectation.language)
     spans: list[tuple[int, int]] = []
@@ -877,7 +876,7 @@ def rule_grade(
         abstained = bool(spans) or view.norm in _WHOLE_REPLY_IDK
     if expectation.idk:
         return _grade_unanswerable(view, abstained, spans, own_words)
-    found = _best(view, expectation)
+    found = _best(view, expectation, search)
     if found.rank == _SURE:
         # "I'm not sure, but I think it's Paris": a hedged answer counts (SimpleQA's rubric),
         # unless it is one of several, denied, or among other numbers. But "Which Paris do
@@ -1014,59 +1013,3 @@ def grade_reply(
 ) -> Grade:
     """The rules' grade of an obtained reply, without its doubt (see rule_grade)."""
     return rule_grade(reply, expectation, idk_phrases, abstained).grade
-
-
-# --- regex deadline --------------------------------------------------------------------------
-#
-# A suite's regex runs on Python's backtracking engine, where some patterns take exponential
-# or high-polynomial time on some texts ((a+)+$, \d+\d+$ on a long run of digits). The suite
-# loader refuses the exponential shapes it can see (suite.regex_problem); this deadline bounds
-# the rest. CPython's engine checks for signals every 4096 steps, so a SIGALRM timer stops a
-# runaway search from inside. Signals only reach the main thread, and the timer is only set
-# when nobody else uses SIGALRM (pytest-timeout's signal method does): elsewhere, and on
-# Windows, the search runs unbounded and the load-time check is the only guard.
-
-#: Seconds one regex search may take; a real answer pattern needs microseconds.
-REGEX_DEADLINE = 0.5
-
-
-class RegexTimeout(Exception):
-    """A question's regex ran past REGEX_DEADLINE on a reply: that reply cannot be graded
-    (the plugin records it as an `error`, never as wrong)."""
-
-
-class _Alarm(Exception):
-    pass
-
-
-def _on_alarm(signum: int, frame: object) -> None:
-    raise _Alarm
-
-
-def _can_time() -> bool:
-    return (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
-        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    )
-
-
-def _search(regex: re.Pattern[str], text: str) -> bool:
-    if not _can_time():
-        return regex.search(text) is not None
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, REGEX_DEADLINE)
-        try:
-            return regex.search(text) is not None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Alarm:
-        raise RegexTimeout(
-            f"the regex {regex.pattern[:80]!r} took more than {REGEX_DEADLINE} s on a reply of "
-            f"{len(text):,} characters; simplify it (repeats next to or inside repeats, such "
-            "as \\d+\\d+ or (a+)+, make the search backtrack)"
-        ) from None
-    finally:
-        signal.signal(signal.SIGALRM, previous)

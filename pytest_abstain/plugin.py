@@ -42,6 +42,7 @@ from .judging import (
     judge_prompt_problem,
     parse_verdict,
 )
+from .patterns import bounded_search
 from .plan import (
     FirstGrade,
     Graded,
@@ -539,6 +540,7 @@ class AbstainRun:
             plan.idk_phrases,
             abstained=abstained,
             deflections=plan.deflections,
+            search=bounded_search,  # the glue runs on the main thread, where a timer can be set
         )
         return Graded(rules.grade, "rules", rules.doubt)
 

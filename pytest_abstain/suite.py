@@ -20,6 +20,7 @@ import yaml
 
 from .grading import Expectation, Tolerance
 from .languages import detect, languages
+from .patterns import regex_problem
 from .prompts import template_problem
 from .schema import load_schema
 from .scoring import ErrorBudget
@@ -736,109 +737,6 @@ def _number_problem(value: object) -> str | None:
     except OverflowError:  # an int too big for a float
         return "is too large to compare as a number"
     return None if finite else f"must be a finite number, not {value!r}"
-
-
-# --- regex cost --------------------------------------------------------------------------------
-#
-# Python's backtracking regex engine takes exponential time when a repeated group can match
-# the same text in several ways: (a+)+$ or (a|aa)*$ on "aaaa...b" tries every way to split
-# the a's. Such a pattern is refused here, at load time, with the question named. The check
-# reads the pattern text itself (the documented regex syntax, which is stable), not re's
-# private parser, and is deliberately simple: a group repeated by *, + or {m,n} (n > 1) may
-# not contain a variable repeat (*, +, ?, {m,n}) or an alternation (|). That refuses some
-# harmless patterns ((ab?)+, (cat|dog)+), which are easy to rewrite; atomic groups (?>...)
-# and possessive quantifiers (Python 3.11+) never backtrack and are allowed.
-# Patterns without nesting can still be slow (\d+\d+$ is polynomial); the grader bounds the
-# time of every regex search (grading.REGEX_DEADLINE) and grades a search past it `error`.
-
-_REPEAT = re.compile(r"[*+?]|\{(\d*)(,?)(\d*)\}")
-# What follows "(?" in a group that is not a comment: name, lookaround, flags.
-_GROUP_PREFIX = re.compile(r"\?(?:P<\w+>|<[=!]|[:=!>]|[aiLmsux]*(?:-[imsx]*)?[:)])")
-
-
-@dataclass
-class _Group:
-    start: int
-    atomic: bool
-    #: Holds a variable repeat or an alternation: repeating it is ambiguous.
-    ambiguous: bool = False
-
-
-def regex_problem(pattern: re.Pattern[str]) -> str | None:
-    """Why `pattern` can take exponential time, or None; see the comment above."""
-    text, verbose = pattern.pattern, bool(pattern.flags & re.VERBOSE)
-    groups = [_Group(0, atomic=False)]  # the whole pattern is the outermost group
-    i = 0
-    while i < len(text):
-        char, closed = text[i], None
-        if verbose and char.isspace():
-            i += 1
-            continue
-        if verbose and char == "#":
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-            continue
-        if text.startswith("(?#", i):
-            i = text.index(")", i) + 1
-            continue
-        if char == "(":
-            prefix = _GROUP_PREFIX.match(text, i + 1)
-            if prefix is None or not prefix[0].endswith(")"):
-                groups.append(_Group(i, atomic=text.startswith("(?>", i)))
-            i = prefix.end() if prefix else i + 1  # (?i) alone sets flags, it is no group
-            continue
-        if char == "|":
-            groups[-1].ambiguous = True
-            i += 1
-            continue
-        if char == ")":
-            closed = groups.pop()
-            i += 1
-        elif char == "\\":
-            i += 2
-        elif char == "[":
-            i += 1
-            i += 1 if text.startswith("^", i) else 0
-            i += 1 if text.startswith("]", i) else 0  # a leading ] is a literal
-            while text[i] != "]":
-                i += 2 if text[i] == "\\" else 1
-            i += 1
-        else:
-            i += 1
-        # The atom (a character, class, escape or group) just read: is it repeated?
-        while verbose and i < len(text) and text[i].isspace():
-            i += 1
-        repeat = _REPEAT.match(text, i)
-        if repeat is not None and repeat[0] == "{}":
-            repeat = None  # a literal "{}"
-        ambiguous = closed is not None and closed.ambiguous and not closed.atomic
-        if repeat is None:
-            groups[-1].ambiguous |= ambiguous
-            continue
-        i = repeat.end()
-        low, high = _bounds(repeat)
-        possessive = text.startswith("+", i)
-        i += 1 if text.startswith(("?", "+"), i) else 0
-        if ambiguous and high > 1 and not possessive:
-            assert closed is not None
-            group = _clip(text[closed.start : repeat.start()], 60)
-            return (
-                f"the group {group} is repeated and repeats or alternates inside, which can "
-                "take exponential time on some replies; rewrite it without the nested repeat "
-                "(e.g. (a+)+ as a+, (a|b)+ as [ab]+)"
-            )
-        groups[-1].ambiguous |= ambiguous or low != high
-    return None
-
-
-def _bounds(repeat: re.Match[str]) -> tuple[int, float]:
-    """(min, max) of a quantifier; max is inf when unbounded."""
-    if repeat[0] in ("*", "+", "?"):
-        return {"*": (0, math.inf), "+": (1, math.inf), "?": (0, 1.0)}[repeat[0]]
-    low = int(repeat[1] or 0)
-    if not repeat[2]:  # {m}: exactly m
-        return low, low
-    return low, float(repeat[3]) if repeat[3] else math.inf
 
 
 def _check_ids(source: str, questions: Sequence[Question]) -> None:

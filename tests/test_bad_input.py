@@ -16,7 +16,8 @@ from openai_server import FakeOpenAI
 
 from pytest_abstain.baseline import BaselineError, read_baseline
 from pytest_abstain.cache import CacheKey, ResponseCache
-from pytest_abstain.grading import Expectation, RegexTimeout, grade_reply
+from pytest_abstain.grading import Expectation, rule_grade
+from pytest_abstain.patterns import RegexTimeout, bounded_search
 from pytest_abstain.responders import Reply
 from pytest_abstain.suite import (
     MAX_SUITE_BYTES,
@@ -305,7 +306,7 @@ def test_a_runaway_regex_is_stopped_within_the_deadline(regex: str, reply: str) 
     expectation = Expectation(regex=re.compile(regex, re.IGNORECASE))
     # Raised only by the deadline: left alone, either search runs for minutes.
     with pytest.raises(RegexTimeout, match=r"took more than 0\.5 s on a reply of 10,001"):
-        grade_reply(reply, expectation)
+        rule_grade(reply, expectation, search=bounded_search)
 
 
 def test_a_regex_timeout_is_a_question_error_end_to_end(pytester: pytest.Pytester) -> None:

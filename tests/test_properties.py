@@ -28,12 +28,12 @@ from pytest_abstain.grading import (
     is_abstention,
     normalize,
 )
+from pytest_abstain.patterns import regex_problem
 from pytest_abstain.prompts import DEFAULT_TEMPLATE, build_messages
 from pytest_abstain.suite import (
     SuiteError,
     load_suite,
     question_from_marker,
-    regex_problem,
     suite_schema,
 )
 
