@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .baseline import BaselineSuite
-from .prompts import format_number, penalty
 from .results import QuestionRecord, SuiteResult
-from .scoring import Counts
+from .scoring import Counts, penalty
+from .shown import format_number
 from .stats import (
     Interval,
     detectable_drop,

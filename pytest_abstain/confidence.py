@@ -14,8 +14,8 @@ from typing import Any
 
 import jsonschema
 
-from .prompts import penalty
 from .schema import load_schema
+from .scoring import penalty
 
 __all__ = [
     "INSTRUCTION",

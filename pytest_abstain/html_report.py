@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from .prompts import format_number, format_percent, format_rate
 from .results import SuiteResult, leaderboard
+from .shown import format_number, format_percent, format_rate
 from .summary import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
 from .sweep import Sweep
 

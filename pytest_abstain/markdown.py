@@ -10,9 +10,9 @@ import html
 import re
 from collections.abc import Sequence
 
-from .prompts import format_number, format_percent, format_rate, penalty
 from .results import SuiteResult, leaderboard
-from .scoring import Metrics
+from .scoring import Metrics, penalty
+from .shown import format_number, format_percent, format_rate
 from .summary import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
 from .sweep import Sweep
 from .untrusted import plain

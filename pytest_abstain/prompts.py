@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import string
 
+from .scoring import penalty
+from .shown import format_number
+
 #: Placeholders a prompt template may use.
 TEMPLATE_FIELDS = frozenset({"question", "threshold", "threshold_percent", "penalty"})
 
@@ -17,26 +20,6 @@ DEFAULT_TEMPLATE = (
 )
 
 Message = dict[str, str]
-
-
-def penalty(threshold: float) -> float:
-    """Points lost for a wrong answer at confidence target t: t / (1 - t)."""
-    return threshold / (1.0 - threshold)
-
-
-def format_number(value: float) -> str:
-    """Short human form: 3.0 -> '3', 2.3333 -> '2.33', 0.9 -> '0.9'."""
-    return f"{value:.3g}"
-
-
-def format_rate(value: float | None) -> str:
-    """A metric to three decimals; 'n/a' where there was nothing to divide by."""
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def format_percent(value: float | None) -> str:
-    """A share as a whole percentage: 0.625 -> '62%'; 'n/a' where there was none."""
-    return "n/a" if value is None else f"{value * 100:.0f}%"
 
 
 def template_problem(template: str) -> str | None:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from .confidence import StatedConfidence
 from .judging import JudgeCase, case_tallies
-from .prompts import format_rate, penalty
 from .results import QuestionRecord, SuiteResult, leaderboard
 from .schema import load_schema, plugin_version
-from .scoring import Metrics, counts_json, metrics_json
+from .scoring import Metrics, counts_json, metrics_json, penalty
+from .shown import format_rate
 from .stats import Interval
 from .sweep import Sweep
 

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .grading import Grade
-from .prompts import format_number, penalty
+from .shown import format_number
+
+
+def penalty(threshold: float) -> float:
+    """Points lost for a wrong answer at confidence target t: t / (1 - t)."""
+    return threshold / (1.0 - threshold)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from .comparison import CHANGES_SHOWN, SuiteComparison
 from .confidence import CoveragePoint, StatedConfidence, parse_reply
 from .judging import JudgeCase, case_tallies
-from .prompts import format_number, format_percent, format_rate, penalty
 from .results import QuestionRecord, Ranked, SuiteResult
-from .scoring import Metrics
+from .scoring import Metrics, penalty
+from .shown import format_number, format_percent, format_rate
 from .stats import Interval
 from .sweep import Sweep
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_abstain.grading import Grade
-from pytest_abstain.prompts import penalty
 from pytest_abstain.results import QuestionRecord, SuiteInfo, aggregate, overall_metrics
-from pytest_abstain.scoring import Counts, compute_metrics, gate_failures, gate_passes
+from pytest_abstain.scoring import Counts, compute_metrics, gate_failures, gate_passes, penalty
 
 
 def test_simpleqa_example_from_the_design() -> None:
