@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from .baseline import BaselineSuite
+from .baseline import Baseline, BaselineSuite
 from .results import QuestionRecord, SuiteResult
 from .scoring import Counts, penalty
 from .shown import format_number
@@ -187,13 +187,29 @@ def _metric(
     )
 
 
+def compared(
+    results: Sequence[SuiteResult], baseline: Baseline, tag_min_questions: int, gating: bool
+) -> list[SuiteResult]:
+    """`results`, each with its comparison against `baseline`; `gating` False shows the
+    comparisons without failing on them (the run is updating the baseline)."""
+    return [
+        replace(
+            result,
+            comparison=compare_suite(
+                result, baseline.suites.get(result.info.key), tag_min_questions, gating
+            ),
+        )
+        for result in results
+    ]
+
+
 def compare_suite(
-    result: SuiteResult, base: BaselineSuite | None, tag_min_questions: int
+    result: SuiteResult, base: BaselineSuite | None, tag_min_questions: int, gating: bool = True
 ) -> SuiteComparison:
     """Compare `result` with its baseline entry, or say why it cannot be compared."""
     info = result.info
     comparison = SuiteComparison(
-        status="compared", tolerance=info.tolerance, significance=info.significance
+        status="compared", tolerance=info.tolerance, significance=info.significance, gating=gating
     )
     if base is None:
         comparison.status = "not in baseline"

@@ -54,3 +54,17 @@ def temporary_target(name: str) -> str | None:
 def json_text(data: Any) -> str:
     """The text of a JSON file we write: indented, UTF-8 as is, ending in a newline."""
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def unwritable(path: Path) -> str | None:
+    """Why `path` could not be written, judged from its nearest existing directory."""
+    if path.is_dir():
+        return "it is a directory"
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{folder} is not writable"
+    return None

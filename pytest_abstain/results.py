@@ -331,11 +331,13 @@ class JudgeTally:
     tokens: int = 0
 
 
-def aggregate(records: Iterable[QuestionRecord]) -> list[SuiteResult]:
-    """Group records by suite, in a deterministic order whatever order they arrived in."""
+def aggregate(records: Iterable[QuestionRecord], evaluated: bool = True) -> list[SuiteResult]:
+    """Group records by suite, in a deterministic order whatever order they arrived in;
+    `evaluated` False for a run that stopped early (nothing is gated)."""
     suites: dict[str, SuiteResult] = {}
     for record in records:
-        suites.setdefault(record.suite.key, SuiteResult(record.suite)).questions.append(record)
+        result = suites.setdefault(record.suite.key, SuiteResult(record.suite, evaluated=evaluated))
+        result.questions.append(record)
     for result in suites.values():
         result.questions.sort(key=lambda r: (r.index, r.nodeid))
     return [suites[key] for key in sorted(suites)]

@@ -1,5 +1,6 @@
-"""The import rules of the package, read from its source: a pure core, thin pytest glue, and
-a flow without circles. A change that breaks one fails here, naming the module."""
+"""The import rules of the package, read from its source: a pure core, thin pytest glue in
+its own folder, renderers that do not lean on each other, and a flow without circles. A
+change that breaks one fails here, naming the module."""
 
 from __future__ import annotations
 
@@ -7,20 +8,51 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_abstain"
-#: The only modules that may import pytest: they wire the pure core into it.
-GLUE = {"plugin", "controller", "hookspec"}
+#: The only folder whose modules may import pytest: they wire the pure core into it.
+GLUE = "glue"
+#: The renderers' folder: each renderer may import the shared modules, never another renderer.
+RENDER = "render"
 
 
-def imports(module: Path, *, typing_only: bool) -> set[str]:
-    """Top-level names `module` imports: package modules by their own name, others by their
-    first dotted part. Imports under `if TYPE_CHECKING:` count only when `typing_only`."""
-    found: set[str] = set()
-    tree = ast.parse(module.read_text(encoding="utf-8"))
+def module_name(path: Path) -> str:
+    """'glue.plugin' for pytest_abstain/glue/plugin.py; a package by its folder's name."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _resolved(name: str, node: ast.ImportFrom) -> set[str]:
+    """The package modules a relative `from ... import ...` in module `name` reaches."""
+    path = PACKAGE.joinpath(*name.split("."))
+    is_package = (path / "__init__.py").exists()
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+    target = [*base, *node.module.split(".")] if node.module else base
+    known = modules()
+    found = set()
+    for alias in node.names:
+        # `from . import hookspec` names a module; `from .x import y` names a thing in x.
+        candidate = ".".join([*target, alias.name])
+        found.add(candidate if candidate in known else ".".join(target))
+    return {f for f in found if f}
+
+
+def imports(name: str, *, typing_only: bool) -> set[str]:
+    """What module `name` imports: package modules by their dotted name inside the package
+    (prefixed with '.'), others by their first dotted part. Imports under
+    `if TYPE_CHECKING:` count only when `typing_only`."""
+    tree = ast.parse(modules()[name].read_text(encoding="utf-8"))
     skipped: set[int] = set()
     if not typing_only:
         for node in ast.walk(tree):
             if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
                 skipped |= {id(inner) for inner in ast.walk(node)}
+    found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
             continue
@@ -29,41 +61,56 @@ def imports(module: Path, *, typing_only: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-            elif node.level == 1 and node.module:
-                found.add("." + node.module.split(".")[0])
-            elif node.level == 1:
-                found |= {"." + alias.name for alias in node.names}
+            else:
+                found |= {"." + target for target in _resolved(name, node)}
     return found
 
 
-def modules() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(PACKAGE.glob("*.py"))}
+def in_folder(name: str, folder: str) -> bool:
+    return name == folder or name.startswith(folder + ".")
 
 
 def test_only_the_glue_imports_pytest() -> None:
     offenders = {
         name
-        for name, path in modules().items()
-        if name not in GLUE and {"pytest", "_pytest", "xdist"} & imports(path, typing_only=True)
+        for name in modules()
+        if not in_folder(name, GLUE)
+        and {"pytest", "_pytest", "xdist"} & imports(name, typing_only=True)
     }
     assert offenders == set(), f"pure modules importing pytest: {sorted(offenders)}"
 
 
 def test_the_pure_core_never_imports_the_glue() -> None:
     offenders = {
-        f"{name} -> {target}"
-        for name, path in modules().items()
-        if name not in GLUE
-        for target in GLUE
-        if "." + target in imports(path, typing_only=True)
+        f"{name} -> {target[1:]}"
+        for name in modules()
+        if not in_folder(name, GLUE)
+        for target in imports(name, typing_only=True)
+        if target.startswith(".") and in_folder(target[1:], GLUE)
+    }
+    assert offenders == set()
+
+
+def test_no_renderer_imports_another() -> None:
+    renderers = {
+        name
+        for name in modules()
+        if in_folder(name, RENDER) and name != RENDER and not name.endswith(".shared")
+    }
+    offenders = {
+        f"{name} -> {target[1:]}"
+        for name in renderers
+        for target in imports(name, typing_only=True)
+        if target[1:] in renderers - {name}
     }
     assert offenders == set()
 
 
 def test_no_module_imports_itself_back_at_run_time() -> None:
+    names = modules()
     graph = {
-        name: {i[1:] for i in imports(path, typing_only=False) if i.startswith(".")}
-        for name, path in modules().items()
+        name: {i[1:] for i in imports(name, typing_only=False) if i.startswith(".")}
+        for name in names
     }
     cycles: list[list[str]] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done
@@ -87,8 +134,9 @@ def test_no_module_imports_itself_back_at_run_time() -> None:
 
 def test_the_rules_see_what_they_check() -> None:
     # The checks above pass vacuously if the parser finds nothing: it must see real imports.
-    plugin = imports(modules()["plugin"], typing_only=True)
-    assert {"pytest", ".settings", ".suite"} <= plugin
-    results = modules()["results"]
-    assert ".comparison" in imports(results, typing_only=True)
-    assert ".comparison" not in imports(results, typing_only=False)
+    plugin = imports("glue.plugin", typing_only=True)
+    assert {"pytest", ".glue.hookspec", ".glue.session", ".suite"} <= plugin
+    assert ".pipeline" in imports("glue.session", typing_only=True)
+    results = imports("results", typing_only=True)
+    assert ".comparison" in results
+    assert ".comparison" not in imports("results", typing_only=False)

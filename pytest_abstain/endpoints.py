@@ -1,0 +1,70 @@
+"""The openai clients of a run: the model under test's and the judge's, made once each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .responders import OpenAIResponder, endpoint_of
+from .settings import RunSettings, openai_base_url_problem
+
+#: Sent with every judge request: the same reply should get the same verdict every run.
+JUDGE_PARAMS = {"temperature": 0}
+#: The environment variables holding the keys sent: no cache entry may hold one.
+KEY_VARIABLES = ("OPENAI_API_KEY", "ABSTAIN_JUDGE_API_KEY")
+
+
+class SetupError(Exception):
+    """The run cannot ask what a question needs (no model, no judge, a bad URL): a set-up
+    mistake, reported as a usage error before anything is asked."""
+
+
+class Endpoints:
+    """One client per (model, base URL, role): the judge gets its own even for the same model
+    and URL, because its key may differ."""
+
+    def __init__(self, settings: RunSettings, environ: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.environ = environ
+        self._clients: dict[tuple[str, str | None, bool], OpenAIResponder] = {}
+
+    def keys(self) -> list[str]:
+        return [self.environ.get(name, "") for name in KEY_VARIABLES]
+
+    def model(self, model: str) -> OpenAIResponder:
+        return self._client(model, judge=False)
+
+    def judge(self, model: str) -> OpenAIResponder:
+        return self._client(model, judge=True)
+
+    def _client(self, model: str, judge: bool) -> OpenAIResponder:
+        s = self.settings
+        base_url = (s.judge_base_url or s.base_url) if judge else s.base_url
+        client = self._clients.get((model, base_url, judge))
+        if client is not None:
+            return client
+        fallback = self.environ.get("OPENAI_BASE_URL")
+        if base_url is None and fallback is not None:
+            # Checked at configure time when a model is named there; a judge model named
+            # only in a suite is known only now.
+            problem = openai_base_url_problem(fallback)
+            if problem:
+                raise SetupError(problem)
+        # A key pasted into a CI secret often ends in a newline, which no HTTP library
+        # sends (and some quote back in their error).
+        api_key = self.environ.get("OPENAI_API_KEY", "").strip() or None
+        if judge:
+            api_key = self.environ.get("ABSTAIN_JUDGE_API_KEY", "").strip() or api_key
+        client = self._clients[(model, base_url, judge)] = OpenAIResponder(
+            model=model,
+            base_url=base_url,
+            api_key=api_key,
+            timeout=s.timeout,
+            # A grader should give the same verdict on the same reply every time.
+            params=JUDGE_PARAMS if judge else None,
+        )
+        return client
+
+
+def run_endpoint(settings: RunSettings) -> str | None:
+    """The endpoint the run's model is asked at, safe to print; None for a conftest responder."""
+    return endpoint_of(settings.base_url) if settings.model else None

@@ -1,0 +1,358 @@
+"""pytest glue for one process (the controller, or an xdist worker): builds the pipeline,
+asks ahead of pytest, hands each item its record, and marks its reports."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..asking import STOP_PROPERTY, Asker, stop_message
+from ..cache import ResponseCache
+from ..endpoints import Endpoints, SetupError
+from ..files import unwritable
+from ..judging import DEFAULT_JUDGE_PROMPT, JudgeCase, judge_prompt_problem
+from ..patterns import bounded_search
+from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
+from ..plan import QuestionPlan
+from ..report import question_properties
+from ..responders import CallableResponder, Responder
+from ..results import QuestionRecord, worst_grade
+from ..retrying import RetryPolicy
+from ..settings import RunSettings
+from .collection import (
+    CASE_KEY,
+    CASE_PLAN_KEY,
+    PLAN_KEY,
+    RECORD_KEY,
+    plan_marked_tests,
+)
+from .options import option_path
+from .xdist_bridge import attach_record, attached_record, queued_on_this_worker
+
+#: The user property that carries a calibration case's result to the controller.
+CASE_PROPERTY = "abstain_judge_case"
+JUDGE_HOOK = "pytest_abstain_make_judge"
+
+#: Seconds between progress lines: a live terminal gets frequent ones, a CI log fewer.
+PROGRESS_EVERY_TTY = 2.0
+PROGRESS_EVERY_LOG = 10.0
+
+_STATUS = {
+    "correct": ("correct", ".", ("CORRECT", {"green": True})),
+    "wrong": ("wrong", "W", ("WRONG", {"yellow": True})),
+    "abstained": ("abstained", "A", ("ABSTAINED", {"cyan": True})),
+}
+
+
+class AbstainRun:
+    """Per-process state: settings, responders and the pipeline (also on xdist workers)."""
+
+    def __init__(self, config: pytest.Config, settings: RunSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.judge_prompt = _judge_prompt(config)
+        self.suite_root = _suite_root(config)
+        self.endpoints = Endpoints(settings, os.environ)
+        #: What the conftest's hooks answer: a responder per suite file, and the judge (keyed
+        #: by the hook's name); None where the hook gives none.
+        self._hooked: dict[Path | str, Responder | None] = {}
+        self._next_progress = 0.0
+        cache_dir = option_path(config, "cache")
+        self.cache = (
+            # The keys the endpoints send: no cache entry may hold one (blanks are skipped).
+            ResponseCache(cache_dir, secrets=self.endpoints.keys())
+            if cache_dir and settings.record != "off"
+            else None
+        )
+        # --collect-only asks nothing, so a cache it cannot use is no reason to fail it.
+        usable = self.cache and cache_dir and not config.option.collectonly
+        problem = _cache_problem(cache_dir, settings.record) if usable and cache_dir else None
+        if problem:
+            raise pytest.UsageError(f"cannot use the response cache {cache_dir}: {problem}")
+        hook = config.hook
+        self.pipeline = Pipeline(
+            Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff)),
+            responder=self._responder,
+            judge=self._judge,
+            cache=self.cache,
+            record_mode=settings.record,
+            explain_misses=settings.explain_misses,
+            hooks=Hooks(
+                grade=lambda plan, reply: hook.pytest_abstain_grade_reply(
+                    config=config, question=plan.question, reply=reply
+                ),
+                is_abstention=lambda plan, reply: hook.pytest_abstain_is_abstention(
+                    config=config, question=plan.question, reply=reply
+                ),
+            ),
+            # The glue runs grading on the main thread, where a timer can bound a regex.
+            search=bounded_search,
+        )
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        plan_marked_tests(self.config, items)
+
+    # -- who answers ------------------------------------------------------------------
+
+    def _responder(self, plan: QuestionPlan) -> Responder:
+        path = plan.suite_path
+        hooked = self._from_hook(
+            path,
+            "pytest_abstain_make_responder",
+            lambda: self.config.hook.pytest_abstain_make_responder(
+                config=self.config, suite_path=path
+            ),
+        )
+        if hooked is not None:
+            if plan.model is not None:
+                raise SetupError(
+                    f"several --abstain-model values compare models through the openai client, "
+                    f"but pytest_abstain_make_responder answers {plan.suite_path}: pass one "
+                    "--abstain-model, or compare models inside your responder"
+                )
+            return hooked
+        model = plan.model or self.settings.model
+        if model:
+            return self.endpoints.model(model)
+        raise SetupError(
+            f"no model to ask for {plan.suite_key}: pass --abstain-model NAME (and "
+            "--abstain-base-url for a non-OpenAI endpoint), or implement "
+            "pytest_abstain_make_responder in a conftest.py"
+        )
+
+    def _judge(self, plan: QuestionPlan) -> Responder:
+        """The judge model's client, else the conftest's pytest_abstain_make_judge."""
+        assert plan.judge is not None
+        if plan.judge.model is not None:
+            return self.endpoints.judge(plan.judge.model)
+        judge = self._from_hook(
+            JUDGE_HOOK,
+            JUDGE_HOOK,
+            lambda: self.config.hook.pytest_abstain_make_judge(config=self.config),
+        )
+        if judge is None:
+            raise SetupError(
+                f"{plan.suite_key} asks an LLM judge (judge: {plan.judge.when}) but none is "
+                f"set: pass --abstain-judge-model NAME, or implement {JUDGE_HOOK} in a conftest.py"
+            )
+        return judge
+
+    def _from_hook(self, key: Path | str, hook: str, call: Callable[[], Any]) -> Responder | None:
+        """The callable a `pytest_abstain_make_*` hook returns, wrapped as a responder; asked
+        once per `key`. None where the hook gives none."""
+        if key not in self._hooked:
+            try:
+                fn = call()
+            except Exception as exc:
+                raise SetupError(f"{hook} raised {type(exc).__name__}: {exc}") from None
+            name = getattr(fn, "abstain_name", None)
+            timeout = self.settings.timeout
+            self._hooked[key] = None if fn is None else CallableResponder(fn, name, timeout)
+        return self._hooked[key]
+
+    # -- records for items ------------------------------------------------------------
+
+    def resolve(self, item: pytest.Item) -> QuestionRecord:
+        """Wait for the item's replies, grade them, and keep the record on the item."""
+        record = item.stash.get(RECORD_KEY, None)
+        if record is None:
+            try:
+                record = self.pipeline.record(item.nodeid, item.stash[PLAN_KEY])
+            except (SetupError, Unanswered) as exc:
+                pytest.fail(str(exc), pytrace=False)
+            except NotAsked as exc:
+                self._stop(item)
+                pytest.skip(str(exc))
+            if self.pipeline.stopped is not None:
+                self._stop(item)
+            item.stash[RECORD_KEY] = record
+            item.user_properties.extend(question_properties(record))
+        failure = failure_text(record)
+        if failure is not None:
+            # pytrace=False: the reason is the endpoint's, a traceback of ours would bury it.
+            pytest.fail(failure, pytrace=False)
+        return record
+
+    def _stop(self, item: pytest.Item) -> None:
+        """pytest (and each xdist worker) stops after this item; the controller learns of it
+        from a typed value on the report (it crosses xdist) and makes it a usage error."""
+        reason = self.pipeline.stopped
+        assert reason is not None
+        item.session.shouldstop = stop_message(reason)
+        if (STOP_PROPERTY, reason) not in item.user_properties:
+            item.user_properties.append((STOP_PROPERTY, reason))
+
+    def judge_case(self, item: pytest.Item) -> JudgeCase:
+        case = item.stash.get(CASE_KEY, None)
+        if case is None:
+            try:
+                case = self.pipeline.case(item.nodeid, item.stash[CASE_PLAN_KEY])
+            except SetupError as exc:
+                pytest.fail(str(exc), pytrace=False)
+            except NotAsked as exc:
+                pytest.skip(str(exc))
+            item.stash[CASE_KEY] = case
+            item.user_properties.append((CASE_PROPERTY, json.dumps(dataclasses.asdict(case))))
+        return case
+
+    # -- asking ahead -----------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        # Ask everything up front, in item order, so replies arrive while pytest walks the
+        # items. An xdist worker only learns its items one at a time, so it asks on demand.
+        collecting = self.config.option.collectonly
+        try:
+            if self.settings.dry_run and not collecting:
+                self._dry_run(session)
+            if not collecting and not hasattr(self.config, "workerinput"):
+                self._ask_ahead(session.items)
+        except SetupError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        return (yield)
+
+    def _ask_ahead(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            # A skip mark means the test will not run: asking would cost for nothing.
+            # (A skipif is decided at setup; such a test is asked then, if it runs.)
+            if item.get_closest_marker("skip") or item.get_closest_marker("skipif"):
+                continue
+            plan = item.stash.get(PLAN_KEY, None) or item.stash.get(CASE_PLAN_KEY, None)
+            if plan is not None and plan.judge is not None:
+                # Before anything is asked: a missing judge is a set-up error, like a
+                # missing model, not a failure of every question that needs it.
+                self.pipeline.judge(plan)
+            if PLAN_KEY in item.stash:
+                self.pipeline.submit(item.nodeid, item.stash[PLAN_KEY])
+            elif CASE_PLAN_KEY in item.stash:
+                self.pipeline.start_case(item.nodeid, item.stash[CASE_PLAN_KEY])
+
+    def _dry_run(self, session: pytest.Session) -> None:
+        """Print what the run would ask, per suite, and stop before asking anything."""
+        plans = [
+            (plan, CASE_PLAN_KEY in item.stash)
+            for item in session.items
+            if (plan := item.stash.get(PLAN_KEY, None) or item.stash.get(CASE_PLAN_KEY, None))
+        ]
+        dry = self.pipeline.dry_run(plans)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "abstain: dry run, nothing asked")
+            for line in dry.lines():
+                reporter.write_line(line)
+        pytest.exit(dry.total(), returncode=0)
+
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        """On an xdist worker, ask for every question already queued to this worker."""
+        if not hasattr(self.config, "workerinput") or self.config.option.collectonly:
+            return
+        for index in queued_on_this_worker(self.config):
+            queued = item.session.items[index]
+            if PLAN_KEY in queued.stash and not queued.get_closest_marker("skip"):
+                self._submit(queued)
+        if PLAN_KEY in item.stash:
+            self._submit(item)
+
+    def _submit(self, item: pytest.Item) -> None:
+        # A set-up error is the question's own failure here, reported when it runs.
+        with contextlib.suppress(SetupError):
+            self.pipeline.submit(item.nodeid, item.stash[PLAN_KEY])
+
+    def pytest_runtest_logfinish(self) -> None:
+        """Every few seconds, a progress line between pytest's own (never under -q)."""
+        now = time.monotonic()
+        if now < self._next_progress:
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        progress = self.pipeline.asker.progress()
+        if reporter is None or self.config.get_verbosity() < 0 or progress.submitted < 2:
+            return
+        if self._next_progress:  # the first call only starts the clock
+            reporter.write_line(progress.line(), cyan=True)
+        self._next_progress = now + (PROGRESS_EVERY_TTY if reporter.isatty else PROGRESS_EVERY_LOG)
+
+    # -- reports ----------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        record = item.stash.get(RECORD_KEY, None)
+        if record is not None and (call.when == "call" or (call.when == "setup" and report.failed)):
+            attach_record(report, record)
+        return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
+        if report.when != "call" or not report.passed:
+            return None
+        record = attached_record(report)
+        return None if record is None else _STATUS.get(worst_grade(record.grades))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.pipeline.misses:
+            terminalreporter.write_sep("-", "abstain: cache misses")
+            for line in self.pipeline.misses:
+                terminalreporter.write_line(line)
+        if self.cache is None:
+            return
+        corrupt = self.cache.corrupt_entries()
+        if corrupt:
+            terminalreporter.write_sep("-", "abstain: unusable cache entries, treated as misses")
+            for path, problem in corrupt:
+                terminalreporter.write_line(f"{path}: {problem}", yellow=True)
+        unwritable = sorted(self.cache.unwritable.items())
+        if unwritable:
+            path, problem = unwritable[0]
+            terminalreporter.write_line(
+                f"abstain: {len(unwritable)} replies could not be stored in the cache "
+                f"(first: {path}: {problem}); they will be asked again next time",
+                yellow=True,
+            )
+
+    def pytest_unconfigure(self) -> None:
+        self.pipeline.asker.close()
+
+
+def _judge_prompt(config: pytest.Config) -> str:
+    """The judge prompt: --abstain-judge-prompt's file, checked, else the built-in one."""
+    path = option_path(config, "judge_prompt")
+    if path is None:
+        return DEFAULT_JUDGE_PROMPT
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise pytest.UsageError(f"cannot read the judge prompt {path}: {exc}") from None
+    problem = judge_prompt_problem(text)
+    if problem:
+        raise pytest.UsageError(f"the judge prompt {path} {problem}")
+    return text
+
+
+def _suite_root(config: pytest.Config) -> Path:
+    """The folder suites may read files from: --abstain-root / abstain_root, else the rootdir."""
+    root = option_path(config, "root") or config.rootpath
+    if not root.is_dir():
+        source = "--abstain-root" if config.getoption("abstain_root") else "abstain_root (ini)"
+        raise pytest.UsageError(f"{source}: {root} is not a folder")
+    return root
+
+
+def _cache_problem(folder: Path, record: str) -> str | None:
+    """Why the cache folder cannot serve this run, checked before anything is asked."""
+    if folder.exists() and not folder.is_dir():
+        return "it is not a folder"
+    if record == "replay":
+        # Replay-only asks nothing: with no cache every question would be an error.
+        return None if folder.is_dir() else "it does not exist (--abstain-record replay)"
+    if not folder.exists():
+        return unwritable(folder)
+    return None if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"

@@ -1,0 +1,178 @@
+"""What a finished run leaves behind: the JSON report, the Markdown summary (also appended
+to GitHub's step summary), the HTML report and the baseline. Each output is rendered, then
+written, on its own: one that fails becomes a named problem of the run and the rest still
+come."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .baseline import Baseline, BaselineError, update_baseline
+from .files import json_text, write_atomic
+from .html_report import render_html
+from .judging import JudgeCase
+from .markdown import render_markdown
+from .report import build_report
+from .results import SuiteResult, overall_metrics
+from .summary import Line
+from .sweep import Sweep
+from .untrusted import plain
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    report: Path | None = None
+    markdown: Path | None = None
+    html: Path | None = None
+    baseline: Path | None = None
+    #: GitHub's step summary file ($GITHUB_STEP_SUMMARY), appended to, never replaced.
+    step_summary: str | None = None
+
+
+class Outputs:
+    """Renders and writes a run's outputs, keeping what went wrong as `problems`."""
+
+    def __init__(self, paths: OutputPaths) -> None:
+        self.paths = paths
+        #: What went wrong in the run itself: each fails the run and keeps the baseline.
+        self.problems: list[str] = []
+        #: The outputs written, in order, to name at the end of the summary.
+        self.written: list[tuple[str, Path]] = []
+        #: Why the step summary could not be appended to (a warning, not a problem).
+        self.step_summary_problem: str | None = None
+
+    def problem(self, what: str, exc: BaseException) -> None:
+        """Something failed inside the run itself: the run fails, saying what and why."""
+        reason = getattr(exc, "strerror", None) if isinstance(exc, OSError) else None
+        detail = reason or "".join(traceback.format_exception_only(exc)).strip()
+        if not isinstance(exc, OSError):
+            # A bug of ours: where it happened, for the bug report.
+            frame = traceback.extract_tb(exc.__traceback__)[-1:]
+            detail += "".join(f" (at {f.filename}:{f.lineno})" for f in frame)
+        self.problems.append(plain(f"{what}: {detail}"))
+
+    def rendered(self, what: str, wanted: bool, render: Callable[[], T]) -> T | None:
+        if not wanted:
+            return None
+        try:
+            return render()
+        except Exception as exc:
+            self.problem(f"the {what} could not be rendered", exc)
+            return None
+
+    def write(self, what: str, path: Path | None, content: Callable[[], str | None]) -> None:
+        """Write what `content` makes (None: its rendering failed, and said so) to `path`."""
+        if path is None:
+            return
+        try:
+            text = content()
+            if text is None:
+                return
+            write_atomic(path, text)
+        except Exception as exc:
+            self.problem(f"the {what} could not be written to {path}", exc)
+        else:
+            self.written.append((what, path))
+
+    def report(
+        self,
+        results: Sequence[SuiteResult],
+        sweeps: Sequence[Sweep],
+        judge_cases: Sequence[JudgeCase],
+        run: dict[str, Any],
+        wanted: bool = True,
+    ) -> dict[str, Any] | None:
+        """The JSON report (written when a path was given); None when it failed to render."""
+        report = self.rendered(
+            "JSON report",
+            wanted,
+            lambda: build_report(
+                results, overall_metrics(results), run, sweeps, judge_cases, self.problems
+            ),
+        )
+        if report is not None:
+            self.write("JSON report", self.paths.report, lambda: json_text(report))
+        return report
+
+    def documents(
+        self, results: Sequence[SuiteResult], sweeps: Sequence[Sweep], title: str
+    ) -> tuple[str | None, str | None]:
+        """The Markdown summary and the HTML report, rendered (None: not wanted, or failed).
+        Rendered before the JSON report, so that it knows whether every output could be made."""
+        wants_markdown = self.paths.markdown is not None or bool(self.paths.step_summary)
+        markdown = self.rendered(
+            "Markdown summary", wants_markdown, lambda: render_markdown(results, sweeps)
+        )
+        html = self.rendered(
+            "HTML report", self.paths.html is not None, lambda: render_html(results, sweeps, title)
+        )
+        return markdown, html
+
+    def write_documents(self, markdown: str | None, html: str | None) -> None:
+        self.write("Markdown summary", self.paths.markdown, lambda: markdown)
+        self._append_step_summary(markdown)
+        self.write("HTML report", self.paths.html, lambda: html)
+
+    def _append_step_summary(self, markdown: str | None) -> None:
+        """GitHub's step summary file is shared by every step of the job: append, never
+        replace. Not the run's own output, so failing to append only warns."""
+        github = self.paths.step_summary
+        if not github or markdown is None:
+            return
+        try:
+            with open(github, "a", encoding="utf-8") as summary:
+                summary.write(markdown)
+        except OSError as exc:
+            self.step_summary_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
+
+    def baseline_step(
+        self,
+        baseline: Baseline | None,
+        results: Sequence[SuiteResult],
+        update: bool,
+        allow_errors: bool,
+    ) -> Line | None:
+        """Update the baseline when asked (never with errors unless allowed); else a note."""
+        path = self.paths.baseline
+        if path is None:
+            return None
+        if not update:
+            if baseline is None:
+                return (
+                    f"no baseline at {path} yet: nothing compared. Create it from a good run "
+                    f"with --abstain-baseline {path} --abstain-update-baseline",
+                    {"yellow": True},
+                )
+            return None
+        if self.problems:
+            return (
+                "baseline NOT updated: the run itself failed (see the problems below), so "
+                "its results are not a reference",
+                {"red": True},
+            )
+        errors = sum(result.counts.error for result in results)
+        if errors and not allow_errors:
+            return (
+                f"baseline NOT updated: {errors} replies could not be obtained, and a baseline "
+                "with holes compares badly. Fix them, or pass --abstain-baseline-allow-errors",
+                {"red": True},
+            )
+        try:
+            update_baseline(path, list(results))
+        except BaselineError as exc:
+            return (f"baseline NOT updated: {exc}", {"red": True})
+        except OSError as exc:
+            self.problem(f"the baseline could not be written to {path}", exc)
+            return None
+        return (f"baseline updated: {path} ({len(results)} suites)", {"green": True})
+
+
+def step_summary_path() -> str | None:
+    return os.environ.get("GITHUB_STEP_SUMMARY") or None

@@ -1,0 +1,416 @@
+"""From a question's plan to its record, outside pytest: replies (cache, asking, retries),
+first grades (hooks or rules), the judge's verdicts, the record.
+
+The pytest glue feeds it plans in item order and asks for each record when the item runs;
+an xdist worker does the same with the items it is sent. Replies are asked concurrently on
+the asker's event loop; grading runs on the caller's thread, because a team's grading hooks
+and the regex deadline (a SIGALRM timer) belong on the main thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import dataclasses
+import functools
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Protocol
+
+from .asking import Asker
+from .cache import CacheKey
+from .confidence import response_format
+from .endpoints import SetupError
+from .grading import rule_grade
+from .judging import JudgeCase, VerdictError, parse_verdict
+from .patterns import Search, unbounded_search
+from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request, record_of, to_judge
+from .prompts import Message
+from .responders import Reply, Responder
+from .results import QuestionRecord
+
+
+class NotAsked(Exception):
+    """The run stopped early before this question was asked or judged."""
+
+
+class Unanswered(Exception):
+    """A question's request was cancelled while the run was not stopping."""
+
+
+class ReplyCache(Protocol):
+    """What the pipeline needs of a response cache (cache.ResponseCache is one)."""
+
+    @property
+    def root(self) -> object: ...
+    def get(self, key: CacheKey) -> Reply | None: ...
+    def put(self, key: CacheKey, reply: Reply) -> None: ...
+    def explain_miss(self, key: CacheKey) -> str: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Hooks:
+    """A team's answers about one reply (None: no opinion), from its grading hooks."""
+
+    grade: Callable[[QuestionPlan, str], object] = lambda plan, reply: None
+    is_abstention: Callable[[QuestionPlan, str], object] = lambda plan, reply: None
+
+
+def hooked_grade(plan: QuestionPlan, reply: str, hooks: Hooks, search: Search) -> Graded:
+    """The team's grade if its hook gives one, else the string rules (with their doubt, for
+    the judge), taking the team's word on abstention if it gives one."""
+    given = hooks.grade(plan, reply)
+    if given is not None:
+        if given not in ("correct", "wrong", "abstained"):
+            raise ValueError(
+                f"pytest_abstain_grade_reply returned {given!r}: expected 'correct', "
+                "'wrong', 'abstained' or None"
+            )
+        return Graded(given, "hook")
+    abstained = hooks.is_abstention(plan, reply)
+    if abstained is not None and not isinstance(abstained, bool):
+        raise ValueError(
+            f"pytest_abstain_is_abstention returned {abstained!r}: expected True, False or None"
+        )
+    rules = rule_grade(
+        reply,
+        plan.question.expectation,
+        plan.idk_phrases,
+        abstained=abstained,
+        deflections=plan.deflections,
+        search=search,
+    )
+    return Graded(rules.grade, "rules", rules.doubt)
+
+
+def _readable_verdict(reply: Reply) -> bool:
+    try:
+        parse_verdict(reply.text or "")
+    except VerdictError:
+        return False
+    return True
+
+
+def _store_if(keep: Callable[[Reply], bool], store: Callable[[Reply], None], reply: Reply) -> None:
+    if keep(reply):
+        store(reply)
+
+
+def _done(reply: Reply) -> concurrent.futures.Future[Reply]:
+    future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
+    future.set_result(reply)
+    return future
+
+
+@dataclasses.dataclass
+class _Judging:
+    graded: list[FirstGrade]
+    verdicts: dict[int, concurrent.futures.Future[Reply]]
+
+
+@dataclasses.dataclass(frozen=True)
+class DryRun:
+    """What a run would ask: replies per suite (all, in the cache), and judge requests
+    (certain, and at most where the rules are unsure)."""
+
+    replies: dict[str, tuple[int, int]]
+    judge_certain: int
+    judge_unsure: int
+
+    def lines(self) -> list[str]:
+        return [
+            f"{key}: {count} replies, {cached} in the cache, {count - cached} to ask"
+            for key, (count, cached) in sorted(self.replies.items())
+        ]
+
+    def total(self) -> str:
+        count = sum(n for n, _ in self.replies.values())
+        cached = sum(c for _, c in self.replies.values())
+        judge = ""
+        if self.judge_certain or self.judge_unsure:
+            # Cached verdicts are not counted: their keys hold replies not asked yet.
+            judge = f"; the judge: {self.judge_certain} requests"
+            if self.judge_unsure:
+                judge += f" and up to {self.judge_unsure} more where the rules are unsure"
+        return (
+            f"dry run: {count} replies, {cached} answered by the cache, "
+            f"{count - cached} requests to make{judge}"
+        )
+
+
+class Pipeline:
+    """Turns question plans into records. Each question is known by a key (its node id)."""
+
+    def __init__(
+        self,
+        asker: Asker,
+        *,
+        responder: Callable[[QuestionPlan], Responder],
+        judge: Callable[[QuestionPlan], Responder],
+        cache: ReplyCache | None = None,
+        record_mode: str = "missing",
+        explain_misses: bool = False,
+        hooks: Hooks = Hooks(),
+        search: Search = unbounded_search,
+    ) -> None:
+        self.asker = asker
+        self.cache = cache
+        self.record_mode = record_mode
+        self.explain_misses = explain_misses
+        self._responder = responder
+        self._judge = judge
+        self._hooks = hooks
+        self._search = search
+        #: Why each cache miss missed, with --abstain-explain-misses.
+        self.misses: list[str] = []
+        self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
+        self._plans: dict[str, QuestionPlan] = {}
+        #: Questions whose replies are all in: the judge can be sent what it must grade.
+        self._replied: collections.deque[str] = collections.deque()
+        #: Per question: its first grades and the judge's verdicts by reply index.
+        self._judging: dict[str, _Judging] = {}
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the run stopped early (every reply failed the same way), or None."""
+        return self.asker.fatal
+
+    def responder(self, plan: QuestionPlan) -> Responder:
+        return self._responder(plan)
+
+    def judge(self, plan: QuestionPlan) -> Responder:
+        """The judge a plan asks for; SetupError when none is set."""
+        return self._judge(plan)
+
+    def cache_keys(self, plan: QuestionPlan) -> list[CacheKey]:
+        responder = self.responder(plan)
+        params = responder.params
+        if plan.verbal_confidence:
+            params = {**params, "response_format": response_format()}
+        return [
+            CacheKey.of(responder.endpoint, responder.name, params, plan.messages, sample)
+            for sample in range(plan.samples)
+        ]
+
+    # -- replies ----------------------------------------------------------------------
+
+    def submit(self, key: str, plan: QuestionPlan) -> list[concurrent.futures.Future[Reply]]:
+        """The question's replies, one future per sample: from the cache, or asked (once)."""
+        futures = self._futures.get(key)
+        if futures is not None:
+            return futures
+        responder = self.responder(plan)
+        futures = [
+            self._ask(
+                f"{key} sample {sample + 1}",
+                (key, sample),
+                cache_key,
+                responder,
+                plan.messages,
+                response_format() if plan.verbal_confidence else None,
+            )
+            for sample, cache_key in enumerate(self.cache_keys(plan))
+        ]
+        self._futures[key] = futures
+        self._plans[key] = plan
+        if plan.judge is not None:
+            # Once every reply is in, the judge can start on it before pytest gets there.
+            def replied(_: object) -> None:
+                if all(future.done() for future in futures):
+                    self._replied.append(key)  # deque.append is thread-safe
+
+            for future in futures:
+                future.add_done_callback(replied)
+        return futures
+
+    def _ask(
+        self,
+        label: str,
+        ask_key: Hashable,
+        key: CacheKey,
+        responder: Responder,
+        messages: list[Message],
+        response_format: dict[str, Any] | None = None,
+        keep: Callable[[Reply], bool] | None = None,
+    ) -> concurrent.futures.Future[Reply]:
+        """One reply: from the cache, or asked (once per `ask_key`) and then stored, unless
+        `keep` says it is not worth keeping (a judge's unreadable verdict is asked again)."""
+        stored = self._from_cache(label, key)
+        if stored is not None:
+            return _done(stored)
+        store = None
+        if self.cache is not None:
+            put = functools.partial(self.cache.put, key)
+            store = put if keep is None else functools.partial(_store_if, keep, put)
+        return self.asker.submit(ask_key, responder, messages, store, response_format)
+
+    def _from_cache(self, label: str, key: CacheKey) -> Reply | None:
+        """A stored reply; in replay-only mode a miss is an error reply naming the request."""
+        cache, mode = self.cache, self.record_mode
+        if cache is None or mode == "all":
+            return None
+        stored = cache.get(key)
+        if stored is not None or mode != "replay":
+            if stored is None and self.explain_misses:
+                self.misses.append(f"{label}: {cache.explain_miss(key)}")
+            return stored
+        return Reply.failed(
+            f"not in the response cache {cache.root} (--abstain-record replay asks nothing): "
+            f"{cache.explain_miss(key)}. Record it with --abstain-record missing"
+        )
+
+    # -- records ----------------------------------------------------------------------
+
+    def record(self, key: str, plan: QuestionPlan) -> QuestionRecord:
+        """Wait for the question's replies, grade them (the judge too) and make its record.
+
+        Raises SetupError (nothing can ask it), NotAsked (the run stopped first) or
+        Unanswered (its request was cancelled).
+        """
+        futures = self.submit(key, plan)
+        try:
+            replies = [future.result() for future in futures]
+        except concurrent.futures.CancelledError:
+            if self.stopped is None:
+                raise Unanswered("the request was cancelled before a reply came") from None
+            raise NotAsked("not asked: the run stopped early") from None
+        responder = self.responder(plan)
+        graded, verdicts, judge_name = self._judged(key, plan, replies)
+        return record_of(
+            plan, key, responder.name, responder.endpoint, replies, graded, verdicts, judge_name
+        )
+
+    def start_case(self, key: str, plan: QuestionPlan) -> None:
+        """Send a judge calibration case to the judge ahead of its test (a missing judge is
+        the case's own error, reported when it runs)."""
+        assert plan.question.canned_reply is not None
+        with contextlib.suppress(SetupError):
+            self._start_judging(key, plan, [Reply(text=plan.question.canned_reply)], hooks=False)
+
+    def case(self, key: str, plan: QuestionPlan) -> JudgeCase:
+        """A judge calibration case: the judge's verdict on the canned reply (asked once)."""
+        question = plan.question
+        assert question.canned_reply is not None and question.human_verdict is not None
+        replies = [Reply(text=question.canned_reply)]
+        # The judge against a person, with the string rules beside it: a team's grading
+        # hook is neither, so it is left out here.
+        graded, verdicts, judge_name = self._judged(key, plan, replies, hooks=False)
+        record = record_of(plan, key, "canned reply", None, replies, graded, verdicts, judge_name)
+        return JudgeCase(
+            id=question.id,
+            suite=plan.suite_key,
+            judge=judge_name or "",
+            human=question.human_verdict,
+            verdict=record.grades[0],
+            rules=record.rule_grades[0],
+            error=record.errors[0],
+        )
+
+    # -- the judge --------------------------------------------------------------------
+
+    def _judged(
+        self, key: str, plan: QuestionPlan, replies: list[Reply], hooks: bool = True
+    ) -> tuple[list[FirstGrade], dict[int, Reply], str | None]:
+        """First grades of the replies, the judge's verdicts where it was asked, its name.
+
+        Before waiting, the judge is sent the replies of every later question already in:
+        the judge then works ahead of pytest, as the model does, not one item at a time.
+        """
+        judge_name = None if plan.judge is None else self.judge(plan).name
+        judging = self._start_judging(key, plan, replies, hooks)
+        while self._replied:
+            ready = self._replied.popleft()
+            if ready not in self._judging:
+                # Its own record reports a missing judge, on the right question.
+                with contextlib.suppress(SetupError):
+                    self._start_judging(ready, self._plans[ready], None)
+        verdicts: dict[int, Reply] = {}
+        for index, future in judging.verdicts.items():
+            try:
+                verdicts[index] = future.result()
+            except concurrent.futures.CancelledError:
+                if self.stopped is not None:
+                    raise NotAsked("not judged: the run stopped early") from None
+                verdicts[index] = Reply.failed("the judge's request was cancelled")
+        return judging.graded, verdicts, judge_name
+
+    def _first_grade(self, plan: QuestionPlan, reply: str) -> Graded:
+        return hooked_grade(plan, reply, self._hooks, self._search)
+
+    def _start_judging(
+        self, key: str, plan: QuestionPlan, replies: list[Reply] | None, hooks: bool = True
+    ) -> _Judging:
+        """Grade the replies by the rules (and the grading hooks, unless `hooks` is False),
+        and send the judge the ones it must grade; once per question. `replies` None: read
+        them from the question's (done) futures."""
+        judging = self._judging.get(key)
+        if judging is not None:
+            return judging
+        if replies is None:
+            futures = self._futures[key]
+            if any(future.cancelled() for future in futures):
+                return _Judging([], {})  # the run is stopping; its record says so
+            replies = [future.result() for future in futures]
+        grade = self._first_grade if hooks else None
+        graded = first_grades(plan, replies, grade)
+        judging = _Judging(graded, {})
+        picked = to_judge(plan, graded)
+        if picked:
+            judge = self.judge(plan)
+            for index in picked:
+                first = graded[index]
+                assert isinstance(first, Graded)  # only graded replies are picked
+                # The judge grades what the rules graded: the answer inside a JSON reply.
+                text = first.stated.answer if first.stated else replies[index].text
+                messages = judge_request(plan, text or "")
+                cache_key = CacheKey.of(judge.endpoint, judge.name, judge.params, messages, 0)
+                label = f"{key} sample {index + 1} (judge)"
+                # Keyed by the request: the same reply to the same question is judged once.
+                judging.verdicts[index] = self._ask(
+                    label,
+                    ("judge", cache_key.digest),
+                    cache_key,
+                    judge,
+                    messages,
+                    keep=_readable_verdict,
+                )
+        if plan.judge is not None:
+            self._judging[key] = judging
+        return judging
+
+    # -- planning ahead ---------------------------------------------------------------
+
+    def dry_run(self, plans: Iterable[tuple[QuestionPlan, bool]]) -> DryRun:
+        """What asking `plans` would cost; each is (plan, is a judge calibration case)."""
+        replies: dict[str, tuple[int, int]] = {}
+        judged = [0, 0]  # certain, and at most (where the rules are unsure)
+        for plan, is_case in plans:
+            if plan.judge is not None:
+                # A calibration case is one canned reply; a question has a reply per sample.
+                judged[plan.judge.when == "unsure"] += 1 if is_case else plan.samples
+            if is_case:
+                continue
+            keys = self.cache_keys(plan)
+            stored = sum(1 for key in keys if self.cache and self.cache.get(key))
+            count, cached = replies.get(plan.suite_key, (0, 0))
+            replies[plan.suite_key] = (
+                count + len(keys),
+                cached + (stored if self.record_mode != "all" else 0),
+            )
+        return DryRun(replies, judged[0], judged[1])
+
+
+def failure_text(record: QuestionRecord) -> str | None:
+    """Why some of the question's samples have no grade (each one named), or None."""
+    failed = [(i, e) for i, e in enumerate(record.errors) if e is not None]
+    if not failed:
+        return None
+    # A reply the judge could not grade came back: it has no grade, not no reply.
+    got_replies = all(record.replies[i] is not None for i, _ in failed)
+    missing = "no grade" if got_replies else "no reply"
+    lines = [
+        f"{missing} for {record.id!r} from {record.suite.responder} "
+        f"({len(failed)} of {len(record.errors)} samples); not scored:"
+    ]
+    lines.extend(f"  sample {i + 1}: {e}" for i, e in failed)
+    return "\n".join(lines)

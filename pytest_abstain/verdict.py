@@ -1,0 +1,91 @@
+"""The run's one pass/fail decision on its honesty suites, made once from the suite results,
+the calibration audits and the question errors. The exit status, the JUnit gate cases and
+every report read it; nothing changes it afterwards.
+
+The run's own problems (an output that could not be made, a crashed worker) are not part of
+it: they are about the run, not the model, and can happen while the reports that show the
+verdict are being written. They fail the run beside it (exit_status)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .results import SuiteResult
+from .sweep import Sweep
+
+#: pytest's exit codes, as numbers: the core does not import pytest.
+EXIT_OK = 0
+EXIT_TESTS_FAILED = 1
+EXIT_INTERNAL_ERROR = 3
+EXIT_USAGE_ERROR = 4
+
+
+@dataclass(frozen=True)
+class Verdict:
+    #: Suite keys whose gate failed, and why, in suite order.
+    failed_gates: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Sweep keys whose gated calibration audit failed.
+    failed_audits: tuple[str, ...] = ()
+    #: Suite keys with errors beyond their error budget (or with no budget at all).
+    unexcused_errors: tuple[str, ...] = ()
+    #: Questions without a reply or grade: pytest shows each as a failed test.
+    question_errors: int = 0
+    #: Every reply failed the same way, so the run stopped asking.
+    stopped: bool = False
+    #: False when -x, --maxfail or a stop left questions unasked: nothing was gated.
+    complete: bool = True
+
+    @property
+    def passed(self) -> bool:
+        return not (
+            self.failed_gates or self.failed_audits or self.unexcused_errors or self.stopped
+        )
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.passed else "failed"
+
+    @property
+    def forgiven(self) -> int:
+        """Question errors that the error budgets allow: they alone do not fail the run."""
+        return self.question_errors if not self.unexcused_errors and self.complete else 0
+
+    def exit_status(self, pytest_status: int, tests_failed: int, run_failed: bool) -> int:
+        """The process's exit status, from pytest's own, the number of failed tests, and
+        whether the run itself went wrong."""
+        if self.stopped:
+            # A wrong key, model or URL: the set-up is at fault, as with a bad option.
+            return EXIT_USAGE_ERROR
+        if run_failed:
+            # Never a pass when the run itself went wrong (exit 3, as pytest's own).
+            return EXIT_INTERNAL_ERROR if pytest_status == EXIT_OK else pytest_status
+        # Each question error still shows as a failed test with its reason; within every
+        # suite's budget they alone do not fail the run. Any other failure still does.
+        only_forgiven = self.forgiven and tests_failed == self.forgiven
+        if pytest_status == EXIT_TESTS_FAILED and only_forgiven:
+            return EXIT_OK
+        return pytest_status
+
+
+def decide(
+    results: Sequence[SuiteResult],
+    sweeps: Sequence[Sweep],
+    *,
+    question_errors: int = 0,
+    stopped: bool = False,
+    complete: bool = True,
+) -> Verdict:
+    """The verdict on `results` (already compared with the baseline) and `sweeps`."""
+    return Verdict(
+        failed_gates=tuple(
+            (result.info.key, tuple(result.failures))
+            for result in results
+            if result.verdict == "failed"
+        ),
+        failed_audits=tuple(sweep.key for sweep in sweeps if sweep.gated and sweep.failed),
+        unexcused_errors=tuple(result.info.key for result in results if not result.errors_excused),
+        question_errors=question_errors,
+        stopped=stopped,
+        complete=complete,
+    )
