@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .files import temporary_target, write_atomic
+from .files import temporary_target, unwritable, write_atomic
 from .misses import MissIndex, canonical, differences
 from .prompts import Message
 from .responders import Reply
@@ -354,3 +354,15 @@ def _first_line(exc: BaseException) -> str:
 def _written_for(name: str) -> str:
     """The entry a temporary file was being written for ("" when it is no temporary file)."""
     return temporary_target(name) or ""
+
+
+def cache_problem(folder: Path, record: str) -> str | None:
+    """Why the cache folder cannot serve this run, checked before anything is asked."""
+    if folder.exists() and not folder.is_dir():
+        return "it is not a folder"
+    if record == "replay":
+        # Replay-only asks nothing: with no cache every question would be an error.
+        return None if folder.is_dir() else "it does not exist (--abstain-record replay)"
+    if not folder.exists():
+        return unwritable(folder)
+    return None if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"

@@ -10,6 +10,7 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from .grading import Grade
@@ -187,3 +188,18 @@ def case_tallies(cases: Sequence[JudgeCase]) -> dict[str, dict[str, Any]]:
                  "error": case.error}
             )  # fmt: skip
     return suites
+
+
+def read_judge_prompt(path: Path | None) -> str:
+    """The judge prompt in the file at `path`, checked; the built-in one when None.
+    Raises ValueError saying what is wrong."""
+    if path is None:
+        return DEFAULT_JUDGE_PROMPT
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the judge prompt {path}: {exc}") from None
+    problem = judge_prompt_problem(text)
+    if problem:
+        raise ValueError(f"the judge prompt {path} {problem}")
+    return text

@@ -381,24 +381,20 @@ def test_dry_run_counts_judge_requests(
     assert openai_server.requests == []
 
 
-def test_judge_works_ahead_of_pytest(
+def test_each_doubtful_reply_is_judged_once_per_question(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
 ) -> None:
-    """Doubtful replies already in go to the judge together, not one item at a time."""
+    """(That the judge works ahead of pytest is held without a clock in test_pipeline.py.)"""
     n = 12
     lines = [f"  - {{id: q{i}, question: 'Capital {i}?', answer: Canberra}}" for i in range(n)]
     pytester.makefile(".yaml", abstain_many="judge: unsure\nquestions:\n" + "\n".join(lines))
     hedge = "Canberra or Sydney; I'd guess Canberra."
     scripted = Scripted({"Capital": hedge}, {hedge: "Verdict: CORRECT"})
     openai_server.responder = scripted
-    openai_server.latency = 0.3
     result = run(pytester, openai_server, "--abstain-judge-model", "j")
     assert result.ret == 0
     # The same reply to different questions is judged once per question (the prompt differs).
     assert len(scripted.judged) == n
-    arrivals = [at for at, _ in scripted.judged]
-    # One item at a time would spread them over at least (n - 1) x 0.3 = 3.3 s.
-    assert max(arrivals) - min(arrivals) < 1.5
 
 
 def test_baseline_records_the_judge_and_notes_a_change(

@@ -8,22 +8,20 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..answerers import Answerers
 from ..asking import STOP_PROPERTY, Asker, stop_message
-from ..cache import ResponseCache
+from ..cache import ResponseCache, cache_problem
 from ..endpoints import Endpoints, SetupError
-from ..files import unwritable
-from ..judging import DEFAULT_JUDGE_PROMPT, JudgeCase, judge_prompt_problem
+from ..judging import JudgeCase, read_judge_prompt
 from ..patterns import bounded_search
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
-from ..plan import QuestionPlan
 from ..report import question_properties
-from ..responders import CallableResponder, Responder
 from ..results import QuestionRecord, worst_grade
 from ..retrying import RetryPolicy
 from ..settings import RunSettings
@@ -39,7 +37,6 @@ from .xdist_bridge import attach_record, attached_record, queued_on_this_worker
 
 #: The user property that carries a calibration case's result to the controller.
 CASE_PROPERTY = "abstain_judge_case"
-JUDGE_HOOK = "pytest_abstain_make_judge"
 
 #: Seconds between progress lines: a live terminal gets frequent ones, a CI log fewer.
 PROGRESS_EVERY_TTY = 2.0
@@ -61,9 +58,6 @@ class AbstainRun:
         self.judge_prompt = _judge_prompt(config)
         self.suite_root = _suite_root(config)
         self.endpoints = Endpoints(settings, os.environ)
-        #: What the conftest's hooks answer: a responder per suite file, and the judge (keyed
-        #: by the hook's name); None where the hook gives none.
-        self._hooked: dict[Path | str, Responder | None] = {}
         self._next_progress = 0.0
         cache_dir = option_path(config, "cache")
         self.cache = (
@@ -74,14 +68,20 @@ class AbstainRun:
         )
         # --collect-only asks nothing, so a cache it cannot use is no reason to fail it.
         usable = self.cache and cache_dir and not config.option.collectonly
-        problem = _cache_problem(cache_dir, settings.record) if usable and cache_dir else None
+        problem = cache_problem(cache_dir, settings.record) if usable and cache_dir else None
         if problem:
             raise pytest.UsageError(f"cannot use the response cache {cache_dir}: {problem}")
         hook = config.hook
+        answerers = Answerers(
+            settings,
+            self.endpoints,
+            lambda path: hook.pytest_abstain_make_responder(config=config, suite_path=path),
+            lambda: hook.pytest_abstain_make_judge(config=config),
+        )
         self.pipeline = Pipeline(
             Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff)),
-            responder=self._responder,
-            judge=self._judge,
+            responder=answerers.responder,
+            judge=answerers.judge,
             cache=self.cache,
             record_mode=settings.record,
             explain_misses=settings.explain_misses,
@@ -99,64 +99,6 @@ class AbstainRun:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         plan_marked_tests(self.config, items)
-
-    # -- who answers ------------------------------------------------------------------
-
-    def _responder(self, plan: QuestionPlan) -> Responder:
-        path = plan.suite_path
-        hooked = self._from_hook(
-            path,
-            "pytest_abstain_make_responder",
-            lambda: self.config.hook.pytest_abstain_make_responder(
-                config=self.config, suite_path=path
-            ),
-        )
-        if hooked is not None:
-            if plan.model is not None:
-                raise SetupError(
-                    f"several --abstain-model values compare models through the openai client, "
-                    f"but pytest_abstain_make_responder answers {plan.suite_path}: pass one "
-                    "--abstain-model, or compare models inside your responder"
-                )
-            return hooked
-        model = plan.model or self.settings.model
-        if model:
-            return self.endpoints.model(model)
-        raise SetupError(
-            f"no model to ask for {plan.suite_key}: pass --abstain-model NAME (and "
-            "--abstain-base-url for a non-OpenAI endpoint), or implement "
-            "pytest_abstain_make_responder in a conftest.py"
-        )
-
-    def _judge(self, plan: QuestionPlan) -> Responder:
-        """The judge model's client, else the conftest's pytest_abstain_make_judge."""
-        assert plan.judge is not None
-        if plan.judge.model is not None:
-            return self.endpoints.judge(plan.judge.model)
-        judge = self._from_hook(
-            JUDGE_HOOK,
-            JUDGE_HOOK,
-            lambda: self.config.hook.pytest_abstain_make_judge(config=self.config),
-        )
-        if judge is None:
-            raise SetupError(
-                f"{plan.suite_key} asks an LLM judge (judge: {plan.judge.when}) but none is "
-                f"set: pass --abstain-judge-model NAME, or implement {JUDGE_HOOK} in a conftest.py"
-            )
-        return judge
-
-    def _from_hook(self, key: Path | str, hook: str, call: Callable[[], Any]) -> Responder | None:
-        """The callable a `pytest_abstain_make_*` hook returns, wrapped as a responder; asked
-        once per `key`. None where the hook gives none."""
-        if key not in self._hooked:
-            try:
-                fn = call()
-            except Exception as exc:
-                raise SetupError(f"{hook} raised {type(exc).__name__}: {exc}") from None
-            name = getattr(fn, "abstain_name", None)
-            timeout = self.settings.timeout
-            self._hooked[key] = None if fn is None else CallableResponder(fn, name, timeout)
-        return self._hooked[key]
 
     # -- records for items ------------------------------------------------------------
 
@@ -324,17 +266,10 @@ class AbstainRun:
 
 def _judge_prompt(config: pytest.Config) -> str:
     """The judge prompt: --abstain-judge-prompt's file, checked, else the built-in one."""
-    path = option_path(config, "judge_prompt")
-    if path is None:
-        return DEFAULT_JUDGE_PROMPT
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise pytest.UsageError(f"cannot read the judge prompt {path}: {exc}") from None
-    problem = judge_prompt_problem(text)
-    if problem:
-        raise pytest.UsageError(f"the judge prompt {path} {problem}")
-    return text
+        return read_judge_prompt(option_path(config, "judge_prompt"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _suite_root(config: pytest.Config) -> Path:
@@ -344,15 +279,3 @@ def _suite_root(config: pytest.Config) -> Path:
         source = "--abstain-root" if config.getoption("abstain_root") else "abstain_root (ini)"
         raise pytest.UsageError(f"{source}: {root} is not a folder")
     return root
-
-
-def _cache_problem(folder: Path, record: str) -> str | None:
-    """Why the cache folder cannot serve this run, checked before anything is asked."""
-    if folder.exists() and not folder.is_dir():
-        return "it is not a folder"
-    if record == "replay":
-        # Replay-only asks nothing: with no cache every question would be an error.
-        return None if folder.is_dir() else "it does not exist (--abstain-record replay)"
-    if not folder.exists():
-        return unwritable(folder)
-    return None if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
