@@ -19,10 +19,13 @@ from .asking import STOP_PROPERTY
 from .baseline import Baseline, BaselineError, read_baseline, update_baseline
 from .comparison import compare_suite
 from .files import json_text, write_atomic
-from .html_report import render_html
 from .judging import JudgeCase
-from .markdown import render_markdown
-from .report import build_report, suite_properties
+from .render.html import render_html
+from .render.json_report import build_report
+from .render.junit import suite_properties
+from .render.markdown import render_markdown
+from .render.terminal import judge_case_lines, leaderboard_lines, render, sweep_lines
+from .render.wording import Line, comparison_lines
 from .responders import endpoint_of
 from .results import (
     QuestionRecord,
@@ -34,14 +37,6 @@ from .results import (
 )
 from .settings import OPTIONS_BY_NAME, RunSettings
 from .suite import CALIBRATION_GATE_NAME, GATE_NAME
-from .summary import (
-    Line,
-    comparison_lines,
-    judge_case_lines,
-    leaderboard_lines,
-    render,
-    sweep_lines,
-)
 from .sweep import Sweep, sweeps
 from .untrusted import plain
 

@@ -56,7 +56,7 @@ from .plan import (
     to_judge,
 )
 from .prompts import Message
-from .report import question_properties
+from .render.junit import question_properties
 from .responders import CallableResponder, OpenAIResponder, Reply, Responder
 from .results import QuestionRecord, worst_grade
 from .retrying import RetryPolicy

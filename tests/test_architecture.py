@@ -9,11 +9,15 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_abstain"
 #: The only modules that may import pytest: they wire the pure core into it.
 GLUE = {"plugin", "controller", "hookspec"}
+#: The folder of the outputs, and the one module in it that its renderers share.
+RENDER = "render"
+SHARED_WORDING = "render.wording"
 
 
 def imports(module: Path, *, typing_only: bool) -> set[str]:
-    """Top-level names `module` imports: package modules by their own name, others by their
-    first dotted part. Imports under `if TYPE_CHECKING:` count only when `typing_only`."""
+    """What `module` imports: package modules by their dotted name inside the package with a
+    leading dot (".results", ".render.wording"), others by their first dotted part. Imports
+    under `if TYPE_CHECKING:` count only when `typing_only`."""
     found: set[str] = set()
     tree = ast.parse(module.read_text(encoding="utf-8"))
     skipped: set[int] = set()
@@ -21,23 +25,36 @@ def imports(module: Path, *, typing_only: bool) -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
                 skipped |= {id(inner) for inner in ast.walk(node)}
+    # The package `module` is in, as parts below pytest_abstain: () or ("render",).
+    here = module.parent.relative_to(PACKAGE).parts
     for node in ast.walk(tree):
         if id(node) in skipped:
             continue
         if isinstance(node, ast.Import):
             found |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
-            elif node.level == 1 and node.module:
-                found.add("." + node.module.split(".")[0])
-            elif node.level == 1:
-                found |= {"." + alias.name for alias in node.names}
+            if node.level == 0:
+                found.add((node.module or "").split(".")[0])
+                continue
+            base = here[: len(here) - (node.level - 1)]
+            if node.module:
+                found.add("." + ".".join([*base, node.module]))
+            else:
+                found |= {"." + ".".join([*base, alias.name]) for alias in node.names}
     return found
 
 
 def modules() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(PACKAGE.glob("*.py"))}
+    """Every module of the package, subpackages too, by its dotted name inside the package; a
+    subpackage's __init__ by the subpackage's name."""
+    found: dict[str, Path] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            found[".".join(parts)] = path
+    return found
 
 
 def test_only_the_glue_imports_pytest() -> None:
@@ -92,3 +109,22 @@ def test_the_rules_see_what_they_check() -> None:
     results = modules()["results"]
     assert ".comparison" in imports(results, typing_only=True)
     assert ".comparison" not in imports(results, typing_only=False)
+    # Subpackages are walked, and their relative imports resolved from where they stand.
+    markdown = imports(modules()["render.markdown"], typing_only=False)
+    assert {".results", ".shown", ".render.wording"} <= markdown
+    assert ".render.junit" in imports(modules()["plugin"], typing_only=False)
+
+
+def test_no_renderer_imports_another() -> None:
+    # Each output reads the results (and later the verdict) itself; what several outputs word
+    # alike lives in the shared module, so changing one output never changes another.
+    renderers = {name for name in modules() if name.startswith(RENDER + ".")}
+    renderers.discard(SHARED_WORDING)
+    assert {"render.terminal", "render.json_report", "render.junit"} <= renderers
+    offenders = {
+        f"{name} -> {target[1:]}"
+        for name in sorted(renderers | {SHARED_WORDING, RENDER})
+        for target in imports(modules()[name], typing_only=True)
+        if target[1:] in renderers
+    }
+    assert offenders == set(), f"renderers importing another renderer: {sorted(offenders)}"

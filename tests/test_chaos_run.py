@@ -20,8 +20,8 @@ from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.baseline import read_baseline, update_baseline
 from pytest_abstain.files import write_atomic
-from pytest_abstain.markdown import render_markdown
-from pytest_abstain.report import build_report
+from pytest_abstain.render.json_report import build_report
+from pytest_abstain.render.markdown import render_markdown
 from pytest_abstain.responders import MAX_REPLY_CHARS, Reply
 from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult, overall_metrics
 from pytest_abstain.schema import load_schema

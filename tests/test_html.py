@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI, last_user_message
 
-from pytest_abstain.html_report import COLOURS
+from pytest_abstain.render.html import COLOURS
 
 QUESTIONS = 12
 SUITE = "thresholds: [0.5, 0.9]\nquestions:\n" + "\n".join(
