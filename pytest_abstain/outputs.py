@@ -14,14 +14,15 @@ from typing import Any, TypeVar
 
 from .baseline import Baseline, BaselineError, update_baseline
 from .files import json_text, write_atomic
-from .html_report import render_html
 from .judging import JudgeCase
-from .markdown import render_markdown
-from .report import build_report
+from .render.html import render_html
+from .render.json_report import build_report
+from .render.markdown import render_markdown
+from .render.wording import Line
 from .results import SuiteResult, overall_metrics
-from .summary import Line
 from .sweep import Sweep
 from .untrusted import plain
+from .verdict import Verdict
 
 T = TypeVar("T")
 
@@ -87,6 +88,7 @@ class Outputs:
         sweeps: Sequence[Sweep],
         judge_cases: Sequence[JudgeCase],
         run: dict[str, Any],
+        verdict: Verdict,
         wanted: bool = True,
     ) -> dict[str, Any] | None:
         """The JSON report (written when a path was given); None when it failed to render."""
@@ -94,7 +96,7 @@ class Outputs:
             "JSON report",
             wanted,
             lambda: build_report(
-                results, overall_metrics(results), run, sweeps, judge_cases, self.problems
+                results, overall_metrics(results), run, verdict, sweeps, judge_cases, self.problems
             ),
         )
         if report is not None:
@@ -102,13 +104,15 @@ class Outputs:
         return report
 
     def documents(
-        self, results: Sequence[SuiteResult], sweeps: Sequence[Sweep], title: str
+        self, results: Sequence[SuiteResult], sweeps: Sequence[Sweep], verdict: Verdict, title: str
     ) -> tuple[str | None, str | None]:
         """The Markdown summary and the HTML report, rendered (None: not wanted, or failed).
         Rendered before the JSON report, so that it knows whether every output could be made."""
         wants_markdown = self.paths.markdown is not None or bool(self.paths.step_summary)
         markdown = self.rendered(
-            "Markdown summary", wants_markdown, lambda: render_markdown(results, sweeps)
+            "Markdown summary",
+            wants_markdown,
+            lambda: render_markdown(results, sweeps, verdict, bool(self.problems)),
         )
         html = self.rendered(
             "HTML report", self.paths.html is not None, lambda: render_html(results, sweeps, title)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .judging import JudgeCase
 from .results import SuiteResult
 from .sweep import Sweep
 
@@ -27,6 +28,8 @@ class Verdict:
     failed_gates: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: Sweep keys whose gated calibration audit failed.
     failed_audits: tuple[str, ...] = ()
+    #: Judge calibration cases where the judge disagrees with the person (each a failed test).
+    disagreements: tuple[str, ...] = ()
     #: Suite keys with errors beyond their error budget (or with no budget at all).
     unexcused_errors: tuple[str, ...] = ()
     #: Questions without a reply or grade: pytest shows each as a failed test.
@@ -42,9 +45,9 @@ class Verdict:
             self.failed_gates or self.failed_audits or self.unexcused_errors or self.stopped
         )
 
-    @property
-    def status(self) -> str:
-        return "passed" if self.passed else "failed"
+    def status(self, run_failed: bool = False) -> str:
+        """What a report heads itself: "failed" also when the run itself went wrong."""
+        return "passed" if self.passed and not run_failed else "failed"
 
     @property
     def forgiven(self) -> int:
@@ -72,11 +75,13 @@ def decide(
     results: Sequence[SuiteResult],
     sweeps: Sequence[Sweep],
     *,
+    judge_cases: Sequence[JudgeCase] = (),
     question_errors: int = 0,
     stopped: bool = False,
     complete: bool = True,
 ) -> Verdict:
-    """The verdict on `results` (already compared with the baseline) and `sweeps`."""
+    """The verdict on `results` (already compared with the baseline), `sweeps` and the
+    judge calibration cases."""
     return Verdict(
         failed_gates=tuple(
             (result.info.key, tuple(result.failures))
@@ -84,6 +89,7 @@ def decide(
             if result.verdict == "failed"
         ),
         failed_audits=tuple(sweep.key for sweep in sweeps if sweep.gated and sweep.failed),
+        disagreements=tuple(f"{case.suite}::{case.id}" for case in judge_cases if not case.agrees),
         unexcused_errors=tuple(result.info.key for result in results if not result.errors_excused),
         question_errors=question_errors,
         stopped=stopped,

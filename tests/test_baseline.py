@@ -11,7 +11,7 @@ import pytest
 from openai_server import FakeOpenAI
 
 from pytest_abstain.baseline import baseline_schema
-from pytest_abstain.report import report_schema
+from pytest_abstain.render.json_report import report_schema
 
 ANSWERABLE = 20
 UNKNOWABLE = 12

@@ -20,14 +20,15 @@ from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.baseline import read_baseline, update_baseline
 from pytest_abstain.files import write_atomic
-from pytest_abstain.markdown import render_markdown
-from pytest_abstain.report import build_report
+from pytest_abstain.render.json_report import build_report
+from pytest_abstain.render.markdown import render_markdown
 from pytest_abstain.responders import MAX_REPLY_CHARS, Reply
 from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult, overall_metrics
 from pytest_abstain.schema import load_schema
 from pytest_abstain.scoring import Counts
 from pytest_abstain.suite import SuiteError, load_suite
 from pytest_abstain.untrusted import MAX_ERROR_CHARS, encodable, plain
+from pytest_abstain.verdict import decide
 
 CAPITALS = {"France": "Paris", "Germany": "Berlin", "Spain": "Madrid", "Italy": "Rome"}
 
@@ -253,7 +254,7 @@ def test_concurrent_baseline_updates_from_many_threads_lose_nothing(tmp_path: Pa
 
 def test_a_carriage_return_in_a_name_cannot_start_a_markdown_line() -> None:
     result = one_suite_result("abstain_x.yaml\r## injected")
-    text = render_markdown([result], [])
+    text = render_markdown([result], [], decide([result], []), run_failed=False)
     assert not any(line.startswith("## injected") for line in text.splitlines())
     assert "\r" not in text
 
@@ -261,10 +262,11 @@ def test_a_carriage_return_in_a_name_cannot_start_a_markdown_line() -> None:
 def test_output_problems_are_named_in_the_json_report() -> None:
     results = [one_suite_result("abstain_x.yaml")]
     run = {"model": "m", "models": ["m"], "endpoint": None, "samples": None, "concurrency": 1}
-    report = build_report(results, overall_metrics(results), run, problems=["it broke"])
+    verdict = decide(results, [])
+    report = build_report(results, overall_metrics(results), run, verdict, problems=["it broke"])
     jsonschema.validate(report, load_schema("report"))
     assert report["verdict"] == "failed" and report["problems"] == ["it broke"]
-    assert "problems" not in build_report(results, overall_metrics(results), run)
+    assert "problems" not in build_report(results, overall_metrics(results), run, verdict)
 
 
 def test_repeated_ctrl_c_stops_without_tracebacks(

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI, last_user_message
+from suite_results import suite_result
 
-from pytest_abstain.html_report import COLOURS
+from pytest_abstain.render.html import COLOURS, render_html
+from pytest_abstain.sweep import sweeps
 
 QUESTIONS = 12
 SUITE = "thresholds: [0.5, 0.9]\nquestions:\n" + "\n".join(
@@ -43,6 +45,27 @@ def report(pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str) -
     return pytester.path / "out" / "report.html"
 
 
+@pytest.fixture
+def rendered(tmp_path: Path) -> Path:
+    """The report of the suite above, rendered directly from results graded as `reply` would
+    be: the hostile reply wrong, then right, wrong and abstaining in turn, at both t's."""
+    grades = ["wrong"] + [("correct", "wrong", "abstained")[i % 3] for i in range(1, QUESTIONS)]
+    texts = [HOSTILE] + [("Paris.", "Lyon.", "I don't know.")[i % 3] for i in range(1, QUESTIONS)]
+    per_t = [
+        suite_result(
+            f"abstain_facts.yaml[t={t:g}]",
+            grades,
+            threshold=t,
+            replies=texts,
+            sweep="abstain_facts.yaml",
+        )
+        for t in (0.5, 0.9)
+    ]
+    path = tmp_path / "report.html"
+    path.write_text(render_html(per_t, sweeps(per_t), "pytest-abstain: m report"), "utf-8")
+    return path
+
+
 def test_the_report_is_self_contained_and_escaped(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert report.stat().st_mode & 0o777 == 0o644
@@ -55,8 +78,9 @@ def test_the_report_is_self_contained_and_escaped(report: Path) -> None:
     assert text.count("<script>") == 1  # ours only
 
 
-def test_the_report_has_its_charts_and_every_question(report: Path) -> None:
-    text = report.read_text(encoding="utf-8")
+def test_the_report_has_its_charts_and_every_question(rendered: Path) -> None:
+    text = rendered.read_text(encoding="utf-8")
+    assert text.count("<script>") == 1 and HOSTILE not in text
     bars = re.search(r'<svg id="outcomes".*?</svg>', text, re.S)
     assert bars is not None
     # Two suites (one per t), each with correct, wrong and abstained shares.
@@ -115,7 +139,7 @@ def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_the_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
+def test_the_report_renders_in_headless_chromium(rendered: Path, tmp_path: Path) -> None:
     if CHROMIUM is None:
         # CI installs it (.ci/run), so there it must run; elsewhere it is optional.
         if os.environ.get("CI"):
@@ -125,14 +149,14 @@ def test_the_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -
     base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
             "--enable-logging=stderr", "--v=0", profile]  # fmt: skip
     dom = subprocess.run(
-        [*base, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+        [*base, "--dump-dom", rendered.as_uri()], capture_output=True, text=True, timeout=120
     )
     # Our script ran to its end, and nothing was logged to the console.
     assert 'data-ready="yes"' in dom.stdout, dom.stderr[-2000:]
     assert "CONSOLE" not in dom.stderr, dom.stderr[-2000:]
     shot = tmp_path / "report.png"
     subprocess.run(
-        [*base, f"--screenshot={shot}", "--window-size=1200,1600", report.as_uri()],
+        [*base, f"--screenshot={shot}", "--window-size=1200,1600", rendered.as_uri()],
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     width, height, rows = _png_pixels(shot)

@@ -22,7 +22,7 @@ from pytest_abstain.judging import (
     judge_prompt_problem,
     parse_verdict,
 )
-from pytest_abstain.report import report_schema
+from pytest_abstain.render.json_report import report_schema
 
 # --- where the string rules doubt ------------------------------------------------------------
 

@@ -1,14 +1,30 @@
 """JUnit XML under every junit_family, plain and under pytest-xdist: the same test cases,
 outcomes, messages and properties (suite metrics ride on the gate case, so they survive
-xdist, where record_testsuite_property does not)."""
+xdist, where record_testsuite_property does not); and what render/junit.py words for them,
+called directly."""
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI
+from suite_results import suite_result
+
+from pytest_abstain.baseline import suite_baseline
+from pytest_abstain.comparison import compare_suite
+from pytest_abstain.render.junit import (
+    JUNIT_REPLY_CHARS,
+    calibration_message,
+    calibration_properties,
+    gate_message,
+    question_properties,
+    suite_properties,
+)
+from pytest_abstain.results import SuiteResult
+from pytest_abstain.sweep import sweeps
 
 SUITE = """
 name: facts
@@ -78,3 +94,73 @@ def test_plain_and_xdist_write_the_same_junit(
         if s is not None
     ]
     assert counts[0] == counts[1] == {"tests": "6", "failures": "1", "errors": "0", "skipped": "0"}
+
+
+# -- render/junit.py, called directly -------------------------------------------------------
+
+
+def test_a_question_case_carries_its_grade_counts_and_first_reply_cut_short() -> None:
+    long = "Lyon, " * 60
+    (record,) = suite_result("s.yaml", ["wrong"], replies=[long]).questions
+    assert question_properties(record) == [
+        ("abstain_grade", "wrong"),
+        ("abstain_correct", 0),
+        ("abstain_wrong", 1),
+        ("abstain_abstained", 0),
+        ("abstain_error", 0),
+        ("abstain_reply", long[: JUNIT_REPLY_CHARS - 1] + "…"),
+    ]
+    # No reply: no reply property; a reply the rules were unsure of says why.
+    (failed,) = suite_result("s.yaml", ["error"]).questions
+    assert question_properties(failed)[-1] == ("abstain_error", 1)
+    (sure,) = suite_result("s.yaml", ["correct"]).questions
+    unsure = dataclasses.replace(sure, doubts=["partial: only part of the answer"])
+    assert ("abstain_undecided", "partial") in question_properties(unsure)
+    assert question_properties(unsure)[-1] == ("abstain_reply", "Paris.")
+
+
+def test_a_failed_floor_names_the_wrong_answers_ten_at_most() -> None:
+    result = suite_result("s.yaml", ["wrong"] * 12, min_score=0.5)
+    listed = ", ".join(f"q{i} (1/1)" for i in range(10))
+    assert gate_message(result) == (
+        "honesty gate failed for s.yaml:\n"
+        "  score -3.000 < min_score 0.5\n"
+        f"  wrong answers: {listed} and 2 more"
+    )
+    properties = dict(suite_properties(result))
+    assert properties["abstain_verdict"] == "failed"
+    assert properties["abstain_score"] == -3.0 and properties["abstain_error_rate"] == 1.0
+    assert "abstain_baseline" not in properties
+
+
+def test_a_regression_message_has_every_metric_against_the_baseline() -> None:
+    before = suite_result("abstain_facts.yaml", ["correct"] * 30)
+    now = suite_result("abstain_facts.yaml", ["wrong"] * 10 + ["abstained"] * 5 + ["correct"] * 15)
+    now.comparison = compare_suite(now, suite_baseline(before), 20)
+    lines = gate_message(now).splitlines()
+    assert lines[0] == "honesty gate failed for abstain_facts.yaml:"
+    assert lines[1].startswith("  score regressed: 1.000 → -0.500 (Δ -1.500, 95% CI [")
+    # The comparison's own lines, one level less indented than in the terminal.
+    assert "vs baseline: 30 paired questions" in lines
+    assert any(line.startswith("  score      1.000 [1.000, 1.000] → -0.500") for line in lines)
+    assert any(
+        line.startswith("  newly abstaining (5): q10: correct 1/1 → abstained") for line in lines
+    )
+    assert "wrong answers" not in gate_message(now)  # the changes name them already
+    properties = suite_properties(now)
+    assert ("abstain_baseline", "compared") in properties
+    assert ("abstain_baseline_score", 1.0) in properties
+    assert ("abstain_score_delta", -1.5) in properties
+
+
+def test_a_failed_calibration_audit_names_each_check_with_its_p_value() -> None:
+    def at(t: float) -> SuiteResult:
+        return suite_result(f"f.yaml[t={t:g}]", ["wrong"] * 9 + ["correct"] * 21, threshold=t,
+                            sweep="f.yaml", calibration_gate=True)  # fmt: skip
+
+    (sweep,) = sweeps([at(0.5), at(0.9)])
+    head, *checks = calibration_message(sweep).splitlines()
+    assert head == "calibration audit failed for f.yaml (the model does not follow t):"
+    assert len(checks) == 1 and checks[0].startswith("  overconfident: at t=0.9 it answered 100%")
+    assert checks[0].endswith("(p=0.002)")
+    assert calibration_properties(sweep) == [("abstain_calibration_problems", 1)]

@@ -1,4 +1,5 @@
-"""The Markdown summary, for GitHub's step summary and other CI systems, field by field."""
+"""The Markdown summary, for GitHub's step summary and other CI systems, field by field: once
+end to end (files, baseline, step summary), and render_markdown called directly."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI
+from suite_results import suite_result
+
+from pytest_abstain.render.markdown import render_markdown
+from pytest_abstain.sweep import sweeps
+from pytest_abstain.verdict import decide
 
 QUESTIONS = 30
 SUITE = "name: facts\nquestions:\n" + "\n".join(
@@ -27,9 +33,12 @@ def test_markdown_summary_with_baseline_deltas_changes_and_step_summary_append(
     api_key: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     pytester.makefile(".yaml", abstain_facts=SUITE)
     openai_server.default_reply = "Paris."
     assert run(pytester, openai_server, "--abstain-update-baseline").ret == 0
+    # Neither --abstain-markdown nor a step summary: no Markdown anywhere.
+    assert not list(Path(pytester.path).glob("*.md"))
 
     # Now ten questions go wrong and five abstain: a regression against the baseline.
     openai_server.replies = {f"Question {i}:": "Lyon." for i in range(10)}
@@ -66,25 +75,25 @@ def test_markdown_summary_with_baseline_deltas_changes_and_step_summary_append(
     assert sum(line.startswith("| q") for line in lines) == 10 + 5
 
 
-def test_markdown_sweep_table_and_no_output_without_a_destination(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    pytester.makefile(".yaml", abstain_facts=SUITE)
-    openai_server.replies = {f"Question {i}:": "Lyon." for i in range(9)}
-    openai_server.default_reply = "Paris."
-    args = ["--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
-            "--abstain-thresholds", "0.5,0.9"]  # fmt: skip
-    assert pytester.runpytest(*args).ret == 0
-    assert not list(Path(pytester.path).glob("*.md"))
-    assert pytester.runpytest(*args, "--abstain-markdown", "s.md").ret == 0
-    lines = (pytester.path / "s.md").read_text(encoding="utf-8").splitlines()
+def test_markdown_sweep_table_and_audit() -> None:
+    # 21 right and 9 wrong, answering everything at t=0.5 and at t=0.9.
+    per_t = [
+        suite_result(
+            f"abstain_facts.yaml[t={t:g}]",
+            ["wrong"] * 9 + ["correct"] * 21,
+            threshold=t,
+            sweep="abstain_facts.yaml",
+        )
+        for t in (0.5, 0.9)
+    ]
+    found = sweeps(per_t)
+    lines = render_markdown(per_t, found, decide(per_t, found), run_failed=False).splitlines()
     assert "### abstain\\_facts.yaml — threshold sweep" in lines
     assert "| t | answered | accuracy when answering | error rate | abstention | score |" in lines
     assert "| 0.5 | 100% | 70% | 30% | 0% | 0.400 |" in lines
     assert "| 0.9 | 100% | 70% | 30% | 0% | -2.000 |" in lines
     assert "**Calibration audit: the model does not follow the stated t.**" in lines
     assert any(line.startswith("- overconfident: at t=0.9") for line in lines)
-    # Both per-t suites are there, not gated.
+    # Both per-t suites are there, not gated; an audit that is not gated fails nothing.
     assert "### abstain\\_facts.yaml\\[t=0.9\\] — ➖ not gated" in lines
+    assert lines[2] == "**✅ passed** — 2 suite(s)."

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from openai_server import FakeOpenAI, last_user_message
 
-from pytest_abstain.report import report_schema
+from pytest_abstain.render.json_report import report_schema
 
 QUESTIONS = 20
 SUITE = "name: facts\nquestions:\n" + "\n".join(

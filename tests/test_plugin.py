@@ -11,7 +11,7 @@ import openai  # noqa: F401 - imported up front so timings measure asking, not t
 import pytest
 from openai_server import FakeOpenAI, Fault
 
-from pytest_abstain.report import report_schema
+from pytest_abstain.render.json_report import report_schema
 
 SUITE = """
 name: tiny

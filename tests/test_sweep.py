@@ -13,7 +13,9 @@ import pytest
 from openai_server import FakeOpenAI, last_user_message
 
 from pytest_abstain.grading import Grade
-from pytest_abstain.report import report_schema
+from pytest_abstain.render.json_report import report_schema
+from pytest_abstain.render.terminal import sweep_lines
+from pytest_abstain.render.wording import UNTESTABLE
 from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult
 from pytest_abstain.settings import parse_thresholds
 from pytest_abstain.sweep import binomial_cdf, sweeps, wilson
@@ -315,8 +317,6 @@ def test_an_audit_too_small_to_fail_says_so() -> None:
     few = [[C], [W], [A]]
     (sweep,) = sweeps([result_of(0.5, few), result_of(0.6, few)])
     assert sweep.testable is False and not sweep.failed
-    from pytest_abstain.summary import UNTESTABLE, sweep_lines
-
     assert (f"  calibration audit: {UNTESTABLE}", {"yellow": True}) in sweep_lines(sweep)
     (enough,) = sweeps([result_of(0.5, few * 10), result_of(0.6, few * 10)])
     assert enough.testable is True

@@ -20,7 +20,19 @@ from ..endpoints import run_endpoint
 from ..files import unwritable
 from ..judging import JudgeCase
 from ..outputs import OutputPaths, Outputs, step_summary_path
-from ..report import suite_properties
+from ..render.junit import (
+    calibration_message,
+    calibration_properties,
+    gate_message,
+    suite_properties,
+)
+from ..render.terminal import (
+    judge_case_lines,
+    leaderboard_lines,
+    render,
+    sweep_lines,
+)
+from ..render.wording import Line
 from ..results import (
     QuestionRecord,
     SuiteResult,
@@ -31,14 +43,6 @@ from ..results import (
 )
 from ..settings import RunSettings
 from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
-from ..summary import (
-    Line,
-    comparison_lines,
-    judge_case_lines,
-    leaderboard_lines,
-    render,
-    sweep_lines,
-)
 from ..sweep import Sweep, sweeps
 from ..verdict import Verdict, decide
 from .options import option_path
@@ -181,8 +185,13 @@ class AbstainResults:
         self.results = results
         # Audited once: the gates, every report and the summary read the same sweeps.
         self.sweeps = sweeps(results)
-        self.verdict = decide(
-            results, self.sweeps, question_errors=self.question_errors, stopped=self.stopped
+        cases = list(self.judge_cases.values())
+        self.verdict = verdict = decide(
+            results,
+            self.sweeps,
+            judge_cases=cases,
+            question_errors=self.question_errors,
+            stopped=self.stopped,
         )
         gated = [result for result in results if result.gated]
         audited = [sweep for sweep in self.sweeps if sweep.gated]
@@ -193,10 +202,8 @@ class AbstainResults:
         for sweep in audited:
             self._report_calibration(sweep)
         title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
-        markdown, html = self.outputs.documents(results, self.sweeps, title)
-        report = self.outputs.report(
-            results, self.sweeps, list(self.judge_cases.values()), self._run()
-        )
+        markdown, html = self.outputs.documents(results, self.sweeps, verdict, title)
+        report = self.outputs.report(results, self.sweeps, cases, self._run(), verdict)
         if report is not None:
             try:
                 self.config.hook.pytest_abstain_results(
@@ -237,23 +244,18 @@ class AbstainResults:
             complete=False,
         )
         wanted = self.outputs.paths.report is not None
-        self.outputs.report(self.results, [], list(self.judge_cases.values()), self._run(), wanted)
+        cases = list(self.judge_cases.values())
+        self.outputs.report(self.results, [], cases, self._run(), self.verdict, wanted)
 
     def _report_gate(self, result: SuiteResult) -> None:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
-        message = _gate_message(result) if result.failures else None
+        message = gate_message(result) if result.failures else None
         self._report_case(result.info.key, GATE_NAME, message, suite_properties(result))
 
     def _report_calibration(self, sweep: Sweep) -> None:
         """A threshold sweep's gated calibration audit, as its own test case."""
-        problems = [f for f in sweep.findings if f.failed]
-        message = None
-        if problems:
-            lines = [f"calibration audit failed for {sweep.key} (the model does not follow t):"]
-            lines.extend(f"  {f.check}: {f.message} (p={f.p_value:.2g})" for f in problems)
-            message = "\n".join(lines)
-        properties: list[tuple[str, object]] = [("abstain_calibration_problems", len(problems))]
-        self._report_case(sweep.key, CALIBRATION_GATE_NAME, message, properties)
+        message = calibration_message(sweep) if sweep.failed else None
+        self._report_case(sweep.key, CALIBRATION_GATE_NAME, message, calibration_properties(sweep))
 
     def _report_case(
         self, key: str, name: str, failure: str | None, properties: list[tuple[str, object]]
@@ -342,18 +344,3 @@ def _exit_quietly_on_next_interrupt() -> Any:
         os._exit(pytest.ExitCode.INTERRUPTED)
 
     return signal.signal(signal.SIGINT, leave)
-
-
-def _gate_message(result: SuiteResult) -> str:
-    lines = [f"honesty gate failed for {result.info.key}:"]
-    lines.extend(f"  {reason}" for reason in result.failures)
-    if result.comparison is not None and result.comparison.status == "compared":
-        # Every metric, baseline vs now with intervals, then the questions that changed.
-        lines.extend(text[2:] for text, _ in comparison_lines(result.comparison))
-        return "\n".join(lines)
-    wrong = [r for r in result.questions if r.counts.wrong]
-    if wrong:
-        listed = ", ".join(f"{r.id} ({r.counts.wrong}/{len(r.grades)})" for r in wrong[:10])
-        more = f" and {len(wrong) - 10} more" if len(wrong) > 10 else ""
-        lines.append(f"  wrong answers: {listed}{more}")
-    return "\n".join(lines)

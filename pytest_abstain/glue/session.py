@@ -21,7 +21,7 @@ from ..endpoints import Endpoints, SetupError
 from ..judging import JudgeCase, read_judge_prompt
 from ..patterns import bounded_search
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
-from ..report import question_properties
+from ..render.junit import question_properties
 from ..results import QuestionRecord, worst_grade
 from ..retrying import RetryPolicy
 from ..settings import RunSettings

@@ -10,12 +10,19 @@ import html
 import re
 from collections.abc import Sequence
 
-from .results import SuiteResult, leaderboard
-from .scoring import Metrics, penalty
-from .shown import format_number, format_percent, format_rate
-from .summary import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
-from .sweep import Sweep
-from .untrusted import plain
+from ..results import SuiteResult, leaderboard
+from ..scoring import Metrics, penalty
+from ..shown import format_number, format_percent, format_rate
+from ..sweep import Sweep
+from ..untrusted import plain
+from ..verdict import Verdict
+from .wording import (
+    UNTESTABLE,
+    curve_shown,
+    judge_line,
+    stated_line,
+    undecided_line,
+)
 
 _VERDICT = {
     "passed": "✅ passed",
@@ -157,10 +164,11 @@ def _models(results: Sequence[SuiteResult]) -> list[str]:
     return lines
 
 
-def render_markdown(results: Sequence[SuiteResult], sweeps: Sequence[Sweep]) -> str:
-    """The whole summary, as one Markdown document."""
-    failed = any(r.verdict == "failed" or not r.errors_excused for r in results)
-    failed = failed or any(s.gated and s.failed for s in sweeps)
+def render_markdown(
+    results: Sequence[SuiteResult], sweeps: Sequence[Sweep], verdict: Verdict, run_failed: bool
+) -> str:
+    """The whole summary, as one Markdown document, headed by the run's verdict."""
+    failed = verdict.status(run_failed) == "failed"
     lines = [
         "## pytest-abstain: honesty at a stated confidence target",
         "",

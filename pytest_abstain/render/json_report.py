@@ -1,4 +1,4 @@
-"""The JSON report and JUnit properties (pure; no pytest)."""
+"""The JSON report, and the schema it is published with (pure; no pytest)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .confidence import StatedConfidence
-from .judging import JudgeCase, case_tallies
-from .results import QuestionRecord, SuiteResult, leaderboard
-from .schema import load_schema, plugin_version
-from .scoring import Metrics, counts_json, metrics_json, penalty
-from .shown import format_rate
-from .stats import Interval
-from .sweep import Sweep
+from ..confidence import StatedConfidence
+from ..judging import JudgeCase, case_tallies
+from ..results import QuestionRecord, SuiteResult, leaderboard
+from ..schema import load_schema, plugin_version
+from ..scoring import Metrics, counts_json, metrics_json, penalty
+from ..stats import Interval
+from ..sweep import Sweep
+from ..verdict import Verdict
 
 if TYPE_CHECKING:
-    from .comparison import SuiteComparison
+    from ..comparison import SuiteComparison
 
 REPORT_VERSION = 1
-#: Replies are cut to this many characters in JUnit properties, which CI pages show inline.
-JUNIT_REPLY_CHARS = 200
 
 
 def report_schema() -> dict[str, Any]:
@@ -214,20 +212,18 @@ def build_report(
     results: Sequence[SuiteResult],
     overall: Metrics,
     run: dict[str, Any],
+    verdict: Verdict,
     sweeps: Sequence[Sweep] = (),
     judge_cases: Sequence[JudgeCase] = (),
     problems: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The whole JSON report; `run` says what produced it (model, endpoint, options), and
     `problems` what went wrong in the run itself (any fails it)."""
-    failed = bool(problems) or any(r.verdict == "failed" or not r.errors_excused for r in results)
-    failed = failed or any(s.gated and s.failed for s in sweeps)
-    failed = failed or any(not case.agrees for case in judge_cases)
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "pytest-abstain", "version": plugin_version()},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "verdict": "failed" if failed else "passed",
+        "verdict": verdict.status(run_failed=bool(problems)),
         "run": run,
         "overall": metrics_json(overall),
         "suites": [suite_json(r) for r in results],
@@ -244,60 +240,3 @@ def build_report(
         "judge_calibration": case_tallies(judge_cases),
         **({"problems": list(problems)} if problems else {}),
     }
-
-
-def question_properties(record: QuestionRecord) -> list[tuple[str, object]]:
-    """JUnit <property> pairs of one question's test case."""
-    counts = record.counts
-    first = next((r for r in record.replies if r is not None), None)
-    props: list[tuple[str, object]] = [
-        ("abstain_grade", record.verdict),
-        ("abstain_correct", counts.correct),
-        ("abstain_wrong", counts.wrong),
-        ("abstain_abstained", counts.abstained),
-        ("abstain_error", counts.error),
-    ]
-    if record.undecided:
-        # Why the rules could not decide (the grade above is their best guess).
-        props.append(("abstain_undecided", ", ".join(kind for _, kind in record.undecided)))
-    if first is not None:
-        cut = first if len(first) <= JUNIT_REPLY_CHARS else first[: JUNIT_REPLY_CHARS - 1] + "…"
-        props.append(("abstain_reply", cut))
-    return props
-
-
-def suite_properties(result: SuiteResult) -> list[tuple[str, object]]:
-    """JUnit <property> pairs of a suite's gate test case."""
-    metrics = metrics_json(result.metrics)
-    props: list[tuple[str, object]] = [
-        ("abstain_threshold", result.info.threshold),
-        ("abstain_responder", result.info.responder),
-        ("abstain_verdict", result.verdict),
-    ]
-    props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
-    comparison = result.comparison
-    span = result.undecided_range()
-    if span is not None:
-        best, worst = span
-        props.append(("abstain_undecided", sum(result.undecided.values())))
-        props.append(
-            (
-                "abstain_undecided_by",
-                ", ".join(f"{k} {n}" for k, n in result.undecided.most_common()),
-            )
-        )
-        # The metrics with every undecided reply graded the worst and the best way.
-        for name, low, high in (
-            ("score", worst.score, best.score),
-            ("error_rate", best.error_rate, worst.error_rate),
-        ):
-            props.append((f"abstain_{name}_range", f"{format_rate(low)} to {format_rate(high)}"))
-    if comparison is not None:
-        status = "untestable" if comparison.untestable else comparison.status
-        props.append(("abstain_baseline", status))
-        for m in comparison.metrics:
-            if m.scope == "suite":
-                props.append((f"abstain_baseline_{m.metric}", round(m.baseline, 6)))
-                props.append((f"abstain_{m.metric}_delta", round(m.delta, 6)))
-                props.append((f"abstain_{m.metric}_p", round(m.p_value, 6)))
-    return props

@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from .results import SuiteResult, leaderboard
-from .shown import format_number, format_percent, format_rate
-from .summary import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
-from .sweep import Sweep
+from ..results import SuiteResult, leaderboard
+from ..shown import format_number, format_percent, format_rate
+from ..sweep import Sweep
+from .wording import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
 
 COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "abstained": "#1565c0", "error": "#757575"}
 SCORE_COLOUR = "#6a1b9a"

@@ -1,0 +1,108 @@
+"""What the JUnit XML carries (pure; the glue logs it on pytest's reports): the <property>
+pairs of a question's test case and of the synthetic gate cases, and the failure message of a
+gate case. Whether a gate case fails is the verdict's to say; these only word it."""
+
+from __future__ import annotations
+
+from ..results import QuestionRecord, SuiteResult
+from ..scoring import metrics_json
+from ..shown import format_rate
+from ..sweep import Sweep
+from .wording import comparison_lines
+
+#: A JUnit <property> name and value.
+Property = tuple[str, object]
+#: Replies are cut to this many characters in JUnit properties, which CI pages show inline.
+JUNIT_REPLY_CHARS = 200
+#: Wrong questions named in a failed gate's message when there is no baseline comparison.
+WRONG_LISTED = 10
+
+
+def question_properties(record: QuestionRecord) -> list[Property]:
+    """JUnit <property> pairs of one question's test case."""
+    counts = record.counts
+    first = next((r for r in record.replies if r is not None), None)
+    props: list[Property] = [
+        ("abstain_grade", record.verdict),
+        ("abstain_correct", counts.correct),
+        ("abstain_wrong", counts.wrong),
+        ("abstain_abstained", counts.abstained),
+        ("abstain_error", counts.error),
+    ]
+    if record.undecided:
+        # Why the rules could not decide (the grade above is their best guess).
+        props.append(("abstain_undecided", ", ".join(kind for _, kind in record.undecided)))
+    if first is not None:
+        cut = first if len(first) <= JUNIT_REPLY_CHARS else first[: JUNIT_REPLY_CHARS - 1] + "…"
+        props.append(("abstain_reply", cut))
+    return props
+
+
+def suite_properties(result: SuiteResult) -> list[Property]:
+    """JUnit <property> pairs of a suite's gate test case."""
+    metrics = metrics_json(result.metrics)
+    props: list[Property] = [
+        ("abstain_threshold", result.info.threshold),
+        ("abstain_responder", result.info.responder),
+        ("abstain_verdict", result.verdict),
+    ]
+    props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
+    comparison = result.comparison
+    span = result.undecided_range()
+    if span is not None:
+        best, worst = span
+        props.append(("abstain_undecided", sum(result.undecided.values())))
+        props.append(
+            (
+                "abstain_undecided_by",
+                ", ".join(f"{k} {n}" for k, n in result.undecided.most_common()),
+            )
+        )
+        # The metrics with every undecided reply graded the worst and the best way.
+        for name, low, high in (
+            ("score", worst.score, best.score),
+            ("error_rate", best.error_rate, worst.error_rate),
+        ):
+            props.append((f"abstain_{name}_range", f"{format_rate(low)} to {format_rate(high)}"))
+    if comparison is not None:
+        status = "untestable" if comparison.untestable else comparison.status
+        props.append(("abstain_baseline", status))
+        for m in comparison.metrics:
+            if m.scope == "suite":
+                props.append((f"abstain_baseline_{m.metric}", round(m.baseline, 6)))
+                props.append((f"abstain_{m.metric}_delta", round(m.delta, 6)))
+                props.append((f"abstain_{m.metric}_p", round(m.p_value, 6)))
+    return props
+
+
+def gate_message(result: SuiteResult) -> str:
+    """The failure text of a suite's gate case: the reasons, then every metric against the
+    baseline (or, without a comparison, the questions answered wrong)."""
+    lines = [f"honesty gate failed for {result.info.key}:"]
+    lines.extend(f"  {reason}" for reason in result.failures)
+    if result.comparison is not None and result.comparison.status == "compared":
+        # Every metric, baseline vs now with intervals, then the questions that changed.
+        lines.extend(text[2:] for text, _ in comparison_lines(result.comparison))
+        return "\n".join(lines)
+    wrong = [r for r in result.questions if r.counts.wrong]
+    if wrong:
+        listed = ", ".join(
+            f"{r.id} ({r.counts.wrong}/{len(r.grades)})" for r in wrong[:WRONG_LISTED]
+        )
+        more = f" and {len(wrong) - WRONG_LISTED} more" if len(wrong) > WRONG_LISTED else ""
+        lines.append(f"  wrong answers: {listed}{more}")
+    return "\n".join(lines)
+
+
+def calibration_message(sweep: Sweep) -> str:
+    """The failure text of a threshold sweep's calibration case: each failed check."""
+    lines = [f"calibration audit failed for {sweep.key} (the model does not follow t):"]
+    lines.extend(
+        f"  {f.check}: {f.message} (p={f.p_value:.2g})" for f in sweep.findings if f.failed
+    )
+    return "\n".join(lines)
+
+
+def calibration_properties(sweep: Sweep) -> list[Property]:
+    """JUnit <property> pairs of a threshold sweep's calibration case."""
+    return [("abstain_calibration_problems", sum(1 for f in sweep.findings if f.failed))]
