@@ -25,7 +25,6 @@ import pytest
 from . import hookspec
 from .asking import STOP_PROPERTY, Asker, stop_message
 from .cache import CacheKey, ResponseCache
-from .confidence import response_format
 from .controller import (
     CASE_PROPERTY,
     REPORT_ATTR,
@@ -34,7 +33,7 @@ from .controller import (
     run_endpoint,
     unwritable,
 )
-from .grading import Grade, rule_grade
+from .grading import Grade, bounded_search, response_format, rule_grade
 from .judging import (
     DEFAULT_JUDGE_PROMPT,
     JudgeCase,
@@ -42,7 +41,6 @@ from .judging import (
     judge_prompt_problem,
     parse_verdict,
 )
-from .patterns import bounded_search
 from .plan import (
     FirstGrade,
     Graded,

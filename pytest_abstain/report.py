@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .confidence import StatedConfidence
+from .grading import StatedConfidence
 from .judging import JudgeCase, case_tallies
 from .prompts import format_rate, penalty
 from .results import QuestionRecord, SuiteResult, leaderboard

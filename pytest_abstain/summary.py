@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .comparison import CHANGES_SHOWN, SuiteComparison
-from .confidence import CoveragePoint, StatedConfidence, parse_reply
+from .grading import CoveragePoint, StatedConfidence, parse_reply
 from .judging import JudgeCase, case_tallies
 from .prompts import format_number, format_percent, format_rate, penalty
 from .results import QuestionRecord, Ranked, SuiteResult

@@ -7,16 +7,18 @@ import math
 import jsonschema
 import pytest
 
-from pytest_abstain.confidence import (
-    INSTRUCTION,
-    REPLY_SCHEMA,
+from pytest_abstain.grading.risk_coverage import (
     CalibrationBin,
-    StatedReply,
     calibration,
     default_thresholds,
+    risk_coverage,
+)
+from pytest_abstain.grading.verbal_confidence import (
+    INSTRUCTION,
+    REPLY_SCHEMA,
+    StatedReply,
     parse_reply,
     response_format,
-    risk_coverage,
 )
 
 # --- the schema and the request --------------------------------------------------------------

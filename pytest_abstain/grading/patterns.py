@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .untrusted import clipped
+from ..untrusted import clipped
 
 # --- regex cost --------------------------------------------------------------------------------
 #
