@@ -94,7 +94,24 @@ def detect(text: str, default: str = "en") -> str:
     if len(candidates) == 1:
         return candidates[0]
     scores = dict.fromkeys(candidates, 0.0)
-    words = normalize(sample).split()[:80]  # enough to tell
+    _score_words(scores, index, script, normalize(sample).split()[:80])  # enough to tell
+    if not sample.isascii():
+        _score_letters(scores, index, sample)
+    if default in scores:
+        # The question's language is the likeliest: "Mais de 5 mil" reads as French or
+        # Portuguese, "da Vinci o" as Italian or Spanish.
+        scores[default] += 0.75  # less than one word of evidence against it
+    top = max(scores.values())
+    best = default if scores.get(default) == top else max(scores, key=scores.__getitem__)
+    if top == 0:
+        # Nothing tells, and the question's language is of another script: the script's
+        # language with no telling letters (en, zh, ru).
+        return index.plain.get(script, default)
+    return best
+
+
+def _score_words(scores: dict[str, float], index: _Index, script: str, words: list[str]) -> None:
+    """One point to each candidate language for each of its common words in `words`."""
     if script in ("CJK", "HANGUL", "THAI"):
         # Words of a script without spaces are runs of characters: look for them inside.
         pattern = index.unspaced_words.get(script)
@@ -109,25 +126,18 @@ def detect(text: str, default: str = "en") -> str:
             for code in codes:
                 if code in scores:
                     scores[code] += 1
-    if not sample.isascii():
-        for letter in set(sample):
-            owners = [code for code in index.by_letter.get(letter, ()) if code in scores]
-            for owner in owners:
-                scores[owner] += 1.5 / len(owners)
-        for pattern, code in index.ranges:
-            if code in scores and pattern.search(sample):
-                scores[code] += 1.5
-    if default in scores:
-        # The question's language is the likeliest: "Mais de 5 mil" reads as French or
-        # Portuguese, "da Vinci o" as Italian or Spanish.
-        scores[default] += 0.75  # less than one word of evidence against it
-    top = max(scores.values())
-    best = default if scores.get(default) == top else max(scores, key=scores.__getitem__)
-    if top == 0:
-        # Nothing tells, and the question's language is of another script: the script's
-        # language with no telling letters (en, zh, ru).
-        return index.plain.get(script, default)
-    return best
+
+
+def _score_letters(scores: dict[str, float], index: _Index, sample: str) -> None:
+    """A point and a half for each telling letter in `sample`, shared by the candidate
+    languages that use it, and for each telling range (kana)."""
+    for letter in set(sample):
+        owners = [code for code in index.by_letter.get(letter, ()) if code in scores]
+        for owner in owners:
+            scores[owner] += 1.5 / len(owners)
+    for pattern, code in index.ranges:
+        if code in scores and pattern.search(sample):
+            scores[code] += 1.5
 
 
 class _ScriptCodes(dict[int, str]):

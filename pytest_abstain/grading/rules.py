@@ -18,7 +18,7 @@ from .abstention import (
 from .answers import best_found
 from .competing import DOUBT_GRADES, competing_doubt
 from .expectation import Expectation
-from .found import NOT_FOUND, SURE, SURE_PART
+from .found import NOT_FOUND, SURE, SURE_PART, Found
 from .grades import Grade, RuleGrade, doubt_kind, doubt_text
 from .language_data import abstain_finder
 from .numerals import answer_number, approximate_in_any_language
@@ -58,32 +58,51 @@ def rule_grade(
         return _grade_unanswerable(view, abstained, spans, own_words)
     found = best_found(view, expectation, search)
     if found.rank == SURE:
-        # "I'm not sure, but I think it's Paris": a hedged answer counts (SimpleQA's rubric),
-        # unless it is one of several, denied, or among other numbers. But "Which Paris do
-        # you mean?" asks, and "I can't discuss Paris" refuses: the answer's name is no answer.
-        if spans and declines_beyond_doubt(view):
-            asks = abstain_finder(("clarification",)).search(view.norm)
-            return RuleGrade("abstained" if asks else "correct", doubt_text("hedge"))
-        doubt = competing_doubt(view, found, expectation)
-        return RuleGrade(DOUBT_GRADES.get(doubt_kind(doubt), "correct") if doubt else "correct",
-                         doubt)  # fmt: skip
+        return _grade_sure_answer(view, found, expectation, spans)
     if abstained:
-        if found.doubt is not None and doubt_kind(found.doubt) == "other script":
-            found = NOT_FOUND  # "I can't help with that" in Arabic names no Latin answer
-        more = says_more(view, spans)
-        if more == "guess" and found.rank == 0:
-            # "Maybe Lyon? I'm not sure": a hedged guess is an answer, and when it names
-            # someone or something the rules are sure it is not the expected one.
-            if names_a_guess(view, spans):
-                return RuleGrade("wrong")
-            return RuleGrade("wrong", doubt_text("hedge"))
-        if found.rank > 0 or more:
-            return RuleGrade("abstained", doubt_text("hedge"))
-        return RuleGrade("abstained")
+        return _grade_abstaining(view, found, spans)
     if found.rank == SURE_PART:
         return RuleGrade("wrong")
     if found.rank > 0:
         return RuleGrade(found.grade, found.doubt)
+    return _grade_no_answer(view, expectation, own_words)
+
+
+def _grade_sure_answer(
+    view: ReplyView, found: Found, expectation: Expectation, spans: list[tuple[int, int]]
+) -> RuleGrade:
+    """An accepted answer is surely in the reply: correct, unless the reply declines, or the
+    answer competes with others there (see competing)."""
+    # "I'm not sure, but I think it's Paris": a hedged answer counts (SimpleQA's rubric),
+    # unless it is one of several, denied, or among other numbers. But "Which Paris do
+    # you mean?" asks, and "I can't discuss Paris" refuses: the answer's name is no answer.
+    if spans and declines_beyond_doubt(view):
+        asks = abstain_finder(("clarification",)).search(view.norm)
+        return RuleGrade("abstained" if asks else "correct", doubt_text("hedge"))
+    doubt = competing_doubt(view, found, expectation)
+    return RuleGrade(DOUBT_GRADES.get(doubt_kind(doubt), "correct") if doubt else "correct",
+                     doubt)  # fmt: skip
+
+
+def _grade_abstaining(view: ReplyView, found: Found, spans: list[tuple[int, int]]) -> RuleGrade:
+    """The reply abstains and holds no sure answer: abstained, unless it guesses."""
+    if found.doubt is not None and doubt_kind(found.doubt) == "other script":
+        found = NOT_FOUND  # "I can't help with that" in Arabic names no Latin answer
+    more = says_more(view, spans)
+    if more == "guess" and found.rank == 0:
+        # "Maybe Lyon? I'm not sure": a hedged guess is an answer, and when it names
+        # someone or something the rules are sure it is not the expected one.
+        if names_a_guess(view, spans):
+            return RuleGrade("wrong")
+        return RuleGrade("wrong", doubt_text("hedge"))
+    if found.rank > 0 or more:
+        return RuleGrade("abstained", doubt_text("hedge"))
+    return RuleGrade("abstained")
+
+
+def _grade_no_answer(view: ReplyView, expectation: Expectation, own_words: bool) -> RuleGrade:
+    """Neither an answer nor an abstention phrase: wrong, unless the reply declines in its own
+    words or only bounds a number; doubted where it may answer or decline in other words."""
     if own_words and declines_in_own_words(view):
         return RuleGrade("abstained")
     if _numeric(expectation) and view.numbers:
@@ -91,7 +110,7 @@ def rule_grade(
             return RuleGrade("wrong")
         # "Lebih dari 500 km" read as English: a bound in some language, not a value.
         return RuleGrade("abstained", doubt_text("approximate number"))
-    if length_in_words(reply) >= LONG_REPLY_WORDS:
+    if length_in_words(view.text) >= LONG_REPLY_WORDS:
         return RuleGrade("wrong", doubt_text("long reply"))
     if view.has("negation"):
         # "I have no record of that": a wrong answer seldom denies; a way of not knowing that
