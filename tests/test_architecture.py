@@ -4,6 +4,7 @@ a flow without circles. A change that breaks one fails here, naming the module."
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_abstain"
@@ -12,8 +13,9 @@ GLUE = {"plugin", "controller", "hookspec"}
 
 
 def imports(module: Path, *, typing_only: bool) -> set[str]:
-    """Top-level names `module` imports: package modules by their own name, others by their
-    first dotted part. Imports under `if TYPE_CHECKING:` count only when `typing_only`."""
+    """What `module` imports: package modules by their dotted name under the package, with a
+    leading dot (".suite", ".grading.rules"), others by their first dotted part ("pytest").
+    Imports under `if TYPE_CHECKING:` count only when `typing_only`."""
     found: set[str] = set()
     tree = ast.parse(module.read_text(encoding="utf-8"))
     skipped: set[int] = set()
@@ -21,6 +23,7 @@ def imports(module: Path, *, typing_only: bool) -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
                 skipped |= {id(inner) for inner in ast.walk(node)}
+    known = modules()
     for node in ast.walk(tree):
         if id(node) in skipped:
             continue
@@ -29,15 +32,37 @@ def imports(module: Path, *, typing_only: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-            elif node.level == 1 and node.module:
-                found.add("." + node.module.split(".")[0])
-            elif node.level == 1:
-                found |= {"." + alias.name for alias in node.names}
+            elif node.level > 0:
+                base = _relative_base(module, node.level, node.module)
+                # "from . import hookspec" imports a module, "from .grading import Grade" the
+                # (sub)package .grading, and "from .grading import rules" both.
+                named = {f"{base}.{alias.name}".lstrip(".") for alias in node.names}
+                submodules = named & known.keys()
+                found |= {"." + name for name in submodules}
+                if base and (node.module or not submodules):
+                    found.add("." + base)
     return found
 
 
+def _relative_base(module: Path, level: int, name: str | None) -> str:
+    """The dotted name, under the package, that a relative import of `level` dots starts from
+    ("" for the package itself)."""
+    parts = list(module.relative_to(PACKAGE).parent.parts)
+    parts = parts[: len(parts) - (level - 1)]
+    return ".".join([*parts, *([name] if name else [])])
+
+
+@functools.cache
 def modules() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(PACKAGE.glob("*.py"))}
+    """Every module of the package and its subpackages by dotted name under the package
+    ("plugin", "grading.rules"); a subpackage's `__init__` by the subpackage's name."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
 
 
 def test_only_the_glue_imports_pytest() -> None:
@@ -92,3 +117,8 @@ def test_the_rules_see_what_they_check() -> None:
     results = modules()["results"]
     assert ".comparison" in imports(results, typing_only=True)
     assert ".comparison" not in imports(results, typing_only=False)
+    # Subpackages are walked, and their relative imports resolved, up a level too.
+    assert {"grading", "grading.rules", "grading.textforms"} <= modules().keys()
+    assert ".grading.abstention" in imports(modules()["grading.rules"], typing_only=False)
+    assert ".untrusted" in imports(modules()["grading.patterns"], typing_only=False)
+    assert ".grading" in imports(results, typing_only=False)
