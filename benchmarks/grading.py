@@ -36,8 +36,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_abstain.grading import Expectation, doubt_kind, rule_grade  # noqa: E402
-from pytest_abstain.languages import detect  # noqa: E402
+from pytest_abstain.grading import (  # noqa: E402
+    Expectation,
+    detect,
+    doubt_kind,
+    rule_grade,
+)
 
 TEAM = ROOT / "benchmarks" / "grading_corpus"
 SHARED = ROOT.parent / "shared" / "grading" / "dev_corpus.jsonl"

@@ -15,8 +15,7 @@ import argparse
 import statistics
 import time
 
-from pytest_abstain.confidence import parse_reply
-from pytest_abstain.grading import Expectation, rule_grade
+from pytest_abstain.grading import Expectation, parse_reply, rule_grade
 from pytest_abstain.responders import MAX_REPLY_CHARS
 
 EXPECTATIONS = (

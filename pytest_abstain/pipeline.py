@@ -19,11 +19,9 @@ from typing import Any, Protocol
 
 from .asking import Asker
 from .cache import CacheKey
-from .confidence import response_format
 from .endpoints import SetupError
-from .grading import rule_grade
+from .grading import Search, response_format, rule_grade, unbounded_search
 from .judging import JudgeCase, VerdictError, parse_verdict
-from .patterns import Search, unbounded_search
 from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request, record_of, to_judge
 from .prompts import Message
 from .responders import Reply, Responder

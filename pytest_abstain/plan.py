@@ -8,8 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .confidence import INSTRUCTION, StatedReply, parse_reply
-from .grading import DEFAULT_IDK_PHRASES, Grade, rule_grade
+from .grading import DEFAULT_IDK_PHRASES, INSTRUCTION, Grade, StatedReply, parse_reply, rule_grade
 from .judging import (
     DEFAULT_JUDGE_PROMPT,
     JudgeSpec,

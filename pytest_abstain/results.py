@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .confidence import StatedConfidence, stated_confidence
 from .grading import Grade, doubt_kind
+from .risk_coverage import StatedConfidence, stated_confidence
 from .scoring import (
     Counts,
     ErrorBudget,

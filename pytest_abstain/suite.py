@@ -18,9 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .grading import Expectation, Tolerance
-from .languages import detect, languages
-from .patterns import regex_problem
+from .grading import Expectation, Tolerance, detect, languages, regex_problem
 from .prompts import template_problem
 from .schema import load_schema
 from .scoring import ErrorBudget

@@ -16,8 +16,7 @@ from openai_server import FakeOpenAI
 
 from pytest_abstain.baseline import BaselineError, read_baseline
 from pytest_abstain.cache import CacheKey, ResponseCache
-from pytest_abstain.grading import Expectation, rule_grade
-from pytest_abstain.patterns import RegexTimeout, bounded_search
+from pytest_abstain.grading import Expectation, RegexTimeout, bounded_search, rule_grade
 from pytest_abstain.responders import Reply
 from pytest_abstain.suite import (
     MAX_SUITE_BYTES,

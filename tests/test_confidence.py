@@ -7,15 +7,17 @@ import math
 import jsonschema
 import pytest
 
-from pytest_abstain.confidence import (
+from pytest_abstain.grading.verbal_confidence import (
     INSTRUCTION,
     REPLY_SCHEMA,
-    CalibrationBin,
     StatedReply,
-    calibration,
-    default_thresholds,
     parse_reply,
     response_format,
+)
+from pytest_abstain.risk_coverage import (
+    CalibrationBin,
+    calibration,
+    default_thresholds,
     risk_coverage,
 )
 

@@ -19,9 +19,9 @@ from pytest_abstain.grading import (
     doubt_kind,
     rule_grade,
 )
-from pytest_abstain.numerals import answer_number, mentions
+from pytest_abstain.grading.numerals import answer_number, mentions
+from pytest_abstain.grading.textforms import length_in_words
 from pytest_abstain.suite import SuiteError, load_suite
-from pytest_abstain.textforms import length_in_words
 
 
 def answer(*aliases: str | float, **kwargs: object) -> Expectation:

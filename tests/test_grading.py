@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import signal
+from typing import Any
 
 import pytest
 
@@ -11,11 +13,13 @@ from pytest_abstain.grading import (
     GRADES,
     Expectation,
     Tolerance,
+    bounded_search,
     extract_numbers,
     grade_reply,
     is_abstention,
     matches_answer,
     normalize,
+    rule_grade,
 )
 
 
@@ -548,3 +552,50 @@ def test_answers_that_merely_contain_idk_words_are_graded_as_answers(reply: str)
 def test_a_bare_unknown_abstains_but_not_inside_a_sentence() -> None:
     assert is_abstention("Unknown.")
     assert not is_abstention("The author is unknown to most readers, but it is Homer.")
+
+
+def test_only_the_caller_turns_the_regex_deadline_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Grading without `search=` never touches SIGALRM, whether or not someone owns it: a
+    process or plugin that set a handler keeps it, and a library caller never has a timer set
+    under it. The deadline runs only where the caller passes bounded_search."""
+    if signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+        pytest.skip("a timer of this process is running (pytest-timeout?): SIGALRM is not ours")
+    calls: list[str] = []
+    real_signal, real_setitimer = signal.signal, signal.setitimer
+
+    def recorded_signal(signum: int, handler: Any) -> Any:
+        calls.append("signal")
+        return real_signal(signum, handler)
+
+    def recorded_setitimer(which: int, seconds: float, interval: float = 0.0) -> Any:
+        calls.append("setitimer")
+        return real_setitimer(which, seconds, interval)
+
+    def owners_handler(signum: int, frame: object) -> None:
+        raise AssertionError("the alarm rang")
+
+    monkeypatch.setattr(signal, "signal", recorded_signal)
+    monkeypatch.setattr(signal, "setitimer", recorded_setitimer)
+    expectation = Expectation(answers=("1923",), regex=re.compile(r"\b19\d\d\b"))
+
+    def grade() -> None:
+        assert rule_grade("It opened in 1924.", expectation).grade == "correct"
+        assert grade_reply("It opened in 1924.", expectation) == "correct"
+        assert matches_answer("It opened in 1924.", expectation)
+
+    # Nobody owns SIGALRM: a deadline on by default would set its handler and timer here.
+    previous = real_signal(signal.SIGALRM, signal.SIG_DFL)
+    try:
+        grade()
+        assert calls == []
+        real_signal(signal.SIGALRM, owners_handler)
+        grade()
+        assert calls == []
+        assert signal.getsignal(signal.SIGALRM) is owners_handler
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        # The recorders do see the deadline where the caller turns it on.
+        real_signal(signal.SIGALRM, signal.SIG_DFL)
+        rule_grade("It opened in 1924.", expectation, search=bounded_search)
+        assert "setitimer" in calls
+    finally:
+        real_signal(signal.SIGALRM, previous)

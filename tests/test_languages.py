@@ -1,6 +1,7 @@
-"""The per-language phrase data (`pytest_abstain/languages/*.json`), checked against hand-written
-replies: abstentions in each language are found, ordinary answers (with a negation, a hedge, an
-approximate number) are not, and each language is told apart from the others of its script."""
+"""The per-language phrase data (`pytest_abstain/grading/languages/*.json`), checked against
+hand-written replies: abstentions in each language are found, ordinary answers (with a negation,
+a hedge, an approximate number) are not, and each language is told apart from the others of its
+script."""
 
 from __future__ import annotations
 
@@ -11,16 +12,16 @@ from importlib import resources
 
 import pytest
 
-from pytest_abstain.languages import (
+from pytest_abstain.grading.language_data import (
     ABSTAIN_KINDS,
     KINDS,
     abstain_regex,
-    detect,
     kind_finder,
     kind_regex,
     languages,
 )
-from pytest_abstain.textforms import normalize
+from pytest_abstain.grading.language_detection import detect
+from pytest_abstain.grading.textforms import normalize
 
 CODES = {
     "en", "zh", "ja", "ko", "es", "fr", "de", "it", "pt", "ru", "uk", "pl", "cs", "nl", "sv",
@@ -1007,7 +1008,7 @@ SMALL_NUMBERS_LEFT_OUT: dict[str, set[int]] = {
 
 
 def _raw_numbers(code: str) -> dict[str, object]:
-    path = resources.files("pytest_abstain").joinpath("languages").joinpath(f"{code}.json")
+    path = resources.files("pytest_abstain.grading").joinpath("languages").joinpath(f"{code}.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert list(data)[-1] == "numbers", code
     numbers = data["numbers"]

@@ -27,8 +27,8 @@ from pytest_abstain.grading import (
     grade_reply,
     is_abstention,
     normalize,
+    regex_problem,
 )
-from pytest_abstain.patterns import regex_problem
 from pytest_abstain.prompts import DEFAULT_TEMPLATE, build_messages
 from pytest_abstain.suite import (
     SuiteError,

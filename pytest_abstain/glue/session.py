@@ -18,8 +18,8 @@ from ..answerers import Answerers
 from ..asking import STOP_PROPERTY, Asker, stop_message
 from ..cache import ResponseCache, cache_problem
 from ..endpoints import Endpoints, SetupError
+from ..grading import bounded_search
 from ..judging import JudgeCase, read_judge_prompt
-from ..patterns import bounded_search
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
 from ..render.junit import question_properties
 from ..results import QuestionRecord, worst_grade

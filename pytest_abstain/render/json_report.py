@@ -7,9 +7,9 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..confidence import StatedConfidence
 from ..judging import JudgeCase, case_tallies
 from ..results import QuestionRecord, SuiteResult, leaderboard
+from ..risk_coverage import StatedConfidence
 from ..schema import load_schema, plugin_version
 from ..scoring import Metrics, counts_json, metrics_json, penalty
 from ..stats import Interval

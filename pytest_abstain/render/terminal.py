@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..confidence import parse_reply
+from ..grading import parse_reply
 from ..judging import JudgeCase, case_tallies
 from ..results import QuestionRecord, Ranked, SuiteResult
 from ..scoring import Metrics, penalty

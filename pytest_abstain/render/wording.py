@@ -6,8 +6,8 @@ judge, undecided and stated-confidence sentences, and the risk-coverage points r
 from __future__ import annotations
 
 from ..comparison import CHANGES_SHOWN, SuiteComparison
-from ..confidence import CoveragePoint, StatedConfidence
 from ..results import SuiteResult
+from ..risk_coverage import CoveragePoint, StatedConfidence
 from ..shown import format_rate
 from ..stats import Interval
 

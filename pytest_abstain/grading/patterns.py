@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .untrusted import clipped
+from ..untrusted import clipped
 
 # --- regex cost --------------------------------------------------------------------------------
 #
@@ -73,12 +73,7 @@ def regex_problem(pattern: re.Pattern[str]) -> str | None:
         elif char == "\\":
             i += 2
         elif char == "[":
-            i += 1
-            i += 1 if text.startswith("^", i) else 0
-            i += 1 if text.startswith("]", i) else 0  # a leading ] is a literal
-            while text[i] != "]":
-                i += 2 if text[i] == "\\" else 1
-            i += 1
+            i = _after_class(text, i)
         else:
             i += 1
         # The atom (a character, class, escape or group) just read: is it repeated?
@@ -105,6 +100,16 @@ def regex_problem(pattern: re.Pattern[str]) -> str | None:
             )
         groups[-1].ambiguous |= ambiguous or low != high
     return None
+
+
+def _after_class(text: str, start: int) -> int:
+    """Where the character class opening at text[start] ("[") ends, past its "]"."""
+    i = start + 1
+    i += 1 if text.startswith("^", i) else 0
+    i += 1 if text.startswith("]", i) else 0  # a leading ] is a literal
+    while text[i] != "]":
+        i += 2 if text[i] == "\\" else 1
+    return i + 1
 
 
 def _bounds(repeat: re.Match[str]) -> tuple[int, float]:
