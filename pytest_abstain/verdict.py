@@ -42,7 +42,11 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return not (
-            self.failed_gates or self.failed_audits or self.unexcused_errors or self.stopped
+            self.failed_gates
+            or self.failed_audits
+            or self.disagreements
+            or self.unexcused_errors
+            or self.stopped
         )
 
     def status(self, run_failed: bool = False) -> str:

@@ -195,8 +195,13 @@ def test_the_judge_works_ahead_of_the_records_asked_for(tmp_path: Path, asker: A
     first, second = plans(tmp_path, JUDGED)
     run = pipeline(asker, Answers({"First": "alpha", "Second": "beta"}), judge)
     futures = run.submit("q1", first) + run.submit("q2", second)
+    # Done callbacks run in the order they were added, after the pipeline's own: once ours
+    # have run, the pipeline knows that every reply is in.
+    seen = threading.Semaphore(0)
     for future in futures:
-        future.result()
+        future.add_done_callback(lambda _: seen.release())
+    for _ in futures:
+        assert seen.acquire(timeout=60)
     record = run.record("q1", first)
     assert record.grades == ["correct"] and record.graded_by == ["judge"]
     asker_done = [f for f in asker._futures.values() if f.done()]
