@@ -11,9 +11,24 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pytest_abstain"
 GLUE = {"plugin", "controller", "hookspec"}
 
 
+def module_name(path: Path) -> str:
+    """A module's dotted name inside the package: 'plan', 'suite.loading'; a subpackage's
+    __init__ is the subpackage ('suite'), the package's own is '__init__'."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the package, subpackages included, by its dotted name."""
+    return {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
 def imports(module: Path, *, typing_only: bool) -> set[str]:
-    """Top-level names `module` imports: package modules by their own name, others by their
-    first dotted part. Imports under `if TYPE_CHECKING:` count only when `typing_only`."""
+    """What `module` imports: package modules as '.' and their dotted name ('.grading',
+    '.suite.data'), others by their first dotted part ('pytest'). Imports under
+    `if TYPE_CHECKING:` count only when `typing_only`."""
     found: set[str] = set()
     tree = ast.parse(module.read_text(encoding="utf-8"))
     skipped: set[int] = set()
@@ -21,23 +36,27 @@ def imports(module: Path, *, typing_only: bool) -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
                 skipped |= {id(inner) for inner in ast.walk(node)}
+    known = set(modules())
+    parts = list(module.relative_to(PACKAGE).with_suffix("").parts)
+    # The package a relative import starts from: the folder the module's file is in.
+    package = parts[:-1]
     for node in ast.walk(tree):
         if id(node) in skipped:
             continue
         if isinstance(node, ast.Import):
             found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
-            elif node.level == 1 and node.module:
-                found.add("." + node.module.split(".")[0])
-            elif node.level == 1:
-                found |= {"." + alias.name for alias in node.names}
+            base = package[: len(package) - (node.level - 1)]
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            for alias in node.names:
+                # `from . import data` imports a module; `from .data import Suite` a name in one.
+                submodule = ".".join([*target, alias.name])
+                found.add(
+                    "." + (submodule if submodule in known else ".".join(target) or "__init__")
+                )
     return found
-
-
-def modules() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(PACKAGE.glob("*.py"))}
 
 
 def test_only_the_glue_imports_pytest() -> None:
@@ -92,3 +111,6 @@ def test_the_rules_see_what_they_check() -> None:
     results = modules()["results"]
     assert ".comparison" in imports(results, typing_only=True)
     assert ".comparison" not in imports(results, typing_only=False)
+    # Subpackages are walked, and their relative imports resolved both up and across.
+    assert {".suite.data", ".grading"} <= imports(modules()["suite.building"], typing_only=False)
+    assert ".suite.loading" in imports(modules()["suite"], typing_only=False)
