@@ -11,7 +11,7 @@ from openai_server import Budget, Chaos, FakeOpenAI, Fault
 from pytest_abstain.asking import Asker
 from pytest_abstain.responders import OpenAIResponder, Reply, redact, url_secrets
 from pytest_abstain.retrying import RECENT_ANSWERS, RetryPolicy
-from pytest_abstain.settings import quoted_url, url_problem
+from pytest_abstain.settings.urls import quoted_url, url_problem
 
 
 def question(i: int) -> list[dict[str, str]]:

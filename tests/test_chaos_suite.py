@@ -16,14 +16,14 @@ import pytest
 import yaml
 
 from pytest_abstain.suite import (
-    MAX_SUITE_BYTES,
-    MAX_SUITE_CHARS,
     SuiteError,
     load_suite,
     question_from_marker,
     settings_from_marker,
-    suite_schema,
 )
+from pytest_abstain.suite.strict_yaml import MAX_SUITE_CHARS
+from pytest_abstain.suite.text_file import MAX_SUITE_BYTES
+from pytest_abstain.suite.validation import suite_schema
 from pytest_abstain.untrusted import MIN_SECRET_CHARS
 
 NAME = "abstain_chaos.yaml"

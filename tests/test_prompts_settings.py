@@ -48,6 +48,7 @@ def test_precedence_command_line_then_suite_then_ini_then_default() -> None:
     ("cli", "ini", "message"),
     [
         ({"threshold": 1.0}, {}, "--abstain-threshold: must be in [0, 1)"),
+        ({"threshold": 1.5}, {}, "--abstain-threshold: must be in [0, 1), got 1.5"),
         ({"threshold": -0.5}, {}, "--abstain-threshold"),
         ({}, {"threshold": "1.5"}, "abstain_threshold (ini): must be in [0, 1)"),
         ({}, {"threshold": "high"}, "abstain_threshold (ini): expected float, got 'high'"),
@@ -81,3 +82,42 @@ def test_ini_template_off_and_bad_template() -> None:
     assert resolve({}, {}, None, ()).prompt_template == DEFAULT_TEMPLATE
     with pytest.raises(SettingsError, match="must contain"):
         resolve({}, {}, "no placeholder", ())
+
+
+BAD_URL = "http://ci-bot:hunter2-pw@127.0.0.1:99999/v1"
+
+
+@pytest.mark.parametrize(
+    ("cli", "ini", "env", "names"),
+    [
+        ({"base_url": BAD_URL}, {}, None, "--abstain-base-url"),
+        ({"base_url": "http://[bad"}, {}, None, "--abstain-base-url"),
+        ({"base_url": "ftp://127.0.0.1/v1"}, {}, None, "--abstain-base-url"),
+        ({}, {"base_url": BAD_URL}, None, "abstain_base_url (ini)"),
+        ({"judge_model": "j", "judge_base_url": BAD_URL}, {}, None, "--abstain-judge-base-url"),
+        ({}, {}, BAD_URL, "OPENAI_BASE_URL"),
+    ],
+    ids=["port", "ipv6", "scheme", "ini", "judge", "env"],
+)
+def test_a_malformed_base_url_names_its_source_and_not_its_password(
+    cli: dict[str, object], ini: dict[str, str | None], env: str | None, names: str
+) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        resolve({"model": ["m"], **cli}, ini, None, (), openai_base_url=env)
+    message = str(excinfo.value)
+    assert message.startswith(f"{names}: ")
+    assert "hunter2" not in message
+
+
+def test_openai_base_url_is_checked_only_when_the_client_will_use_it() -> None:
+    bad = "http://[bad"
+    # --abstain-base-url wins over it, and a conftest responder (no model) asks no endpoint.
+    assert resolve({"model": ["m"], "base_url": "http://127.0.0.1:8/v1"}, {}, None, (), bad)
+    assert resolve({}, {}, None, (), openai_base_url=bad).models == ()
+    # A judge model without its own URL is asked at OPENAI_BASE_URL.
+    for cli in ({"model": ["m"]}, {"judge_model": "j"}):
+        with pytest.raises(SettingsError, match=r"^OPENAI_BASE_URL: is not a valid URL"):
+            resolve(cli, {}, None, (), openai_base_url=bad)
+    assert resolve(
+        {"judge_model": "j", "judge_base_url": "http://127.0.0.1:8/v1"}, {}, None, (), bad
+    )

@@ -30,12 +30,8 @@ from pytest_abstain.grading import (
     regex_problem,
 )
 from pytest_abstain.prompts import DEFAULT_TEMPLATE, build_messages
-from pytest_abstain.suite import (
-    SuiteError,
-    load_suite,
-    question_from_marker,
-    suite_schema,
-)
+from pytest_abstain.suite import SuiteError, load_suite, question_from_marker
+from pytest_abstain.suite.validation import suite_schema
 
 PROPERTIES = settings(
     max_examples=200,

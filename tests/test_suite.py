@@ -177,3 +177,57 @@ def test_yaml_base_60_and_octal_numbers_stay_text(tmp_path: Path) -> None:
         )
     )
     assert [q.expectation.answers for q in suite.questions] == [("9:00",), ("0755",), (12,), (1.5,)]
+
+
+# --- judge settings and judge calibration suites: the loader's messages, without a run -------
+
+CALIBRATION = """
+judge_calibration: true
+questions:
+  - {id: hedge-right, question: What is the capital of Australia?, answer: Canberra,
+     reply: "I'm not sure, but I think it is Canberra.", verdict: correct}
+  - {id: idk-plain, question: "What is Adam Kalai's birthday?", idk: true,
+     reply: "I have no way of knowing that.", verdict: abstained}
+"""
+
+
+def test_a_calibration_suite_loads_with_its_canned_replies(tmp_path: Path) -> None:
+    suite = load_suite(write(tmp_path, CALIBRATION))
+    assert suite.settings.judge_calibration is True
+    assert [(q.canned_reply, q.human_verdict) for q in suite.questions] == [
+        ("I'm not sure, but I think it is Canberra.", "correct"),
+        ("I have no way of knowing that.", "abstained"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ("judge: off\n", "judge: a judge_calibration suite always asks the judge"),
+        ("samples: 3\n", "samples: a judge_calibration suite asks only the judge"),
+        ("", "question 'idk-plain': idk: true has no right answer"),
+    ],
+)
+def test_calibration_suite_misuse_is_a_clear_error(
+    tmp_path: Path, extra: str, problem: str
+) -> None:
+    suite = extra + CALIBRATION
+    if not extra:
+        suite = suite.replace("verdict: abstained", "verdict: correct")
+    assert problem in error_of(tmp_path, suite)
+
+
+def test_canned_replies_belong_to_calibration_suites(tmp_path: Path) -> None:
+    message = error_of(
+        tmp_path, "questions:\n  - {id: a, question: Q?, answer: A, reply: A, verdict: correct}\n"
+    )
+    assert "question 'a': reply and verdict are for judge calibration" in message
+
+
+@pytest.mark.parametrize("written", ["off", "'off'", "false", "{when: off, model: j}"])
+def test_a_bare_off_reads_as_off(tmp_path: Path, written: str) -> None:
+    # YAML 1.1 reads a bare `off` as false: the suite still means the judge's "off".
+    suite = load_suite(
+        write(tmp_path, f"judge: {written}\nquestions:\n  - {{id: a, question: Q?, answer: A}}\n")
+    )
+    assert suite.settings.judge_when == "off"

@@ -1,0 +1,254 @@
+"""The run options: one table of settings, each with a command-line flag, an ini twin, its
+help text and the check of its value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .checks import (
+    concurrency_problem,
+    error_budget_problem,
+    finite_problem,
+    judge_when_problem,
+    level_problem,
+    non_negative_problem,
+    positive_int_problem,
+    positive_problem,
+    rate_problem,
+    record_mode_problem,
+    retries_problem,
+    samples_problem,
+    threshold_problem,
+    thresholds_problem,
+)
+from .defaults import (
+    DEFAULT_BACKOFF,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_SIGNIFICANCE,
+    DEFAULT_TAG_MIN_QUESTIONS,
+    DEFAULT_THRESHOLD,
+    DEFAULT_TIMEOUT,
+)
+from .urls import quoted_url, url_problem
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting with a command-line flag (--abstain-NAME) and an ini twin (abstain_NAME)."""
+
+    name: str
+    #: The value's type; bool makes a flag that takes no value.
+    kind: type
+    help: str
+    check: Callable[[Any], str | None] | None = None
+    metavar: str | None = None
+    #: May be given several times on the command line (a list), comma-separated in the ini.
+    repeatable: bool = False
+    #: How a bad value is quoted back in the usage error.
+    quote: Callable[[Any], str] = repr
+
+    @property
+    def flag(self) -> str:
+        return "--abstain-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "abstain_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "model",
+        str,
+        "chat model to ask (any OpenAI-compatible endpoint); give it more than once to compare "
+        "models side by side (ini: a comma-separated list)",
+        metavar="NAME",
+        repeatable=True,
+    ),
+    Option(
+        "base_url",
+        str,
+        "endpoint base URL (default: $OPENAI_BASE_URL, else OpenAI)",
+        url_problem,
+        "URL",
+        quote=quoted_url,
+    ),
+    Option(
+        "threshold",
+        float,
+        f"confidence target t stated to the model (default {DEFAULT_THRESHOLD})",
+        threshold_problem,
+        "T",
+    ),
+    Option(
+        "thresholds",
+        str,
+        "a threshold sweep: ask each question once per t, stated in the prompt, and audit "
+        "how the model follows it (e.g. 0.5,0.75,0.9)",
+        thresholds_problem,
+        "T,T,...",
+    ),
+    Option(
+        "calibration_gate",
+        bool,
+        "fail a threshold sweep whose calibration audit finds a problem",
+    ),
+    Option("samples", int, "replies asked per question (default 1)", samples_problem, "K"),
+    Option(
+        "verbal_confidence",
+        bool,
+        "ask for the answer and a stated confidence as JSON (structured output where the "
+        "endpoint has it), and report the risk-coverage curve and calibration error",
+    ),
+    Option(
+        "judge",
+        str,
+        "when an LLM judge grades replies: off, unsure (only where the string rules cannot "
+        "decide; the default once a judge model is given) or always",
+        judge_when_problem,
+        "WHEN",
+    ),
+    Option(
+        "judge_model",
+        str,
+        "the judge model, through the same OpenAI-compatible client (turns the judge on)",
+        metavar="NAME",
+    ),
+    Option(
+        "judge_base_url",
+        str,
+        "the judge's endpoint base URL (default: the model's); key from "
+        "$ABSTAIN_JUDGE_API_KEY, else $OPENAI_API_KEY",
+        url_problem,
+        "URL",
+        quote=quoted_url,
+    ),
+    Option(
+        "judge_prompt",
+        str,
+        "a text file with the judge prompt, using {question}, {expected} and {reply}",
+        metavar="PATH",
+    ),
+    Option(
+        "concurrency",
+        int,
+        f"requests in flight at once, at most; halved on each rate-limit answer "
+        f"(default {DEFAULT_CONCURRENCY})",
+        concurrency_problem,
+        "N",
+    ),
+    Option(
+        "timeout",
+        float,
+        f"seconds to wait for one reply (default {DEFAULT_TIMEOUT:g})",
+        positive_problem,
+        "SECONDS",
+    ),
+    Option(
+        "retries",
+        int,
+        f"retries of a transient failure (429, 5xx, timeout, dropped connection) "
+        f"(default {DEFAULT_RETRIES})",
+        retries_problem,
+        "N",
+    ),
+    Option(
+        "backoff",
+        float,
+        f"seconds before the first retry, doubling each time; a Retry-After wins "
+        f"(default {DEFAULT_BACKOFF:g})",
+        non_negative_problem,
+        "SECONDS",
+    ),
+    Option(
+        "root",
+        str,
+        "the folder suites may read other files from (system_prompt_file), relative to the "
+        "ini file's folder (default: the rootdir)",
+        metavar="DIR",
+    ),
+    Option("report", str, "write a JSON report to this path", metavar="PATH"),
+    Option(
+        "html",
+        str,
+        "write a self-contained HTML report to this path (charts, searchable questions)",
+        metavar="PATH",
+    ),
+    Option(
+        "markdown",
+        str,
+        "write a Markdown summary to this path (also appended to $GITHUB_STEP_SUMMARY)",
+        metavar="PATH",
+    ),
+    Option(
+        "min_score",
+        float,
+        "fail a suite whose penalised score is below this",
+        finite_problem,
+        "SCORE",
+    ),
+    Option(
+        "max_error_rate", float, "fail a suite whose error rate is above this", rate_problem, "RATE"
+    ),
+    Option(
+        "max_errors",
+        str,
+        "replies per suite that may fail to come back (HTTP errors, timeouts) without failing "
+        "the run: a count (3) or a share (5%, 0.05); default: none may",
+        error_budget_problem,
+        "N|SHARE",
+    ),
+    Option(
+        "max_undecided",
+        str,
+        "replies per suite that the string rules may leave undecided (a named doubt, no judge "
+        "to decide it): a count (3) or a share (0.1); default: any number",
+        error_budget_problem,
+        "N|SHARE",
+    ),
+    Option("baseline", str, "baseline file to compare with (and to update)", metavar="PATH"),
+    Option("update_baseline", bool, "write this run's results to the baseline file"),
+    Option(
+        "baseline_allow_errors",
+        bool,
+        "update the baseline even when some replies could not be obtained",
+    ),
+    Option(
+        "tolerance",
+        float,
+        "a drop against the baseline must exceed this to count (default 0)",
+        non_negative_problem,
+        "DROP",
+    ),
+    Option(
+        "significance",
+        float,
+        f"one-sided level of the regression test (default {DEFAULT_SIGNIFICANCE})",
+        level_problem,
+        "ALPHA",
+    ),
+    Option(
+        "cache", str, "response cache folder: replay stored replies, record new ones", metavar="DIR"
+    ),
+    Option(
+        "record",
+        str,
+        "with a cache: missing (record what is not stored; default), replay (stored replies "
+        "only, a missing one is an error), all (ask again and re-record), off",
+        record_mode_problem,
+        "MODE",
+    ),
+    Option("explain_misses", bool, "say which part of the key changed for each cache miss"),
+    Option("dry_run", bool, "count the requests a run would make, and what the cache answers"),
+    Option(
+        "tag_min_questions",
+        int,
+        f"tags with fewer questions are reported, not gated (default {DEFAULT_TAG_MIN_QUESTIONS})",
+        positive_int_problem,
+        "N",
+    ),
+)
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}

@@ -1,0 +1,214 @@
+"""Questions and suite settings built from a document the schema has passed, with the checks
+a schema cannot make: finite numbers, usable regexes and templates, known languages, unique
+ids, and what a judge calibration suite may hold."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..grading import Expectation, Tolerance, detect, languages, regex_problem
+from ..prompts import template_problem
+from ..scoring import ErrorBudget
+from .data import RESERVED_IDS, Gates, Question, SuiteError, SuiteSettings
+from .referenced_files import read_suite_file
+
+
+def settings_from(
+    source: str, data: Mapping[str, Any], base_dir: Path, root: Path
+) -> SuiteSettings:
+    """The suite-level keys of `data` (a file's top level or a module's marker); a file it
+    names is read relative to `base_dir`, inside `root`."""
+    system_prompt = data.get("system_prompt")
+    if "system_prompt_file" in data:
+        system_prompt = read_suite_file(
+            source,
+            "system_prompt_file",
+            data["system_prompt_file"],
+            base_dir,
+            root,
+            allowed=data.get("allow_secrets", ()),
+        )
+    template = data.get("prompt_template")
+    if isinstance(template, str) and (problem := template_problem(template)):
+        raise SuiteError(source, [f"prompt_template: {problem}"])
+    gates = data.get("gates", {})
+    judge = data.get("judge")
+    numbers = [("threshold", data.get("threshold"))]
+    numbers += [("thresholds", value) for value in data.get("thresholds", ())]
+    numbers += [(f"gates.{name}", value) for name, value in gates.items() if name != "calibration"]
+    for key, value in numbers:
+        if problem := _number_problem(value):
+            raise SuiteError(source, [f"{key}: {problem}"])
+    for budget in ("max_errors", "max_undecided"):
+        if budget in gates:
+            try:
+                ErrorBudget.parse(gates[budget])
+            except ValueError as exc:
+                raise SuiteError(source, [f"gates.{budget}: {exc}"]) from None
+    return SuiteSettings(
+        name=data.get("name"),
+        threshold=data.get("threshold"),
+        thresholds=tuple(data["thresholds"]) if "thresholds" in data else None,
+        samples=data.get("samples"),
+        system_prompt=system_prompt,
+        prompt_template=template,
+        idk_phrases=tuple(data.get("idk_phrases", ())),
+        gates=Gates(**gates),
+        # YAML reads a bare `off` as false.
+        judge_when=_judge_when(judge.get("when") if isinstance(judge, dict) else judge),
+        judge_model=judge.get("model") if isinstance(judge, dict) else None,
+        judge_calibration=bool(data.get("judge_calibration", False)),
+        verbal_confidence=data.get("verbal_confidence"),
+        deflections=bool(data.get("deflections", True)),
+    )
+
+
+def _judge_when(value: object) -> str | None:
+    return "off" if value is False else (str(value) if value is not None else None)
+
+
+def question_from(
+    source: str,
+    data: Mapping[str, Any],
+    where: str,
+    accept_core: bool = False,
+    language: str | None = None,
+) -> Question:
+    """One question entry; `where` locates it in messages, `accept_core` and `language` are
+    the suite's defaults for it."""
+    qid = data["id"]
+    raw = data.get("answer", [])
+    answers: tuple[str | float, ...] = tuple(raw) if isinstance(raw, list) else (raw,)
+    for answer in answers:
+        if problem := _number_problem(answer):
+            raise SuiteError(source, [f"question {qid!r} ({where}.answer): {problem}"])
+    tolerance = _tolerance(data.get("tolerance", 0))
+    if tolerance is None:
+        raise SuiteError(source, [f"question {qid!r} ({where}.tolerance): must be finite"])
+    pattern: re.Pattern[str] | None = None
+    if "regex" in data:
+        try:
+            pattern = re.compile(data["regex"], re.IGNORECASE)
+            problem = regex_problem(pattern)
+        # A huge repeat count overflows and thousands of nested groups overflow the stack
+        # of re's parser: both are bad patterns, not crashes.
+        except (re.error, OverflowError, RecursionError) as exc:
+            problem = f"invalid regex: {exc}"
+        if problem:
+            raise SuiteError(source, [f"question {qid!r} ({where}.regex): {problem}"])
+    return Question(
+        id=qid,
+        text=data["question"],
+        expectation=Expectation(
+            idk=bool(data.get("idk", False)),
+            answers=answers,
+            regex=pattern,
+            tolerance=tolerance,
+            accept_core=bool(data.get("accept_core", accept_core)),
+            language=_language(source, qid, where, data.get("language", language), data),
+        ),
+        tags=tuple(data.get("tags", ())),
+        expected=answers,
+        regex=data.get("regex"),
+        canned_reply=data.get("reply"),
+        human_verdict=data.get("verdict"),
+    )
+
+
+def _language(source: str, qid: str, where: str, given: str | None, data: Mapping[str, Any]) -> str:
+    """The question's language: as the suite says, else guessed from the question."""
+    if given is None:
+        return detect(data["question"])
+    if given not in languages():
+        shipped = ", ".join(sorted(languages()))
+        raise SuiteError(
+            source,
+            [f"question {qid!r} ({where}.language): {given!r} is not a shipped language "
+             f"({shipped})"],
+        )  # fmt: skip
+    return given
+
+
+def _tolerance(value: float | str) -> Tolerance | None:
+    """The tolerance, or None when it is infinite (it would accept every number)."""
+    if value == "significant":
+        return Tolerance(significant=True)
+    try:
+        if isinstance(value, str):
+            relative = float(value.rstrip("%")) / 100.0
+            return Tolerance(relative=relative) if math.isfinite(relative) else None
+        absolute = float(value)
+    except OverflowError:
+        return None
+    return Tolerance(absolute=absolute) if math.isfinite(absolute) else None
+
+
+def _number_problem(value: object) -> str | None:
+    """Why a number cannot be used. NaN passes every bound of the schema (each comparison
+    with it is false), and an infinite threshold or answer makes every score meaningless."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too big for a float
+        return "is too large to compare as a number"
+    return None if finite else f"must be a finite number, not {value!r}"
+
+
+def check_ids(source: str, questions: Sequence[Question]) -> None:
+    """Every id is unique and none is a gate's reserved test id."""
+    seen: dict[str, int] = {}
+    problems = []
+    for index, question in enumerate(questions):
+        if question.id in RESERVED_IDS:
+            problems.append(f"question id {question.id!r} (questions[{index}]) is reserved")
+        if question.id in seen:
+            problems.append(
+                f"duplicate question id {question.id!r}: questions[{seen[question.id]}] "
+                f"and questions[{index}]"
+            )
+        seen.setdefault(question.id, index)
+    if problems:
+        raise SuiteError(source, problems)
+
+
+#: Suite keys a judge calibration suite has no use for: nothing is asked of the model.
+_NOT_FOR_CALIBRATION = ("threshold", "thresholds", "samples", "gates", "verbal_confidence")
+
+
+def check_calibration(
+    source: str,
+    calibration: bool,
+    questions: Sequence[Question],
+    document: Mapping[str, Any] | None = None,
+) -> None:
+    """A judge calibration suite has a canned reply and verdict on every question, and asks
+    the judge; other suites have neither (the model's reply is the one graded there)."""
+    if calibration:
+        data = document or {}
+        problems = [f"question {q.id!r}: a judge_calibration suite needs reply and verdict"
+                    for q in questions if q.canned_reply is None]  # fmt: skip
+        problems += [f"question {q.id!r}: idk: true has no right answer, so a reply to it "
+                     "is wrong or abstained, not correct"
+                     for q in questions
+                     if q.expectation.idk and q.human_verdict == "correct"]  # fmt: skip
+        problems += [f"{key}: a judge_calibration suite asks only the judge; remove it"
+                     for key in _NOT_FOR_CALIBRATION if key in data]  # fmt: skip
+        judge = data.get("judge")
+        when = judge.get("when") if isinstance(judge, dict) else judge
+        if when in ("off", False):
+            problems.append("judge: a judge_calibration suite always asks the judge")
+        if problems:
+            raise SuiteError(source, problems)
+        return
+    canned = [q.id for q in questions if q.canned_reply is not None]
+    if canned:
+        raise SuiteError(
+            source,
+            [f"question {qid!r}: reply and verdict are for judge calibration suites "
+             "(judge_calibration: true)" for qid in canned],
+        )  # fmt: skip

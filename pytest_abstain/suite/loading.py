@@ -1,0 +1,70 @@
+"""A suite file, read: its text, its YAML, the schema, then questions and settings, each
+problem a SuiteError naming the file, the question and the key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .building import check_calibration, check_ids, question_from, settings_from
+from .data import Suite, SuiteError
+from .strict_yaml import YamlRefused, parse_document
+from .text_file import Unreadable, read_text
+from .validation import CONTROL, check_schema
+
+SUITE_FILE_PATTERN = re.compile(r"abstain_.*\.ya?ml")
+
+
+def is_suite_file(path: Path) -> bool:
+    return bool(SUITE_FILE_PATTERN.fullmatch(path.name))
+
+
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def load_suite(path: Path, label: str | None = None, root: Path | None = None) -> Suite:
+    """Read, validate and build the suite in `path`; errors name it as `label`.
+
+    Files the suite names are read only inside `root` (default: the suite's folder).
+    """
+    source = label or str(path)
+    if CONTROL.search(path.name):
+        # The name becomes the test id and a report heading; the message shows it escaped.
+        raise SuiteError(
+            repr(source)[1:-1],
+            [f"the file name {path.name!r} contains a control character (a line break, tab "
+             "or bidirectional override); rename the file"],
+        )  # fmt: skip
+    try:
+        text = read_text(path, "; split it into several suite files")
+    except OSError as exc:
+        raise SuiteError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    except Unreadable as exc:
+        raise SuiteError(source, [str(exc)]) from None
+    try:
+        document = parse_document(text)
+    except YamlRefused as exc:
+        raise SuiteError(source, [str(exc)]) from None
+    if document is None:
+        raise SuiteError(
+            source, ["the file is empty (no YAML data); a suite needs a 'questions' list"]
+        )
+    if not isinstance(document, dict):
+        kind = _KINDS.get(type(document), f"a {type(document).__name__}")
+        raise SuiteError(source, [f"the top level must be a mapping with 'questions', not {kind}"])
+    check_schema(source, "suite", document)
+    base_dir = path.parent
+    settings = settings_from(source, document, base_dir, root=base_dir if root is None else root)
+    questions = [
+        question_from(
+            source,
+            q,
+            where=f"questions[{i}]",
+            accept_core=bool(document.get("accept_core")),
+            language=document.get("language"),
+        )
+        for i, q in enumerate(document["questions"])
+    ]
+    check_ids(source, questions)
+    check_calibration(source, settings.judge_calibration, questions, document)
+    return Suite(path=path, settings=settings, questions=tuple(questions))
