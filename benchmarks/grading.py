@@ -36,12 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_abstain.grading import (  # noqa: E402
-    Expectation,
-    detect,
-    doubt_kind,
-    rule_grade,
-)
+from pytest_abstain.grading import Expectation, detect, rule_grade  # noqa: E402
+from pytest_abstain.records import doubt_kind  # noqa: E402
 
 TEAM = ROOT / "benchmarks" / "grading_corpus"
 SHARED = ROOT.parent / "shared" / "grading" / "dev_corpus.jsonl"

@@ -16,7 +16,7 @@ import statistics
 import time
 
 from pytest_abstain.grading import Expectation, parse_reply, rule_grade
-from pytest_abstain.responders import MAX_REPLY_CHARS
+from pytest_abstain.records import MAX_REPLY_CHARS
 
 EXPECTATIONS = (
     Expectation(answers=("Paris",)),

@@ -18,8 +18,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from .prompts import Message
-from .responders import Reply, Responder
+from .records import Message, Reply
+from .responders import Responder
 from .retrying import AdaptiveLimit, RetryPolicy
 
 #: A run stops when its first this-many replies all failed with one and the same reason

@@ -18,9 +18,10 @@ from typing import Any
 import jsonschema
 
 from .files import write_atomic
+from .records import Counts
 from .results import SuiteResult
 from .schema import load_schema, plugin_version
-from .scoring import Counts, compute_metrics, counts_json, metrics_json
+from .scoring import compute_metrics, counts_json, metrics_json
 
 BASELINE_VERSION = 1
 

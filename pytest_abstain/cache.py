@@ -40,8 +40,7 @@ from typing import Any, Literal
 
 from .files import temporary_target, unwritable, write_atomic
 from .misses import MissIndex, canonical, differences
-from .prompts import Message
-from .responders import Reply
+from .records import Message, Reply
 from .untrusted import MIN_SECRET_CHARS
 
 CACHE_VERSION = 1

@@ -9,15 +9,21 @@ procedure, so a suite's false-alarm rate stays at the chosen level however many 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import replace
 
 from .baseline import Baseline, BaselineSuite
-from .results import QuestionRecord, SuiteResult
-from .scoring import Counts, penalty
+from .records import (
+    Counts,
+    Metric,
+    MetricComparison,
+    QuestionChange,
+    QuestionRecord,
+    SuiteComparison,
+)
+from .results import SuiteResult
+from .scoring import penalty
 from .shown import format_number
 from .stats import (
-    Interval,
     detectable_drop,
     holm_rejections,
     mean,
@@ -26,104 +32,10 @@ from .stats import (
     sign_flip_p_value,
 )
 
-Metric = Literal["score", "error_rate"]
 #: Below this share of questions in common, a baseline describes a different suite.
 MIN_OVERLAP = 0.5
 #: Questions listed per kind of change in messages; the JSON report has all of them.
 CHANGES_SHOWN = 10
-
-
-@dataclass(frozen=True)
-class MetricComparison:
-    """One metric, baseline vs now, over the paired questions of a suite or a tag."""
-
-    metric: Metric
-    scope: str
-    questions: int
-    baseline: float
-    now: float
-    baseline_interval: Interval
-    now_interval: Interval
-    delta_interval: Interval
-    #: One-sided p-values: that it got worse (tested), and that it got better (reported).
-    p_value: float
-    p_better: float
-    exact: bool
-    #: Positive means worse: a lower score, or a higher error rate.
-    drop: float
-    detectable: float | None
-    regressed: bool = False
-    improved: bool = False
-
-    @property
-    def delta(self) -> float:
-        return self.now - self.baseline
-
-    def describe(self) -> str:
-        name = "score" if self.metric == "score" else "error rate"
-        where = "" if self.scope == "suite" else f"{self.scope}: "
-        verdict = "regressed" if self.regressed else ("improved" if self.improved else "unchanged")
-        return (
-            f"{where}{name} {verdict}: {self.baseline:.3f} → {self.now:.3f} "
-            f"(Δ {self.delta:+.3f}, 95% CI [{self.delta_interval.low:+.3f}, "
-            f"{self.delta_interval.high:+.3f}], p={self.p_value:.3g}, "
-            f"{self.questions} paired questions)"
-        )
-
-
-@dataclass(frozen=True)
-class QuestionChange:
-    id: str
-    kind: Literal["newly wrong", "newly abstaining", "newly correct"]
-    before: Counts
-    after: Counts
-
-    def describe(self) -> str:
-        return f"{self.id}: {describe_counts(self.before)} → {describe_counts(self.after)}"
-
-
-@dataclass
-class SuiteComparison:
-    """What the baseline says about one suite; `gating` False reports without failing."""
-
-    status: Literal["compared", "refused", "not in baseline"]
-    message: str | None = None
-    metrics: list[MetricComparison] = field(default_factory=list)
-    changes: list[QuestionChange] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    #: In the baseline but deselected in this run.
-    not_run: list[str] = field(default_factory=list)
-    #: Same id, different question text or expected answer since the baseline.
-    edited: list[str] = field(default_factory=list)
-    unpaired: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    tags_not_gated: dict[str, int] = field(default_factory=dict)
-    tolerance: float = 0.0
-    significance: float = 0.05
-    gating: bool = True
-    #: Too few paired questions for any change to be significant: said, never a silent pass.
-    untestable: bool = False
-
-    @property
-    def regressions(self) -> list[str]:
-        """Why the gate fails on this comparison; empty when it does not."""
-        if not self.gating:
-            return []
-        if self.status == "refused":
-            return [f"baseline refused: {self.message}"]
-        return [m.describe() for m in self.metrics if m.regressed]
-
-    def changed(self, kind: str) -> list[QuestionChange]:
-        return [c for c in self.changes if c.kind == kind]
-
-
-def describe_counts(counts: Counts) -> str:
-    """'wrong 2/3, abstained 1/3': the non-zero grades, most frequent first."""
-    graded = counts.graded
-    parts = [("correct", counts.correct), ("wrong", counts.wrong), ("abstained", counts.abstained)]
-    shown = sorted((p for p in parts if p[1]), key=lambda p: -p[1])
-    return ", ".join(f"{name} {n}/{graded}" for name, n in shown) or "no graded reply"
 
 
 def _score(counts: Counts, cost: float) -> float:

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .grading import Grade
-from .prompts import Message
+from .records import Grade, JudgeCase, Message
 
 #: When the judge is asked: never, where the string rules are unsure, or for every reply.
 JudgeWhen = Literal["off", "unsure", "always"]
@@ -148,24 +147,6 @@ def parse_verdict(text: str) -> Grade:
             "'Verdict: CORRECT', 'Verdict: WRONG' or 'Verdict: ABSTAINED'"
         )
     return _VERDICTS[match[1].lower()]
-
-
-@dataclass(frozen=True)
-class JudgeCase:
-    """A calibration case's outcome: the judge's verdict against the human one."""
-
-    id: str
-    suite: str
-    judge: str
-    human: str
-    verdict: str
-    #: The string rules' grade of the same reply, to show what the judge adds.
-    rules: str | None
-    error: str | None
-
-    @property
-    def agrees(self) -> bool:
-        return self.verdict == self.human
 
 
 def case_tallies(cases: Sequence[JudgeCase]) -> dict[str, dict[str, Any]]:

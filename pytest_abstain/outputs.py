@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from .baseline import Baseline, BaselineError, update_baseline
 from .files import json_text, write_atomic
-from .judging import JudgeCase
+from .records import JudgeCase
 from .render.html import render_html
 from .render.json_report import build_report
 from .render.markdown import render_markdown

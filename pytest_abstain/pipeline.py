@@ -21,11 +21,10 @@ from .asking import Asker
 from .cache import CacheKey
 from .endpoints import SetupError
 from .grading import Search, response_format, rule_grade, unbounded_search
-from .judging import JudgeCase, VerdictError, parse_verdict
+from .judging import VerdictError, parse_verdict
 from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request, record_of, to_judge
-from .prompts import Message
-from .responders import Reply, Responder
-from .results import QuestionRecord
+from .records import JudgeCase, Message, QuestionRecord, Reply
+from .responders import Responder
 
 
 class NotAsked(Exception):

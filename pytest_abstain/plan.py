@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .grading import DEFAULT_IDK_PHRASES, INSTRUCTION, Grade, StatedReply, parse_reply, rule_grade
+from .grading import DEFAULT_IDK_PHRASES, INSTRUCTION, StatedReply, parse_reply, rule_grade
 from .judging import (
     DEFAULT_JUDGE_PROMPT,
     JudgeSpec,
@@ -18,9 +18,8 @@ from .judging import (
     judge_messages,
     parse_verdict,
 )
-from .prompts import Message, build_messages
-from .responders import Reply
-from .results import QuestionRecord, SuiteInfo
+from .prompts import build_messages
+from .records import Grade, Message, QuestionRecord, Reply, SuiteInfo
 from .scoring import ErrorBudget
 from .settings import (
     DEFAULT_SAMPLES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+from .records import Message
 from .scoring import penalty
 from .shown import format_number
 
@@ -18,8 +19,6 @@ DEFAULT_TEMPLATE = (
     "Scoring: a correct answer earns 1 point, a wrong answer costs {penalty} points, "
     'and replying "I don\'t know" earns 0 points.'
 )
-
-Message = dict[str, str]
 
 
 def template_problem(template: str) -> str | None:

@@ -11,78 +11,15 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from .prompts import Message
-from .untrusted import error_text, plain
+from .records import Message, Reply
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Statuses worth asking again (as well as every 5xx): timeout, conflict, rate limit.
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
-#: A longer reply is not graded but an error: no honest answer to a fact question is 50,000
-#: tokens long, grading is linear but not free, and every report and cache entry carries it.
-MAX_REPLY_CHARS = 200_000
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One reply, or why there is none (`error`); never both."""
-
-    text: str | None
-    error: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    #: Replayed from the response cache rather than asked.
-    cached: bool = False
-    #: A failure worth asking again (a dropped connection, a 5xx, a 429); see retrying.py.
-    transient: bool = False
-    #: The endpoint answered 429: fewer requests at once.
-    rate_limited: bool = False
-    #: Seconds the endpoint asked to wait (its Retry-After header).
-    retry_after: float | None = None
-    #: Requests it took, retries included (0 when replayed from the cache).
-    attempts: int = 1
-    #: The request itself failed (an HTTP status, the connection, a timeout, the callable
-    #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
-    #: these can stop a run early: five identical refusals are the model's answers.
-    request_failed: bool = False
-
-    def __post_init__(self) -> None:
-        # Every reply passes here, asked or replayed: the one boundary where outside text
-        # is made encodable, free of terminal escapes, and bounded (untrusted.py).
-        if self.error is not None:
-            object.__setattr__(self, "error", error_text(self.error))
-        if self.text is None:
-            return
-        text = plain(self.text)
-        if len(text) > MAX_REPLY_CHARS:
-            limit = f"more than the {MAX_REPLY_CHARS:,} a reply may be"
-            object.__setattr__(self, "text", None)
-            object.__setattr__(self, "error", f"the reply is {len(text):,} characters, {limit}")
-        else:
-            object.__setattr__(self, "text", text)
-
-    @classmethod
-    def failed(
-        cls,
-        reason: str,
-        *,
-        transient: bool = False,
-        rate_limited: bool = False,
-        retry_after: float | None = None,
-        request_failed: bool = False,
-    ) -> Reply:
-        return cls(
-            text=None,
-            error=reason,
-            transient=transient,
-            rate_limited=rate_limited,
-            retry_after=retry_after,
-            request_failed=request_failed,
-        )
 
 
 class Responder(Protocol):

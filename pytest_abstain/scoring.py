@@ -2,59 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .grading import Grade
+from .records import Counts
 from .shown import format_number
 
 
 def penalty(threshold: float) -> float:
     """Points lost for a wrong answer at confidence target t: t / (1 - t)."""
     return threshold / (1.0 - threshold)
-
-
-@dataclass(frozen=True)
-class Counts:
-    """How many replies got each grade."""
-
-    correct: int = 0
-    wrong: int = 0
-    abstained: int = 0
-    error: int = 0
-
-    @classmethod
-    def of(cls, grades: Iterable[Grade]) -> Counts:
-        tally = {"correct": 0, "wrong": 0, "abstained": 0, "error": 0}
-        for grade in grades:
-            tally[grade] += 1
-        return cls(**tally)
-
-    @classmethod
-    def summed(cls, parts: Iterable[Counts]) -> Counts:
-        return sum(parts, cls())
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(
-            self.correct + other.correct,
-            self.wrong + other.wrong,
-            self.abstained + other.abstained,
-            self.error + other.error,
-        )
-
-    @property
-    def graded(self) -> int:
-        """Replies that were obtained and graded: errors are not among them."""
-        return self.correct + self.wrong + self.abstained
-
-    @property
-    def attempted(self) -> int:
-        return self.correct + self.wrong
-
-    @property
-    def total(self) -> int:
-        return self.graded + self.error
 
 
 @dataclass(frozen=True)

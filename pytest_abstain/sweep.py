@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from .results import QuestionRecord, SuiteResult
-from .scoring import Counts, Metrics, compute_metrics, points
+from .records import Counts, QuestionRecord
+from .results import SuiteResult
+from .scoring import Metrics, compute_metrics, points
 from .shown import format_percent
 from .stats import (
     INTERVAL_LEVEL,

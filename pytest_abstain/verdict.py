@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .judging import JudgeCase
+from .records import JudgeCase
 from .results import SuiteResult
 from .sweep import Sweep
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from pytest_abstain.baseline import BaselineQuestion, BaselineSuite
 from pytest_abstain.comparison import compare_suite
-from pytest_abstain.grading import Grade
-from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult
+from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
+from pytest_abstain.results import SuiteResult
 
 Profile = tuple[float, float, float]  # P(correct), P(wrong), P(abstained)
 GRADE_ORDER: tuple[Grade, Grade, Grade] = ("correct", "wrong", "abstained")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from pytest_abstain.grading import GRADES, Grade
-from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult
+from pytest_abstain.records import GRADES, Grade, QuestionRecord, SuiteInfo
+from pytest_abstain.results import SuiteResult
 
 
 def suite_result(

@@ -12,7 +12,7 @@ import pytest
 from openai_server import FakeOpenAI
 
 from pytest_abstain.cache import CacheKey, ResponseCache
-from pytest_abstain.responders import Reply
+from pytest_abstain.records import Reply
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 SUITE = """

@@ -32,7 +32,7 @@ from pytest_abstain.cache import (
     ResponseCache,
 )
 from pytest_abstain.misses import MissIndex
-from pytest_abstain.responders import Reply
+from pytest_abstain.records import Reply
 
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
 HANG_GUARD = 120  # seconds; a child still running then has hung (the old cache on a FIFO)
@@ -65,7 +65,7 @@ CHILD = textwrap.dedent(
     # Reading /dev/zero to the end would take the machine's memory before failing.
     resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
     from pytest_abstain.cache import CacheKey, ResponseCache
-    from pytest_abstain.responders import Reply
+    from pytest_abstain.records import Reply
 
     root = Path(sys.argv[1])
     key = CacheKey.of(**json.loads(sys.argv[2]))
@@ -202,7 +202,7 @@ KILLED_WRITER = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     from pytest_abstain.cache import CacheKey, ResponseCache
-    from pytest_abstain.responders import Reply
+    from pytest_abstain.records import Reply
 
     os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)
     key = CacheKey.of(None, "m", {}, [{"role": "user", "content": "Killed?"}], 0)

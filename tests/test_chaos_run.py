@@ -20,12 +20,11 @@ from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.baseline import read_baseline, update_baseline
 from pytest_abstain.files import write_atomic
+from pytest_abstain.records import MAX_REPLY_CHARS, Counts, QuestionRecord, Reply, SuiteInfo
 from pytest_abstain.render.json_report import build_report
 from pytest_abstain.render.markdown import render_markdown
-from pytest_abstain.responders import MAX_REPLY_CHARS, Reply
-from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult, overall_metrics
+from pytest_abstain.results import SuiteResult, overall_metrics
 from pytest_abstain.schema import load_schema
-from pytest_abstain.scoring import Counts
 from pytest_abstain.suite import SuiteError, load_suite
 from pytest_abstain.untrusted import MAX_ERROR_CHARS, encodable, plain
 from pytest_abstain.verdict import decide

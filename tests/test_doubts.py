@@ -12,15 +12,10 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI
 
-from pytest_abstain.grading import (
-    DOUBTS,
-    Expectation,
-    Tolerance,
-    doubt_kind,
-    rule_grade,
-)
+from pytest_abstain.grading import DOUBTS, Expectation, Tolerance, rule_grade
 from pytest_abstain.grading.numerals import answer_number, mentions
 from pytest_abstain.grading.textforms import length_in_words
+from pytest_abstain.records import doubt_kind
 from pytest_abstain.suite import SuiteError, load_suite
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from pytest_abstain.grading import (
     DEFAULT_IDK_PHRASES,
-    GRADES,
     Expectation,
     Tolerance,
     bounded_search,
@@ -21,6 +20,7 @@ from pytest_abstain.grading import (
     normalize,
     rule_grade,
 )
+from pytest_abstain.records import GRADES
 
 
 def answer(*aliases: str | float, tolerance: Tolerance | None = None) -> Expectation:

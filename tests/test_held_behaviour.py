@@ -10,9 +10,8 @@ from openai_server import FakeOpenAI, Fault
 
 from pytest_abstain.baseline import BaselineQuestion, BaselineSuite
 from pytest_abstain.comparison import compare_suite
-from pytest_abstain.grading import Grade
-from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult, leaderboard
-from pytest_abstain.scoring import Counts
+from pytest_abstain.records import Counts, Grade, QuestionRecord, SuiteInfo
+from pytest_abstain.results import SuiteResult, leaderboard
 
 
 def suite_result(

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from suite_results import suite_result
 
-from pytest_abstain.judging import JudgeCase
+from pytest_abstain.records import JudgeCase
 from pytest_abstain.render.json_report import REPORT_VERSION, build_report, report_schema
 from pytest_abstain.results import SuiteResult, overall_metrics
 from pytest_abstain.sweep import Sweep, sweeps

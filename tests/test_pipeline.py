@@ -16,7 +16,8 @@ from pytest_abstain.endpoints import SetupError
 from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.pipeline import Hooks, NotAsked, Pipeline, failure_text
 from pytest_abstain.plan import QuestionPlan, plan_question
-from pytest_abstain.responders import CallableResponder, Reply, Responder
+from pytest_abstain.records import Reply
+from pytest_abstain.responders import CallableResponder, Responder
 from pytest_abstain.settings import OPTIONS, resolve
 from pytest_abstain.suite import load_suite
 

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from pytest_abstain.grading import (
     DEFAULT_IDK_PHRASES,
-    GRADES,
     Expectation,
     Tolerance,
     extract_numbers,
@@ -30,6 +29,7 @@ from pytest_abstain.grading import (
     regex_problem,
 )
 from pytest_abstain.prompts import DEFAULT_TEMPLATE, build_messages
+from pytest_abstain.records import GRADES
 from pytest_abstain.suite import SuiteError, load_suite, question_from_marker
 from pytest_abstain.suite.validation import suite_schema
 

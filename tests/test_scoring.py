@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_abstain.grading import Grade
-from pytest_abstain.results import QuestionRecord, SuiteInfo, aggregate, overall_metrics
-from pytest_abstain.scoring import Counts, compute_metrics, gate_failures, gate_passes, penalty
+from pytest_abstain.records import Counts, Grade, QuestionRecord, SuiteInfo
+from pytest_abstain.results import aggregate, overall_metrics
+from pytest_abstain.scoring import compute_metrics, gate_failures, gate_passes, penalty
 
 
 def test_simpleqa_example_from_the_design() -> None:

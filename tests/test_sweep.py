@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 from openai_server import FakeOpenAI, last_user_message
 
-from pytest_abstain.grading import Grade
+from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
 from pytest_abstain.render.json_report import report_schema
 from pytest_abstain.render.terminal import sweep_lines
 from pytest_abstain.render.wording import UNTESTABLE
-from pytest_abstain.results import QuestionRecord, SuiteInfo, SuiteResult
+from pytest_abstain.results import SuiteResult
 from pytest_abstain.settings import parse_thresholds
 from pytest_abstain.sweep import binomial_cdf, sweeps, wilson
 

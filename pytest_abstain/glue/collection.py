@@ -11,9 +11,8 @@ from typing import Any, Protocol
 
 import pytest
 
-from ..judging import JudgeCase
 from ..plan import QuestionPlan, plan_question, sweep_key, sweep_thresholds
-from ..results import QuestionRecord
+from ..records import JudgeCase, QuestionRecord
 from ..settings import RunSettings
 from ..suite import (
     Suite,

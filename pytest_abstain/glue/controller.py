@@ -18,8 +18,8 @@ from ..baseline import Baseline, BaselineError, read_baseline
 from ..comparison import compared
 from ..endpoints import run_endpoint
 from ..files import unwritable
-from ..judging import JudgeCase
 from ..outputs import OutputPaths, Outputs, step_summary_path
+from ..records import JudgeCase, QuestionRecord
 from ..render.junit import (
     calibration_message,
     calibration_properties,
@@ -33,14 +33,7 @@ from ..render.terminal import (
     sweep_lines,
 )
 from ..render.wording import Line
-from ..results import (
-    QuestionRecord,
-    SuiteResult,
-    aggregate,
-    leaderboard,
-    lost_record,
-    overall_metrics,
-)
+from ..results import SuiteResult, aggregate, leaderboard, lost_record, overall_metrics
 from ..settings import RunSettings
 from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
 from ..sweep import Sweep, sweeps

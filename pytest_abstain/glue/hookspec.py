@@ -8,6 +8,10 @@ from typing import Any
 
 import pytest
 
+from ..records import Message
+from ..results import SuiteResult
+from ..suite import Question
+
 
 @pytest.hookspec(firstresult=True)
 def pytest_abstain_make_responder(
@@ -58,7 +62,7 @@ def pytest_abstain_make_judge(config: pytest.Config) -> Callable[..., Any] | Non
 
 @pytest.hookspec(firstresult=True)
 def pytest_abstain_build_messages(
-    config: pytest.Config, question: Any, threshold: float, messages: list[dict[str, str]]
+    config: pytest.Config, question: Question, threshold: float, messages: list[Message]
 ) -> list[dict[str, str]] | None:
     """Return the chat messages to send for `question` at confidence target `threshold`.
 
@@ -80,7 +84,9 @@ def pytest_abstain_build_messages(
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_abstain_is_abstention(config: pytest.Config, question: Any, reply: str) -> bool | None:
+def pytest_abstain_is_abstention(
+    config: pytest.Config, question: Question, reply: str
+) -> bool | None:
     """Say whether `reply` declines to answer `question` ("I don't know").
 
     Return True or False to decide, or None to let the built-in phrase lists decide. An
@@ -97,7 +103,7 @@ def pytest_abstain_is_abstention(config: pytest.Config, question: Any, reply: st
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_abstain_grade_reply(config: pytest.Config, question: Any, reply: str) -> str | None:
+def pytest_abstain_grade_reply(config: pytest.Config, question: Question, reply: str) -> str | None:
     """Grade `reply` to `question` yourself: return "correct", "wrong" or "abstained".
 
     Return None to fall back to the built-in grader (abstention phrases, then the expected
@@ -119,7 +125,9 @@ def pytest_abstain_grade_reply(config: pytest.Config, question: Any, reply: str)
 
 
 @pytest.hookspec
-def pytest_abstain_results(config: pytest.Config, results: Any, report: dict[str, Any]) -> None:
+def pytest_abstain_results(
+    config: pytest.Config, results: list[SuiteResult], report: dict[str, Any]
+) -> None:
     """Receive the final results, for your own reporting; called once, where results gather
     (the xdist controller), after the gates.
 

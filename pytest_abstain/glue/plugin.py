@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ..endpoints import run_endpoint
-from ..results import QuestionRecord
+from ..records import QuestionRecord
 from ..suite import is_suite_file
 from . import hookspec
 from .collection import PLAN_ERROR_KEY, PLAN_KEY, RUN_KEY, SuiteFile

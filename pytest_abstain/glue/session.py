@@ -19,10 +19,10 @@ from ..asking import STOP_PROPERTY, Asker, stop_message
 from ..cache import ResponseCache, cache_problem
 from ..endpoints import Endpoints, SetupError
 from ..grading import bounded_search
-from ..judging import JudgeCase, read_judge_prompt
+from ..judging import read_judge_prompt
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
+from ..records import JudgeCase, QuestionRecord, worst_grade
 from ..render.junit import question_properties
-from ..results import QuestionRecord, worst_grade
 from ..retrying import RetryPolicy
 from ..settings import RunSettings
 from .collection import (

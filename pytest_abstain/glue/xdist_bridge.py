@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ..results import QuestionRecord
+from ..records import QuestionRecord
 
 #: The user property that carries a question's record to the controller. It is put on the
 #: reports only, never on the item: JUnit XML writes an item's properties, and the record

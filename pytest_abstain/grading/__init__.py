@@ -19,7 +19,7 @@ from __future__ import annotations
 from .abstention import DEFAULT_IDK_PHRASES, is_abstention
 from .answers import matches_answer
 from .expectation import Expectation, Tolerance
-from .grades import DOUBTS, GRADES, Grade, RuleGrade, doubt_kind
+from .grades import DOUBTS, RuleGrade
 from .language_data import languages
 from .language_detection import detect
 from .numerals import extract_numbers
@@ -31,10 +31,8 @@ from .verbal_confidence import INSTRUCTION, StatedReply, parse_reply, response_f
 __all__ = [
     "DEFAULT_IDK_PHRASES",
     "DOUBTS",
-    "GRADES",
     "INSTRUCTION",
     "Expectation",
-    "Grade",
     "RegexTimeout",
     "RuleGrade",
     "Search",
@@ -42,7 +40,6 @@ __all__ = [
     "Tolerance",
     "bounded_search",
     "detect",
-    "doubt_kind",
     "extract_numbers",
     "grade_reply",
     "is_abstention",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
+from ..records import Grade
 from .expectation import Expectation
 from .found import Found
-from .grades import Grade, doubt_text
+from .grades import doubt_text
 from .language_data import and_pattern, item_break
 from .number_answers import EXACT
 from .number_types import Mention

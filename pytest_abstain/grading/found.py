@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .grades import Grade
+from ..records import Grade
 from .number_types import Mention
 
 #: The ranks, best first: sure, doubted but likely correct, doubted.

@@ -4,10 +4,8 @@ about it (pure)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Grade = Literal["correct", "wrong", "abstained", "error"]
-GRADES: tuple[Grade, ...] = ("correct", "wrong", "abstained", "error")
+from ..records import Grade
 
 #: Why the rules may be wrong about a grade, by name. A doubted reply goes to the judge, or
 #: is shown as undecided.
@@ -31,11 +29,6 @@ DOUBTS: dict[str, str] = {
 def doubt_text(kind: str) -> str:
     """A doubt's text ("hedge: says it does not know, ...") from its name (see DOUBTS)."""
     return f"{kind}: {DOUBTS[kind]}"
-
-
-def doubt_kind(doubt: str) -> str:
-    """The name of a doubt ("hedge") from its text ("hedge: says it does not know, ...")."""
-    return doubt.split(":", 1)[0]
 
 
 @dataclass(frozen=True)

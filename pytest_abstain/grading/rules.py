@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..records import Grade, doubt_kind
 from .abstention import (
     DEFAULT_IDK_PHRASES,
     DIGIT,
@@ -19,7 +20,7 @@ from .answers import best_found
 from .competing import DOUBT_GRADES, competing_doubt
 from .expectation import Expectation
 from .found import NOT_FOUND, SURE, SURE_PART, Found
-from .grades import Grade, RuleGrade, doubt_kind, doubt_text
+from .grades import RuleGrade, doubt_text
 from .language_data import abstain_finder
 from .numerals import answer_number, approximate_in_any_language
 from .patterns import Search, unbounded_search

@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import re
 
+from ..records import Grade
 from .found import DOUBTED, DOUBTED_CORRECT, NOT_FOUND, SURE, SURE_PART, Found
-from .grades import Grade, doubt_text
+from .grades import doubt_text
 from .language_data import and_pattern, languages
 from .reply_view import ReplyView
 from .spelling import near_miss, same_skeleton, spaceless_match, word_near_miss

@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..judging import JudgeCase, case_tallies
-from ..results import QuestionRecord, SuiteResult, leaderboard
+from ..judging import case_tallies
+from ..records import JudgeCase, QuestionRecord, SuiteComparison
+from ..results import SuiteResult, leaderboard
 from ..risk_coverage import StatedConfidence
 from ..schema import load_schema, plugin_version
 from ..scoring import Metrics, counts_json, metrics_json, penalty
 from ..stats import Interval
 from ..sweep import Sweep
 from ..verdict import Verdict
-
-if TYPE_CHECKING:
-    from ..comparison import SuiteComparison
 
 REPORT_VERSION = 1
 

@@ -4,7 +4,8 @@ gate case. Whether a gate case fails is the verdict's to say; these only word it
 
 from __future__ import annotations
 
-from ..results import QuestionRecord, SuiteResult
+from ..records import QuestionRecord
+from ..results import SuiteResult
 from ..scoring import metrics_json
 from ..shown import format_rate
 from ..sweep import Sweep

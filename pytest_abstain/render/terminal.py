@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..grading import parse_reply
-from ..judging import JudgeCase, case_tallies
-from ..results import QuestionRecord, Ranked, SuiteResult
+from ..judging import case_tallies
+from ..records import JudgeCase, QuestionRecord
+from ..results import Ranked, SuiteResult
 from ..scoring import Metrics, penalty
 from ..shown import format_number, format_percent, format_rate
 from ..sweep import Sweep

@@ -5,7 +5,8 @@ judge, undecided and stated-confidence sentences, and the risk-coverage points r
 
 from __future__ import annotations
 
-from ..comparison import CHANGES_SHOWN, SuiteComparison
+from ..comparison import CHANGES_SHOWN
+from ..records import SuiteComparison
 from ..results import SuiteResult
 from ..risk_coverage import CoveragePoint, StatedConfidence
 from ..shown import format_rate

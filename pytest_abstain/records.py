@@ -1,0 +1,367 @@
+"""The plain data of a run, at the bottom of the flow: grades and their counts, chat messages,
+replies, a question's record (what crosses xdist), a suite's comparison with its baseline,
+a judge calibration case, and the run's verdict. Every stage and every hook speaks in these;
+this module imports nothing of the package but the text guard (untrusted.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
+from typing import Any, Literal
+
+from .stats import Interval
+from .untrusted import error_text, plain
+
+Grade = Literal["correct", "wrong", "abstained", "error"]
+GRADES: tuple[Grade, ...] = ("correct", "wrong", "abstained", "error")
+#: Worst first: the grade that names a question with mixed replies.
+_SEVERITY: tuple[Grade, ...] = ("error", "wrong", "abstained", "correct")
+
+#: One chat message: {"role": ..., "content": ...}.
+Message = dict[str, str]
+#: The metrics a baseline comparison tests.
+Metric = Literal["score", "error_rate"]
+
+
+def doubt_kind(doubt: str) -> str:
+    """The name of a doubt ("hedge") from its text ("hedge: says it does not know, ...")."""
+    return doubt.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many replies got each grade."""
+
+    correct: int = 0
+    wrong: int = 0
+    abstained: int = 0
+    error: int = 0
+
+    @classmethod
+    def of(cls, grades: Iterable[Grade]) -> Counts:
+        tally = {"correct": 0, "wrong": 0, "abstained": 0, "error": 0}
+        for grade in grades:
+            tally[grade] += 1
+        return cls(**tally)
+
+    @classmethod
+    def summed(cls, parts: Iterable[Counts]) -> Counts:
+        return sum(parts, cls())
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.correct + other.correct,
+            self.wrong + other.wrong,
+            self.abstained + other.abstained,
+            self.error + other.error,
+        )
+
+    @property
+    def graded(self) -> int:
+        """Replies that were obtained and graded: errors are not among them."""
+        return self.correct + self.wrong + self.abstained
+
+    @property
+    def attempted(self) -> int:
+        return self.correct + self.wrong
+
+    @property
+    def total(self) -> int:
+        return self.graded + self.error
+
+
+#: A longer reply is not graded but an error: no honest answer to a fact question is 50,000
+#: tokens long, grading is linear but not free, and every report and cache entry carries it.
+MAX_REPLY_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply, or why there is none (`error`); never both."""
+
+    text: str | None
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    #: Replayed from the response cache rather than asked.
+    cached: bool = False
+    #: A failure worth asking again (a dropped connection, a 5xx, a 429); see retrying.py.
+    transient: bool = False
+    #: The endpoint answered 429: fewer requests at once.
+    rate_limited: bool = False
+    #: Seconds the endpoint asked to wait (its Retry-After header).
+    retry_after: float | None = None
+    #: Requests it took, retries included (0 when replayed from the cache).
+    attempts: int = 1
+    #: The request itself failed (an HTTP status, the connection, a timeout, the callable
+    #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
+    #: these can stop a run early: five identical refusals are the model's answers.
+    request_failed: bool = False
+
+    def __post_init__(self) -> None:
+        # Every reply passes here, asked or replayed: the one boundary where outside text
+        # is made encodable, free of terminal escapes, and bounded (untrusted.py).
+        if self.error is not None:
+            object.__setattr__(self, "error", error_text(self.error))
+        if self.text is None:
+            return
+        text = plain(self.text)
+        if len(text) > MAX_REPLY_CHARS:
+            limit = f"more than the {MAX_REPLY_CHARS:,} a reply may be"
+            object.__setattr__(self, "text", None)
+            object.__setattr__(self, "error", f"the reply is {len(text):,} characters, {limit}")
+        else:
+            object.__setattr__(self, "text", text)
+
+    @classmethod
+    def failed(
+        cls,
+        reason: str,
+        *,
+        transient: bool = False,
+        rate_limited: bool = False,
+        retry_after: float | None = None,
+        request_failed: bool = False,
+    ) -> Reply:
+        return cls(
+            text=None,
+            error=reason,
+            transient=transient,
+            rate_limited=rate_limited,
+            retry_after=retry_after,
+            request_failed=request_failed,
+        )
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    """What a suite was run with, resolved (command line > suite file > ini > default)."""
+
+    key: str
+    name: str
+    threshold: float
+    samples: int
+    responder: str
+    confidence_stated: bool
+    min_score: float | None = None
+    max_error_rate: float | None = None
+    #: The error budget as written ("3", "5%"); None: any error fails the run.
+    max_errors: str | None = None
+    #: How many replies the rules may leave undecided ("3", "10%"); None: any number.
+    max_undecided: str | None = None
+    tolerance: float = 0.0
+    significance: float = 0.05
+    endpoint: str | None = None
+    prompt_sha: str | None = None
+    system_prompt_sha: str | None = None
+    #: Questions the suite declares; fewer records than this means a partial run (-k, -x).
+    size: int = 0
+    #: In a threshold sweep: the suite's own key, shared by its per-t results.
+    sweep: str | None = None
+    #: In a threshold sweep: a problem found by the calibration audit fails the run.
+    calibration_gate: bool = False
+    #: With several models side by side: the suite's key without the model.
+    side_by_side: str | None = None
+    #: The LLM judge (its model, or the conftest judge's name), when it grades, its prompt.
+    judge: str | None = None
+    judge_when: str | None = None
+    judge_prompt_sha: str | None = None
+    #: Each answer came with a stated confidence (verbal confidence mode).
+    verbal_confidence: bool = False
+
+    @cached_property
+    def as_json(self) -> dict[str, Any]:
+        """Computed once per suite, shared by all its questions' records."""
+        return asdict(self)
+
+
+def worst_grade(grades: Sequence[Grade]) -> Grade:
+    """A question's grade over its samples: error > wrong > abstained > correct."""
+    return next(g for g in _SEVERITY if g in grades) if grades else "error"
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question's replies and grades, as carried on its pytest report."""
+
+    suite: SuiteInfo
+    nodeid: str
+    index: int
+    id: str
+    question: str
+    idk: bool
+    expected: list[str | float]
+    regex: str | None
+    tags: list[str]
+    grades: list[Grade]
+    replies: list[str | None]
+    errors: list[str | None]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    #: Samples replayed from the response cache.
+    cached: int = 0
+    #: Requests asked again after a transient failure (429, 5xx, timeout, ...).
+    retries: int = 0
+    #: Per reply: who gave the grade ("rules", "hook", "judge"; None without a reply), the
+    #: string rules' grade, and why the rules were unsure (what sent it to the judge).
+    graded_by: list[str | None] = field(default_factory=list)
+    rule_grades: list[Grade | None] = field(default_factory=list)
+    doubts: list[str | None] = field(default_factory=list)
+    #: With verbal confidence, per reply: the stated confidence (None: none could be read)
+    #: and why none could be read.
+    confidences: list[float | None] = field(default_factory=list)
+    confidence_problems: list[str | None] = field(default_factory=list)
+    #: Tokens the judge's requests used (prompt and completion).
+    judge_tokens: int = 0
+
+    @property
+    def counts(self) -> Counts:
+        return Counts.of(self.grades)
+
+    @property
+    def verdict(self) -> Grade:
+        return worst_grade(self.grades)
+
+    @property
+    def undecided(self) -> list[tuple[int, str]]:
+        """(reply index, doubt name) of each reply the string rules graded without being sure,
+        and that no judge or hook decided."""
+        return [
+            (index, doubt_kind(doubt))
+            for index, (by, doubt, grade) in enumerate(
+                zip(self.graded_by, self.doubts, self.grades, strict=False)
+            )
+            if by == "rules" and doubt is not None and grade != "error"
+        ]
+
+    @property
+    def content_sha(self) -> str:
+        """sha256 of what the question asks and accepts: an edit under the same id changes it."""
+        content = [self.question, self.idk, self.expected, self.regex]
+        return hashlib.sha256(json.dumps(content).encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        # By hand, not dataclasses.asdict: that deep-copies every list, once per question.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["suite"] = self.suite.as_json
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> QuestionRecord:
+        fields = dict(data)
+        fields["suite"] = SuiteInfo(**fields["suite"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class JudgeCase:
+    """A calibration case's outcome: the judge's verdict against the human one."""
+
+    id: str
+    suite: str
+    judge: str
+    human: str
+    verdict: str
+    #: The string rules' grade of the same reply, to show what the judge adds.
+    rules: str | None
+    error: str | None
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict == self.human
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric, baseline vs now, over the paired questions of a suite or a tag."""
+
+    metric: Metric
+    scope: str
+    questions: int
+    baseline: float
+    now: float
+    baseline_interval: Interval
+    now_interval: Interval
+    delta_interval: Interval
+    #: One-sided p-values: that it got worse (tested), and that it got better (reported).
+    p_value: float
+    p_better: float
+    exact: bool
+    #: Positive means worse: a lower score, or a higher error rate.
+    drop: float
+    detectable: float | None
+    regressed: bool = False
+    improved: bool = False
+
+    @property
+    def delta(self) -> float:
+        return self.now - self.baseline
+
+    def describe(self) -> str:
+        name = "score" if self.metric == "score" else "error rate"
+        where = "" if self.scope == "suite" else f"{self.scope}: "
+        verdict = "regressed" if self.regressed else ("improved" if self.improved else "unchanged")
+        return (
+            f"{where}{name} {verdict}: {self.baseline:.3f} → {self.now:.3f} "
+            f"(Δ {self.delta:+.3f}, 95% CI [{self.delta_interval.low:+.3f}, "
+            f"{self.delta_interval.high:+.3f}], p={self.p_value:.3g}, "
+            f"{self.questions} paired questions)"
+        )
+
+
+@dataclass(frozen=True)
+class QuestionChange:
+    id: str
+    kind: Literal["newly wrong", "newly abstaining", "newly correct"]
+    before: Counts
+    after: Counts
+
+    def describe(self) -> str:
+        return f"{self.id}: {describe_counts(self.before)} → {describe_counts(self.after)}"
+
+
+@dataclass
+class SuiteComparison:
+    """What the baseline says about one suite; `gating` False reports without failing."""
+
+    status: Literal["compared", "refused", "not in baseline"]
+    message: str | None = None
+    metrics: list[MetricComparison] = field(default_factory=list)
+    changes: list[QuestionChange] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    #: In the baseline but deselected in this run.
+    not_run: list[str] = field(default_factory=list)
+    #: Same id, different question text or expected answer since the baseline.
+    edited: list[str] = field(default_factory=list)
+    unpaired: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tags_not_gated: dict[str, int] = field(default_factory=dict)
+    tolerance: float = 0.0
+    significance: float = 0.05
+    gating: bool = True
+    #: Too few paired questions for any change to be significant: said, never a silent pass.
+    untestable: bool = False
+
+    @property
+    def regressions(self) -> list[str]:
+        """Why the gate fails on this comparison; empty when it does not."""
+        if not self.gating:
+            return []
+        if self.status == "refused":
+            return [f"baseline refused: {self.message}"]
+        return [m.describe() for m in self.metrics if m.regressed]
+
+    def changed(self, kind: str) -> list[QuestionChange]:
+        return [c for c in self.changes if c.kind == kind]
+
+
+def describe_counts(counts: Counts) -> str:
+    """'wrong 2/3, abstained 1/3': the non-zero grades, most frequent first."""
+    graded = counts.graded
+    parts = [("correct", counts.correct), ("wrong", counts.wrong), ("abstained", counts.abstained)]
+    shown = sorted((p for p in parts if p[1]), key=lambda p: -p[1])
+    return ", ".join(f"{name} {n}/{graded}" for name, n in shown) or "no graded reply"
