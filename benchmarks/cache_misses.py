@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from pytest_abstain.cache import CacheKey, ResponseCache  # noqa: E402
 from pytest_abstain.misses import PART_ORDER, differences  # noqa: E402
-from pytest_abstain.responders import Reply  # noqa: E402
+from pytest_abstain.records import Reply  # noqa: E402
 
 SYSTEM = "Answer only if you are more than {t}% confident; otherwise say you do not know."
 
