@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .baseline import Baseline, BaselineError, update_baseline
-from .files import json_text, write_atomic
+from .assessment import Assessment
+from .baseline import Baseline, BaselineError, read_baseline, update_baseline
+from .files import json_text, unwritable, write_atomic
 from .records import JudgeCase
 from .render.html import render_html
 from .render.json_report import build_report
@@ -25,6 +26,40 @@ from .untrusted import plain
 from .verdict import Verdict
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BaselineUse:
+    """The baseline read at the start (None: none yet), and whether to update it."""
+
+    baseline: Baseline | None = None
+    update: bool = False
+    allow_errors: bool = False
+
+
+def checked_baseline(paths: OutputPaths, update: bool) -> Baseline | None:
+    """Before anything is asked (a run that cannot save its results wastes money): every
+    output can be written, and the baseline, if any, read. Raises ValueError saying why."""
+    named = (
+        ("JSON report", paths.report),
+        ("Markdown summary", paths.markdown),
+        ("HTML report", paths.html),
+        ("baseline", paths.baseline),
+    )
+    for what, path in named:
+        if path is not None and (problem := unwritable(path)):
+            raise ValueError(f"cannot write the {what} to {path}: {problem}")
+    if update and paths.baseline is None:
+        raise ValueError(
+            "--abstain-update-baseline needs a file: pass --abstain-baseline PATH "
+            "(or set abstain_baseline in the ini file)"
+        )
+    if paths.baseline is None:
+        return None
+    try:
+        return read_baseline(paths.baseline)
+    except BaselineError as exc:
+        raise ValueError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -48,6 +83,39 @@ class Outputs:
         self.written: list[tuple[str, Path]] = []
         #: Why the step summary could not be appended to (a warning, not a problem).
         self.step_summary_problem: str | None = None
+        #: What became of the baseline (updated, refused, missing), for the summary.
+        self.baseline_note: Line | None = None
+
+    def publish(
+        self,
+        assessment: Assessment,
+        judge_cases: Sequence[JudgeCase],
+        run: dict[str, Any],
+        title: str,
+        on_report: Callable[[list[SuiteResult], dict[str, Any]], None],
+        baseline: BaselineUse,
+    ) -> None:
+        """Every output of a finished run; `on_report` gets the JSON report (the team's
+        pytest_abstain_results hook): if it raises, the run fails and the rest still come."""
+        results, found, verdict = assessment.results, assessment.sweeps, assessment.verdict
+        markdown, html = self.documents(results, found, verdict, title)
+        report = self.report(results, found, judge_cases, run, verdict)
+        if report is not None:
+            try:
+                on_report(list(results), report)
+            except Exception as exc:
+                self.problem("a pytest_abstain_results hook raised", exc)
+        self.write_documents(markdown, html)
+        self.baseline_note = self.baseline_step(baseline, results)
+
+    def notes(self) -> list[Line]:
+        """The summary's last lines: what was written, what could not be, the baseline."""
+        lines: list[Line] = [(f"{what}: {path}", {}) for what, path in self.written]
+        if self.step_summary_problem is not None:
+            lines.append((self.step_summary_problem, {"yellow": True}))
+        if self.baseline_note is not None:
+            lines.append(self.baseline_note)
+        return lines
 
     def problem(self, what: str, exc: BaseException) -> None:
         """Something failed inside the run itself: the run fails, saying what and why."""
@@ -136,19 +204,13 @@ class Outputs:
         except OSError as exc:
             self.step_summary_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
 
-    def baseline_step(
-        self,
-        baseline: Baseline | None,
-        results: Sequence[SuiteResult],
-        update: bool,
-        allow_errors: bool,
-    ) -> Line | None:
+    def baseline_step(self, use: BaselineUse, results: Sequence[SuiteResult]) -> Line | None:
         """Update the baseline when asked (never with errors unless allowed); else a note."""
         path = self.paths.baseline
         if path is None:
             return None
-        if not update:
-            if baseline is None:
+        if not use.update:
+            if use.baseline is None:
                 return (
                     f"no baseline at {path} yet: nothing compared. Create it from a good run "
                     f"with --abstain-baseline {path} --abstain-update-baseline",
@@ -162,7 +224,7 @@ class Outputs:
                 {"red": True},
             )
         errors = sum(result.counts.error for result in results)
-        if errors and not allow_errors:
+        if errors and not use.allow_errors:
             return (
                 f"baseline NOT updated: {errors} replies could not be obtained, and a baseline "
                 "with holes compares badly. Fix them, or pass --abstain-baseline-allow-errors",

@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
 from .asking import Asker
@@ -103,36 +103,6 @@ def _done(reply: Reply) -> concurrent.futures.Future[Reply]:
 class _Judging:
     graded: list[FirstGrade]
     verdicts: dict[int, concurrent.futures.Future[Reply]]
-
-
-@dataclasses.dataclass(frozen=True)
-class DryRun:
-    """What a run would ask: replies per suite (all, in the cache), and judge requests
-    (certain, and at most where the rules are unsure)."""
-
-    replies: dict[str, tuple[int, int]]
-    judge_certain: int
-    judge_unsure: int
-
-    def lines(self) -> list[str]:
-        return [
-            f"{key}: {count} replies, {cached} in the cache, {count - cached} to ask"
-            for key, (count, cached) in sorted(self.replies.items())
-        ]
-
-    def total(self) -> str:
-        count = sum(n for n, _ in self.replies.values())
-        cached = sum(c for _, c in self.replies.values())
-        judge = ""
-        if self.judge_certain or self.judge_unsure:
-            # Cached verdicts are not counted: their keys hold replies not asked yet.
-            judge = f"; the judge: {self.judge_certain} requests"
-            if self.judge_unsure:
-                judge += f" and up to {self.judge_unsure} more where the rules are unsure"
-        return (
-            f"dry run: {count} replies, {cached} answered by the cache, "
-            f"{count - cached} requests to make{judge}"
-        )
 
 
 class Pipeline:
@@ -374,27 +344,6 @@ class Pipeline:
         if plan.judge is not None:
             self._judging[key] = judging
         return judging
-
-    # -- planning ahead ---------------------------------------------------------------
-
-    def dry_run(self, plans: Iterable[tuple[QuestionPlan, bool]]) -> DryRun:
-        """What asking `plans` would cost; each is (plan, is a judge calibration case)."""
-        replies: dict[str, tuple[int, int]] = {}
-        judged = [0, 0]  # certain, and at most (where the rules are unsure)
-        for plan, is_case in plans:
-            if plan.judge is not None:
-                # A calibration case is one canned reply; a question has a reply per sample.
-                judged[plan.judge.when == "unsure"] += 1 if is_case else plan.samples
-            if is_case:
-                continue
-            keys = self.cache_keys(plan)
-            stored = sum(1 for key in keys if self.cache and self.cache.get(key))
-            count, cached = replies.get(plan.suite_key, (0, 0))
-            replies[plan.suite_key] = (
-                count + len(keys),
-                cached + (stored if self.record_mode != "all" else 0),
-            )
-        return DryRun(replies, judged[0], judged[1])
 
 
 def failure_text(record: QuestionRecord) -> str | None:

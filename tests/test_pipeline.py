@@ -12,6 +12,7 @@ import pytest
 
 from pytest_abstain.asking import STOP_AFTER_SAME_FAILURES, Asker
 from pytest_abstain.cache import CacheKey
+from pytest_abstain.dry_run import dry_run
 from pytest_abstain.endpoints import SetupError
 from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.pipeline import Hooks, NotAsked, Pipeline, failure_text
@@ -249,7 +250,7 @@ def test_a_dry_run_counts_what_would_be_asked(tmp_path: Path, asker: Asker) -> N
     capital, moon = plans(tmp_path, SUITE)
     answers = Answers({"France": "Paris", "Moon": "I don't know"})
     pipeline(asker, answers, cache=cache).record("q1", capital)
-    dry = pipeline(asker, answers, cache=cache).dry_run([(capital, False), (moon, False)])
+    dry = dry_run(pipeline(asker, answers, cache=cache), [(capital, False), (moon, False)])
     assert dry.lines() == ["suite: 2 replies, 1 in the cache, 1 to ask"]
     assert dry.total().startswith("dry run: 2 replies, 1 answered by the cache, 1 requests")
     assert len(answers.asked) == 1

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from ..asking import STOP_PROPERTY
-from ..baseline import Baseline, BaselineError, read_baseline
-from ..comparison import compared
+from ..assessment import Assessment, assess
+from ..baseline import Baseline
 from ..endpoints import run_endpoint
-from ..files import unwritable
-from ..outputs import OutputPaths, Outputs, step_summary_path
+from ..outputs import BaselineUse, OutputPaths, Outputs, checked_baseline, step_summary_path
 from ..records import JudgeCase, QuestionRecord
 from ..render.junit import (
     calibration_message,
@@ -26,18 +25,12 @@ from ..render.junit import (
     gate_message,
     suite_properties,
 )
-from ..render.terminal import (
-    judge_case_lines,
-    leaderboard_lines,
-    render,
-    sweep_lines,
-)
-from ..render.wording import Line
-from ..results import SuiteResult, aggregate, leaderboard, lost_record, overall_metrics
+from ..render.terminal import summary_sections
+from ..results import SuiteResult, lost_record
 from ..settings import RunSettings
 from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
-from ..sweep import Sweep, sweeps
-from ..verdict import Verdict, decide
+from ..sweep import Sweep
+from ..verdict import decide
 from .options import option_path
 from .session import CASE_PROPERTY
 from .xdist_bridge import attached_record
@@ -52,16 +45,13 @@ class AbstainResults:
         self.records: dict[str, QuestionRecord] = {}
         #: Judge calibration cases by node id, in the order they ran.
         self.judge_cases: dict[str, JudgeCase] = {}
-        self.results: list[SuiteResult] = []
-        self.sweeps: list[Sweep] = []
-        self.verdict: Verdict | None = None
+        self.assessment: Assessment | None = None
         #: Failed reports of questions without a reply: what an error budget may excuse.
         self.question_errors = 0
         #: The asking stopped early: every reply failed the same way.
         self.stopped = False
         #: Node ids whose xdist worker crashed while running them.
         self.crashed: list[str] = []
-        self.baseline_note: Line | None = None
         self.session: pytest.Session | None = None
         #: The SIGINT handler before a Ctrl-C replaced it, restored when pytest is done.
         self._sigint: Any = None
@@ -74,34 +64,14 @@ class AbstainResults:
                 step_summary=step_summary_path(),
             )
         )
-        self.baseline = self._check_outputs()
-
-    def _check_outputs(self) -> Baseline | None:
-        """Checked before anything is asked: a run that cannot save its results wastes money.
-        --collect-only writes and compares nothing: it lists what a run would ask, whatever
-        the state of the files a run would use."""
-        paths, collecting = self.outputs.paths, bool(self.config.option.collectonly)
-        named = (
-            ("JSON report", paths.report),
-            ("Markdown summary", paths.markdown),
-            ("HTML report", paths.html),
-            ("baseline", paths.baseline),
-        )
-        for what, path in named:
-            if path is not None and not collecting and (problem := unwritable(path)):
-                raise pytest.UsageError(f"cannot write the {what} to {path}: {problem}")
-        if self.settings.update_baseline and paths.baseline is None:
-            raise pytest.UsageError(
-                "--abstain-update-baseline needs a file: pass --abstain-baseline PATH "
-                "(or set abstain_baseline in the ini file)"
-            )
-        if paths.baseline is None or collecting:
-            return None
-        try:
-            # Read up front: a corrupt baseline stops the run before anything is asked.
-            return read_baseline(paths.baseline)
-        except BaselineError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        self.baseline: Baseline | None = None
+        # --collect-only writes and compares nothing: it lists what a run would ask, whatever
+        # the state of the files a run would use.
+        if not config.option.collectonly:
+            try:
+                self.baseline = checked_baseline(self.outputs.paths, settings.update_baseline)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
     @property
     def problems(self) -> list[str]:
@@ -128,7 +98,8 @@ class AbstainResults:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        verdict = self.verdict or decide([], [], stopped=self.stopped)
+        assessment = self.assessment
+        verdict = assessment.verdict if assessment else decide([], [], stopped=self.stopped)
         session.exitstatus = verdict.exit_status(
             session.exitstatus, session.testsfailed, run_failed=bool(self.problems)
         )
@@ -167,49 +138,41 @@ class AbstainResults:
                 records.append(lost)
         return records
 
+    def _assess(self, complete: bool) -> Assessment:
+        self.assessment = assess(
+            self._records(),
+            judge_cases=list(self.judge_cases.values()),
+            baseline=self.baseline,
+            tag_min_questions=self.settings.tag_min_questions,
+            update_baseline=self.settings.update_baseline,
+            question_errors=self.question_errors,
+            stopped=self.stopped,
+            complete=complete,
+        )
+        return self.assessment
+
     def _finish(self, session: pytest.Session) -> None:
         """Decide the verdict, log the gate cases, then write each output; one that fails
         does not stop the rest."""
-        results = aggregate(self._records())
-        if self.baseline is not None:
-            # Updating accepts the new results: the comparison is shown, not gated.
-            gating = not self.settings.update_baseline
-            results = compared(results, self.baseline, self.settings.tag_min_questions, gating)
-        self.results = results
-        # Audited once: the gates, every report and the summary read the same sweeps.
-        self.sweeps = sweeps(results)
-        cases = list(self.judge_cases.values())
-        self.verdict = verdict = decide(
-            results,
-            self.sweeps,
-            judge_cases=cases,
-            question_errors=self.question_errors,
-            stopped=self.stopped,
-        )
-        gated = [result for result in results if result.gated]
-        audited = [sweep for sweep in self.sweeps if sweep.gated]
+        assessment = self._assess(complete=True)
+        gated = [result for result in assessment.results if result.gated]
+        audited = [sweep for sweep in assessment.sweeps if sweep.gated]
         # Counted as collected so the progress percentage stays within 100%.
         session.testscollected += len(gated) + len(audited)
         for result in gated:
             self._report_gate(result)
         for sweep in audited:
             self._report_calibration(sweep)
-        title = f"pytest-abstain: {', '.join(self.settings.models) or 'honesty'} report"
-        markdown, html = self.outputs.documents(results, self.sweeps, verdict, title)
-        report = self.outputs.report(results, self.sweeps, cases, self._run(), verdict)
-        if report is not None:
-            try:
-                self.config.hook.pytest_abstain_results(
-                    config=self.config, results=list(results), report=report
-                )
-            except Exception as exc:  # the team's hook: the run fails, the outputs still come
-                self.outputs.problem("a pytest_abstain_results hook raised", exc)
-        self.outputs.write_documents(markdown, html)
-        self.baseline_note = self.outputs.baseline_step(
-            self.baseline,
-            results,
-            self.settings.update_baseline,
-            self.settings.baseline_allow_errors,
+        s = self.settings
+        self.outputs.publish(
+            assessment,
+            list(self.judge_cases.values()),
+            self._run(),
+            f"pytest-abstain: {', '.join(s.models) or 'honesty'} report",
+            lambda results, report: self.config.hook.pytest_abstain_results(
+                config=self.config, results=results, report=report
+            ),
+            BaselineUse(self.baseline, s.update_baseline, s.baseline_allow_errors),
         )
 
     def _run(self) -> dict[str, Any]:
@@ -227,18 +190,10 @@ class AbstainResults:
 
         (Ctrl-C is a KeyboardInterrupt and passes straight through: nothing is written.)
         """
-        self.results = aggregate(self._records(), evaluated=False)
-        self.sweeps = []  # a partial run audits nothing
-        self.verdict = decide(
-            self.results,
-            [],
-            question_errors=self.question_errors,
-            stopped=self.stopped,
-            complete=False,
-        )
-        wanted = self.outputs.paths.report is not None
-        cases = list(self.judge_cases.values())
-        self.outputs.report(self.results, [], cases, self._run(), self.verdict, wanted)
+        assessment = self._assess(complete=False)
+        if self.outputs.paths.report is not None:
+            cases = list(self.judge_cases.values())
+            self.outputs.report(assessment.results, [], cases, self._run(), assessment.verdict)
 
     def _report_gate(self, result: SuiteResult) -> None:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
@@ -290,29 +245,19 @@ class AbstainResults:
             signal.signal(signal.SIGINT, self._sigint)
 
     def _summary(self, terminalreporter: Any) -> None:
-        if self.judge_cases:
-            terminalreporter.write_sep("=", "abstain: judge calibration")
-            for text, markup in judge_case_lines(list(self.judge_cases.values())):
+        assessment, cases = self.assessment, list(self.judge_cases.values())
+        results = assessment.results if assessment else []
+        found = assessment.sweeps if assessment else []
+        verbosity = self.config.get_verbosity()
+        for title, lines in summary_sections(results, found, cases, verbosity):
+            terminalreporter.write_sep("=", title)
+            for text, markup in lines:
                 terminalreporter.write_line(text, **markup)
-        if not self.results:
+        if not results:
             return
-        terminalreporter.write_sep("=", "abstain: honesty at a stated confidence target")
-        overall = overall_metrics(self.results)
-        for text, markup in render(self.results, overall, self.config.get_verbosity()):
+        for text, markup in self.outputs.notes():
             terminalreporter.write_line(text, **markup)
-        for sweep in self.sweeps:
-            for text, markup in sweep_lines(sweep):
-                terminalreporter.write_line(text, **markup)
-        for text, markup in leaderboard_lines(leaderboard(self.results)):
-            terminalreporter.write_line(text, **markup)
-        for what, path in self.outputs.written:
-            terminalreporter.write_line(f"{what}: {path}")
-        if self.outputs.step_summary_problem is not None:
-            terminalreporter.write_line(self.outputs.step_summary_problem, yellow=True)
-        if self.baseline_note is not None:
-            text, markup = self.baseline_note
-            terminalreporter.write_line(text, **markup)
-        forgiven = self.verdict.forgiven if self.verdict else 0
+        forgiven = assessment.verdict.forgiven if assessment else 0
         if forgiven and self.session is not None and self.session.exitstatus == pytest.ExitCode.OK:
             plural = "s" if forgiven != 1 else ""
             terminalreporter.write_line(

@@ -17,6 +17,7 @@ import pytest
 from ..answerers import Answerers
 from ..asking import STOP_PROPERTY, Asker, stop_message
 from ..cache import ResponseCache, cache_problem
+from ..dry_run import dry_run
 from ..endpoints import Endpoints, SetupError
 from ..grading import bounded_search
 from ..judging import read_judge_prompt
@@ -184,7 +185,7 @@ class AbstainRun:
             for item in session.items
             if (plan := item.stash.get(PLAN_KEY, None) or item.stash.get(CASE_PLAN_KEY, None))
         ]
-        dry = self.pipeline.dry_run(plans)
+        dry = dry_run(self.pipeline, plans)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_sep("=", "abstain: dry run, nothing asked")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ..grading import parse_reply
 from ..judging import case_tallies
 from ..records import JudgeCase, QuestionRecord
-from ..results import Ranked, SuiteResult
+from ..results import Ranked, SuiteResult, leaderboard, overall_metrics
 from ..scoring import Metrics, penalty
 from ..shown import format_number, format_percent, format_rate
 from ..sweep import Sweep
@@ -268,3 +268,26 @@ def leaderboard_lines(board: Sequence[Ranked]) -> list[Line]:
             {},
         ))  # fmt: skip
     return lines
+
+
+#: A titled part of the summary and its lines.
+Section = tuple[str, list[Line]]
+
+
+def summary_sections(
+    results: Sequence[SuiteResult],
+    sweeps: Sequence[Sweep],
+    judge_cases: Sequence[JudgeCase],
+    verbosity: int,
+) -> list[Section]:
+    """The whole terminal summary: the judge's calibration, then the honesty results."""
+    sections: list[Section] = []
+    if judge_cases:
+        sections.append(("abstain: judge calibration", judge_case_lines(judge_cases)))
+    if results:
+        lines = render(results, overall_metrics(results), verbosity)
+        for sweep in sweeps:
+            lines.extend(sweep_lines(sweep))
+        lines.extend(leaderboard_lines(leaderboard(results)))
+        sections.append(("abstain: honesty at a stated confidence target", lines))
+    return sections

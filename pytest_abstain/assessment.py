@@ -1,0 +1,50 @@
+"""From the records a run collected to what it found: each suite's result (compared with
+the baseline when there is one), the threshold sweeps' audits, and the one verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .baseline import Baseline
+from .comparison import compared
+from .records import JudgeCase, QuestionRecord
+from .results import SuiteResult, aggregate
+from .sweep import Sweep, sweeps
+from .verdict import Verdict, decide
+
+
+@dataclass(frozen=True)
+class Assessment:
+    results: list[SuiteResult]
+    #: Audited once: the gates, every report and the summary read the same sweeps.
+    sweeps: list[Sweep]
+    verdict: Verdict
+
+
+def assess(
+    records: Sequence[QuestionRecord],
+    *,
+    judge_cases: Sequence[JudgeCase] = (),
+    baseline: Baseline | None = None,
+    tag_min_questions: int = 0,
+    update_baseline: bool = False,
+    question_errors: int = 0,
+    stopped: bool = False,
+    complete: bool = True,
+) -> Assessment:
+    """`complete` False: -x or --maxfail stopped the run, so nothing is gated or audited."""
+    results = aggregate(records, evaluated=complete)
+    if baseline is not None and complete:
+        # Updating accepts the new results: the comparison is shown, not gated.
+        results = compared(results, baseline, tag_min_questions, gating=not update_baseline)
+    audited = sweeps(results) if complete else []
+    verdict = decide(
+        results,
+        audited,
+        judge_cases=judge_cases,
+        question_errors=question_errors,
+        stopped=stopped,
+        complete=complete,
+    )
+    return Assessment(results, audited, verdict)
