@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .baseline import Baseline
 from .comparison import compared
 from .records import JudgeCase, QuestionRecord
-from .results import SuiteResult, aggregate
+from .results import SuiteResult, aggregate, lost_record
 from .sweep import Sweep, sweeps
 from .verdict import Verdict, decide
 
@@ -26,6 +26,7 @@ def assess(
     records: Sequence[QuestionRecord],
     *,
     judge_cases: Sequence[JudgeCase] = (),
+    crashed: Sequence[str] = (),
     baseline: Baseline | None = None,
     tag_min_questions: int = 0,
     update_baseline: bool = False,
@@ -33,7 +34,11 @@ def assess(
     stopped: bool = False,
     complete: bool = True,
 ) -> Assessment:
-    """`complete` False: -x or --maxfail stopped the run, so nothing is gated or audited."""
+    """`crashed`: node ids whose xdist worker died running them (each an error record);
+    `complete` False: -x or --maxfail stopped the run, so nothing is gated or audited."""
+    reason = "the xdist worker asking it crashed (killed, or out of memory?)"
+    lost = [lost_record(nodeid, reason, records) for nodeid in crashed]
+    records = [*records, *(record for record in lost if record is not None)]
     results = aggregate(records, evaluated=complete)
     if baseline is not None and complete:
         # Updating accepts the new results: the comparison is shown, not gated.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from .responders import OpenAIResponder, endpoint_of
 from .settings import RunSettings, openai_base_url_problem
@@ -68,3 +69,14 @@ class Endpoints:
 def run_endpoint(settings: RunSettings) -> str | None:
     """The endpoint the run's model is asked at, safe to print; None for a conftest responder."""
     return endpoint_of(settings.base_url) if settings.model else None
+
+
+def run_description(settings: RunSettings) -> dict[str, Any]:
+    """What produced a report: the model(s), the endpoint, samples and concurrency."""
+    return {
+        "model": settings.model,
+        "models": list(settings.models),
+        "endpoint": run_endpoint(settings),
+        "samples": settings.samples.given,
+        "concurrency": settings.concurrency,
+    }

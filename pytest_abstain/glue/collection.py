@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
-from ..plan import QuestionPlan, plan_question, sweep_key, sweep_thresholds
+from ..plan import QuestionPlan
+from ..planning import Marked, file_plans, marked_plan, with_messages
 from ..records import JudgeCase, QuestionRecord
 from ..settings import RunSettings
 from ..suite import (
-    Suite,
     SuiteError,
-    SuiteSettings,
     load_suite,
-    question_from_marker,
-    settings_from_marker,
 )
 
 
@@ -51,58 +45,13 @@ class SuiteFile(pytest.File):
         run = self.config.stash[RUN_KEY]
         label = self.nodeid or self.path.name
         suite = load_suite(self.path, label=label, root=run.suite_root)
-        if suite.settings.judge_calibration:
-            yield from self._judge_cases(label, suite)
-            return
-        sweep = sweep_thresholds(run.settings, suite.settings)
-        models = run.settings.models if len(run.settings.models) > 1 else (None,)
-        for index, question in enumerate(suite.questions):
-            # Each model, and each t of a sweep, gets its own item and its own suite result:
-            # gates, baselines and JUnit cases then work per model and per t unchanged.
-            for model, threshold in itertools.product(models, sweep or (None,)):
-                base = label if model is None else f"{label}[{model}]"
-                t_param = None if threshold is None else f"t={threshold:g}"
-                params = [p for p in (model, t_param) if p]
-                plan = plan_question(
-                    base if threshold is None else sweep_key(base, threshold),
-                    self.path.name,
-                    self.path,
-                    suite.settings,
-                    run.settings,
-                    question,
-                    index,
-                    suite_size=len(suite.questions),
-                    sweep_threshold=threshold,
-                    sweep=None if threshold is None else base,
-                    model=model,
-                    side_by_side=None if model is None else label,
-                    judge_prompt=run.judge_prompt,
-                )
-                if threshold is not None and not plan.confidence_stated:
-                    raise SuiteError(
-                        str(self.path),
-                        ["thresholds: a sweep states each t in the prompt, but prompt_template "
-                         "is off: every t would send the same question"],
-                    )  # fmt: skip
-                name = f"{question.id}[{'-'.join(params)}]" if params else question.id
+        plans = file_plans(suite, label, self.path, run.settings, run.judge_prompt)
+        for name, plan in plans:
+            if suite.settings.judge_calibration:
+                yield JudgeCaseItem.from_parent(self, name=name, plan=plan)
+            else:
                 plan = custom_messages(self.config, plan, str(self.path))
                 yield QuestionItem.from_parent(self, name=name, plan=plan)
-
-    def _judge_cases(self, label: str, suite: Suite) -> Iterable[pytest.Item]:
-        run = self.config.stash[RUN_KEY]
-        for index, question in enumerate(suite.questions):
-            plan = plan_question(
-                label,
-                self.path.name,
-                self.path,
-                suite.settings,
-                run.settings,
-                question,
-                index,
-                suite_size=len(suite.questions),
-                judge_prompt=run.judge_prompt,
-            )
-            yield JudgeCaseItem.from_parent(self, name=question.id, plan=plan)
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
         self, excinfo: pytest.ExceptionInfo[BaseException]
@@ -203,55 +152,21 @@ def _plan_marked(
     run = config.stash[RUN_KEY]
     module = item.getparent(pytest.Module)
     assert module is not None  # a Function always lives in a module
-    if len(marker.args) > 1:
-        raise SuiteError(
-            item.nodeid,
-            ["@pytest.mark.abstain takes the question as its only positional argument; "
-             "pass the rest by name (answer=..., idk=True)"],
-        )  # fmt: skip
-    kwargs = dict(marker.kwargs)
-    if marker.args:
-        kwargs.setdefault("question", marker.args[0])
     suite_marker = module.get_closest_marker("abstain_suite")
-    if item.get_closest_marker("abstain_suite") is not suite_marker:
-        raise SuiteError(
-            item.nodeid,
-            ["abstain_suite sets a whole module's suite: put it in the module's pytestmark, "
-             "not on a class or a function"],
-        )  # fmt: skip
-    settings = (
-        settings_from_marker(module.nodeid, suite_marker.kwargs, module.path.parent, run.suite_root)
-        if suite_marker
-        else SuiteSettings()
+    marked = Marked(
+        nodeid=item.nodeid,
+        module_nodeid=module.nodeid,
+        module_path=module.path,
+        args=marker.args,
+        kwargs=marker.kwargs,
+        suite_kwargs=None if suite_marker is None else suite_marker.kwargs,
+        suite_marker_misplaced=item.get_closest_marker("abstain_suite") is not suite_marker,
     )
-    if settings.thresholds is not None:
-        raise SuiteError(
-            item.nodeid,
-            ["thresholds (a sweep) is for suite files: put these questions in an "
-             "abstain_*.yaml suite, or parametrize the test over t"],
-        )  # fmt: skip
-    # The test's name within its module (Class::test[param]) keeps ids unique by default.
-    local_name = item.nodeid[len(module.nodeid) :].lstrip(":")
-    question = question_from_marker(item.nodeid, _marker_id(local_name), kwargs)
     index = positions[module.nodeid] = positions.get(module.nodeid, -1) + 1
-    plan = plan_question(
-        module.nodeid,
-        module.path.name,
-        module.path,
-        settings,
-        run.settings,
-        question,
-        index,
-        suite_size=sizes[module.nodeid],
-        judge_prompt=run.judge_prompt,
+    plan = marked_plan(
+        marked, run.settings, run.suite_root, run.judge_prompt, index, sizes[module.nodeid]
     )
     return custom_messages(config, plan, item.nodeid)
-
-
-def _marker_id(name: str) -> str:
-    """A question id from a test name: 'TestA::test_x[1]' -> 'TestA.test_x-1'."""
-    dotted = name.replace("::", ".")
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", dotted).strip("-.") or "question"
 
 
 def custom_messages(config: pytest.Config, plan: QuestionPlan, source: str) -> QuestionPlan:
@@ -259,18 +174,4 @@ def custom_messages(config: pytest.Config, plan: QuestionPlan, source: str) -> Q
     custom = config.hook.pytest_abstain_build_messages(
         config=config, question=plan.question, threshold=plan.threshold, messages=plan.messages
     )
-    if custom is None:
-        return plan
-    valid = isinstance(custom, list) and custom and all(
-        isinstance(m, dict) and set(m) == {"role", "content"}
-        and all(isinstance(v, str) for v in m.values())
-        for m in custom
-    )  # fmt: skip
-    if not valid:
-        raise SuiteError(
-            source,
-            [f"question {plan.question.id!r}: pytest_abstain_build_messages returned "
-             f"{str(custom)[:120]!r}: expected a non-empty list of "
-             '{"role": str, "content": str} dicts, or None'],
-        )  # fmt: skip
-    return dataclasses.replace(plan, messages=[dict(m) for m in custom])
+    return with_messages(plan, custom, source)

@@ -16,7 +16,7 @@ import pytest
 from ..asking import STOP_PROPERTY
 from ..assessment import Assessment, assess
 from ..baseline import Baseline
-from ..endpoints import run_endpoint
+from ..endpoints import run_description
 from ..outputs import BaselineUse, OutputPaths, Outputs, checked_baseline, step_summary_path
 from ..records import JudgeCase, QuestionRecord
 from ..render.junit import (
@@ -26,7 +26,7 @@ from ..render.junit import (
     suite_properties,
 )
 from ..render.terminal import summary_sections
-from ..results import SuiteResult, lost_record
+from ..results import SuiteResult
 from ..settings import RunSettings
 from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
 from ..sweep import Sweep
@@ -129,18 +129,10 @@ class AbstainResults:
             self.outputs.problem("pytest-abstain failed while gating and reporting", exc)
         return outcome
 
-    def _records(self) -> list[QuestionRecord]:
-        records = list(self.records.values())
-        for nodeid in self.crashed:
-            reason = "the xdist worker asking it crashed (killed, or out of memory?)"
-            lost = lost_record(nodeid, reason, self.records.values())
-            if lost is not None:
-                records.append(lost)
-        return records
-
     def _assess(self, complete: bool) -> Assessment:
         self.assessment = assess(
-            self._records(),
+            list(self.records.values()),
+            crashed=self.crashed,
             judge_cases=list(self.judge_cases.values()),
             baseline=self.baseline,
             tag_min_questions=self.settings.tag_min_questions,
@@ -167,23 +159,13 @@ class AbstainResults:
         self.outputs.publish(
             assessment,
             list(self.judge_cases.values()),
-            self._run(),
+            run_description(self.settings),
             f"pytest-abstain: {', '.join(s.models) or 'honesty'} report",
             lambda results, report: self.config.hook.pytest_abstain_results(
                 config=self.config, results=results, report=report
             ),
             BaselineUse(self.baseline, s.update_baseline, s.baseline_allow_errors),
         )
-
-    def _run(self) -> dict[str, Any]:
-        s = self.settings
-        return {
-            "model": s.model,
-            "models": list(s.models),
-            "endpoint": run_endpoint(s),
-            "samples": s.samples.given,
-            "concurrency": s.concurrency,
-        }
 
     def _report_stopped(self) -> None:
         """-x or --maxfail stopped the run: report what ran, but gate and update nothing.
@@ -193,7 +175,9 @@ class AbstainResults:
         assessment = self._assess(complete=False)
         if self.outputs.paths.report is not None:
             cases = list(self.judge_cases.values())
-            self.outputs.report(assessment.results, [], cases, self._run(), assessment.verdict)
+            self.outputs.report(
+                assessment.results, [], cases, run_description(self.settings), assessment.verdict
+            )
 
     def _report_gate(self, result: SuiteResult) -> None:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""

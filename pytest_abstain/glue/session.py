@@ -24,6 +24,7 @@ from ..judging import read_judge_prompt
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
 from ..records import JudgeCase, QuestionRecord, worst_grade
 from ..render.junit import question_properties
+from ..render.terminal import cache_sections
 from ..retrying import RetryPolicy
 from ..settings import RunSettings
 from .collection import (
@@ -241,25 +242,10 @@ class AbstainRun:
         return None if record is None else _STATUS.get(worst_grade(record.grades))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.pipeline.misses:
-            terminalreporter.write_sep("-", "abstain: cache misses")
-            for line in self.pipeline.misses:
-                terminalreporter.write_line(line)
-        if self.cache is None:
-            return
-        corrupt = self.cache.corrupt_entries()
-        if corrupt:
-            terminalreporter.write_sep("-", "abstain: unusable cache entries, treated as misses")
-            for path, problem in corrupt:
-                terminalreporter.write_line(f"{path}: {problem}", yellow=True)
-        unwritable = sorted(self.cache.unwritable.items())
-        if unwritable:
-            path, problem = unwritable[0]
-            terminalreporter.write_line(
-                f"abstain: {len(unwritable)} replies could not be stored in the cache "
-                f"(first: {path}: {problem}); they will be asked again next time",
-                yellow=True,
-            )
+        for title, lines in cache_sections(self.pipeline.misses, self.cache):
+            terminalreporter.write_sep("-", title)
+            for text, markup in lines:
+                terminalreporter.write_line(text, **markup)
 
     def pytest_unconfigure(self) -> None:
         self.pipeline.asker.close()

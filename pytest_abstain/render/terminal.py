@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..cache import ResponseCache
 from ..grading import parse_reply
 from ..judging import case_tallies
 from ..records import JudgeCase, QuestionRecord
@@ -290,4 +291,27 @@ def summary_sections(
             lines.extend(sweep_lines(sweep))
         lines.extend(leaderboard_lines(leaderboard(results)))
         sections.append(("abstain: honesty at a stated confidence target", lines))
+    return sections
+
+
+def cache_sections(misses: Sequence[str], cache: ResponseCache | None) -> list[Section]:
+    """Why replies were not in the cache (--abstain-explain-misses), entries that could not
+    be used, and replies that could not be stored."""
+    sections: list[Section] = []
+    if misses:
+        sections.append(("abstain: cache misses", [(line, {}) for line in misses]))
+    if cache is None:
+        return sections
+    corrupt = cache.corrupt_entries()
+    if corrupt:
+        lines: list[Line] = [(f"{path}: {problem}", {"yellow": True}) for path, problem in corrupt]
+        sections.append(("abstain: unusable cache entries, treated as misses", lines))
+    unwritable = sorted(cache.unwritable.items())
+    if unwritable:
+        path, problem = unwritable[0]
+        text = (
+            f"abstain: {len(unwritable)} replies could not be stored in the cache "
+            f"(first: {path}: {problem}); they will be asked again next time"
+        )
+        sections.append(("abstain: the response cache", [(text, {"yellow": True})]))
     return sections
