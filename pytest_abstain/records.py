@@ -1,7 +1,7 @@
 """The plain data of a run, at the bottom of the flow: grades and their counts, chat messages,
 replies, a question's record (what crosses xdist), a suite's comparison with its baseline,
-a judge calibration case, and the run's verdict. Every stage and every hook speaks in these;
-this module imports nothing of the package but the text guard (untrusted.py)."""
+and a judge calibration case. Every stage and every hook speaks in these; this module
+imports nothing of the package but statistics' Interval and the text guard (untrusted.py)."""
 
 from __future__ import annotations
 
