@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_abstain.cache import CacheKey, ResponseCache  # noqa: E402
-from pytest_abstain.misses import PART_ORDER, differences  # noqa: E402
+from pytest_abstain.asking.cache import CacheKey, ResponseCache  # noqa: E402
+from pytest_abstain.asking.misses import PART_ORDER, differences  # noqa: E402
 from pytest_abstain.records import Reply  # noqa: E402
 
 SYSTEM = "Answer only if you are more than {t}% confident; otherwise say you do not know."

@@ -12,18 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .assessment import Assessment
-from .baseline import Baseline, BaselineError, read_baseline, update_baseline
 from .files import json_text, unwritable, write_atomic
 from .records import JudgeCase
 from .render.html import render_html
 from .render.json_report import build_report
 from .render.markdown import render_markdown
 from .render.wording import Line
-from .results import SuiteResult, overall_metrics
-from .sweep import Sweep
+from .results.assessment import Assessment
+from .results.baseline import Baseline, BaselineError, read_baseline, update_baseline
+from .results.suites import SuiteResult, overall_metrics
+from .results.sweep import Sweep
+from .results.verdict import Verdict
 from .untrusted import plain
-from .verdict import Verdict
 
 T = TypeVar("T")
 

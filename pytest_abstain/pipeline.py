@@ -17,14 +17,14 @@ import functools
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
-from .asking import Asker
-from .cache import CacheKey
-from .endpoints import SetupError
+from .asking.asker import Asker
+from .asking.cache import CacheKey
+from .asking.endpoints import SetupError
+from .asking.responders import Responder
 from .grading import Search, response_format, rule_grade, unbounded_search
 from .judging import VerdictError, parse_verdict
 from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request, record_of, to_judge
 from .records import JudgeCase, Message, QuestionRecord, Reply
-from .responders import Responder
 
 
 class NotAsked(Exception):

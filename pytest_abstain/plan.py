@@ -20,7 +20,7 @@ from .judging import (
 )
 from .prompts import build_messages
 from .records import Grade, Message, QuestionRecord, Reply, SuiteInfo
-from .scoring import ErrorBudget
+from .results.scoring import ErrorBudget
 from .settings import (
     DEFAULT_SAMPLES,
     DEFAULT_SIGNIFICANCE,

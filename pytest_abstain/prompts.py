@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 from .records import Message
-from .scoring import penalty
+from .results.scoring import penalty
 from .shown import format_number
 
 #: Placeholders a prompt template may use.

@@ -1,7 +1,7 @@
 """The plain data of a run, at the bottom of the flow: grades and their counts, chat messages,
 replies, a question's record (what crosses xdist), a suite's comparison with its baseline,
 and a judge calibration case. Every stage and every hook speaks in these; this module
-imports nothing of the package but statistics' Interval and the text guard (untrusted.py)."""
+imports nothing of the package but the text guard (untrusted.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any, Literal
 
-from .stats import Interval
 from .untrusted import error_text, plain
 
 Grade = Literal["correct", "wrong", "abstained", "error"]
@@ -24,6 +23,14 @@ _SEVERITY: tuple[Grade, ...] = ("error", "wrong", "abstained", "correct")
 Message = dict[str, str]
 #: The metrics a baseline comparison tests.
 Metric = Literal["score", "error_rate"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval: [low, high]."""
+
+    low: float
+    high: float
 
 
 def doubt_kind(doubt: str) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from pytest_abstain.baseline import BaselineQuestion, BaselineSuite
-from pytest_abstain.comparison import compare_suite
 from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
-from pytest_abstain.results import SuiteResult
+from pytest_abstain.results.baseline import BaselineQuestion, BaselineSuite
+from pytest_abstain.results.comparison import compare_suite
+from pytest_abstain.results.suites import SuiteResult
 
 Profile = tuple[float, float, float]  # P(correct), P(wrong), P(abstained)
 GRADE_ORDER: tuple[Grade, Grade, Grade] = ("correct", "wrong", "abstained")

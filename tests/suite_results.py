@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from pytest_abstain.records import GRADES, Grade, QuestionRecord, SuiteInfo
-from pytest_abstain.results import SuiteResult
+from pytest_abstain.results.suites import SuiteResult
 
 
 def suite_result(

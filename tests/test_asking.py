@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from openai_server import FakeOpenAI
 
-from pytest_abstain.asking import Asker
-from pytest_abstain.responders import CallableResponder, OpenAIResponder, display_url
+from pytest_abstain.asking.asker import Asker
+from pytest_abstain.asking.responders import CallableResponder, OpenAIResponder, display_url
 
 USER = [{"role": "user", "content": "What is the capital of France?"}]
 

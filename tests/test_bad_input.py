@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI
 
-from pytest_abstain.baseline import BaselineError, read_baseline
-from pytest_abstain.cache import CacheKey, ResponseCache
+from pytest_abstain.asking.cache import CacheKey, ResponseCache
 from pytest_abstain.grading import Expectation, RegexTimeout, bounded_search, rule_grade
 from pytest_abstain.records import Reply
+from pytest_abstain.results.baseline import BaselineError, read_baseline
 from pytest_abstain.suite import SuiteError, load_suite
 from pytest_abstain.suite.strict_yaml import MAX_SUITE_DEPTH, MAX_SUITE_NODES
 from pytest_abstain.suite.text_file import MAX_SUITE_BYTES

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from openai_server import FakeOpenAI
 
-from pytest_abstain.baseline import baseline_schema
 from pytest_abstain.render.json_report import report_schema
+from pytest_abstain.results.baseline import baseline_schema
 
 ANSWERABLE = 20
 UNKNOWABLE = 12

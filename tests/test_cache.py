@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI
 
-from pytest_abstain.cache import CacheKey, ResponseCache
+from pytest_abstain.asking.cache import CacheKey, ResponseCache
 from pytest_abstain.records import Reply
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from openai_server import Budget, Chaos, FakeOpenAI, Fault
 
-from pytest_abstain.asking import Asker
+from pytest_abstain.asking.asker import Asker
+from pytest_abstain.asking.responders import OpenAIResponder, redact, url_secrets
+from pytest_abstain.asking.retrying import RECENT_ANSWERS, RetryPolicy
 from pytest_abstain.records import Reply
-from pytest_abstain.responders import OpenAIResponder, redact, url_secrets
-from pytest_abstain.retrying import RECENT_ANSWERS, RetryPolicy
 from pytest_abstain.settings.urls import quoted_url, url_problem
 
 

@@ -24,14 +24,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai_server import FakeOpenAI
 
-import pytest_abstain.cache
-from pytest_abstain.cache import (
+import pytest_abstain.asking.cache
+from pytest_abstain.asking.cache import (
     MAX_ENTRY_BYTES,
     ORPHAN_AGE_SECONDS,
     CacheKey,
     ResponseCache,
 )
-from pytest_abstain.misses import MissIndex
+from pytest_abstain.asking.misses import MissIndex
 from pytest_abstain.records import Reply
 
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
@@ -64,7 +64,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     # Reading /dev/zero to the end would take the machine's memory before failing.
     resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-    from pytest_abstain.cache import CacheKey, ResponseCache
+    from pytest_abstain.asking.cache import CacheKey, ResponseCache
     from pytest_abstain.records import Reply
 
     root = Path(sys.argv[1])
@@ -201,7 +201,7 @@ KILLED_WRITER = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from pytest_abstain.cache import CacheKey, ResponseCache
+    from pytest_abstain.asking.cache import CacheKey, ResponseCache
     from pytest_abstain.records import Reply
 
     os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)
@@ -280,7 +280,7 @@ def test_a_recording_run_cleans_up_after_a_killed_one(
 def old_explain_miss(root: Path, wanted_key: CacheKey) -> str:
     """explain_miss before issue 13 (every entry read per miss), entries in the order the new
     one breaks ties by: last message, then path."""
-    from pytest_abstain.misses import _describe_change, _last_content, _shared_start
+    from pytest_abstain.asking.misses import _describe_change, _last_content, _shared_start
 
     stored_keys = []
     for path in root.glob("*/*.json"):
@@ -343,13 +343,13 @@ def test_explaining_every_miss_reads_each_entry_once(
 ) -> None:
     stored = fill(tmp_path)
     reads: list[Path] = []
-    read = pytest_abstain.cache._read_entry
+    read = pytest_abstain.asking.cache._read_entry
 
     def counted(path: Path) -> str:
         reads.append(path)
         return read(path)
 
-    monkeypatch.setattr(pytest_abstain.cache, "_read_entry", counted)
+    monkeypatch.setattr(pytest_abstain.asking.cache, "_read_entry", counted)
     cache = ResponseCache(tmp_path)
     for miss in MISSES * 10:
         cache.explain_miss(miss)

@@ -18,16 +18,16 @@ import jsonschema
 import pytest
 from openai_server import FakeOpenAI, Fault
 
-from pytest_abstain.baseline import read_baseline, update_baseline
 from pytest_abstain.files import write_atomic
 from pytest_abstain.records import MAX_REPLY_CHARS, Counts, QuestionRecord, Reply, SuiteInfo
 from pytest_abstain.render.json_report import build_report
 from pytest_abstain.render.markdown import render_markdown
-from pytest_abstain.results import SuiteResult, overall_metrics
+from pytest_abstain.results.baseline import read_baseline, update_baseline
+from pytest_abstain.results.suites import SuiteResult, overall_metrics
+from pytest_abstain.results.verdict import decide
 from pytest_abstain.schema import load_schema
 from pytest_abstain.suite import SuiteError, load_suite
 from pytest_abstain.untrusted import MAX_ERROR_CHARS, encodable, plain
-from pytest_abstain.verdict import decide
 
 CAPITALS = {"France": "Paris", "Germany": "Berlin", "Spain": "Madrid", "Italy": "Rome"}
 

@@ -14,7 +14,7 @@ from pytest_abstain.grading.verbal_confidence import (
     parse_reply,
     response_format,
 )
-from pytest_abstain.risk_coverage import (
+from pytest_abstain.results.risk_coverage import (
     CalibrationBin,
     calibration,
     default_thresholds,

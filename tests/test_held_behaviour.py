@@ -8,10 +8,10 @@ import json
 import pytest
 from openai_server import FakeOpenAI, Fault
 
-from pytest_abstain.baseline import BaselineQuestion, BaselineSuite
-from pytest_abstain.comparison import compare_suite
 from pytest_abstain.records import Counts, Grade, QuestionRecord, SuiteInfo
-from pytest_abstain.results import SuiteResult, leaderboard
+from pytest_abstain.results.baseline import BaselineQuestion, BaselineSuite
+from pytest_abstain.results.comparison import compare_suite
+from pytest_abstain.results.suites import SuiteResult, leaderboard
 
 
 def suite_result(

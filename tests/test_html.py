@@ -15,7 +15,7 @@ from openai_server import FakeOpenAI, last_user_message
 from suite_results import suite_result
 
 from pytest_abstain.render.html import COLOURS, render_html
-from pytest_abstain.sweep import sweeps
+from pytest_abstain.results.sweep import sweeps
 
 QUESTIONS = 12
 SUITE = "thresholds: [0.5, 0.9]\nquestions:\n" + "\n".join(

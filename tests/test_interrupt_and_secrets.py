@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI, Fault
 
-from pytest_abstain.cache import ResponseCache
+from pytest_abstain.asking.cache import ResponseCache
 from pytest_abstain.files import write_atomic
 
 QUESTIONS = 200

@@ -11,9 +11,9 @@ from suite_results import suite_result
 
 from pytest_abstain.records import JudgeCase
 from pytest_abstain.render.json_report import REPORT_VERSION, build_report, report_schema
-from pytest_abstain.results import SuiteResult, overall_metrics
-from pytest_abstain.sweep import Sweep, sweeps
-from pytest_abstain.verdict import decide
+from pytest_abstain.results.suites import SuiteResult, overall_metrics
+from pytest_abstain.results.sweep import Sweep, sweeps
+from pytest_abstain.results.verdict import decide
 
 RUN = {"model": "m", "models": ["m"], "endpoint": None, "samples": None, "concurrency": 1}
 

@@ -13,8 +13,6 @@ import pytest
 from openai_server import FakeOpenAI
 from suite_results import suite_result
 
-from pytest_abstain.baseline import suite_baseline
-from pytest_abstain.comparison import compare_suite
 from pytest_abstain.render.junit import (
     JUNIT_REPLY_CHARS,
     calibration_message,
@@ -23,8 +21,10 @@ from pytest_abstain.render.junit import (
     question_properties,
     suite_properties,
 )
-from pytest_abstain.results import SuiteResult
-from pytest_abstain.sweep import sweeps
+from pytest_abstain.results.baseline import suite_baseline
+from pytest_abstain.results.comparison import compare_suite
+from pytest_abstain.results.suites import SuiteResult
+from pytest_abstain.results.sweep import sweeps
 
 SUITE = """
 name: facts

@@ -10,8 +10,8 @@ from openai_server import FakeOpenAI
 from suite_results import suite_result
 
 from pytest_abstain.render.markdown import render_markdown
-from pytest_abstain.sweep import sweeps
-from pytest_abstain.verdict import decide
+from pytest_abstain.results.sweep import sweeps
+from pytest_abstain.results.verdict import decide
 
 QUESTIONS = 30
 SUITE = "name: facts\nquestions:\n" + "\n".join(

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_abstain.asking import STOP_AFTER_SAME_FAILURES, Asker
-from pytest_abstain.cache import CacheKey
+from pytest_abstain.asking.asker import STOP_AFTER_SAME_FAILURES, Asker
+from pytest_abstain.asking.cache import CacheKey
+from pytest_abstain.asking.endpoints import SetupError
+from pytest_abstain.asking.responders import CallableResponder, Responder
 from pytest_abstain.dry_run import dry_run
-from pytest_abstain.endpoints import SetupError
 from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.pipeline import Hooks, NotAsked, Pipeline, failure_text
 from pytest_abstain.plan import QuestionPlan, plan_question
 from pytest_abstain.records import Reply
-from pytest_abstain.responders import CallableResponder, Responder
 from pytest_abstain.settings import OPTIONS, resolve
 from pytest_abstain.suite import load_suite
 

@@ -10,10 +10,15 @@ from collections.abc import Iterator
 import pytest
 from openai_server import Chaos, FakeOpenAI, Fault
 
-from pytest_abstain.asking import STOP_AFTER_SAME_FAILURES, Asker
+from pytest_abstain.asking.asker import STOP_AFTER_SAME_FAILURES, Asker
+from pytest_abstain.asking.responders import CallableResponder, OpenAIResponder, retry_after_of
+from pytest_abstain.asking.retrying import (
+    MAX_RETRY_AFTER,
+    RECENT_ANSWERS,
+    AdaptiveLimit,
+    RetryPolicy,
+)
 from pytest_abstain.records import Reply
-from pytest_abstain.responders import CallableResponder, OpenAIResponder, retry_after_of
-from pytest_abstain.retrying import MAX_RETRY_AFTER, RECENT_ANSWERS, AdaptiveLimit, RetryPolicy
 
 USER = [{"role": "user", "content": "What is the capital of France?"}]
 

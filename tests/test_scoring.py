@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_abstain.records import Counts, Grade, QuestionRecord, SuiteInfo
-from pytest_abstain.results import aggregate, overall_metrics
-from pytest_abstain.scoring import compute_metrics, gate_failures, gate_passes, penalty
+from pytest_abstain.results.scoring import compute_metrics, gate_failures, gate_passes, penalty
+from pytest_abstain.results.suites import aggregate, overall_metrics
 
 
 def test_simpleqa_example_from_the_design() -> None:
@@ -112,7 +112,7 @@ def test_question_verdict_is_the_worst_sample() -> None:
 
 
 def test_sign_flip_p_value_is_exact_where_the_normal_approximation_is_not() -> None:
-    from pytest_abstain.stats import sign_flip_p_value
+    from pytest_abstain.results.stats import sign_flip_p_value
 
     # 12 questions worse by 1 and 4 better by 1: the exact share of sign patterns with a
     # total <= -8 is P(Binomial(16, 1/2) <= 4) = 2517 / 65536.

@@ -16,9 +16,9 @@ from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
 from pytest_abstain.render.json_report import report_schema
 from pytest_abstain.render.terminal import sweep_lines
 from pytest_abstain.render.wording import UNTESTABLE
-from pytest_abstain.results import SuiteResult
+from pytest_abstain.results.suites import SuiteResult
+from pytest_abstain.results.sweep import binomial_cdf, sweeps, wilson
 from pytest_abstain.settings import parse_thresholds
-from pytest_abstain.sweep import binomial_cdf, sweeps, wilson
 
 # -- arithmetic ---------------------------------------------------------------------------
 

@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 
-from ..asking import STOP_PROPERTY
-from ..assessment import Assessment, assess
-from ..baseline import Baseline
-from ..endpoints import run_description
+from ..asking.asker import STOP_PROPERTY
+from ..asking.endpoints import run_description
 from ..outputs import BaselineUse, OutputPaths, Outputs, checked_baseline, step_summary_path
 from ..records import JudgeCase, QuestionRecord
 from ..render.junit import (
@@ -26,11 +24,13 @@ from ..render.junit import (
     suite_properties,
 )
 from ..render.terminal import summary_sections
-from ..results import SuiteResult
+from ..results.assessment import Assessment, assess
+from ..results.baseline import Baseline
+from ..results.suites import SuiteResult
+from ..results.sweep import Sweep
+from ..results.verdict import decide
 from ..settings import RunSettings
 from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
-from ..sweep import Sweep
-from ..verdict import decide
 from .options import option_path
 from .session import CASE_PROPERTY
 from .xdist_bridge import attached_record

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ..records import Message
-from ..results import SuiteResult
+from ..results.suites import SuiteResult
 from ..suite import Question
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ..endpoints import run_endpoint
+from ..asking.endpoints import run_endpoint
 from ..records import QuestionRecord
 from ..suite import is_suite_file
 from . import hookspec

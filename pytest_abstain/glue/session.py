@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 
-from ..answerers import Answerers
-from ..asking import STOP_PROPERTY, Asker, stop_message
-from ..cache import ResponseCache, cache_problem
+from ..asking.answerers import Answerers
+from ..asking.asker import STOP_PROPERTY, Asker, stop_message
+from ..asking.cache import ResponseCache, cache_problem
+from ..asking.endpoints import Endpoints, SetupError
+from ..asking.retrying import RetryPolicy
 from ..dry_run import dry_run
-from ..endpoints import Endpoints, SetupError
 from ..grading import bounded_search
 from ..judging import read_judge_prompt
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
 from ..records import JudgeCase, QuestionRecord, worst_grade
 from ..render.junit import question_properties
 from ..render.terminal import cache_sections
-from ..retrying import RetryPolicy
 from ..settings import RunSettings
 from .collection import (
     CASE_KEY,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from ..results import SuiteResult, leaderboard
+from ..results.suites import SuiteResult, leaderboard
+from ..results.sweep import Sweep
 from ..shown import format_number, format_percent, format_rate
-from ..sweep import Sweep
 from .wording import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
 
 COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "abstained": "#1565c0", "error": "#757575"}

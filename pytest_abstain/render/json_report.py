@@ -8,14 +8,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..judging import case_tallies
-from ..records import JudgeCase, QuestionRecord, SuiteComparison
-from ..results import SuiteResult, leaderboard
-from ..risk_coverage import StatedConfidence
+from ..records import Interval, JudgeCase, QuestionRecord, SuiteComparison
+from ..results.risk_coverage import StatedConfidence
+from ..results.scoring import Metrics, counts_json, metrics_json, penalty
+from ..results.suites import SuiteResult, leaderboard
+from ..results.sweep import Sweep
+from ..results.verdict import Verdict
 from ..schema import load_schema, plugin_version
-from ..scoring import Metrics, counts_json, metrics_json, penalty
-from ..stats import Interval
-from ..sweep import Sweep
-from ..verdict import Verdict
 
 REPORT_VERSION = 1
 

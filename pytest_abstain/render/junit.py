@@ -5,10 +5,10 @@ gate case. Whether a gate case fails is the verdict's to say; these only word it
 from __future__ import annotations
 
 from ..records import QuestionRecord
-from ..results import SuiteResult
-from ..scoring import metrics_json
+from ..results.scoring import metrics_json
+from ..results.suites import SuiteResult
+from ..results.sweep import Sweep
 from ..shown import format_rate
-from ..sweep import Sweep
 from .wording import comparison_lines
 
 #: A JUnit <property> name and value.

@@ -10,12 +10,12 @@ import html
 import re
 from collections.abc import Sequence
 
-from ..results import SuiteResult, leaderboard
-from ..scoring import Metrics, penalty
+from ..results.scoring import Metrics, penalty
+from ..results.suites import SuiteResult, leaderboard
+from ..results.sweep import Sweep
+from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
-from ..sweep import Sweep
 from ..untrusted import plain
-from ..verdict import Verdict
 from .wording import (
     UNTESTABLE,
     curve_shown,

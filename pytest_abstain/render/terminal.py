@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..cache import ResponseCache
+from ..asking.cache import ResponseCache
 from ..grading import parse_reply
 from ..judging import case_tallies
 from ..records import JudgeCase, QuestionRecord
-from ..results import Ranked, SuiteResult, leaderboard, overall_metrics
-from ..scoring import Metrics, penalty
+from ..results.scoring import Metrics, penalty
+from ..results.suites import Ranked, SuiteResult, leaderboard, overall_metrics
+from ..results.sweep import Sweep
 from ..shown import format_number, format_percent, format_rate
-from ..sweep import Sweep
 from .wording import (
     UNTESTABLE,
     Line,

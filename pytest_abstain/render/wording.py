@@ -5,12 +5,11 @@ judge, undecided and stated-confidence sentences, and the risk-coverage points r
 
 from __future__ import annotations
 
-from ..comparison import CHANGES_SHOWN
-from ..records import SuiteComparison
-from ..results import SuiteResult
-from ..risk_coverage import CoveragePoint, StatedConfidence
+from ..records import Interval, SuiteComparison
+from ..results.comparison import CHANGES_SHOWN
+from ..results.risk_coverage import CoveragePoint, StatedConfidence
+from ..results.suites import SuiteResult
 from ..shown import format_rate
-from ..stats import Interval
 
 #: A line of text and its terminal markup (e.g. {"red": True}); other outputs drop the markup.
 Line = tuple[str, dict[str, bool]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ..judging import JUDGE_WHEN
-from ..scoring import ErrorBudget
+from ..results.scoring import ErrorBudget
 from .defaults import MAX_CONCURRENCY, MAX_RETRIES
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..grading import Expectation, Tolerance, detect, languages, regex_problem
 from ..prompts import template_problem
-from ..scoring import ErrorBudget
+from ..results.scoring import ErrorBudget
 from .data import RESERVED_IDS, Gates, Question, SuiteError, SuiteSettings
 from .referenced_files import read_suite_file
 

@@ -15,18 +15,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from .records import Counts, QuestionRecord
-from .results import SuiteResult
+from ..records import Counts, Interval, QuestionRecord
+from ..shown import format_percent
 from .scoring import Metrics, compute_metrics, points
-from .shown import format_percent
 from .stats import (
     INTERVAL_LEVEL,
-    Interval,
     holm_rejections,
     mean_interval,
     min_attainable_p,
     sign_flip_p_value,
 )
+from .suites import SuiteResult
 
 _Z = NormalDist()
 

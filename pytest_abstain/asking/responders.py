@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from .records import Message, Reply
+from ..records import Message, Reply
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Statuses worth asking again (as well as every 5xx): timeout, conflict, rate limit.

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..plan import QuestionPlan
+from ..settings import RunSettings
 from .endpoints import Endpoints, SetupError
-from .plan import QuestionPlan
 from .responders import CallableResponder, Responder
-from .settings import RunSettings
 
 JUDGE_HOOK = "pytest_abstain_make_judge"
 RESPONDER_HOOK = "pytest_abstain_make_responder"

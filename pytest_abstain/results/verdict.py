@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .records import JudgeCase
-from .results import SuiteResult
+from ..records import JudgeCase
+from .suites import SuiteResult
 from .sweep import Sweep
 
 #: pytest's exit codes, as numbers: the core does not import pytest.

@@ -8,7 +8,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .records import GRADES
+from ..records import GRADES
 from .scoring import penalty
 
 __all__ = [

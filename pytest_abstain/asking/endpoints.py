@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..settings import RunSettings, openai_base_url_problem
 from .responders import OpenAIResponder, endpoint_of
-from .settings import RunSettings, openai_base_url_problem
 
 #: Sent with every judge request: the same reply should get the same verdict every run.
 JUDGE_PARAMS = {"temperature": 0}

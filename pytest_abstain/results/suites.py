@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .records import Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
+from ..records import Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
 from .risk_coverage import StatedConfidence, stated_confidence
 from .scoring import ErrorBudget, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
 from .scoring import points as score_points

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .records import Counts
-from .shown import format_number
+from ..records import Counts
+from ..shown import format_number
 
 
 def penalty(threshold: float) -> float:

@@ -17,11 +17,11 @@ from typing import Any
 
 import jsonschema
 
-from .files import write_atomic
-from .records import Counts
-from .results import SuiteResult
-from .schema import load_schema, plugin_version
+from ..files import write_atomic
+from ..records import Counts
+from ..schema import load_schema, plugin_version
 from .scoring import compute_metrics, counts_json, metrics_json
+from .suites import SuiteResult
 
 BASELINE_VERSION = 1
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from statistics import NormalDist
+
+from ..records import Interval
 
 #: Up to this many changed questions the sign-flip distribution is computed exactly, by
 #: convolution over the distinct totals (grades make the differences fall on a small lattice);
@@ -28,12 +29,6 @@ _Z = NormalDist()
 INTERVAL_LEVEL = 0.95
 #: The power a detectable drop is quoted at.
 POWER = 0.8
-
-
-@dataclass(frozen=True)
-class Interval:
-    low: float
-    high: float
 
 
 def mean(values: Sequence[float]) -> float:

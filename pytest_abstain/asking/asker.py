@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from .records import Message, Reply
+from ..records import Message, Reply
 from .responders import Responder
 from .retrying import AdaptiveLimit, RetryPolicy
 

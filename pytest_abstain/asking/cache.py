@@ -38,10 +38,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .files import temporary_target, unwritable, write_atomic
+from ..files import temporary_target, unwritable, write_atomic
+from ..records import Message, Reply
+from ..untrusted import MIN_SECRET_CHARS
 from .misses import MissIndex, canonical, differences
-from .records import Message, Reply
-from .untrusted import MIN_SECRET_CHARS
 
 CACHE_VERSION = 1
 RecordMode = Literal["missing", "replay", "all", "off"]

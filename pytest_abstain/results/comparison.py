@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from .baseline import Baseline, BaselineSuite
-from .records import (
+from ..records import (
     Counts,
     Metric,
     MetricComparison,
@@ -20,9 +19,9 @@ from .records import (
     QuestionRecord,
     SuiteComparison,
 )
-from .results import SuiteResult
+from ..shown import format_number
+from .baseline import Baseline, BaselineSuite
 from .scoring import penalty
-from .shown import format_number
 from .stats import (
     detectable_drop,
     holm_rejections,
@@ -31,6 +30,7 @@ from .stats import (
     min_attainable_p,
     sign_flip_p_value,
 )
+from .suites import SuiteResult
 
 #: Below this share of questions in common, a baseline describes a different suite.
 MIN_OVERLAP = 0.5

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..records import JudgeCase, QuestionRecord
 from .baseline import Baseline
 from .comparison import compared
-from .records import JudgeCase, QuestionRecord
-from .results import SuiteResult, aggregate, lost_record
+from .suites import SuiteResult, aggregate, lost_record
 from .sweep import Sweep, sweeps
 from .verdict import Verdict, decide
 
