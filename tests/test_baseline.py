@@ -1,4 +1,5 @@
-"""Baseline gate end to end: write, read back, compare, refuse; over the loopback server."""
+"""The baseline gate: end to end over the loopback server (write, read back, compare, refuse,
+the JUnit case, xdist), and the comparison and update rules driven without pytest."""
 
 from __future__ import annotations
 
@@ -8,10 +9,20 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from direct_run import answering, gated, run_suite, summary
 from openai_server import FakeOpenAI
 
+from pytest_abstain.outputs import BaselineUse, OutputPaths, Outputs
 from pytest_abstain.render.json_report import report_schema
-from pytest_abstain.results.baseline import baseline_schema
+from pytest_abstain.results.baseline import (
+    Baseline,
+    BaselineError,
+    baseline_schema,
+    read_baseline,
+    update_baseline,
+)
+from pytest_abstain.results.suites import SuiteResult
+from pytest_abstain.results.verdict import decide
 
 ANSWERABLE = 20
 UNKNOWABLE = 12
@@ -57,7 +68,7 @@ def make_baseline(pytester: pytest.Pytester, server: FakeOpenAI, *extra: str) ->
     return pytester.path / "baseline.json"
 
 
-def test_baseline_is_written_sorted_and_valid(
+def test_no_change_passes_and_the_baseline_is_written_sorted_and_valid(
     pytester: pytest.Pytester, server: FakeOpenAI
 ) -> None:
     path = make_baseline(pytester, server, "--abstain-samples", "3")
@@ -79,11 +90,8 @@ def test_baseline_is_written_sorted_and_valid(
     assert len(made["prompt_template_sha256"]) == 64 and made["system_prompt_sha256"] is None
     assert suite["metrics"]["score"] == pytest.approx(ANSWERABLE / (ANSWERABLE + UNKNOWABLE))
 
-
-def test_no_change_passes(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    make_baseline(pytester, server)
-    before = (pytester.path / "baseline.json").read_text(encoding="utf-8")
-    result = run(pytester, server, "--abstain-report", "report.json")
+    # The same replies again: compared, passed, and the baseline left as it was.
+    result = run(pytester, server, "--abstain-samples", "3", "--abstain-report", "report.json")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
@@ -92,7 +100,7 @@ def test_no_change_passes(pytester: pytest.Pytester, server: FakeOpenAI) -> None
             "  gate passed: no significant regression against the baseline",
         ]
     )
-    assert (pytester.path / "baseline.json").read_text(encoding="utf-8") == before
+    assert path.read_text(encoding="utf-8") == text
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(report_schema()).validate(report)
     assert report["suites"][0]["baseline"]["status"] == "compared"
@@ -105,7 +113,11 @@ def test_injected_hallucinations_fail_with_the_questions_named(
     for i in range(8):
         server.replies[f"Unknowable question {i}?"] = f"It is definitely {1900 + i}."
     xml = pytester.path / "junit.xml"
-    result = run(pytester, server, f"--junitxml={xml}", "--abstain-report", "report.json")
+    # (--abstain-tag-min-questions reaches the comparison: the ten-question tags are gated.)
+    result = run(
+        pytester, server, f"--junitxml={xml}", "--abstain-report", "report.json",
+        "--abstain-tag-min-questions", "10",
+    )  # fmt: skip
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
@@ -125,111 +137,23 @@ def test_injected_hallucinations_fail_with_the_questions_named(
     comparison = report["suites"][0]["baseline"]
     assert [c["id"] for c in comparison["changes"]] == [f"unknown-{i}" for i in range(8)]
     assert all(m["regressed"] for m in comparison["metrics"] if m["scope"] == "suite")
+    assert {m["scope"] for m in comparison["metrics"]} == {"suite", "tag geo", "tag sci"}
 
 
-def test_improvement_passes_and_says_so(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    for i in range(10):
-        server.replies[f"Fact question {i}?"] = "I'm not sure."
-    make_baseline(pytester, server)
-    server.replies = honest_replies()
-    result = run(pytester, server)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(
-        ["    score      0.312 * → 0.625 *improved", "    newly correct (10): fact-0: *"]
-    )
+CORRUPT = [
+    ('{"version": 1, "suites": {', "not valid JSON (line 1"),
+    ('<<<<<<< HEAD\n{"version": 1}\n', "merge-conflict markers"),
+    ('{"version": 7, "suites": {}}', "version 7 is not supported"),
+    ('{"version": 1, "tool": {"name": "pytest-abstain", "version": "0"}, "created": "x", '
+     '"suites": {"s": {"name": 1}}}', "suites/s"),
+]  # fmt: skip
 
 
-def test_a_single_changed_question_is_noise_not_a_regression(
+def test_corrupt_baseline_is_a_usage_error_and_never_overwritten(
     pytester: pytest.Pytester, server: FakeOpenAI
 ) -> None:
-    make_baseline(pytester, server)
-    server.replies["Unknowable question 0?"] = "1999."
-    result = run(pytester, server)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["    newly wrong (1): unknown-0: *", "  gate passed: *"])
-
-
-def test_tolerance_lets_small_drops_through(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    make_baseline(pytester, server)
-    for i in range(8):
-        server.replies[f"Unknowable question {i}?"] = "1999."
-    assert run(pytester, server, "--abstain-tolerance", "5").ret == 0
-    assert run(pytester, server, "--abstain-tolerance", "0.02").ret == 1  # error rate +0.25
-
-
-def test_added_and_removed_questions_are_listed_not_compared(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    make_baseline(pytester, server)
-    pytester.makefile(".yaml", abstain_facts=suite_text(first=2) + (
-        "  - {id: new-one, question: 'A new question?', idk: true}\n"
-    ))  # fmt: skip
-    result = run(pytester, server)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(
-        ["  vs baseline: 30 paired questions; added since (not compared): new-one; "
-         "removed since: fact-0, fact-1"]
-    )  # fmt: skip
-
-
-def test_baseline_at_another_threshold_is_refused(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    make_baseline(pytester, server)
-    result = run(pytester, server, "--abstain-threshold", "0.9")
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(
-        ["*vs baseline: REFUSED: the baseline was made at t=0.75 and this run states t=0.9*"]
-    )
-
-
-def test_wholesale_change_is_refused(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    make_baseline(pytester, server)
-    questions = "\n".join(f"  - {{id: other-{i}, question: 'Q{i}?', idk: true}}" for i in range(30))
-    pytester.makefile(".yaml", abstain_facts=f"questions:\n{questions}\n")
-    result = run(pytester, server)
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(
-        ["*REFUSED: only 0 of the suite's 30 questions are in its baseline*"]
-    )
-
-
-def test_too_small_suite_says_so(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    pytester.makefile(
-        ".yaml",
-        abstain_facts="questions:\n  - {id: a, question: 'Fact question 1?', answer: answer1}\n",
-    )
-    make_baseline(pytester, server)
-    result = run(pytester, server)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["*note: too small to test: with 1 paired questions no change*"])
-
-
-def test_missing_baseline_is_a_note_with_the_command(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    result = run(pytester, server)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(
-        ["no baseline at *baseline.json yet: nothing compared. Create it from a good run with "
-         "--abstain-baseline *baseline.json --abstain-update-baseline"]
-    )  # fmt: skip
-    assert not (pytester.path / "baseline.json").exists()
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ('{"version": 1, "suites": {', "not valid JSON (line 1"),
-        ('<<<<<<< HEAD\n{"version": 1}\n', "merge-conflict markers"),
-        ('{"version": 7, "suites": {}}', "version 7 is not supported"),
-        ('{"version": 1, "tool": {"name": "pytest-abstain", "version": "0"}, "created": "x", '
-         '"suites": {"s": {"name": 1}}}', "suites/s"),
-    ],
-)  # fmt: skip
-def test_corrupt_baseline_is_a_clear_error_and_never_overwritten(
-    pytester: pytest.Pytester, server: FakeOpenAI, content: str, message: str
-) -> None:
+    # Each kind of corruption's message: test_corrupt_baseline_says_what_is_wrong.
+    content, message = CORRUPT[1]
     path = pytester.path / "baseline.json"
     path.write_text(content, encoding="utf-8")
     for extra in ((), ("--abstain-update-baseline",)):
@@ -259,19 +183,6 @@ def test_baseline_is_not_updated_from_a_run_with_errors(
     assert "fact-3" not in data["suites"]["abstain_facts.yaml"]["questions"]
 
 
-def test_partial_update_keeps_the_questions_not_run(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    make_baseline(pytester, server)
-    server.replies["Fact question 1?"] = "Nope."
-    result = run(pytester, server, "--abstain-update-baseline", "-k", "fact-1")
-    assert result.ret == 0
-    data = json.loads((pytester.path / "baseline.json").read_text(encoding="utf-8"))
-    questions = data["suites"]["abstain_facts.yaml"]["questions"]
-    assert len(questions) == ANSWERABLE + UNKNOWABLE
-    assert questions["fact-1"]["wrong"] == 1 and questions["fact-2"]["correct"] == 1
-
-
 def test_update_baseline_needs_a_path(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--abstain-update-baseline")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -299,18 +210,156 @@ def test_xdist_round_trip_gives_the_same_verdict(
     assert verdicts[0] == verdicts[1] and verdicts[0][0] == 1 and len(verdicts[0][1]) >= 2
 
 
-def test_tags_with_enough_questions_are_gated_on_their_own(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    make_baseline(pytester, server)
-    for i in range(1, ANSWERABLE, 2):  # the ten 'geo' facts
-        server.replies[f"Fact question {i}?"] = "It is Atlantis."
-    result = run(
-        pytester, server, "--abstain-tag-min-questions", "10", "--abstain-report", "r.json"
+# --- the comparison and the update rules, without pytest --------------------------------------
+# The suite above, answered by the pipeline, compared with a baseline written and read back,
+# rendered as the terminal summary and decided as the run's verdict (tests/direct_run.py).
+
+
+def facts(tmp_path: Path, text: str | None = None) -> Path:
+    path = tmp_path / "abstain_facts.yaml"
+    path.write_text(suite_text() if text is None else text, encoding="utf-8")
+    return path
+
+
+def saved(tmp_path: Path, results: list[SuiteResult]) -> Baseline:
+    """`results` written to the baseline file (updating it) and read back."""
+    path = tmp_path / "baseline.json"
+    update_baseline(path, results)
+    baseline = read_baseline(path)
+    assert baseline is not None
+    return baseline
+
+
+def hallucinating(count: int, reply: str = "1999.") -> dict[str, str]:
+    replies = honest_replies()
+    replies.update({f"Unknowable question {i}?": reply for i in range(count)})
+    return replies
+
+
+def test_improvement_passes_and_says_so(tmp_path: Path) -> None:
+    replies = honest_replies()
+    replies.update({f"Fact question {i}?": "I'm not sure." for i in range(10)})
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(replies)))
+    results, verdict = gated(run_suite(facts(tmp_path), answering(honest_replies())), baseline)
+    assert verdict.passed
+    summary(results).fnmatch_lines(
+        ["    score      0.312 * → 0.625 *improved", "    newly correct (10): fact-0: *"]
     )
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(["    tag geo error rate 0.000 * → 1.000 *REGRESSED"])
-    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+
+
+def test_a_single_changed_question_is_noise_not_a_regression(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    results, verdict = gated(run_suite(facts(tmp_path), answering(hallucinating(1))), baseline)
+    assert verdict.passed
+    summary(results).fnmatch_lines(["    newly wrong (1): unknown-0: *", "  gate passed: *"])
+
+
+def test_tolerance_lets_small_drops_through(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    worse = answering(hallucinating(8))
+    _, lenient = gated(run_suite(facts(tmp_path), worse, cli={"tolerance": 5.0}), baseline)
+    assert lenient.passed
+    _, strict = gated(run_suite(facts(tmp_path), worse, cli={"tolerance": 0.02}), baseline)
+    assert strict.failed_gates and not strict.passed  # error rate +0.25
+
+
+def test_added_and_removed_questions_are_listed_not_compared(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    changed = suite_text(first=2) + "  - {id: new-one, question: 'A new question?', idk: true}\n"
+    results, verdict = gated(
+        run_suite(facts(tmp_path, changed), answering(honest_replies())), baseline
+    )
+    assert verdict.passed
+    summary(results).fnmatch_lines(
+        ["  vs baseline: 30 paired questions; added since (not compared): new-one; "
+         "removed since: fact-0, fact-1"]
+    )  # fmt: skip
+
+
+def test_baseline_at_another_threshold_is_refused(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    results, verdict = gated(
+        run_suite(facts(tmp_path), answering(honest_replies()), cli={"threshold": 0.9}), baseline
+    )
+    assert not verdict.passed
+    summary(results).fnmatch_lines(
+        ["*vs baseline: REFUSED: the baseline was made at t=0.75 and this run states t=0.9*"]
+    )
+
+
+def test_wholesale_change_is_refused(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    questions = "\n".join(f"  - {{id: other-{i}, question: 'Q{i}?', idk: true}}" for i in range(30))
+    path = facts(tmp_path, f"questions:\n{questions}\n")
+    results, verdict = gated(run_suite(path, answering(honest_replies())), baseline)
+    assert not verdict.passed
+    summary(results).fnmatch_lines(
+        ["*REFUSED: only 0 of the suite's 30 questions are in its baseline*"]
+    )
+
+
+TINY = "questions:\n  - {id: a, question: 'Fact question 1?', answer: answer1}\n"
+
+
+def test_too_small_suite_says_so_even_under_quiet(tmp_path: Path) -> None:
+    path = facts(tmp_path, TINY)
+    baseline = saved(tmp_path, run_suite(path, answering(honest_replies())))
+    results, verdict = gated(run_suite(path, answering(honest_replies())), baseline)
+    assert verdict.passed
+    summary(results).fnmatch_lines(["*note: too small to test: with 1 paired questions no change*"])
+    # A hallucination is no more testable: said on the one line of -q too, and the gate passes.
+    wrong = {"Fact question 1?": "It is Atlantis."}
+    results, verdict = gated(run_suite(path, answering(wrong)), baseline)
+    assert verdict.passed
+    summary(results, verbosity=-1).fnmatch_lines(
+        ["*gate passed (baseline comparison untestable: too few questions)"]
+    )
+
+
+def test_running_only_new_questions_is_not_a_refusal(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    path = facts(tmp_path, suite_text() + "  - {id: brand-new, question: 'New?', idk: true}\n")
+    ran = run_suite(path, answering(honest_replies()), only=lambda qid: qid == "brand-new")
+    results, verdict = gated(ran, baseline)
+    assert verdict.passed
+    summary(results).fnmatch_lines(
+        ["*not compared: none of the questions that ran are in the baseline*"]
+    )
+
+
+def test_questions_edited_under_the_same_id_are_not_compared(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    edited = suite_text().replace(
+        "'Fact question 0?', answer: 'answer0'", "'Fact question 0?', answer: 'other'"
+    )
+    results, verdict = gated(
+        run_suite(facts(tmp_path, edited), answering(honest_replies())), baseline
+    )
+    assert verdict.passed
+    summary(results).fnmatch_lines(
+        ["  vs baseline: 31 paired questions; edited since (not compared): fact-0"]
+    )
+    rephrased = suite_text().replace("Fact question", "Rephrased fact")
+    replies = {k.replace("Fact question", "Rephrased fact"): v for k, v in honest_replies().items()}
+    results, verdict = gated(run_suite(facts(tmp_path, rephrased), answering(replies)), baseline)
+    assert not verdict.passed
+    summary(results).fnmatch_lines(
+        ["*REFUSED: only 12 of the suite's 32 questions are in its baseline*"]
+    )
+
+
+def test_tags_with_enough_questions_are_gated_on_their_own(tmp_path: Path) -> None:
+    baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    replies = honest_replies()
+    replies.update({f"Fact question {i}?": "It is Atlantis." for i in range(1, ANSWERABLE, 2)})
+    results, verdict = gated(
+        run_suite(facts(tmp_path), answering(replies)), baseline, tag_min_questions=10
+    )
+    assert not verdict.passed
+    summary(results).fnmatch_lines(["    tag geo error rate 0.000 * → 1.000 *REGRESSED"])
+    report = Outputs(OutputPaths()).report(results, [], [], RUN, verdict)
+    assert report is not None
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
     suite = report["suites"][0]
     assert suite["tags"]["geo"]["error_rate"] == 1.0 and suite["tags"]["sci"]["error_rate"] == 0.0
     by_scope = {(m["scope"], m["metric"]): m for m in suite["baseline"]["metrics"]}
@@ -319,62 +368,47 @@ def test_tags_with_enough_questions_are_gated_on_their_own(
     assert "tag geo: error rate regressed" in " ".join(suite["baseline"]["regressions"])
 
 
-def test_full_update_drops_deleted_questions(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    make_baseline(pytester, server)
-    pytester.makefile(".yaml", abstain_facts=suite_text(first=15))
-    make_baseline(pytester, server)
-    data = json.loads((pytester.path / "baseline.json").read_text(encoding="utf-8"))
-    assert len(data["suites"]["abstain_facts.yaml"]["questions"]) == 5 + UNKNOWABLE
-    assert run(pytester, server).ret == 0
+RUN = {"model": "m", "models": ["m"], "endpoint": None, "samples": None, "concurrency": 4}
 
 
-def test_tiny_suite_says_untestable_even_under_quiet(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    pytester.makefile(
-        ".yaml",
-        abstain_facts="questions:\n  - {id: a, question: 'Fact question 1?', answer: answer1}\n",
-    )
-    make_baseline(pytester, server)
-    server.replies["Fact question 1?"] = "It is Atlantis."
-    result = run(pytester, server, "-q")
-    result.stdout.fnmatch_lines(
-        ["*gate passed (baseline comparison untestable: too few questions)"]
-    )
+def test_partial_update_keeps_the_questions_not_run(tmp_path: Path) -> None:
+    saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    replies = {**honest_replies(), "Fact question 1?": "Nope."}
+    ran = run_suite(facts(tmp_path), answering(replies), only=lambda qid: qid == "fact-1")
+    questions = saved(tmp_path, ran).suites["abstain_facts.yaml"].questions
+    assert len(questions) == ANSWERABLE + UNKNOWABLE
+    assert questions["fact-1"].counts.wrong == 1 and questions["fact-2"].counts.correct == 1
 
 
-def test_running_only_new_questions_is_not_a_refusal(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    make_baseline(pytester, server)
-    pytester.makefile(
-        ".yaml", abstain_facts=suite_text() + "  - {id: brand-new, question: 'New?', idk: true}\n"
-    )
-    result = run(pytester, server, "-k", "brand-new")
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(
-        ["*not compared: none of the questions that ran are in the baseline*"]
-    )
+def test_full_update_drops_deleted_questions(tmp_path: Path) -> None:
+    saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
+    shorter = run_suite(facts(tmp_path, suite_text(first=15)), answering(honest_replies()))
+    baseline = saved(tmp_path, shorter)
+    assert len(baseline.suites["abstain_facts.yaml"].questions) == 5 + UNKNOWABLE
+    again = run_suite(facts(tmp_path, suite_text(first=15)), answering(honest_replies()))
+    assert gated(again, baseline)[1].passed
 
 
-def test_questions_edited_under_the_same_id_are_not_compared(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    make_baseline(pytester, server)
-    edited = suite_text().replace(
-        "'Fact question 0?', answer: 'answer0'", "'Fact question 0?', answer: 'other'"
+def test_missing_baseline_is_a_note_with_the_command(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    results = run_suite(facts(tmp_path), answering(honest_replies()))
+    note = Outputs(OutputPaths(baseline=path)).baseline_step(
+        BaselineUse(None, False, False), results
     )
-    pytester.makefile(".yaml", abstain_facts=edited)
-    result = run(pytester, server)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(
-        ["  vs baseline: 31 paired questions; edited since (not compared): fact-0"]
-    )
-    pytester.makefile(
-        ".yaml", abstain_facts=suite_text().replace("Fact question", "Rephrased fact")
-    )
-    result = run(pytester, server)
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(
-        ["*REFUSED: only 12 of the suite's 32 questions are in its baseline*"]
-    )
+    assert note is not None
+    pytest.LineMatcher([note[0]]).fnmatch_lines(
+        [f"no baseline at {path} yet: nothing compared. Create it from a good run with "
+         f"--abstain-baseline {path} --abstain-update-baseline"]
+    )  # fmt: skip
+    assert decide(results, []).passed
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(("content", "message"), CORRUPT)
+def test_corrupt_baseline_says_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BaselineError) as raised:
+        read_baseline(path)
+    pytest.LineMatcher([str(raised.value)]).fnmatch_lines([f"baseline {path}: *{message}*"])
+    assert path.read_text(encoding="utf-8") == content

@@ -1,4 +1,5 @@
-"""The response cache: keys, record/replay modes, concurrent writers, no secrets."""
+"""The response cache: keys, record/replay modes (end to end, and through the pipeline without
+pytest), concurrent writers, no secrets."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from direct_run import answering, planned, run_suite
+from direct_run import asker as direct_asker
 from openai_server import FakeOpenAI
 
 from pytest_abstain.asking.cache import CacheKey, ResponseCache
+from pytest_abstain.asking.responders import CallableResponder
+from pytest_abstain.dry_run import dry_run
+from pytest_abstain.pipeline import Pipeline, failure_text
 from pytest_abstain.records import Reply
+from pytest_abstain.results.verdict import decide
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 SUITE = """
@@ -87,7 +94,9 @@ def run(pytester: pytest.Pytester, server: FakeOpenAI, *extra: str) -> pytest.Ru
     )  # fmt: skip
 
 
-def test_record_then_replay_asks_nothing(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
+def test_record_then_replay_asks_nothing_and_each_record_mode(
+    pytester: pytest.Pytester, server: FakeOpenAI
+) -> None:
     assert run(pytester, server).ret == 0
     assert len(server.requests) == 2
     server.reset_stats()
@@ -96,30 +105,8 @@ def test_record_then_replay_asks_nothing(pytester: pytest.Pytester, server: Fake
     assert result.parseoutcomes() == {"correct": 1, "abstained": 1}
     result.stdout.fnmatch_lines(["  cache: 2 of 2 replies replayed"])
 
-
-def test_replay_only_fails_clearly_on_a_missing_entry(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    assert run(pytester, server).ret == 0
-    server.reset_stats()
-    result = run(pytester, server, "--abstain-record", "replay", "--abstain-threshold", "0.9")
-    assert result.ret == 1 and server.requests == []
-    result.stdout.fnmatch_lines(
-        [
-            "no reply for 'capital' from m (1 of 1 samples); not scored:",
-            "  sample 1: not in the response cache *cache (--abstain-record replay asks nothing):"
-            " the closest cached entry differs in messages (user message at character *:"
-            " *75%* → *90%*). Record it with --abstain-record missing",
-        ]
-    )
-
-
-def test_all_re_records_and_off_ignores_the_cache(
-    pytester: pytest.Pytester, server: FakeOpenAI
-) -> None:
-    assert run(pytester, server).ret == 0
+    # off neither reads nor writes the cache; all asks again and records what it got.
     server.replies["France"] = "Lyon."
-    server.reset_stats()
     assert run(pytester, server, "--abstain-record", "off").parseoutcomes()["wrong"] == 1
     assert len(server.requests) == 2
     server.reset_stats()
@@ -129,38 +116,6 @@ def test_all_re_records_and_off_ignores_the_cache(
     assert len(server.requests) == 2
     server.reset_stats()
     assert run(pytester, server, "--abstain-record", "replay").parseoutcomes()["wrong"] == 1
-
-
-def test_samples_are_independent_entries(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    counter = itertools.count()
-    server.responder = lambda messages: "Paris." if next(counter) % 2 else "Lyon."
-    first = run(
-        pytester, server, "--abstain-samples", "4", "-k", "capital", "--abstain-report", "a.json"
-    )
-    assert first.ret == 0
-    assert len(list((pytester.path / "cache").glob("*/*.json"))) == 4
-    server.reset_stats()
-    second = run(
-        pytester, server, "--abstain-samples", "4", "-k", "capital", "--abstain-record", "replay",
-        "--abstain-report", "b.json",
-    )  # fmt: skip
-    assert second.ret == 0 and server.requests == []
-
-    def replies(name: str) -> list[str]:
-        report = json.loads((pytester.path / name).read_text(encoding="utf-8"))
-        return [str(r) for r in report["suites"][0]["questions"][0]["replies"]]
-
-    assert replies("a.json") == replies("b.json")
-    assert sorted(replies("a.json")) == ["Lyon.", "Lyon.", "Paris.", "Paris."]
-
-
-def test_dry_run_counts_without_asking(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
-    result = run(pytester, server, "--abstain-dry-run", "--abstain-samples", "3")
-    assert result.ret == 0 and server.requests == []
-    result.stdout.fnmatch_lines(["abstain_c.yaml: 6 replies, 0 in the cache, 6 to ask"])
-    assert run(pytester, server, "-k", "capital").ret == 0
-    result = run(pytester, server, "--abstain-dry-run")
-    result.stdout.fnmatch_lines(["abstain_c.yaml: 2 replies, 1 in the cache, 1 to ask"])
 
 
 def test_explain_misses(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
@@ -192,3 +147,88 @@ def test_two_processes_filling_one_cache_corrupt_nothing(
     assert not list((pytester.path / "cache").glob("*/.*.tmp"))
     everything = "".join(p.read_text(encoding="utf-8") for p in entries)
     assert api_key not in everything and "Bearer" not in everything
+
+
+# --- the cache in the pipeline, without pytest (tests/direct_run.py) ---------------------------
+
+
+class Counted:
+    """A team's responder answering from `replies`, counting the prompts it is asked."""
+
+    def __init__(self, replies: dict[str, str]) -> None:
+        self.answer = answering(replies)
+        self.asked: list[str] = []
+
+    def __call__(self, prompt: str) -> str:
+        self.asked.append(prompt)
+        return self.answer(prompt)
+
+
+def suite(tmp_path: Path) -> Path:
+    path = tmp_path / "abstain_c.yaml"
+    path.write_text(SUITE, encoding="utf-8")
+    return path
+
+
+REPLIES = {"France": "Paris.", "birthday": "I don't know."}
+
+
+def test_replay_only_fails_clearly_on_a_missing_entry(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache")
+    run_suite(suite(tmp_path), Counted(REPLIES), cache=cache)
+    again = Counted(REPLIES)
+    [result] = run_suite(suite(tmp_path), again, cli={"threshold": 0.9}, cache=cache,
+                         record_mode="replay")  # fmt: skip
+    assert again.asked == []
+    capital = result.questions[0]
+    assert capital.grades == ["error"]
+    pytest.LineMatcher((failure_text(capital) or "").splitlines()).fnmatch_lines(
+        [
+            "no reply for 'capital' from m (1 of 1 samples); not scored:",
+            "  sample 1: not in the response cache *cache (--abstain-record replay asks nothing):"
+            " the closest cached entry differs in messages (user message at character *:"
+            " *75%* → *90%*). Record it with --abstain-record missing",
+        ]
+    )
+    assert not decide([result], [], question_errors=2).passed  # no error budget
+
+
+def test_samples_are_independent_entries(tmp_path: Path) -> None:
+    counter = itertools.count()
+    cache = ResponseCache(tmp_path / "cache")
+    options: dict[str, object] = {"samples": 4}
+
+    def alternating(prompt: str) -> str:
+        return "Paris." if next(counter) % 2 else "Lyon."
+
+    def capital(qid: str) -> bool:
+        return qid == "capital"
+
+    [first] = run_suite(suite(tmp_path), alternating, cli=options, only=capital, cache=cache)
+    assert len(list((tmp_path / "cache").glob("*/*.json"))) == 4
+    replayed = Counted(REPLIES)
+    [second] = run_suite(suite(tmp_path), replayed, cli=options, only=capital, cache=cache,
+                         record_mode="replay")  # fmt: skip
+    assert replayed.asked == []
+    assert second.questions[0].replies == first.questions[0].replies
+    assert sorted(map(str, first.questions[0].replies)) == ["Lyon.", "Lyon.", "Paris.", "Paris."]
+
+
+def test_dry_run_counts_without_asking(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache")
+    asked = Counted(REPLIES)
+
+    def dry(**cli: object) -> list[str]:
+        plans = [(plan, False) for plan in planned(suite(tmp_path), cli)]
+        responder = CallableResponder(asked, "m", timeout=10)
+        with direct_asker() as asking:
+            pipeline = Pipeline(
+                asking, responder=lambda plan: responder, judge=lambda plan: responder, cache=cache
+            )
+            return dry_run(pipeline, plans).lines()
+
+    assert dry(samples=3) == ["abstain_c.yaml: 6 replies, 0 in the cache, 6 to ask"]
+    assert asked.asked == []
+    run_suite(suite(tmp_path), asked, only=lambda qid: qid == "capital", cache=cache)
+    assert dry() == ["abstain_c.yaml: 2 replies, 1 in the cache, 1 to ask"]
+    assert len(asked.asked) == 1

@@ -5,10 +5,16 @@ work stops with one message."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from direct_run import answering, run_suite
 from openai_server import FakeOpenAI, Fault
+
+from pytest_abstain.render.terminal import render
+from pytest_abstain.results.suites import overall_metrics
+from pytest_abstain.results.verdict import Verdict, decide
 
 SUITE = """
 name: tiny
@@ -141,17 +147,6 @@ def test_errors_within_the_budget_show_but_do_not_fail_the_run(
     assert data["verdict"] == "passed"  # as the exit code says
 
 
-def test_errors_beyond_the_budget_fail_the_gate(
-    pytester: pytest.Pytester, tiny: FakeOpenAI
-) -> None:
-    tiny.faults = {"hexagon": Fault(400, "bad request")}
-    # 10% of 4 replies allows none.
-    result = pytester.runpytest(*args(tiny, "--abstain-max-errors", "10%"))
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(["*errors 1 of 4 replies > max_errors 10%*"])
-    assert "the run passes" not in result.stdout.str()
-
-
 @pytest.mark.parametrize(
     ("other", "extra"),
     [
@@ -191,11 +186,42 @@ def test_a_wrong_key_stops_the_run_with_one_message(
     assert not (pytester.path / "r.json").exists()  # a report of nothing would mislead
 
 
-def test_a_suite_sets_its_own_error_budget(pytester: pytest.Pytester, tiny: FakeOpenAI) -> None:
-    pytester.makefile(".yaml", abstain_tiny='gates: {max_errors: "25%"}\n' + SUITE)
-    tiny.faults = {"hexagon": Fault(400, "bad request")}
-    result = pytester.runpytest(*args(tiny))
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["  gate passed: errors 1 of 4 replies <= max_errors 25%"])
+# --- error budgets without pytest (tests/direct_run.py): the gate line and the verdict --------
+
+
+def bad_request_on_the_hexagon(prompt: str) -> str:
+    if "hexagon" in prompt:
+        raise ValueError("bad request")
+    return answering(REPLIES)(prompt)
+
+
+def budgeted(tmp_path: Path, suite: str = SUITE, **cli: object) -> tuple[list[str], Verdict]:
+    """The suite answered with one error: the summary's lines and the verdict."""
+    path = tmp_path / "abstain_tiny.yaml"
+    path.write_text(suite, encoding="utf-8")
+    results = run_suite(path, bad_request_on_the_hexagon, cli=cli)
+    assert results[0].counts.error == 1
+    lines = [text for text, _ in render(results, overall_metrics(results), 0)]
+    return lines, decide(results, [], question_errors=1)
+
+
+def test_errors_beyond_the_budget_fail_the_gate(tmp_path: Path) -> None:
+    # 10% of 4 replies allows none.
+    lines, verdict = budgeted(tmp_path, max_errors="10%")
+    pytest.LineMatcher(lines).fnmatch_lines(["*errors 1 of 4 replies > max_errors 10%*"])
+    assert verdict.unexcused_errors == ("abstain_tiny.yaml",) and verdict.failed_gates
+    # Not forgiven: no "the run passes" line, and the failed question and gate fail the run.
+    assert verdict.forgiven == 0
+    assert verdict.exit_status(1, 2, run_failed=False) == 1
+
+
+def test_a_suite_sets_its_own_error_budget(tmp_path: Path) -> None:
+    suite = 'gates: {max_errors: "25%"}\n' + SUITE
+    lines, verdict = budgeted(tmp_path, suite)
+    pytest.LineMatcher(lines).fnmatch_lines(
+        ["  gate passed: errors 1 of 4 replies <= max_errors 25%"]
+    )
+    assert verdict.passed and verdict.exit_status(1, 1, run_failed=False) == 0
     # The command line still wins over the suite.
-    assert pytester.runpytest(*args(tiny, "--abstain-max-errors", "0")).ret == 1
+    _, stricter = budgeted(tmp_path, suite, max_errors="0")
+    assert not stricter.passed and stricter.exit_status(1, 2, run_failed=False) == 1

@@ -1,12 +1,18 @@
-"""The plugin's own hooks, each implemented in a conftest.py, end to end."""
+"""The plugin's own hooks, each implemented in a conftest.py, end to end; what the pipeline
+makes of a bad answer from one, directly."""
 
 from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
+from direct_run import run_suite
 from openai_server import FakeOpenAI
+
+from pytest_abstain.pipeline import Hooks, failure_text
+from pytest_abstain.results.verdict import decide
 
 SUITE = """
 questions:
@@ -103,21 +109,6 @@ def test_grade_reply_wins_and_falls_back_to_the_built_in_grader(
     }  # fmt: skip
 
 
-def test_a_bad_grade_from_the_hook_is_an_error_never_a_grade(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
-) -> None:
-    openai_server.default_reply = "Paris."
-    result = run(pytester, openai_server, """
-        def pytest_abstain_grade_reply(config, question, reply):
-            return "probably" if question.id == "capital" else None
-    """)  # fmt: skip
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(
-        ["*grading failed: ValueError: pytest_abstain_grade_reply returned 'probably'*"]
-    )
-    assert grades(pytester)["capital"] == ["error"]
-
-
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
 def test_results_reach_the_hook_once_with_the_report(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str, workers: list[str]
@@ -140,3 +131,17 @@ def test_results_reach_the_hook_once_with_the_report(
     data = json.loads(seen[0])
     # capital correct (+1), order wrong (-3), birthday wrong (-3): -5 / 3.
     assert data == {"keys": ["abstain_hooks.yaml"], "score": pytest.approx(-5 / 3), "worker": False}
+
+
+def test_a_bad_grade_from_the_hook_is_an_error_never_a_grade(tmp_path: Path) -> None:
+    # (The hook's wiring: test_grade_reply_wins_and_falls_back_to_the_built_in_grader.)
+    path = tmp_path / "abstain_hooks.yaml"
+    path.write_text(SUITE, encoding="utf-8")
+    hooks = Hooks(grade=lambda plan, reply: "probably" if plan.question.id == "capital" else None)
+    [result] = run_suite(path, lambda prompt: "Paris.", hooks=hooks)
+    capital = result.questions[0]
+    assert capital.grades == ["error"]
+    pytest.LineMatcher((failure_text(capital) or "").splitlines()).fnmatch_lines(
+        ["*grading failed: ValueError: pytest_abstain_grade_reply returned 'probably'*"]
+    )
+    assert not decide([result], [], question_errors=1).passed

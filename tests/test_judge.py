@@ -7,12 +7,15 @@ import json
 import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from direct_run import answering, gated, run_suite, summary
 from openai_server import FakeOpenAI, Fault, last_user_message
 
+from pytest_abstain.asking.cache import ResponseCache
 from pytest_abstain.grading import Expectation, Tolerance, rule_grade
 from pytest_abstain.judging import (
     DEFAULT_JUDGE_PROMPT,
@@ -23,6 +26,9 @@ from pytest_abstain.judging import (
     parse_verdict,
 )
 from pytest_abstain.render.json_report import report_schema
+from pytest_abstain.results.baseline import update_baseline
+from pytest_abstain.results.suites import SuiteResult
+from pytest_abstain.results.verdict import decide
 
 # --- where the string rules doubt ------------------------------------------------------------
 
@@ -351,23 +357,6 @@ def test_judge_asks_at_temperature_zero_unless_the_model_refuses_it(
     assert questions(pytester)["hedged"]["grades"] == ["correct"]
 
 
-def test_an_unreadable_verdict_is_not_cached(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
-) -> None:
-    pytester.makefile(".yaml", abstain_judged=SUITE)
-    openai_server.responder = Scripted(MODEL, VERDICTS)
-    openai_server.faults["Reply: I don't know, but maybe 12-03."] = Fault(500, "judge down")
-    cache = ("--abstain-judge-model", "j", "--abstain-cache", "c")
-    assert run(pytester, openai_server, *cache).ret == 1
-    openai_server.reset_stats()
-    openai_server.faults.clear()
-    again = run(pytester, openai_server, *cache)
-    assert again.ret == 1
-    # Only the unreadable verdict is asked again (the 500 was never stored either).
-    asked = sorted(_judged_reply(last_user_message(r["messages"])) for r in openai_server.requests)
-    assert asked == ["I don't know, but maybe 12-03.", "Work ran from 1887 to 1889."]
-
-
 def test_dry_run_counts_judge_requests(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
 ) -> None:
@@ -379,43 +368,6 @@ def test_dry_run_counts_judge_requests(
         "requests and up to 5 more where the rules are unsure*"
     ])  # fmt: skip
     assert openai_server.requests == []
-
-
-def test_each_doubtful_reply_is_judged_once_per_question(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
-) -> None:
-    """(That the judge works ahead of pytest is held without a clock in test_pipeline.py.)"""
-    n = 12
-    lines = [f"  - {{id: q{i}, question: 'Capital {i}?', answer: Canberra}}" for i in range(n)]
-    pytester.makefile(".yaml", abstain_many="judge: unsure\nquestions:\n" + "\n".join(lines))
-    hedge = "Canberra or Sydney; I'd guess Canberra."
-    scripted = Scripted({"Capital": hedge}, {hedge: "Verdict: CORRECT"})
-    openai_server.responder = scripted
-    result = run(pytester, openai_server, "--abstain-judge-model", "j")
-    assert result.ret == 0
-    # The same reply to different questions is judged once per question (the prompt differs).
-    assert len(scripted.judged) == n
-
-
-def test_baseline_records_the_judge_and_notes_a_change(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
-) -> None:
-    pytester.makefile(".yaml", abstain_judged=SUITE)
-    verdicts = {**VERDICTS, "Work ran from 1887 to 1889.": "Verdict: CORRECT"}
-    openai_server.responder = Scripted(MODEL, verdicts)
-    base = ("--abstain-baseline", "b.json")
-    made = run(pytester, openai_server, "--abstain-judge-model", "j1", *base,
-               "--abstain-update-baseline")  # fmt: skip
-    assert made.ret == 0
-    produced = json.loads((pytester.path / "b.json").read_text())["suites"]
-    [entry] = produced.values()
-    assert entry["produced_by"]["judge"] == "j1"
-    assert len(entry["produced_by"]["judge_prompt_sha256"]) == 64
-    again = run(pytester, openai_server, "--abstain-judge-model", "j2", *base, "-v")
-    again.stdout.fnmatch_lines(["*judge changed: j1 → j2*"])
-    always = run(pytester, openai_server, "--abstain-judge-model", "j1", *base,
-                 "--abstain-judge", "always", "-v")  # fmt: skip
-    always.stdout.fnmatch_lines(["*the judge grades always now, unsure in the baseline*"])
 
 
 CALIBRATION = """
@@ -512,3 +464,89 @@ questions:
     result = pytester.runpytest("--abstain-model", "m")
     result.stdout.fnmatch_lines(["*question 'a': reply and verdict are for judge calibration*"])
     assert result.ret != 0
+
+
+# --- the judge in the pipeline, without pytest (tests/direct_run.py) ---------------------------
+
+
+def judged_suite(tmp_path: Path, text: str = SUITE) -> Path:
+    path = tmp_path / "abstain_judged.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_each_doubtful_reply_is_judged_once_per_question(tmp_path: Path) -> None:
+    """(That the judge works ahead of pytest is held without a clock in test_pipeline.py.)"""
+    n = 12
+    lines = [f"  - {{id: q{i}, question: 'Capital {i}?', answer: Canberra}}" for i in range(n)]
+    path = judged_suite(tmp_path, "judge: unsure\nquestions:\n" + "\n".join(lines))
+    hedge = "Canberra or Sydney; I'd guess Canberra."
+    judged: list[str] = []
+
+    def judge(prompt: str) -> str:
+        judged.append(_judged_reply(prompt))
+        return "Verdict: CORRECT"
+
+    [result] = run_suite(path, answering({"Capital": hedge}), cli={"judge_model": "j"}, judge=judge)
+    assert [q.grades for q in result.questions] == [["correct"]] * n
+    assert decide([result], []).passed
+    # The same reply to different questions is judged once per question (the prompt differs).
+    assert judged == [hedge] * n
+
+
+def test_an_unreadable_verdict_is_not_cached(tmp_path: Path) -> None:
+    path = judged_suite(tmp_path)
+    cache = tmp_path / "c"
+
+    def judge(prompt: str) -> str:
+        reply = _judged_reply(prompt)
+        if reply == "I don't know, but maybe 12-03.":
+            raise ConnectionError("judge down")
+        return VERDICTS[reply]
+
+    first = run_suite(path, answering(MODEL), cli={"judge_model": "j"}, judge=judge,
+                      cache=ResponseCache(cache))  # fmt: skip
+    grades = {q.id: q.grades for q in first[0].questions}
+    assert grades["unreadable"] == grades["judge-down"] == ["error"]
+    asked: list[str] = []
+
+    def again(prompt: str) -> str:
+        asked.append(_judged_reply(prompt))
+        return VERDICTS[asked[-1]]
+
+    model_asked: list[str] = []
+
+    def model(prompt: str) -> str:
+        model_asked.append(prompt)
+        return answering(MODEL)(prompt)
+
+    second = run_suite(path, model, cli={"judge_model": "j"}, judge=again,
+                       cache=ResponseCache(cache))  # fmt: skip
+    assert model_asked == []  # every model reply was cached
+    # Only the unreadable verdict is asked again (the failed call was never stored either).
+    assert sorted(asked) == ["I don't know, but maybe 12-03.", "Work ran from 1887 to 1889."]
+    assert {q.id: q.grades for q in second[0].questions}["unreadable"] == ["error"]
+    assert {q.id: q.grades for q in second[0].questions}["judge-down"] == ["wrong"]
+
+
+def test_baseline_records_the_judge_and_notes_a_change(tmp_path: Path) -> None:
+    path = judged_suite(tmp_path)
+    verdicts = {**VERDICTS, "Work ran from 1887 to 1889.": "Verdict: CORRECT"}
+
+    def judge(prompt: str) -> str:
+        return verdicts.get(_judged_reply(prompt), "Verdict: CORRECT")
+
+    def judged_by(name: str, **cli: str) -> list[SuiteResult]:
+        options = {"judge_model": name, **cli}
+        return run_suite(path, answering(MODEL), cli=options, judge=judge, judge_name=name)
+
+    baseline = update_baseline(tmp_path / "b.json", judged_by("j1"))
+    entry = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))["suites"][path.name]
+    assert entry["produced_by"]["judge"] == "j1"
+    assert len(entry["produced_by"]["judge_prompt_sha256"]) == 64
+    results, _ = gated(judged_by("j2"), baseline)
+    summary(results, verbosity=1).fnmatch_lines(["*judge changed: j1 → j2*"])
+    results, _ = gated(judged_by("j1", judge="always"), baseline)
+    summary(results, verbosity=1).fnmatch_lines(
+        ["*the judge grades always now, unsure in the baseline*"]
+    )

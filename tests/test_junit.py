@@ -164,3 +164,28 @@ def test_a_failed_calibration_audit_names_each_check_with_its_p_value() -> None:
     assert len(checks) == 1 and checks[0].startswith("  overconfident: at t=0.9 it answered 100%")
     assert checks[0].endswith("(p=0.002)")
     assert calibration_properties(sweep) == [("abstain_calibration_problems", 1)]
+
+
+def test_a_suite_case_gives_the_metrics_range_over_the_undecided_replies() -> None:
+    result = suite_result("s.yaml", ["correct", "wrong"], max_error_rate=0.9)
+    unsure = dataclasses.replace(result.questions[0], doubts=["partial: only part of it"])
+    result = SuiteResult(result.info, [unsure, result.questions[1]])
+    properties = dict(suite_properties(result))
+    assert properties["abstain_undecided"] == 1
+    assert properties["abstain_undecided_by"] == "partial 1"
+    # Graded wrong, the undecided reply makes the score -3; graded correct, -1.
+    assert properties["abstain_score_range"] == "-3.000 to -1.000"
+    assert properties["abstain_error_rate_range"] == "0.500 to 1.000"
+    assert properties["abstain_verdict"] == "passed"
+    assert "abstain_undecided" not in dict(suite_properties(suite_result("s.yaml", ["wrong"])))
+
+
+def test_a_comparison_too_small_to_test_says_untestable() -> None:
+    before = suite_result("s.yaml", ["correct"])
+    now = suite_result("s.yaml", ["wrong"])
+    now.comparison = compare_suite(now, suite_baseline(before), 20)
+    properties = dict(suite_properties(now))
+    assert properties["abstain_baseline"] == "untestable"
+    assert properties["abstain_baseline_error_rate"] == 0.0
+    assert properties["abstain_error_rate_delta"] == 1.0
+    assert properties["abstain_error_rate_p"] == 0.5

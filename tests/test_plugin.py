@@ -59,8 +59,8 @@ def properties(case: ET.Element) -> dict[str, str]:
     return {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
 
 
-def test_asks_grades_and_summarises(pytester: pytest.Pytester, tiny: FakeOpenAI) -> None:
-    result = pytester.runpytest(*args(tiny))
+def test_asks_grades_summarises_and_reports(pytester: pytest.Pytester, tiny: FakeOpenAI) -> None:
+    result = pytester.runpytest(*args(tiny, "--abstain-report", "out/report.json"))
     assert result.ret == 0
     assert result.parseoutcomes() == {"correct": 2, "wrong": 1, "abstained": 1}
     result.stdout.fnmatch_lines(
@@ -80,14 +80,33 @@ def test_asks_grades_and_summarises(pytester: pytest.Pytester, tiny: FakeOpenAI)
     assert len(tiny.requests) == 4
     assert all(r["model"] == "fake-model" for r in tiny.requests)
 
+    # The JSON report: valid, complete, written atomically, and without the key.
+    report = json.loads((pytester.path / "out" / "report.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
+    assert report["verdict"] == "passed"
+    assert report["run"]["model"] == "fake-model"
+    assert report["overall"]["wrong"] == 1 and report["overall"]["score"] == pytest.approx(-0.25)
+    (suite,) = report["suites"]
+    assert suite["key"] == "abstain_tiny.yaml" and suite["threshold"] == 0.75
+    assert suite["penalty"] == pytest.approx(3.0) and suite["verdict"] == "not gated"
+    assert suite["usage"]["prompt_tokens"] > 0
+    by_id = {q["id"]: q for q in suite["questions"]}
+    assert list(by_id) == ["capital", "symbol", "birthday", "sides"]
+    assert by_id["symbol"]["grades"] == ["wrong"] and by_id["symbol"]["replies"] == ["It is Ag."]
+    assert by_id["birthday"]["grade"] == "abstained" and by_id["birthday"]["idk"] is True
+    assert not list(pytester.path.glob("out/.*.tmp"))
+    assert "sk-test" not in (pytester.path / "out" / "report.json").read_text(encoding="utf-8")
 
-def test_confidence_target_is_stated_in_the_prompt(
+
+def test_confidence_target_is_stated_and_samples_ask_each_question_k_times(
     pytester: pytest.Pytester, tiny: FakeOpenAI
 ) -> None:
-    result = pytester.runpytest(*args(tiny, "--abstain-threshold", "0.9"))
+    result = pytester.runpytest(*args(tiny, "--abstain-threshold", "0.9", "--abstain-samples", "3"))
     assert result.ret == 0
     prompts = [r["messages"][-1]["content"] for r in tiny.requests]
     assert all("more than 90% confident" in p and "costs 9 points" in p for p in prompts)
+    assert len(tiny.requests) == 12
+    result.stdout.fnmatch_lines(["  replies 12: correct 6, wrong 3, abstained 3, no reply 0"])
 
 
 def test_instruction_off_sends_the_question_as_is(
@@ -155,33 +174,6 @@ def test_collect_only_never_asks_or_fails(pytester: pytest.Pytester, tiny: FakeO
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*4 tests collected*"])
     assert tiny.requests == []
-
-
-def test_json_report_is_valid_and_complete(pytester: pytest.Pytester, tiny: FakeOpenAI) -> None:
-    result = pytester.runpytest(*args(tiny, "--abstain-report", "out/report.json"))
-    assert result.ret == 0
-    report = json.loads((pytester.path / "out" / "report.json").read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(report_schema()).validate(report)
-    assert report["verdict"] == "passed"
-    assert report["run"]["model"] == "fake-model"
-    assert report["overall"]["wrong"] == 1 and report["overall"]["score"] == pytest.approx(-0.25)
-    (suite,) = report["suites"]
-    assert suite["key"] == "abstain_tiny.yaml" and suite["threshold"] == 0.75
-    assert suite["penalty"] == pytest.approx(3.0) and suite["verdict"] == "not gated"
-    assert suite["usage"]["prompt_tokens"] > 0
-    by_id = {q["id"]: q for q in suite["questions"]}
-    assert list(by_id) == ["capital", "symbol", "birthday", "sides"]
-    assert by_id["symbol"]["grades"] == ["wrong"] and by_id["symbol"]["replies"] == ["It is Ag."]
-    assert by_id["birthday"]["grade"] == "abstained" and by_id["birthday"]["idk"] is True
-    assert not list(pytester.path.glob("out/.*.tmp"))
-    assert "sk-test" not in (pytester.path / "out" / "report.json").read_text(encoding="utf-8")
-
-
-def test_samples_ask_each_question_k_times(pytester: pytest.Pytester, tiny: FakeOpenAI) -> None:
-    result = pytester.runpytest(*args(tiny, "--abstain-samples", "3"))
-    assert result.ret == 0
-    assert len(tiny.requests) == 12
-    result.stdout.fnmatch_lines(["  replies 12: correct 6, wrong 3, abstained 3, no reply 0"])
 
 
 def test_api_failure_is_an_error_never_a_grade(

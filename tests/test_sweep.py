@@ -12,12 +12,14 @@ import jsonschema
 import pytest
 from openai_server import FakeOpenAI, last_user_message
 
+from pytest_abstain.outputs import OutputPaths, Outputs
 from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
 from pytest_abstain.render.json_report import report_schema
 from pytest_abstain.render.terminal import sweep_lines
 from pytest_abstain.render.wording import UNTESTABLE
 from pytest_abstain.results.suites import SuiteResult
 from pytest_abstain.results.sweep import binomial_cdf, sweeps, wilson
+from pytest_abstain.results.verdict import decide
 from pytest_abstain.settings import parse_thresholds
 
 # -- arithmetic ---------------------------------------------------------------------------
@@ -143,15 +145,6 @@ def overconfident(messages: list[dict[str, Any]]) -> str:
     return "Lyon." if i % 10 >= 7 else "Paris."
 
 
-def contrary(messages: list[dict[str, Any]]) -> str:
-    """Abstains more when the stakes are low: the wrong way round."""
-    prompt = last_user_message(messages)
-    i, t = number(prompt), stated_t(prompt)
-    if t < 0.6 and i % 2:
-        return "I don't know."
-    return "Paris."
-
-
 def run_sweep(
     pytester: pytest.Pytester, server: FakeOpenAI, model: Callable[[list[dict[str, Any]]], str]
 ) -> tuple[pytest.RunResult, Any]:
@@ -191,31 +184,6 @@ def test_a_calibrated_model_passes_the_audit(
         "abstain_sweep.yaml[t=0.5]",
         "abstain_sweep.yaml[t=0.9]",
     ]
-
-
-def test_an_overconfident_model_is_flagged_by_how_much(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
-) -> None:
-    result, report = run_sweep(pytester, openai_server, overconfident)
-    result.stdout.fnmatch_lines(
-        [
-            "  calibration audit: 1 problem(s) (Holm-corrected at 0.05)",
-            "    overconfident: at t=0.9 it answered 100% and was right 70% [[]55–82%[]] of the "
-            "time (40 questions answered): below t by 20 points (overconfident)",
-        ]
-    )
-    findings = report["sweeps"][0]["audit"]["findings"]
-    assert [f["check"] for f in findings if f["failed"]] == ["overconfident"]
-
-
-def test_abstaining_less_as_the_stakes_rise_is_flagged(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
-) -> None:
-    result, report = run_sweep(pytester, openai_server, contrary)
-    result.stdout.fnmatch_lines(
-        ["    abstention falls: abstention 50% → 0% from t=0.5 → t=0.9 (40 paired questions)"]
-    )
-    assert report["sweeps"][0]["audit"]["passed"] is False
 
 
 @pytest.mark.parametrize("where", ["suite", "command line"])
@@ -336,3 +304,42 @@ def test_a_sweep_without_t_in_the_prompt_is_refused(
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*thresholds: a sweep states each t in the prompt*"])
     assert openai_server.requests == []
+
+
+# -- the audit's findings, without pytest: the models above as grades per question --------------
+
+RUN = {"model": "m", "models": ["m"], "endpoint": None, "samples": None, "concurrency": 4}
+
+
+def audited(grades_at: Callable[[int, float], Grade]) -> tuple[list[str], dict[str, Any]]:
+    """The sweep's terminal lines and JSON report, each question i graded `grades_at(i, t)`
+    at t = 0.5 and 0.9 (the end-to-end sweep's suite)."""
+    results = [result_of(t, [[grades_at(i, t)] for i in range(QUESTIONS)]) for t in (0.5, 0.9)]
+    audits = sweeps(results)
+    report = Outputs(OutputPaths()).report(results, audits, [], RUN, decide(results, audits))
+    assert report is not None
+    jsonschema.validate(report, report_schema())
+    return [text for text, _ in sweep_lines(audits[0])], report
+
+
+def test_an_overconfident_model_is_flagged_by_how_much() -> None:
+    # Answers everything whatever t says, right 70% of the time (`overconfident` above).
+    lines, report = audited(lambda i, t: W if i % 10 >= 7 else C)
+    pytest.LineMatcher(lines).fnmatch_lines(
+        [
+            "  calibration audit: 1 problem(s) (Holm-corrected at 0.05)",
+            "    overconfident: at t=0.9 it answered 100% and was right 70% [[]55–82%[]] of the "
+            "time (40 questions answered): below t by 20 points (overconfident)",
+        ]
+    )
+    findings = report["sweeps"][0]["audit"]["findings"]
+    assert [f["check"] for f in findings if f["failed"]] == ["overconfident"]
+
+
+def test_abstaining_less_as_the_stakes_rise_is_flagged() -> None:
+    # Abstains on every other question when the stakes are low, on none when high.
+    lines, report = audited(lambda i, t: A if t < 0.6 and i % 2 else C)
+    pytest.LineMatcher(lines).fnmatch_lines(
+        ["    abstention falls: abstention 50% → 0% from t=0.5 → t=0.9 (40 paired questions)"]
+    )
+    assert report["sweeps"][0]["audit"]["passed"] is False
