@@ -44,3 +44,14 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     for name in ("OPENAI_BASE_URL", "OPENAI_CUSTOM_HEADERS", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(name, raising=False)
     return key
+
+
+@pytest.fixture(autouse=True)
+def inner_runs_keep_their_order(request: pytest.FixtureRequest) -> None:
+    """A pytester run is the test's own subject: its items run in the order written, even
+    when pytest-randomly is installed to shuffle this suite (as the order-independence check
+    does); otherwise the plugin under test would be shuffled with it. pytester clears
+    PYTEST_ADDOPTS when it starts, so this is set after it."""
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")
+        request.getfixturevalue("monkeypatch").setenv("PYTEST_ADDOPTS", "-p no:randomly")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import signal
+import typing
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_abstain.grading import (
     DEFAULT_IDK_PHRASES,
@@ -20,7 +24,8 @@ from pytest_abstain.grading import (
     normalize,
     rule_grade,
 )
-from pytest_abstain.records import GRADES
+from pytest_abstain.records import GRADES, Counts, Grade
+from pytest_abstain.schema import load_schema
 
 
 def answer(*aliases: str | float, tolerance: Tolerance | None = None) -> Expectation:
@@ -455,8 +460,18 @@ def test_phrase_list_can_be_any_sequence() -> None:
 # --- grade_reply -----------------------------------------------------------------------------
 
 
-def test_grades_constant() -> None:
-    assert GRADES == ("correct", "wrong", "abstained", "error")
+def test_every_published_place_names_the_same_grades() -> None:
+    # The grades the code knows are the ones the reports, baselines and suites declare: a
+    # grade added or renamed on one side only breaks every reader of the other.
+    assert typing.get_args(Grade) == GRADES
+    assert [f.name for f in dataclasses.fields(Counts)] == list(GRADES)
+    report = load_schema("report")["$defs"]
+    assert report["grade"]["enum"] == list(GRADES)
+    assert report["counts"]["required"] == list(GRADES)
+    graded = [g for g in GRADES if g != "error"]  # what a person or a baseline can count
+    assert report["gradeCounts"]["required"] == graded
+    assert load_schema("baseline")["$defs"]["question"]["required"] == graded
+    assert load_schema("suite")["$defs"]["question"]["properties"]["verdict"]["enum"] == graded
 
 
 PARIS = answer("Paris")
@@ -508,11 +523,26 @@ def test_unknown_can_be_an_answer() -> None:
     assert grade_reply("It is known: Homer.", expectation) == "wrong"
 
 
-def test_grade_reply_never_returns_error() -> None:
-    replies = ["", " ", "?", "Paris", "I don't know", "42"]
-    expectations = [PARIS, IDK, answer(42), Expectation()]
-    grades = {grade_reply(r, e) for r in replies for e in expectations}
-    assert grades <= {"correct", "wrong", "abstained"}
+#: Replies from pieces that steer the rules: answers, abstentions, hedges, numbers, noise.
+REPLY_PIECES = st.sampled_from(
+    ["Paris", "Lyon", "42", "forty-two", "41.9", "I don't know", "not sure", "maybe", "but",
+     "Many people don't know that", "No lo sé", "不知道", "or", "not", "?", ".", ","]
+)  # fmt: skip
+REPLIES = st.one_of(st.text(max_size=80), st.lists(REPLY_PIECES, max_size=8).map(" ".join))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reply=REPLIES, expectation=st.sampled_from([PARIS, IDK, answer(42), Expectation()]))
+def test_a_reply_is_graded_correct_wrong_or_abstained_and_no_idk_reply_is_correct(
+    reply: str, expectation: Expectation
+) -> None:
+    # "error" means no reply (or no grade) at all: a reply the rules read is never one; and
+    # a question nobody can answer is never answered correctly, whatever the reply says.
+    graded = rule_grade(reply, expectation)
+    assert graded.grade in ("correct", "wrong", "abstained")
+    assert grade_reply(reply, expectation) == graded.grade
+    if expectation.idk:
+        assert graded.grade != "correct"
 
 
 # --- abstentions seen from real models, and look-alikes that are answers ----------------------
