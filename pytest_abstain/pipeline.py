@@ -36,7 +36,7 @@ class Unanswered(Exception):
 
 
 class ReplyCache(Protocol):
-    """What the pipeline needs of a response cache (cache.ResponseCache is one)."""
+    """What the pipeline needs of a response cache (asking.cache.ResponseCache is one)."""
 
     @property
     def root(self) -> object: ...
@@ -288,8 +288,9 @@ class Pipeline:
         while self._replied:
             ready = self._replied.popleft()
             if ready not in self._judging:
-                # Its own record reports a missing judge, on the right question.
-                with contextlib.suppress(SetupError):
+                # Whatever goes wrong with another question (no judge, a grading bug) is
+                # reported by its own record, on the right question, not by this one.
+                with contextlib.suppress(Exception):
                     self._start_judging(ready, self._plans[ready], None)
         verdicts: dict[int, Reply] = {}
         for index, future in judging.verdicts.items():

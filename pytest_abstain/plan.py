@@ -69,7 +69,7 @@ class QuestionPlan:
     side_by_side: str | None = None
     #: The LLM judge and when it grades; None: the string rules (and hooks) alone.
     judge: JudgeSpec | None = None
-    #: Ask for the answer with a stated confidence, as JSON (confidence.py).
+    #: Ask for the answer with a stated confidence, as JSON (grading/verbal_confidence.py).
     verbal_confidence: bool = False
 
 

@@ -75,7 +75,7 @@ def test_no_responder_and_no_model_says_how_to_set_one(tmp_path: Path) -> None:
     with pytest.raises(SetupError) as raised:
         answerers(Hook(None)).responder(plan(tmp_path))
     message = str(raised.value)
-    assert message.startswith("no model to ask for abstain_s.yaml: pass --abstain-model NAME")
+    assert message.startswith("no model to ask for abstain_s.yaml::a: pass --abstain-model NAME")
     assert "pytest_abstain_make_responder" in message
 
 

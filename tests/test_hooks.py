@@ -145,3 +145,31 @@ def test_a_bad_grade_from_the_hook_is_an_error_never_a_grade(tmp_path: Path) -> 
         ["*grading failed: ValueError: pytest_abstain_grade_reply returned 'probably'*"]
     )
     assert not decide([result], [], question_errors=1).passed
+
+
+def test_each_folder_s_conftest_answers_for_its_own_suites(pytester: pytest.Pytester) -> None:
+    # Two teams, two bots: a conftest's responder answers only the suites below it.
+    for team in ("a", "b"):
+        folder = pytester.mkdir(team)
+        (folder / f"abstain_{team}.yaml").write_text(
+            "questions:\n  - {id: q, question: Which team?, answer: team-" + team + "}\n",
+            encoding="utf-8",
+        )
+        (folder / "conftest.py").write_text(
+            textwrap.dedent(f"""
+                def pytest_abstain_make_responder(config, suite_path):
+                    def bot(prompt):
+                        return "team-{team}"
+                    bot.abstain_name = "bot-{team}"
+                    return bot
+            """),
+            encoding="utf-8",
+        )
+    result = pytester.runpytest("--abstain-report", "r.json")
+    assert result.ret == 0
+    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    answered = {s["name"]: (s["responder"], s["questions"][0]["grades"]) for s in report["suites"]}
+    assert answered == {
+        "abstain_a.yaml": ("bot-a", ["correct"]),
+        "abstain_b.yaml": ("bot-b", ["correct"]),
+    }

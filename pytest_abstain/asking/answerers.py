@@ -50,8 +50,8 @@ class Answerers:
         if model:
             return self.endpoints.model(model)
         raise SetupError(
-            f"no model to ask for {plan.suite_key}: pass --abstain-model NAME (and "
-            "--abstain-base-url for a non-OpenAI endpoint), or implement "
+            f"no model to ask for {plan.suite_key}::{plan.question.id}: pass --abstain-model "
+            "NAME (and --abstain-base-url for a non-OpenAI endpoint), or implement "
             "pytest_abstain_make_responder in a conftest.py"
         )
 

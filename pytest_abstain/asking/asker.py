@@ -26,8 +26,6 @@ from .retrying import AdaptiveLimit, RetryPolicy
 #: (a wrong key, model or URL) and none succeeded: the rest would only repeat it.
 STOP_AFTER_SAME_FAILURES = 5
 STOP_PREFIX = "abstain: stopped early"
-#: The user property on the report of the question after which the run stopped early.
-STOP_PROPERTY = "abstain_stopped_early"
 
 
 def stop_message(reason: str) -> str:

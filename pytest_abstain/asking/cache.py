@@ -45,7 +45,6 @@ from .misses import MissIndex, canonical, differences
 
 CACHE_VERSION = 1
 RecordMode = Literal["missing", "replay", "all", "off"]
-RECORD_MODES: tuple[RecordMode, ...] = ("missing", "replay", "all", "off")
 #: An entry holds one reply and the messages that asked for it: even a prompt that fills a
 #: million-token context is a few MiB of UTF-8, so a larger file is not an entry.
 MAX_ENTRY_BYTES = 16 * 1024 * 1024

@@ -11,7 +11,8 @@ from .responders import OpenAIResponder, endpoint_of
 #: Sent with every judge request: the same reply should get the same verdict every run.
 JUDGE_PARAMS = {"temperature": 0}
 #: The environment variables holding the keys sent: no cache entry may hold one.
-KEY_VARIABLES = ("OPENAI_API_KEY", "ABSTAIN_JUDGE_API_KEY")
+MODEL_KEY, JUDGE_KEY = "OPENAI_API_KEY", "ABSTAIN_JUDGE_API_KEY"
+KEY_VARIABLES = (MODEL_KEY, JUDGE_KEY)
 
 
 class SetupError(Exception):
@@ -52,9 +53,9 @@ class Endpoints:
                 raise SetupError(problem)
         # A key pasted into a CI secret often ends in a newline, which no HTTP library
         # sends (and some quote back in their error).
-        api_key = self.environ.get("OPENAI_API_KEY", "").strip() or None
+        api_key = self.environ.get(MODEL_KEY, "").strip() or None
         if judge:
-            api_key = self.environ.get("ABSTAIN_JUDGE_API_KEY", "").strip() or api_key
+            api_key = self.environ.get(JUDGE_KEY, "").strip() or api_key
         client = self._clients[(model, base_url, judge)] = OpenAIResponder(
             model=model,
             base_url=base_url,

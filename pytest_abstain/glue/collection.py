@@ -162,10 +162,11 @@ def _plan_marked(
         suite_kwargs=None if suite_marker is None else suite_marker.kwargs,
         suite_marker_misplaced=item.get_closest_marker("abstain_suite") is not suite_marker,
     )
-    index = positions[module.nodeid] = positions.get(module.nodeid, -1) + 1
+    index = positions.get(module.nodeid, -1) + 1
     plan = marked_plan(
         marked, run.settings, run.suite_root, run.judge_prompt, index, sizes[module.nodeid]
     )
+    positions[module.nodeid] = index  # counted once it is a question
     return custom_messages(config, plan, item.nodeid)
 
 

@@ -4,7 +4,6 @@ verdict. Registered once per run, never on an xdist worker."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from ..asking.asker import STOP_PROPERTY
 from ..asking.endpoints import run_description
 from ..outputs import BaselineUse, OutputPaths, Outputs, checked_baseline, step_summary_path
 from ..records import JudgeCase, QuestionRecord
@@ -23,17 +21,16 @@ from ..render.junit import (
     gate_message,
     suite_properties,
 )
-from ..render.terminal import summary_sections
+from ..render.terminal import Section, summary_sections
 from ..results.assessment import Assessment, assess
 from ..results.baseline import Baseline
 from ..results.suites import SuiteResult
 from ..results.sweep import Sweep
-from ..results.verdict import decide
+from ..results.verdict import Verdict
 from ..settings import RunSettings
 from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
 from .options import option_path
-from .session import CASE_PROPERTY
-from .xdist_bridge import attached_record
+from .xdist_bridge import attached_case, attached_record, stopped_after
 
 
 class AbstainResults:
@@ -46,6 +43,8 @@ class AbstainResults:
         #: Judge calibration cases by node id, in the order they ran.
         self.judge_cases: dict[str, JudgeCase] = {}
         self.assessment: Assessment | None = None
+        #: The terminal summary, rendered with the assessment.
+        self.sections: list[Section] = []
         #: Failed reports of questions without a reply: what an error budget may excuse.
         self.question_errors = 0
         #: The asking stopped early: every reply failed the same way.
@@ -81,12 +80,13 @@ class AbstainResults:
         record = attached_record(report)
         if record is not None:
             self.records[report.nodeid] = record
-        if any(name == STOP_PROPERTY for name, _ in report.user_properties):
+        if stopped_after(report):
             self.stopped = True
-        if report.when == "call" or (report.when == "setup" and not report.passed):
-            for name, value in report.user_properties:
-                if name == CASE_PROPERTY:
-                    self.judge_cases[report.nodeid] = JudgeCase(**json.loads(str(value)))
+        case = attached_case(report)
+        if case is not None and (
+            report.when == "call" or (report.when == "setup" and not report.passed)
+        ):
+            self.judge_cases[report.nodeid] = case
         if report.failed and record is not None and "error" in record.grades:
             self.question_errors += 1
 
@@ -98,8 +98,8 @@ class AbstainResults:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        assessment = self.assessment
-        verdict = assessment.verdict if assessment else decide([], [], stopped=self.stopped)
+        assessment = self.assessment or assess([], stopped=self.stopped)
+        verdict = assessment.verdict
         session.exitstatus = verdict.exit_status(
             session.exitstatus, session.testsfailed, run_failed=bool(self.problems)
         )
@@ -141,6 +141,17 @@ class AbstainResults:
             stopped=self.stopped,
             complete=complete,
         )
+        try:
+            # Rendered now, not when pytest prints the summary (after the exit status is
+            # set): a bug in it is then a problem of the run like any other.
+            self.sections = summary_sections(
+                self.assessment.results,
+                self.assessment.sweeps,
+                list(self.judge_cases.values()),
+                self.config.get_verbosity(),
+            )
+        except Exception as exc:
+            self.outputs.problem("the terminal summary could not be rendered", exc)
         return self.assessment
 
     def _finish(self, session: pytest.Session) -> None:
@@ -151,10 +162,11 @@ class AbstainResults:
         audited = [sweep for sweep in assessment.sweeps if sweep.gated]
         # Counted as collected so the progress percentage stays within 100%.
         session.testscollected += len(gated) + len(audited)
+        # The gate cases fail where the verdict says, and show why.
         for result in gated:
-            self._report_gate(result)
+            self._report_gate(result, assessment.verdict)
         for sweep in audited:
-            self._report_calibration(sweep)
+            self._report_calibration(sweep, assessment.verdict)
         s = self.settings
         self.outputs.publish(
             assessment,
@@ -179,14 +191,15 @@ class AbstainResults:
                 assessment.results, [], cases, run_description(self.settings), assessment.verdict
             )
 
-    def _report_gate(self, result: SuiteResult) -> None:
+    def _report_gate(self, result: SuiteResult, verdict: Verdict) -> None:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
-        message = gate_message(result) if result.failures else None
+        failed = dict(verdict.failed_gates)
+        message = gate_message(result) if result.info.key in failed else None
         self._report_case(result.info.key, GATE_NAME, message, suite_properties(result))
 
-    def _report_calibration(self, sweep: Sweep) -> None:
+    def _report_calibration(self, sweep: Sweep, verdict: Verdict) -> None:
         """A threshold sweep's gated calibration audit, as its own test case."""
-        message = calibration_message(sweep) if sweep.failed else None
+        message = calibration_message(sweep) if sweep.key in verdict.failed_audits else None
         self._report_case(sweep.key, CALIBRATION_GATE_NAME, message, calibration_properties(sweep))
 
     def _report_case(
@@ -213,12 +226,7 @@ class AbstainResults:
         hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        try:
-            self._summary(terminalreporter)
-        except Exception as exc:  # a bug of ours: the run fails, with the reason shown
-            self.outputs.problem("the terminal summary could not be rendered", exc)
-            if self.session is not None and self.session.exitstatus == pytest.ExitCode.OK:
-                self.session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        self._summary(terminalreporter)
         if self.problems:
             terminalreporter.write_line("abstain: the run itself FAILED:", red=True, bold=True)
             for problem in self.problems:
@@ -229,19 +237,16 @@ class AbstainResults:
             signal.signal(signal.SIGINT, self._sigint)
 
     def _summary(self, terminalreporter: Any) -> None:
-        assessment, cases = self.assessment, list(self.judge_cases.values())
-        results = assessment.results if assessment else []
-        found = assessment.sweeps if assessment else []
-        verbosity = self.config.get_verbosity()
-        for title, lines in summary_sections(results, found, cases, verbosity):
-            terminalreporter.write_sep("=", title)
+        for title, lines in self.sections:
+            terminalreporter.write_sep("=", title or "abstain")
             for text, markup in lines:
                 terminalreporter.write_line(text, **markup)
-        if not results:
+        assessment = self.assessment
+        if assessment is None or not assessment.results:
             return
         for text, markup in self.outputs.notes():
             terminalreporter.write_line(text, **markup)
-        forgiven = assessment.verdict.forgiven if assessment else 0
+        forgiven = assessment.verdict.forgiven
         if forgiven and self.session is not None and self.session.exitstatus == pytest.ExitCode.OK:
             plural = "s" if forgiven != 1 else ""
             terminalreporter.write_line(

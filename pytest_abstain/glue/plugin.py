@@ -1,7 +1,7 @@
 """pytest glue, the entry point: hooks, options, configuration, collection and the fixture.
 
-The glue modules (this one, collection, session, xdist_bridge, controller and hookspec)
-import pytest; the rest is plain Python.
+The glue modules (everything in glue/: this one, options, collection, session,
+xdist_bridge, controller and hookspec) import pytest; the rest is plain Python.
 """
 
 from __future__ import annotations

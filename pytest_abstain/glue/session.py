@@ -4,8 +4,6 @@ asks ahead of pytest, hands each item its record, and marks its reports."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import os
 import time
 from collections.abc import Generator
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 
 from ..asking.answerers import Answerers
-from ..asking.asker import STOP_PROPERTY, Asker, stop_message
+from ..asking.asker import Asker, stop_message
 from ..asking.cache import ResponseCache, cache_problem
 from ..asking.endpoints import Endpoints, SetupError
 from ..asking.retrying import RetryPolicy
@@ -35,10 +33,13 @@ from .collection import (
     plan_marked_tests,
 )
 from .options import option_path
-from .xdist_bridge import attach_record, attached_record, queued_on_this_worker
-
-#: The user property that carries a calibration case's result to the controller.
-CASE_PROPERTY = "abstain_judge_case"
+from .xdist_bridge import (
+    attach_case,
+    attach_record,
+    attached_record,
+    mark_stopped,
+    queued_on_this_worker,
+)
 
 #: Seconds between progress lines: a live terminal gets frequent ones, a CI log fewer.
 PROGRESS_EVERY_TTY = 2.0
@@ -61,6 +62,7 @@ class AbstainRun:
         self.suite_root = _suite_root(config)
         self.endpoints = Endpoints(settings, os.environ)
         self._next_progress = 0.0
+        self._session: pytest.Session | None = None
         cache_dir = option_path(config, "cache")
         self.cache = (
             # The keys the endpoints send: no cache entry may hold one (blanks are skipped).
@@ -77,7 +79,7 @@ class AbstainRun:
         answerers = Answerers(
             settings,
             self.endpoints,
-            lambda path: hook.pytest_abstain_make_responder(config=config, suite_path=path),
+            self._make_responder,
             lambda: hook.pytest_abstain_make_judge(config=config),
         )
         self.pipeline = Pipeline(
@@ -98,6 +100,15 @@ class AbstainRun:
             # The glue runs grading on the main thread, where a timer can bound a regex.
             search=bounded_search,
         )
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._session = session
+
+    def _make_responder(self, suite_path: Path) -> object:
+        """The conftest responder for the suite at `suite_path`: only the conftest files
+        above the suite answer for it, as for every hook a test's own folder scopes."""
+        hooks = self._session.gethookproxy(suite_path) if self._session else self.config.hook
+        return hooks.pytest_abstain_make_responder(config=self.config, suite_path=suite_path)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         plan_marked_tests(self.config, items)
@@ -127,12 +138,11 @@ class AbstainRun:
 
     def _stop(self, item: pytest.Item) -> None:
         """pytest (and each xdist worker) stops after this item; the controller learns of it
-        from a typed value on the report (it crosses xdist) and makes it a usage error."""
+        from a user property on the report (it crosses xdist), not from pytest's wording."""
         reason = self.pipeline.stopped
         assert reason is not None
         item.session.shouldstop = stop_message(reason)
-        if (STOP_PROPERTY, reason) not in item.user_properties:
-            item.user_properties.append((STOP_PROPERTY, reason))
+        mark_stopped(item, reason)
 
     def judge_case(self, item: pytest.Item) -> JudgeCase:
         case = item.stash.get(CASE_KEY, None)
@@ -144,7 +154,7 @@ class AbstainRun:
             except NotAsked as exc:
                 pytest.skip(str(exc))
             item.stash[CASE_KEY] = case
-            item.user_properties.append((CASE_PROPERTY, json.dumps(dataclasses.asdict(case))))
+            attach_case(item, case)
         return case
 
     # -- asking ahead -----------------------------------------------------------------
@@ -243,7 +253,8 @@ class AbstainRun:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for title, lines in cache_sections(self.pipeline.misses, self.cache):
-            terminalreporter.write_sep("-", title)
+            if title is not None:
+                terminalreporter.write_sep("-", title)
             for text, markup in lines:
                 terminalreporter.write_line(text, **markup)
 

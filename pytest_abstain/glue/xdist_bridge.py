@@ -1,18 +1,46 @@
-"""pytest glue for pytest-xdist: what a worker has queued, and records crossing to the
-controller on the public `user_properties` of a report (pytest serialises them for xdist)."""
+"""pytest glue for pytest-xdist: what a worker has queued, and what crosses to the controller
+on the public `user_properties` of a report (pytest serialises them for xdist): a question's
+record, a judge calibration case, and the reason the run stopped early."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from ..records import QuestionRecord
+from ..records import JudgeCase, QuestionRecord
 
 #: The user property that carries a question's record to the controller. It is put on the
 #: reports only, never on the item: JUnit XML writes an item's properties, and the record
 #: (every reply) does not belong there.
 RECORD_PROPERTY = "abstain_record"
+
+
+#: The user property that carries a calibration case's result (also in JUnit XML).
+CASE_PROPERTY = "abstain_judge_case"
+#: The user property on the question after which the run stopped early, with the reason.
+STOP_PROPERTY = "abstain_stopped_early"
+
+
+def attach_case(item: pytest.Item, case: JudgeCase) -> None:
+    item.user_properties.append((CASE_PROPERTY, json.dumps(dataclasses.asdict(case))))
+
+
+def attached_case(report: pytest.TestReport) -> JudgeCase | None:
+    for name, value in report.user_properties:
+        if name == CASE_PROPERTY:
+            return JudgeCase(**json.loads(str(value)))
+    return None
+
+
+def mark_stopped(item: pytest.Item, reason: str) -> None:
+    if (STOP_PROPERTY, reason) not in item.user_properties:
+        item.user_properties.append((STOP_PROPERTY, reason))
+
+
+def stopped_after(report: pytest.TestReport) -> bool:
+    return any(name == STOP_PROPERTY for name, _ in report.user_properties)
 
 
 def attach_record(report: pytest.TestReport, record: QuestionRecord) -> None:

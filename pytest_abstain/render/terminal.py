@@ -271,8 +271,8 @@ def leaderboard_lines(board: Sequence[Ranked]) -> list[Line]:
     return lines
 
 
-#: A titled part of the summary and its lines.
-Section = tuple[str, list[Line]]
+#: A part of the summary and its lines, under a title (None: no title line).
+Section = tuple[str | None, list[Line]]
 
 
 def summary_sections(
@@ -313,5 +313,5 @@ def cache_sections(misses: Sequence[str], cache: ResponseCache | None) -> list[S
             f"abstain: {len(unwritable)} replies could not be stored in the cache "
             f"(first: {path}: {problem}); they will be asked again next time"
         )
-        sections.append(("abstain: the response cache", [(text, {"yellow": True})]))
+        sections.append((None, [(text, {"yellow": True})]))
     return sections

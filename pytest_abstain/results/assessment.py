@@ -40,8 +40,9 @@ def assess(
     lost = [lost_record(nodeid, reason, records) for nodeid in crashed]
     records = [*records, *(record for record in lost if record is not None)]
     results = aggregate(records, evaluated=complete)
-    if baseline is not None and complete:
-        # Updating accepts the new results: the comparison is shown, not gated.
+    if baseline is not None:
+        # Updating accepts the new results: the comparison is shown, not gated. (A run cut
+        # short is compared too, for its report, but nothing of it is gated.)
         results = compared(results, baseline, tag_min_questions, gating=not update_baseline)
     audited = sweeps(results) if complete else []
     verdict = decide(

@@ -21,7 +21,7 @@ from ..records import (
 )
 from ..shown import format_number
 from .baseline import Baseline, BaselineSuite
-from .scoring import penalty
+from .scoring import penalty, points
 from .stats import (
     detectable_drop,
     holm_rejections,
@@ -38,11 +38,11 @@ MIN_OVERLAP = 0.5
 CHANGES_SHOWN = 10
 
 
-def _score(counts: Counts, cost: float) -> float:
-    return (counts.correct - cost * counts.wrong) / counts.graded
+def _score(counts: Counts, threshold: float) -> float:
+    return points(counts, threshold) / counts.graded
 
 
-def _error_rate(counts: Counts, cost: float) -> float:
+def _error_rate(counts: Counts, threshold: float) -> float:
     return counts.wrong / counts.graded
 
 
@@ -68,13 +68,13 @@ def _metric(
     metric: Metric,
     scope: str,
     pairs: Sequence[tuple[Counts, Counts]],
-    cost: float,
+    threshold: float,
     alpha: float,
     tolerance: float,
 ) -> MetricComparison:
     value = _VALUES[metric]
-    before = [value(b, cost) for b, _ in pairs]
-    after = [value(a, cost) for _, a in pairs]
+    before = [value(b, threshold) for b, _ in pairs]
+    after = [value(a, threshold) for _, a in pairs]
     # Oriented so that negative is worse, as the one-sided test expects.
     sign = 1.0 if metric == "score" else -1.0
     diffs = [sign * (a - b) for b, a in zip(before, after, strict=True)]
@@ -199,7 +199,7 @@ def compare_suite(
         "score": info.tolerance * (1 + cost),
     }
     metrics = [
-        _metric(metric, scope, scope_pairs, cost, alpha / family_size, tolerances[metric])
+        _metric(metric, scope, scope_pairs, info.threshold, alpha / family_size, tolerances[metric])
         for scope, scope_pairs in scopes
         for metric in ("score", "error_rate")
     ]

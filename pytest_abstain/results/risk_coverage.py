@@ -8,8 +8,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..records import GRADES
-from .scoring import penalty
+from ..records import GRADES, Counts
+from .scoring import points as penalised_points
 
 __all__ = [
     "Calibration",
@@ -100,7 +100,7 @@ def risk_coverage(
                 correct=correct,
                 wrong=wrong,
                 coverage=answered / n,
-                score=(correct - penalty(t) * wrong) / n,
+                score=penalised_points(Counts(correct=correct, wrong=wrong), t) / n,
                 error_rate=wrong / n,
                 risk=wrong / answered if answered else None,
             )

@@ -1,4 +1,5 @@
-"""Per-question records (plain JSON, so they cross pytest-xdist) and their aggregation."""
+"""Suite results: the records of a suite's questions gathered, their metrics and gates, and
+the leaderboard of several models."""
 
 from __future__ import annotations
 
