@@ -92,6 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_abstain_make_responder(
     config: pytest.Config, suite_path: Path
 ) -> Callable[..., Awaitable[str]] | None:
@@ -124,6 +125,7 @@ def demo_judge(prompt: str) -> str:
     return f"Verdict: {rule_grade(last, expectation).grade.upper()}"
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_abstain_make_judge(config: pytest.Config) -> Callable[[str], str] | None:
     if config.getoption("abstain_judge_model") or config.getini("abstain_judge_model"):
         return None  # a real judge was asked for

@@ -329,11 +329,74 @@ def test_bad_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*--abstain-threshold: must be in ?0, 1), got 1.5*"])
 
 
-def test_no_model_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".yaml", abstain_x="questions:\n  - {id: a, question: q, idk: true}\n")
+def test_help_works_with_the_plugin_installed(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*--abstain-model=NAME*", "*--abstain-max-errors=*"])
+
+
+A_REPO = {
+    "abstain_facts": "questions:\n  - {id: a, question: q, idk: true}\n",
+}
+UNIT_TEST = "def test_unit():\n    assert 1 + 1 == 2\n"
+
+
+def test_without_a_model_the_repo_s_other_tests_still_run(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **A_REPO)
+    pytester.makepyfile(test_unit=UNIT_TEST)
+    result = pytester.runpytest("-rs")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*SKIPPED*no model to ask: pass --abstain-model NAME*pytest_abstain_make_responder*"]
+    )
+    # The header names what honesty questions are asked with: there were some to name.
+    result.stdout.fnmatch_lines(["abstain: model=(conftest responder)*"])
+    # In CI an option makes a missing model a failure of the honesty questions only.
+    strict = pytester.runpytest("--abstain-require-model")
+    assert strict.ret == pytest.ExitCode.TESTS_FAILED
+    strict.assert_outcomes(passed=1, errors=1)  # at set-up, like every question error
+
+
+def test_a_repo_without_honesty_suites_sees_no_trace_of_the_plugin(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_unit=UNIT_TEST)
     result = pytester.runpytest()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*no model to ask*--abstain-model*pytest_abstain_make_responder*"])
+    assert result.ret == pytest.ExitCode.OK
+    # (pytest's own "plugins:" line lists it; nothing of ours is printed.)
+    assert not [line for line in result.outlines if "abstain" in line and "plugins:" not in line]
+
+
+def test_not_abstain_leaves_every_honesty_question_out(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **A_REPO)
+    pytester.makepyfile(
+        test_unit=UNIT_TEST
+        + "import pytest\n\n@pytest.mark.abstain('q2', idk=True)\n"
+        + "def test_marked(abstain_result):\n    pass\n"
+    )
+    result = pytester.runpytest("-m", "not abstain", "--strict-markers")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=1, deselected=2)
+    only = pytester.runpytest("-m", "abstain", "--collect-only", "-q")
+    only.stdout.fnmatch_lines(["*abstain_facts.yaml::a", "*test_unit.py::test_marked"])
+
+
+def test_conftest_hooks_work_with_the_plugin_left_out(pytester: pytest.Pytester) -> None:
+    # The README's conftest, as a team keeps it: optionalhook lets pytest run it (and the
+    # repo's other tests) where pytest-abstain is not installed or is disabled.
+    pytester.makeconftest(
+        "import pytest\n\n"
+        "@pytest.hookimpl(optionalhook=True)\n"
+        "def pytest_abstain_make_responder(config, suite_path):\n"
+        "    return lambda prompt: 'I do not know'\n"
+    )
+    pytester.makefile(".yaml", **A_REPO)
+    pytester.makepyfile(test_unit=UNIT_TEST)
+    assert pytester.runpytest("-p", "no:abstain").ret == pytest.ExitCode.OK
+    with_plugin = pytester.runpytest()
+    assert with_plugin.ret == pytest.ExitCode.OK
+    assert with_plugin.parseoutcomes() == {"passed": 1, "abstained": 1}
 
 
 def test_xdist_run_gates_like_a_plain_run(pytester: pytest.Pytester, tiny: FakeOpenAI) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..plan import QuestionPlan
 from ..settings import RunSettings
-from .endpoints import Endpoints, SetupError
+from .endpoints import Endpoints, NoResponder, SetupError
 from .responders import CallableResponder, Responder
 
 JUDGE_HOOK = "pytest_abstain_make_judge"
@@ -49,10 +49,8 @@ class Answerers:
         model = plan.model or self.settings.model
         if model:
             return self.endpoints.model(model)
-        raise SetupError(
-            f"no model to ask for {plan.suite_key}::{plan.question.id}: pass --abstain-model "
-            "NAME (and --abstain-base-url for a non-OpenAI endpoint), or implement "
-            "pytest_abstain_make_responder in a conftest.py"
+        raise NoResponder(
+            f"no model to ask for {plan.suite_key}::{plan.question.id}: {NoResponder.ADVICE}"
         )
 
     def judge(self, plan: QuestionPlan) -> Responder:

@@ -20,6 +20,16 @@ class SetupError(Exception):
     mistake, reported as a usage error before anything is asked."""
 
 
+class NoResponder(SetupError):
+    """Nothing to ask at all: no model and no conftest responder. A repo's other tests still
+    run; the honesty questions are skipped (or fail, with --abstain-require-model)."""
+
+    ADVICE = (
+        "pass --abstain-model NAME (and --abstain-base-url for a non-OpenAI endpoint), or "
+        "implement pytest_abstain_make_responder in a conftest.py"
+    )
+
+
 class Endpoints:
     """One client per (model, base URL, role): the judge gets its own even for the same model
     and URL, because its key may differ."""

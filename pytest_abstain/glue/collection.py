@@ -67,8 +67,10 @@ class QuestionItem(pytest.Item):
     def __init__(self, *, plan: QuestionPlan, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.stash[PLAN_KEY] = plan
-        # Tags select with -k; as markers they would break --strict-markers.
+        # Tags select with -k; as markers they would break --strict-markers. The abstain
+        # marker (registered) lets -m "not abstain" leave every honesty question out.
         self.extra_keyword_matches.update(plan.question.tags)
+        self.add_marker("abstain")
 
     def setup(self) -> None:
         self.config.stash[RUN_KEY].resolve(self)
@@ -88,6 +90,7 @@ class JudgeCaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.stash[CASE_PLAN_KEY] = plan
         self.extra_keyword_matches.update(plan.question.tags)
+        self.add_marker("abstain")
 
     def setup(self) -> None:
         self.config.stash[RUN_KEY].judge_case(self)

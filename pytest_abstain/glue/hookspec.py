@@ -1,4 +1,8 @@
-"""pytest-abstain's own hooks; implement them in a conftest.py or a plugin."""
+"""pytest-abstain's own hooks; implement them in a conftest.py or a plugin.
+
+Mark each implementation ``@pytest.hookimpl(optionalhook=True)``: pytest then runs the
+conftest (and the repo's other tests) where pytest-abstain is not installed, or is disabled
+with ``-p no:abstain``, instead of stopping on an unknown hook."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from ..asking.endpoints import run_endpoint
 from ..records import QuestionRecord
 from ..suite import is_suite_file
 from . import hookspec
-from .collection import PLAN_ERROR_KEY, PLAN_KEY, RUN_KEY, SuiteFile
+from .collection import CASE_PLAN_KEY, PLAN_ERROR_KEY, PLAN_KEY, RUN_KEY, SuiteFile
 from .controller import AbstainResults
 from .options import add_options, run_settings
 from .session import AbstainRun
@@ -54,7 +54,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str:
+    """What the honesty questions will be asked with, once pytest knows there are some: a
+    repo's other tests run without this line."""
+    if not any(PLAN_KEY in item.stash or CASE_PLAN_KEY in item.stash for item in items):
+        return ""
     s = config.stash[RUN_KEY].settings
     threshold = s.threshold.given
     t_text = f"{threshold:g}" if threshold is not None else "per suite (default 0.75)"

@@ -15,12 +15,13 @@ import pytest
 from ..asking.answerers import Answerers
 from ..asking.asker import Asker, stop_message
 from ..asking.cache import ResponseCache, cache_problem
-from ..asking.endpoints import Endpoints, SetupError
+from ..asking.endpoints import Endpoints, NoResponder, SetupError
 from ..asking.retrying import RetryPolicy
 from ..dry_run import dry_run
 from ..grading import bounded_search
 from ..judging import read_judge_prompt
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
+from ..plan import QuestionPlan
 from ..records import JudgeCase, QuestionRecord, worst_grade
 from ..render.junit import question_properties
 from ..render.terminal import cache_sections
@@ -121,6 +122,12 @@ class AbstainRun:
         if record is None:
             try:
                 record = self.pipeline.record(item.nodeid, item.stash[PLAN_KEY])
+            except NoResponder:
+                # One reason for every question, so pytest's summary groups them.
+                reason = f"no model to ask: {NoResponder.ADVICE}"
+                if self.settings.require_model:
+                    pytest.fail(reason, pytrace=False)
+                pytest.skip(f"{reason} (or --abstain-require-model to fail instead)")
             except (SetupError, Unanswered) as exc:
                 pytest.fail(str(exc), pytrace=False)
             except NotAsked as exc:
@@ -180,6 +187,8 @@ class AbstainRun:
             if item.get_closest_marker("skip") or item.get_closest_marker("skipif"):
                 continue
             plan = item.stash.get(PLAN_KEY, None) or item.stash.get(CASE_PLAN_KEY, None)
+            if PLAN_KEY in item.stash and not self._answerable(item.stash[PLAN_KEY]):
+                continue  # skipped (or failed) when it runs; the rest of the repo runs
             if plan is not None and plan.judge is not None:
                 # Before anything is asked: a missing judge is a set-up error, like a
                 # missing model, not a failure of every question that needs it.
@@ -188,6 +197,13 @@ class AbstainRun:
                 self.pipeline.submit(item.nodeid, item.stash[PLAN_KEY])
             elif CASE_PLAN_KEY in item.stash:
                 self.pipeline.start_case(item.nodeid, item.stash[CASE_PLAN_KEY])
+
+    def _answerable(self, plan: QuestionPlan) -> bool:
+        try:
+            self.pipeline.responder(plan)
+        except NoResponder:
+            return False
+        return True
 
     def _dry_run(self, session: pytest.Session) -> None:
         """Print what the run would ask, per suite, and stop before asking anything."""

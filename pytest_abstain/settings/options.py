@@ -244,6 +244,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("explain_misses", bool, "say which part of the key changed for each cache miss"),
     Option("dry_run", bool, "count the requests a run would make, and what the cache answers"),
     Option(
+        "require_model",
+        bool,
+        "with no model and no conftest responder, fail the honesty questions (for CI) instead "
+        "of skipping them",
+    ),
+    Option(
         "tag_min_questions",
         int,
         f"tags with fewer questions are reported, not gated (default {DEFAULT_TAG_MIN_QUESTIONS})",

@@ -85,6 +85,8 @@ class RunSettings:
     record: str
     explain_misses: bool
     dry_run: bool
+    #: No model and no responder fails the honesty questions instead of skipping them.
+    require_model: bool = False
 
 
 def _parse_ini(option: Option, raw: str) -> Any:
@@ -186,4 +188,5 @@ def resolve(
         record=single("record", "missing"),
         explain_misses=bool(single("explain_misses", False)),
         dry_run=bool(single("dry_run", False)),
+        require_model=bool(single("require_model", False)),
     )
