@@ -368,6 +368,8 @@ def test_dry_run_counts_judge_requests(
         "requests and up to 5 more where the rules are unsure*"
     ])  # fmt: skip
     assert openai_server.requests == []
+    # It ends as a run that ran nothing, not as an interrupted one.
+    assert "outcomes.Exit" not in result.stdout.str() + result.stderr.str()
 
 
 CALIBRATION = """

@@ -70,6 +70,17 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """--abstain-dry-run: count what the run would ask, then end the loop without running
+    (and so without asking) anything, exiting 0."""
+    run = session.config.stash[RUN_KEY]
+    if not run.settings.dry_run or session.config.option.collectonly:
+        return None
+    run.dry_run(session)
+    return True
+
+
 @pytest.fixture
 def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
     """The graded replies of the `@pytest.mark.abstain` question this test declares."""

@@ -170,10 +170,8 @@ class AbstainRun:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         # Ask everything up front, in item order, so replies arrive while pytest walks the
         # items. An xdist worker only learns its items one at a time, so it asks on demand.
-        collecting = self.config.option.collectonly
+        collecting = self.config.option.collectonly or self.settings.dry_run
         try:
-            if self.settings.dry_run and not collecting:
-                self._dry_run(session)
             if not collecting and not hasattr(self.config, "workerinput"):
                 self._ask_ahead(session.items)
         except SetupError as exc:
@@ -205,20 +203,22 @@ class AbstainRun:
             return False
         return True
 
-    def _dry_run(self, session: pytest.Session) -> None:
-        """Print what the run would ask, per suite, and stop before asking anything."""
+    def dry_run(self, session: pytest.Session) -> None:
+        """Print what the run would ask, per suite, then the total."""
         plans = [
             (plan, CASE_PLAN_KEY in item.stash)
             for item in session.items
             if (plan := item.stash.get(PLAN_KEY, None) or item.stash.get(CASE_PLAN_KEY, None))
         ]
-        dry = dry_run(self.pipeline, plans)
+        try:
+            dry = dry_run(self.pipeline, plans)
+        except SetupError as exc:
+            raise pytest.UsageError(str(exc)) from None
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_sep("=", "abstain: dry run, nothing asked")
-            for line in dry.lines():
+            for line in [*dry.lines(), dry.total()]:
                 reporter.write_line(line)
-        pytest.exit(dry.total(), returncode=0)
 
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         """On an xdist worker, ask for every question already queued to this worker."""
