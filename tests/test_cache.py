@@ -7,18 +7,22 @@ import itertools
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from direct_run import answering, planned, run_suite
 from direct_run import asker as direct_asker
 from openai_server import FakeOpenAI
+from suite_results import suite_result
 
 from pytest_abstain.asking.cache import CacheKey, ResponseCache
 from pytest_abstain.asking.responders import CallableResponder
 from pytest_abstain.dry_run import dry_run
 from pytest_abstain.pipeline import Pipeline, failure_text
 from pytest_abstain.records import Reply
+from pytest_abstain.render.terminal import render
+from pytest_abstain.results.suites import overall_metrics
 from pytest_abstain.results.verdict import decide
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
@@ -103,7 +107,7 @@ def test_record_then_replay_asks_nothing_and_each_record_mode(
     result = run(pytester, server, "--abstain-record", "replay")
     assert result.ret == 0 and server.requests == []
     assert result.parseoutcomes() == {"correct": 1, "abstained": 1}
-    result.stdout.fnmatch_lines(["  cache: 2 of 2 replies replayed"])
+    result.stdout.fnmatch_lines(["  cache: 2 of 2 replies replayed from the cache"])
 
     # off neither reads nor writes the cache; all asks again and records what it got.
     server.replies["France"] = "Lyon."
@@ -232,3 +236,17 @@ def test_dry_run_counts_without_asking(tmp_path: Path) -> None:
     run_suite(suite(tmp_path), asked, only=lambda qid: qid == "capital", cache=cache)
     assert dry() == ["abstain_c.yaml: 2 replies, 1 in the cache, 1 to ask"]
     assert len(asked.asked) == 1
+
+
+def test_replay_is_never_silent_even_under_quiet() -> None:
+    app = suite_result("abstain_app.yaml", ["correct", "wrong"])  # a team's callable: no endpoint
+    app.questions[:] = [replace(record, cached=1) for record in app.questions]
+    quiet = [text for text, _ in render([app], overall_metrics([app]), verbosity=-1)]
+    assert quiet[0].endswith("(2 of 2 replies replayed from the cache)"), quiet
+    full = [text for text, _ in render([app], overall_metrics([app]), verbosity=0)]
+    assert "  cache: 2 of 2 replies replayed from the cache" in full
+    assert any("the app itself was not asked" in text for text in full)
+    model = suite_result("abstain_model.yaml", ["correct"], endpoint="http://127.0.0.1:1/v1")
+    model.questions[:] = [replace(record, cached=1) for record in model.questions]
+    asked = [text for text, _ in render([model], overall_metrics([model]), verbosity=0)]
+    assert not any("the app itself" in text for text in asked)

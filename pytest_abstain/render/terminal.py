@@ -95,26 +95,53 @@ def verdict_line(result: SuiteResult) -> Line:
     return ("  gate passed: " + "; ".join(passes), {"green": True})
 
 
+def _replayed(result: SuiteResult) -> str:
+    total = sum(len(record.grades) for record in result.questions)
+    return f"{result.cached} of {total} replies replayed from the cache"
+
+
+def _quiet_line(result: SuiteResult) -> Line:
+    """A suite in one line (-q)."""
+    info, metrics = result.info, result.metrics
+    verdict = {"failed": "gate FAILED", "passed": "gate passed"}.get(result.verdict, "no gate")
+    if result.comparison is not None and result.comparison.untestable:
+        verdict += " (baseline comparison untestable: too few questions)"
+    if result.undecided:
+        verdict += f" ({sum(result.undecided.values())} replies undecided by the rules)"
+    markup = {"red": True} if result.verdict == "failed" else {}
+    ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
+    if result.cached:
+        # Even -q says so: a replayed reply is not the app's answer today.
+        verdict += f" ({_replayed(result)})"
+    text = (
+        f"{info.key}{ran}: score {format_rate(metrics.score)}, error rate "
+        f"{format_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"
+    )
+    return (text, markup)
+
+
+def _cache_lines(result: SuiteResult) -> list[Line]:
+    if not result.cached:
+        return []
+    lines: list[Line] = [(f"  cache: {_replayed(result)}", {})]
+    if result.info.endpoint is None:
+        # A team's own app answers through a callable: its replies replayed from the cache
+        # say nothing about the app as it is now.
+        text = (
+            "  the app itself was not asked for those: a change to it is tested only once "
+            "they are re-recorded (--abstain-record all)"
+        )
+        lines.append((text, {"yellow": True}))
+    return lines
+
+
 def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> list[Line]:
     """The summary lines; -q gives one line per suite, -v lists every wrong question."""
     lines: list[Line] = []
     for result in results:
         info, metrics = result.info, result.metrics
         if verbosity < 0:
-            verdict = {"failed": "gate FAILED", "passed": "gate passed"}.get(
-                result.verdict, "no gate"
-            )
-            if result.comparison is not None and result.comparison.untestable:
-                verdict += " (baseline comparison untestable: too few questions)"
-            if result.undecided:
-                verdict += f" ({sum(result.undecided.values())} replies undecided by the rules)"
-            markup = {"red": True} if result.verdict == "failed" else {}
-            ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
-            text = (
-                f"{info.key}{ran}: score {format_rate(metrics.score)}, error rate "
-                f"{format_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"
-            )
-            lines.append((text, markup))
+            lines.append(_quiet_line(result))
             continue
         stated = "" if info.confidence_stated else ", not stated in the prompt"
         ran = f"  [ran {len(result.questions)} of {info.size} questions]" if result.partial else ""
@@ -129,9 +156,7 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         )
         lines.append(("  " + counts_line(metrics), {}))
         lines.append(("  " + metrics_line(metrics), {}))
-        if result.cached:
-            total = sum(len(r.grades) for r in result.questions)
-            lines.append((f"  cache: {result.cached} of {total} replies replayed", {}))
+        lines.extend(_cache_lines(result))
         prompt_tokens, completion_tokens = result.tokens
         if prompt_tokens or completion_tokens:
             lines.append((f"  tokens: {prompt_tokens} prompt, {completion_tokens} completion", {}))
