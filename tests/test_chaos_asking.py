@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -228,3 +230,23 @@ def test_credentials_echoed_by_the_endpoint_appear_nowhere(
     for text in [output, *(path.read_text(encoding="utf-8") for path in written)]:
         for secret in (password, "s3cr@t-pw", basic):
             assert secret not in text
+
+
+def test_a_refused_local_port_is_not_retried_and_names_the_url() -> None:
+    # Nothing listens on the port: the server is not running, so asking again cannot help.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    responder = OpenAIResponder("m", f"http://127.0.0.1:{port}/v1", "sk-test", timeout=5)
+
+    async def ask() -> Reply:
+        try:
+            return await responder.ask([{"role": "user", "content": "hi"}])
+        finally:
+            await responder.aclose()
+
+    reply = asyncio.run(ask())
+    assert reply.text is None and reply.transient is False and reply.request_failed
+    assert f"http://127.0.0.1:{port}/v1" in (reply.error or "")
+    assert "connection refused" in (reply.error or "")

@@ -241,6 +241,14 @@ class OpenAIResponder:
                 request_failed=True,
             )
         if isinstance(exc, openai.APIConnectionError):
+            if _refused(exc) and _is_loopback(self.base_url or ""):
+                # Nothing listens on that local port: the server is not running, and asking
+                # again for seconds will not start it.
+                return self._redacted(
+                    f"cannot connect to {self.endpoint}: connection refused (is the server "
+                    "running on that port?)",
+                    transient=False,
+                )
             cause = exc.__cause__ or exc
             return self._redacted(f"cannot connect to {self.endpoint}: {cause}", transient=True)
         if isinstance(exc, json.JSONDecodeError):
@@ -263,6 +271,23 @@ class OpenAIResponder:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was refused (read from the exception chain's types)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the client wraps the socket's error a few times
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def _refused_parameter(exc: Exception, sent: Mapping[str, Any]) -> str | None:
