@@ -18,7 +18,7 @@ from pytest_abstain.asking.endpoints import SetupError
 from pytest_abstain.asking.responders import CallableResponder, Responder
 from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.pipeline import Hooks, Pipeline
-from pytest_abstain.plan import QuestionPlan
+from pytest_abstain.plan import QuestionPlan, plan_question
 from pytest_abstain.planning import file_plans
 from pytest_abstain.render.terminal import render
 from pytest_abstain.results.baseline import Baseline
@@ -119,3 +119,24 @@ def summary(results: Sequence[SuiteResult], verbosity: int = 0) -> pytest.LineMa
     """The terminal summary's lines, to match as pytest matches a run's output."""
     lines = render(results, overall_metrics(results), verbosity)
     return pytest.LineMatcher([text for text, _ in lines])
+
+
+def plans_of(tmp_path: Path, suite: str, file_name: str) -> list[QuestionPlan]:
+    """The plans of `suite` (YAML text) written to `file_name`, all keyed "suite"."""
+    path = tmp_path / file_name
+    path.write_text(suite, encoding="utf-8")
+    loaded = load_suite(path, root=tmp_path)
+    return [
+        plan_question(
+            "suite",
+            path.name,
+            path,
+            loaded.settings,
+            settings(),
+            question,
+            index,
+            suite_size=len(loaded.questions),
+            judge_prompt=DEFAULT_JUDGE_PROMPT,
+        )
+        for index, question in enumerate(loaded.questions)
+    ]

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from direct_run import plans_of
 
 from pytest_abstain.asking.asker import Asker
 from pytest_abstain.asking.cache import CacheKey
 from pytest_abstain.asking.responders import CallableResponder
 from pytest_abstain.glue.xdist_bridge import attach_record, attached_record
-from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.pipeline import Pipeline
-from pytest_abstain.plan import QuestionPlan, plan_question
+from pytest_abstain.plan import QuestionPlan
 from pytest_abstain.records import Counts, Grade, QuestionRecord, Reply, SuiteInfo
 from pytest_abstain.results.baseline import BaselineQuestion, BaselineSuite
 from pytest_abstain.results.comparison import compare_suite
@@ -30,8 +30,6 @@ from pytest_abstain.results.verdict import (
     Verdict,
     decide,
 )
-from pytest_abstain.settings import OPTIONS, resolve
-from pytest_abstain.suite import load_suite
 
 
 def info(key: str = "s", **fields: object) -> SuiteInfo:
@@ -144,24 +142,7 @@ def test_the_baseline_gate_corrects_for_testing_every_tag() -> None:
 
 
 def plans(tmp_path: Path, suite: str) -> list[QuestionPlan]:
-    path = tmp_path / "abstain_held.yaml"
-    path.write_text(suite, encoding="utf-8")
-    loaded = load_suite(path, root=tmp_path)
-    settings = resolve({o.name: None for o in OPTIONS}, {}, None, ())
-    return [
-        plan_question(
-            "suite",
-            path.name,
-            path,
-            loaded.settings,
-            settings,
-            question,
-            index,
-            suite_size=len(loaded.questions),
-            judge_prompt=DEFAULT_JUDGE_PROMPT,
-        )
-        for index, question in enumerate(loaded.questions)
-    ]
+    return plans_of(tmp_path, suite, "abstain_held.yaml")
 
 
 class MemoryCache:

@@ -9,39 +9,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from direct_run import plans_of
 
 from pytest_abstain.asking.asker import STOP_AFTER_SAME_FAILURES, Asker
 from pytest_abstain.asking.cache import CacheKey
 from pytest_abstain.asking.endpoints import SetupError
 from pytest_abstain.asking.responders import CallableResponder, Responder
 from pytest_abstain.dry_run import dry_run
-from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.pipeline import Hooks, NotAsked, Pipeline, failure_text
-from pytest_abstain.plan import QuestionPlan, plan_question
+from pytest_abstain.plan import QuestionPlan
 from pytest_abstain.records import Reply
-from pytest_abstain.settings import OPTIONS, resolve
-from pytest_abstain.suite import load_suite
 
 
 def plans(tmp_path: Path, suite: str) -> list[QuestionPlan]:
-    path = tmp_path / "abstain_pipeline.yaml"
-    path.write_text(suite, encoding="utf-8")
-    loaded = load_suite(path, root=tmp_path)
-    settings = resolve({o.name: None for o in OPTIONS}, {}, None, ())
-    return [
-        plan_question(
-            "suite",
-            path.name,
-            path,
-            loaded.settings,
-            settings,
-            question,
-            index,
-            suite_size=len(loaded.questions),
-            judge_prompt=DEFAULT_JUDGE_PROMPT,
-        )
-        for index, question in enumerate(loaded.questions)
-    ]
+    return plans_of(tmp_path, suite, "abstain_pipeline.yaml")
 
 
 class Answers:
