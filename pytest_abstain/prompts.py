@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import string
+from typing import TYPE_CHECKING
 
-from .records import Message
-from .results.scoring import penalty
 from .shown import format_number
+
+if TYPE_CHECKING:
+    from .records import Message
 
 #: Placeholders a prompt template may use.
 TEMPLATE_FIELDS = frozenset({"question", "threshold", "threshold_percent", "penalty"})
@@ -51,6 +53,10 @@ def render_prompt(question: str, threshold: float, template: str | None) -> str:
     """The user message: the question inside `template`, or the question alone when None."""
     if template is None:
         return question
+    # Imported here: the settings check templates on every run (template_problem), and the
+    # scoring module loads the records with it.
+    from .results.scoring import penalty
+
     return template.format(
         question=question,
         threshold=format_number(threshold),

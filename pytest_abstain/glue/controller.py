@@ -1,6 +1,7 @@
 """pytest glue on the controller: collects the records from the reports, decides the verdict
 once, logs the gate cases, has the outputs written and sets the exit status from the
-verdict. Registered once per run, never on an xdist worker."""
+verdict. Built once per run, never on an xdist worker, by the standby (standby.py), which
+hands it pytest's hooks: the methods named for them."""
 
 from __future__ import annotations
 
@@ -90,13 +91,11 @@ class AbstainResults:
         if report.failed and record is not None and "error" in record.grades:
             self.question_errors += 1
 
-    @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str) -> None:
         """xdist: a worker died while running `crashitem` (killed, out of memory)."""
         self.crashed.append(crashitem)
         self.problems.append(f"an xdist worker crashed while running {crashitem}")
 
-    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         assessment = self.assessment or assess([], stopped=self.stopped)
         verdict = assessment.verdict
@@ -104,8 +103,8 @@ class AbstainResults:
             session.exitstatus, session.testsfailed, run_failed=bool(self.problems)
         )
 
-    @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """A wrapper of pytest's loop, run by the standby once the loop has ended."""
         self.session = session
         try:
             outcome = yield

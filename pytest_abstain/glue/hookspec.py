@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..records import Message
-from ..results.suites import SuiteResult
-from ..suite import Question
+if TYPE_CHECKING:
+    # Names in signatures only: pytest reads these hooks on every run, most of which hold
+    # no honesty question, so they import nothing of the rest of the package.
+    from ..records import Message
+    from ..results.suites import SuiteResult
+    from ..suite import Question
 
 
 @pytest.hookspec(firstresult=True)

@@ -1,23 +1,28 @@
 """pytest glue, the entry point: hooks, options, configuration, collection and the fixture.
 
-The glue modules (everything in glue/: this one, options, collection, session,
+The glue modules (everything in glue/: this one, options, standby, collection, session,
 xdist_bridge, controller and hookspec) import pytest; the rest is plain Python.
+
+pytest imports this module on every run, most of which hold no honesty question, so it
+imports only what every run needs: the options, the hooks' specifications, the standby
+(standby.py) and the check of a file's name. The rest is imported when a suite file or an
+@pytest.mark.abstain test is collected (Standby.activate), or an option needs it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ..asking.endpoints import run_endpoint
-from ..records import QuestionRecord
-from ..suite import is_suite_file
+from ..suite.file_names import is_suite_file
 from . import hookspec
-from .collection import CASE_PLAN_KEY, PLAN_ERROR_KEY, PLAN_KEY, RUN_KEY, SuiteFile
-from .controller import AbstainResults
 from .options import add_options, run_settings
-from .session import AbstainRun
+from .standby import STANDBY_KEY, Standby, needed_at_configure
+
+if TYPE_CHECKING:
+    from ..records import QuestionRecord
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -40,26 +45,47 @@ def pytest_configure(config: pytest.Config) -> None:
         "abstain questions of a module, with the keys of a suite file",
     )
     settings = run_settings(config)
-    run = AbstainRun(config, settings)
-    config.stash[RUN_KEY] = run
-    config.pluginmanager.register(run, "abstain-run")
-    # Results are aggregated and gated once, where the reports arrive: not on xdist workers.
-    if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(AbstainResults(config, settings), "abstain-results")
+    standby = Standby(config, settings)
+    config.stash[STANDBY_KEY] = standby
+    config.pluginmanager.register(standby, "abstain-standby")
+    if needed_at_configure(config, settings):
+        standby.activate()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if is_suite_file(file_path):
-        return SuiteFile.from_parent(parent, path=file_path)
-    return None
+    if not is_suite_file(file_path):
+        return None
+    parent.config.stash[STANDBY_KEY].activate()
+    from .collection import SuiteFile
+
+    return SuiteFile.from_parent(parent, path=file_path)
+
+
+# tryfirst: before the conftests' hooks and pytest's own deselection (-k, -m).
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give each @pytest.mark.abstain test its question plan: the first such test wakes the
+    standby; a run of plain tests only has its markers looked at."""
+    standby = config.stash[STANDBY_KEY]
+    if not standby.active and not any(item.get_closest_marker("abstain") for item in items):
+        return
+    standby.activate()
+    from .collection import plan_marked_tests
+
+    plan_marked_tests(config, items)
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str:
     """What the honesty questions will be asked with, once pytest knows there are some: a
     repo's other tests run without this line."""
+    if not config.stash[STANDBY_KEY].active:
+        return ""
+    from ..asking.endpoints import run_endpoint
+    from .collection import CASE_PLAN_KEY, PLAN_KEY
+
     if not any(PLAN_KEY in item.stash or CASE_PLAN_KEY in item.stash for item in items):
         return ""
-    s = config.stash[RUN_KEY].settings
+    s = config.stash[STANDBY_KEY].settings
     threshold = s.threshold.given
     t_text = f"{threshold:g}" if threshold is not None else "per suite (default 0.75)"
     samples = s.samples.given
@@ -74,10 +100,10 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
 def pytest_runtestloop(session: pytest.Session) -> bool | None:
     """--abstain-dry-run: count what the run would ask, then end the loop without running
     (and so without asking) anything, exiting 0."""
-    run = session.config.stash[RUN_KEY]
-    if not run.settings.dry_run or session.config.option.collectonly:
+    standby = session.config.stash[STANDBY_KEY]
+    if not standby.settings.dry_run or session.config.option.collectonly:
         return None
-    run.dry_run(session)
+    standby.activate().dry_run(session)  # built at configure: the dry run needs it
     return True
 
 
@@ -85,8 +111,12 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
 def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
     """The graded replies of the `@pytest.mark.abstain` question this test declares."""
     item = request.node
-    if PLAN_ERROR_KEY in item.stash:
-        pytest.fail(item.stash[PLAN_ERROR_KEY], pytrace=False)
-    if not isinstance(item, pytest.Item) or PLAN_KEY not in item.stash:
-        pytest.fail("abstain_result needs @pytest.mark.abstain(...) on the test", pytrace=False)
-    return request.config.stash[RUN_KEY].resolve(item)
+    standby = request.config.stash[STANDBY_KEY]
+    if standby.active:
+        from .collection import PLAN_ERROR_KEY, PLAN_KEY
+
+        if PLAN_ERROR_KEY in item.stash:
+            pytest.fail(item.stash[PLAN_ERROR_KEY], pytrace=False)
+        if isinstance(item, pytest.Item) and PLAN_KEY in item.stash:
+            return standby.activate().resolve(item)
+    pytest.fail("abstain_result needs @pytest.mark.abstain(...) on the test", pytrace=False)

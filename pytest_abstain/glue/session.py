@@ -31,7 +31,6 @@ from .collection import (
     CASE_PLAN_KEY,
     PLAN_KEY,
     RECORD_KEY,
-    plan_marked_tests,
 )
 from .options import option_path
 from .xdist_bridge import (
@@ -110,9 +109,6 @@ class AbstainRun:
         above the suite answer for it, as for every hook a test's own folder scopes."""
         hooks = self._session.gethookproxy(suite_path) if self._session else self.config.hook
         return hooks.pytest_abstain_make_responder(config=self.config, suite_path=suite_path)
-
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        plan_marked_tests(self.config, items)
 
     # -- records for items ------------------------------------------------------------
 

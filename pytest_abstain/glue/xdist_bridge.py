@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ..records import JudgeCase, QuestionRecord
+if TYPE_CHECKING:
+    # Imported where a report is read: the standby (standby.py) asks every report of a run
+    # whether it carries one, and most runs hold no honesty question.
+    from ..records import JudgeCase, QuestionRecord
 
 #: The user property that carries a question's record to the controller. It is put on the
 #: reports only, never on the item: JUnit XML writes an item's properties, and the record
@@ -21,6 +25,12 @@ RECORD_PROPERTY = "abstain_record"
 CASE_PROPERTY = "abstain_judge_case"
 #: The user property on the question after which the run stopped early, with the reason.
 STOP_PROPERTY = "abstain_stopped_early"
+_PROPERTIES = frozenset({RECORD_PROPERTY, CASE_PROPERTY, STOP_PROPERTY})
+
+
+def carries_honesty(report: pytest.TestReport) -> bool:
+    """Whether `report` is an honesty question's: it carries a record, a case or a stop."""
+    return any(name in _PROPERTIES for name, _ in report.user_properties)
 
 
 def attach_case(item: pytest.Item, case: JudgeCase) -> None:
@@ -28,6 +38,8 @@ def attach_case(item: pytest.Item, case: JudgeCase) -> None:
 
 
 def attached_case(report: pytest.TestReport) -> JudgeCase | None:
+    from ..records import JudgeCase
+
     for name, value in report.user_properties:
         if name == CASE_PROPERTY:
             return JudgeCase(**json.loads(str(value)))
@@ -48,6 +60,8 @@ def attach_record(report: pytest.TestReport, record: QuestionRecord) -> None:
 
 
 def attached_record(report: pytest.TestReport) -> QuestionRecord | None:
+    from ..records import QuestionRecord
+
     for name, value in report.user_properties:
         if name == RECORD_PROPERTY:
             return QuestionRecord.from_json(json.loads(str(value)))

@@ -16,17 +16,22 @@ This module holds only the names the other stages use.
 
 from __future__ import annotations
 
-from .abstention import DEFAULT_IDK_PHRASES, is_abstention
-from .answers import matches_answer
-from .expectation import Expectation, Tolerance
-from .grades import DOUBTS, RuleGrade
-from .language_data import languages
-from .language_detection import detect
-from .numerals import extract_numbers
-from .patterns import RegexTimeout, Search, bounded_search, regex_problem, unbounded_search
-from .rules import grade_reply, rule_grade
-from .textforms import normalize
-from .verbal_confidence import INSTRUCTION, StatedReply, parse_reply, response_format
+from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .abstention import DEFAULT_IDK_PHRASES, is_abstention
+    from .answers import matches_answer
+    from .expectation import Expectation, Tolerance
+    from .grades import DOUBTS, RuleGrade
+    from .language_data import languages
+    from .language_detection import detect
+    from .numerals import extract_numbers
+    from .patterns import RegexTimeout, Search, bounded_search, regex_problem, unbounded_search
+    from .rules import grade_reply, rule_grade
+    from .textforms import normalize
+    from .verbal_confidence import INSTRUCTION, StatedReply, parse_reply, response_format
 
 __all__ = [
     "DEFAULT_IDK_PHRASES",
@@ -52,3 +57,33 @@ __all__ = [
     "rule_grade",
     "unbounded_search",
 ]
+
+# Each name is imported from its module on first use (see lazy_exports.py).
+if not TYPE_CHECKING:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "DEFAULT_IDK_PHRASES": "abstention",
+            "is_abstention": "abstention",
+            "matches_answer": "answers",
+            "Expectation": "expectation",
+            "Tolerance": "expectation",
+            "DOUBTS": "grades",
+            "RuleGrade": "grades",
+            "languages": "language_data",
+            "detect": "language_detection",
+            "extract_numbers": "numerals",
+            "RegexTimeout": "patterns",
+            "Search": "patterns",
+            "bounded_search": "patterns",
+            "regex_problem": "patterns",
+            "unbounded_search": "patterns",
+            "grade_reply": "rules",
+            "rule_grade": "rules",
+            "normalize": "textforms",
+            "INSTRUCTION": "verbal_confidence",
+            "StatedReply": "verbal_confidence",
+            "parse_reply": "verbal_confidence",
+            "response_format": "verbal_confidence",
+        },
+    )

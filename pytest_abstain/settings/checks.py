@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-from ..judging import JUDGE_WHEN
-from ..results.scoring import ErrorBudget
 from .defaults import MAX_CONCURRENCY, MAX_RETRIES
 
 
@@ -38,6 +36,10 @@ def thresholds_problem(value: str) -> str | None:
 
 
 def error_budget_problem(value: str) -> str | None:
+    # Imported only when a budget is given: the options table is read on every run, and
+    # the scoring module loads the records with it.
+    from ..results.scoring import ErrorBudget
+
     try:
         ErrorBudget.parse(value)
     except ValueError as exc:
@@ -72,6 +74,8 @@ def record_mode_problem(value: str) -> str | None:
 
 
 def judge_when_problem(value: str) -> str | None:
+    from ..judging import JUDGE_WHEN  # only when given, as ErrorBudget above
+
     return None if value in JUDGE_WHEN else f"must be one of {', '.join(JUDGE_WHEN)}"
 
 

@@ -3,7 +3,6 @@ problem a SuiteError naming the file, the question and the key."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .building import check_calibration, check_ids, question_from, settings_from
@@ -11,13 +10,6 @@ from .data import Suite, SuiteError
 from .strict_yaml import YamlRefused, parse_document
 from .text_file import Unreadable, read_text
 from .validation import CONTROL, check_schema
-
-SUITE_FILE_PATTERN = re.compile(r"abstain_.*\.ya?ml")
-
-
-def is_suite_file(path: Path) -> bool:
-    return bool(SUITE_FILE_PATTERN.fullmatch(path.name))
-
 
 _KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
