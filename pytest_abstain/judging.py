@@ -11,9 +11,11 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .records import Grade, JudgeCase, Message
+if TYPE_CHECKING:
+    # Names in annotations only: the option checks read JUDGE_WHEN on runs with no question.
+    from .records import Grade, JudgeCase, Message
 
 #: When the judge is asked: never, where the string rules are unsure, or for every reply.
 JudgeWhen = Literal["off", "unsure", "always"]

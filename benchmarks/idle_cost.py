@@ -1,0 +1,157 @@
+"""What the plugin costs a pytest run that holds no honesty question (issue 15, point 2).
+
+    python benchmarks/idle_cost.py            # 20 runs with the plugin, 20 without
+    python benchmarks/idle_cost.py --quick    # 3 and 3: a smoke test
+    python benchmarks/idle_cost.py --check    # exit 1 when the plugin adds over 50 ms
+
+A temporary repo holds a few plain unit tests and no suite. pytest runs there in
+subprocesses, alternately with the plugin (as installed: loaded through its entry point)
+and with `-p no:abstain`, so a slow spell of the shared machine hits both sides alike.
+Reported: the median of each side, their difference and ratio, and the median of the
+differences of each back-to-back pair, which --check compares with the 50 ms goal. Also
+the import of the entry-point module alone (`python -X importtime`), after pytest's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: The goal: the plugin adds at most this to a run without honesty questions.
+GOAL_MS = 50.0
+ENTRY_POINT = "pytest_abstain.glue.plugin"
+
+UNIT_TESTS = """
+import pytest
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@pytest.mark.parametrize("a, b, total", [(1, 2, 3), (2, 2, 4), (0, 0, 0), (-1, 1, 0)])
+def test_add(a: int, b: int, total: int) -> None:
+    assert add(a, b) == total
+
+
+def test_text() -> None:
+    assert "abc".upper() == "ABC"
+
+
+class TestList:
+    def test_sorted(self) -> None:
+        assert sorted([3, 1, 2]) == [1, 2, 3]
+
+    def test_reversed(self) -> None:
+        assert list(reversed([1, 2])) == [2, 1]
+"""
+
+
+def make_repo(folder: Path, files: int) -> None:
+    """A repo of plain unit tests: `files` test modules, an ini file, no suite."""
+    (folder / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n", encoding="utf-8")
+    tests = folder / "tests"
+    tests.mkdir()
+    for index in range(files):
+        (tests / f"test_unit_{index}.py").write_text(UNIT_TESTS, encoding="utf-8")
+
+
+def environment() -> dict[str, str]:
+    """This environment, without what would change which plugins pytest loads."""
+    env = dict(os.environ)
+    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        env.pop(name, None)
+    return env
+
+
+def pytest_run(repo: Path, plugin: bool) -> float:
+    """Seconds for one whole pytest run in `repo`, in a fresh interpreter."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    if not plugin:
+        command += ["-p", "no:abstain"]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"pytest failed in {repo} ({' '.join(command)}):\n{done.stdout}")
+    return elapsed
+
+
+def check_plugin_loads(repo: Path) -> None:
+    """The runs "with the plugin" must really load it: its options are in --help."""
+    command = [sys.executable, "-m", "pytest", "--help"]
+    shown = subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True)
+    if "--abstain-model" not in shown.stdout:
+        raise SystemExit("pytest does not load the plugin here: pip install -e . first")
+
+
+def import_ms() -> float:
+    """Milliseconds to import the entry-point module once pytest itself is imported."""
+    code = f"import pytest; import {ENTRY_POINT}"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pattern = rf"^import time:\s+\d+ \|\s+(\d+) \| {re.escape(ENTRY_POINT)}$"
+    found = re.search(pattern, done.stderr, re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"no import time for {ENTRY_POINT} in:\n{done.stderr[-2000:]}")
+    return int(found.group(1)) / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 runs of each: a smoke test")
+    parser.add_argument("--runs", type=int, default=20, help="pytest runs of each kind")
+    parser.add_argument("--files", type=int, default=5, help="unit test modules in the repo")
+    parser.add_argument(
+        "--check", action="store_true", help=f"exit 1 when the plugin adds over {GOAL_MS:g} ms"
+    )
+    options = parser.parse_args()
+    runs = 3 if options.quick else options.runs
+
+    with tempfile.TemporaryDirectory(prefix="abstain-idle-") as folder:
+        repo = Path(folder)
+        make_repo(repo, options.files)
+        check_plugin_loads(repo)
+        pytest_run(repo, plugin=True)  # warm the file cache and the bytecode of both sides
+        pytest_run(repo, plugin=False)
+        with_plugin: list[float] = []
+        without: list[float] = []
+        for index in range(runs):
+            # Alternate which side goes first, so neither always follows the other.
+            for plugin in (True, False) if index % 2 == 0 else (False, True):
+                (with_plugin if plugin else without).append(pytest_run(repo, plugin))
+    imports = [import_ms() for _ in range(runs)]
+
+    with_ms = statistics.median(with_plugin) * 1000
+    without_ms = statistics.median(without) * 1000
+    paired_ms = statistics.median(a - b for a, b in zip(with_plugin, without, strict=True)) * 1000
+    tests = options.files * 8
+    print(
+        f"pytest runs of {tests} plain unit tests, no suite: {runs} with the plugin, {runs} without"
+    )
+    print(f"  with the plugin:      median {with_ms:7.0f} ms")
+    print(f"  with -p no:abstain:   median {without_ms:7.0f} ms")
+    print(
+        f"  added: {with_ms - without_ms:+.0f} ms (ratio {with_ms / without_ms:.3f}); "
+        f"median of the paired differences {paired_ms:+.0f} ms (goal: at most {GOAL_MS:g} ms)"
+    )
+    print(f"  importing {ENTRY_POINT} after pytest: median {statistics.median(imports):.1f} ms")
+    if options.check and paired_ms > GOAL_MS:
+        print(f"FAILED: the plugin adds {paired_ms:.0f} ms, over {GOAL_MS:g} ms")
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
