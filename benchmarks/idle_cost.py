@@ -92,11 +92,13 @@ def check_plugin_loads(repo: Path) -> None:
         raise SystemExit("pytest does not load the plugin here: pip install -e . first")
 
 
-def import_ms() -> float:
-    """Milliseconds to import the entry-point module once pytest itself is imported."""
+def import_ms(folder: Path) -> float:
+    """Milliseconds to import the entry-point module once pytest itself is imported, as
+    installed: run in `folder`, not here, where `-c` would find this checkout's package."""
     code = f"import pytest; import {ENTRY_POINT}"
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
+        cwd=folder,
         env=environment(),
         capture_output=True,
         text=True,
@@ -132,7 +134,7 @@ def main() -> None:
             # Alternate which side goes first, so neither always follows the other.
             for plugin in (True, False) if index % 2 == 0 else (False, True):
                 (with_plugin if plugin else without).append(pytest_run(repo, plugin))
-    imports = [import_ms() for _ in range(runs)]
+        imports = [import_ms(repo) for _ in range(runs)]
 
     with_ms = statistics.median(with_plugin) * 1000
     without_ms = statistics.median(without) * 1000

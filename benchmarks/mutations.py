@@ -202,6 +202,15 @@ MUTATIONS: tuple[Mutation, ...] = (
         tests=("tests/test_grading.py::test_every_published_place_names_the_same_grades",),
         harm="the published report schema rejects reports with a question error",
     ),
+    Mutation(
+        name="plugin-loads-grading-eagerly",
+        file="pytest_abstain/glue/plugin.py",
+        find="from ..suite.file_names import is_suite_file",
+        replace="from ..suite import is_suite_file, load_suite  # noqa: F401",
+        tests=("tests/test_idle.py::test_a_run_without_honesty_questions_imports_nothing_heavy",),
+        harm="every pytest run of the repo, unit tests only included, loads the suite schema "
+        "and the grading rules",
+    ),
 )
 
 
