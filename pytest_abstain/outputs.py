@@ -106,7 +106,13 @@ class Outputs:
             except Exception as exc:
                 self.problem("a pytest_abstain_results hook raised", exc)
         self.write_documents(markdown, html)
-        self.baseline_note = self.baseline_step(baseline, results)
+        if verdict.stopped and baseline.update:
+            self.baseline_note = (
+                "baseline NOT updated: the run stopped early, so most questions were not asked",
+                {"red": True},
+            )
+        else:
+            self.baseline_note = self.baseline_step(baseline, results)
 
     def notes(self) -> list[Line]:
         """The summary's last lines: what was written, what could not be, the baseline."""

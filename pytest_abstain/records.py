@@ -107,6 +107,9 @@ class Reply:
     #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
     #: these can stop a run early: five identical refusals are the model's answers.
     request_failed: bool = False
+    #: The exception the team's own code raised (its responder), kept for its traceback:
+    #: in this process only, never stored or sent.
+    raised: BaseException | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Every reply passes here, asked or replayed: the one boundary where outside text
@@ -132,6 +135,7 @@ class Reply:
         rate_limited: bool = False,
         retry_after: float | None = None,
         request_failed: bool = False,
+        raised: BaseException | None = None,
     ) -> Reply:
         return cls(
             text=None,
@@ -140,6 +144,7 @@ class Reply:
             rate_limited=rate_limited,
             retry_after=retry_after,
             request_failed=request_failed,
+            raised=raised,
         )
 
 

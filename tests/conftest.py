@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 
 import openai
@@ -34,6 +35,14 @@ def openai_server() -> Iterator[FakeOpenAI]:
     """A loopback OpenAI-compatible chat server; set `.replies`, `.latency`, `.faults`."""
     with FakeOpenAI() as server:
         yield server
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -5,14 +5,19 @@ verdict. Registered once per run, never on an xdist worker."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..asking.asker import Tally, same_failure_stop, stop_message
 from ..asking.endpoints import run_description
+from ..files import write_atomic
 from ..outputs import BaselineUse, OutputPaths, Outputs, checked_baseline, step_summary_path
 from ..records import JudgeCase, QuestionRecord
 from ..render.junit import (
@@ -28,9 +33,16 @@ from ..results.suites import SuiteResult
 from ..results.sweep import Sweep
 from ..results.verdict import Verdict
 from ..settings import RunSettings
-from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
+from ..suite import CALIBRATION_GATE_NAME, GATE_NAME, is_suite_file
 from .options import option_path
-from .xdist_bridge import attached_case, attached_record, stopped_after
+from .xdist_bridge import (
+    STOP_FILE_INPUT,
+    attached_case,
+    attached_record,
+    attached_tally,
+    is_malformed,
+    stopped_after,
+)
 
 
 class AbstainResults:
@@ -47,8 +59,14 @@ class AbstainResults:
         self.sections: list[Section] = []
         #: Failed reports of questions without a reply: what an error budget may excuse.
         self.question_errors = 0
-        #: The asking stopped early: every reply failed the same way.
-        self.stopped = False
+        #: Why the asking stopped early (every reply failed the same way), or None.
+        self.stopped: str | None = None
+        #: xdist: each worker's asking so far, pooled to stop on the run's count.
+        self._tallies: dict[str, Tally] = {}
+        #: A suite file that did not collect, or a malformed abstain marker: exit 2.
+        self.malformed = False
+        #: xdist: the file the workers read to follow a stop (made for the first worker).
+        self._stop_file: Path | None = None
         #: Node ids whose xdist worker crashed while running them.
         self.crashed: list[str] = []
         self.session: pytest.Session | None = None
@@ -76,12 +94,29 @@ class AbstainResults:
     def problems(self) -> list[str]:
         return self.outputs.problems
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and is_suite_file(Path(report.nodeid.split("::")[0])):
+            self.malformed = True
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if is_malformed(report):
+            self.malformed = True
         record = attached_record(report)
         if record is not None:
             self.records[report.nodeid] = record
-        if stopped_after(report):
-            self.stopped = True
+        stopped = stopped_after(report)
+        if stopped is not None:
+            self._stop(stopped)
+        tally = attached_tally(report)
+        if tally is not None and self.stopped is None:
+            worker, counted = tally
+            self._tallies[worker] = counted
+            pooled = same_failure_stop(
+                sum(t.succeeded for t in self._tallies.values()),
+                [failure for t in self._tallies.values() for failure in t.first_failures],
+            )
+            if pooled is not None:
+                self._stop(pooled)
         case = attached_case(report)
         if case is not None and (
             report.when == "call" or (report.when == "setup" and not report.passed)
@@ -89,6 +124,22 @@ class AbstainResults:
             self.judge_cases[report.nodeid] = case
         if report.failed and record is not None and "error" in record.grades:
             self.question_errors += 1
+
+    def _stop(self, reason: str) -> None:
+        """The run stops asking: every worker follows (through the stop file) and the exit
+        status says the endpoint was unusable; the repo's other tests still run."""
+        if self.stopped is not None:
+            return
+        self.stopped = reason
+        if self._stop_file is not None:
+            write_atomic(self._stop_file, reason)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist: tell each worker where a stop will be written."""
+        if self._stop_file is None:
+            self._stop_file = Path(tempfile.mkdtemp(prefix="abstain-")) / "stop"
+        node.workerinput[STOP_FILE_INPUT] = str(self._stop_file)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str) -> None:
@@ -98,10 +149,13 @@ class AbstainResults:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        assessment = self.assessment or assess([], stopped=self.stopped)
+        assessment = self.assessment or assess([], stopped=self.stopped is not None)
         verdict = assessment.verdict
         session.exitstatus = verdict.exit_status(
-            session.exitstatus, session.testsfailed, run_failed=bool(self.problems)
+            session.exitstatus,
+            session.testsfailed,
+            run_failed=bool(self.problems),
+            malformed=self.malformed,
         )
 
     @pytest.hookimpl(wrapper=True)
@@ -138,7 +192,7 @@ class AbstainResults:
             tag_min_questions=self.settings.tag_min_questions,
             update_baseline=self.settings.update_baseline,
             question_errors=self.question_errors,
-            stopped=self.stopped,
+            stopped=self.stopped is not None,
             complete=complete,
         )
         try:
@@ -156,8 +210,8 @@ class AbstainResults:
 
     def _finish(self, session: pytest.Session) -> None:
         """Decide the verdict, log the gate cases, then write each output; one that fails
-        does not stop the rest."""
-        assessment = self._assess(complete=True)
+        does not stop the rest. After a stop nothing is gated: each gate case fails."""
+        assessment = self._assess(complete=self.stopped is None)
         gated = [result for result in assessment.results if result.gated]
         audited = [sweep for sweep in assessment.sweeps if sweep.gated]
         # Counted as collected so the progress percentage stays within 100%.
@@ -195,6 +249,11 @@ class AbstainResults:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
         failed = dict(verdict.failed_gates)
         message = gate_message(result) if result.info.key in failed else None
+        if self.stopped is not None:
+            message = (
+                f"honesty gate failed for {result.info.key}: not gated, the asking stopped "
+                f"early: {self.stopped}"
+            )
         self._report_case(result.info.key, GATE_NAME, message, suite_properties(result))
 
     def _report_calibration(self, sweep: Sweep, verdict: Verdict) -> None:
@@ -235,8 +294,13 @@ class AbstainResults:
     def pytest_unconfigure(self) -> None:
         if self._sigint is not None:
             signal.signal(signal.SIGINT, self._sigint)
+        if self._stop_file is not None:
+            shutil.rmtree(self._stop_file.parent, ignore_errors=True)
 
     def _summary(self, terminalreporter: Any) -> None:
+        if self.stopped is not None:
+            terminalreporter.write_sep("=", "abstain: the endpoint is unusable", red=True)
+            terminalreporter.write_line(stop_message(self.stopped), red=True, bold=True)
         for title, lines in self.sections:
             terminalreporter.write_sep("=", title or "abstain")
             for text, markup in lines:

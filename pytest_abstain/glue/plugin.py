@@ -18,6 +18,7 @@ from .collection import CASE_PLAN_KEY, PLAN_ERROR_KEY, PLAN_KEY, RUN_KEY, SuiteF
 from .controller import AbstainResults
 from .options import add_options, run_settings
 from .session import AbstainRun
+from .xdist_bridge import mark_malformed
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -86,6 +87,7 @@ def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
     """The graded replies of the `@pytest.mark.abstain` question this test declares."""
     item = request.node
     if PLAN_ERROR_KEY in item.stash:
+        mark_malformed(item)
         pytest.fail(item.stash[PLAN_ERROR_KEY], pytrace=False)
     if not isinstance(item, pytest.Item) or PLAN_KEY not in item.stash:
         pytest.fail("abstain_result needs @pytest.mark.abstain(...) on the test", pytrace=False)

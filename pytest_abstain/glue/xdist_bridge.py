@@ -1,6 +1,8 @@
 """pytest glue for pytest-xdist: what a worker has queued, and what crosses to the controller
 on the public `user_properties` of a report (pytest serialises them for xdist): a question's
-record, a judge calibration case, and the reason the run stopped early."""
+record, a judge calibration case, the reason the run stopped early, and how a worker's asking
+went (so the controller can stop the run on the count of every worker's replies). The
+controller answers through a file named in each worker's `workerinput`."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 
 import pytest
 
+from ..asking.asker import Tally
 from ..records import JudgeCase, QuestionRecord
 
 #: The user property that carries a question's record to the controller. It is put on the
@@ -21,6 +24,12 @@ RECORD_PROPERTY = "abstain_record"
 CASE_PROPERTY = "abstain_judge_case"
 #: The user property on the question after which the run stopped early, with the reason.
 STOP_PROPERTY = "abstain_stopped_early"
+#: The user property of a test whose abstain marker is malformed (exit 2, as a bad suite).
+MALFORMED_PROPERTY = "abstain_malformed"
+#: The report property with the worker's asking so far (on reports only, like the record).
+TALLY_PROPERTY = "abstain_tally"
+#: The workerinput key naming the file where the controller writes why the run stops.
+STOP_FILE_INPUT = "abstain_stop_file"
 
 
 def attach_case(item: pytest.Item, case: JudgeCase) -> None:
@@ -39,8 +48,32 @@ def mark_stopped(item: pytest.Item, reason: str) -> None:
         item.user_properties.append((STOP_PROPERTY, reason))
 
 
-def stopped_after(report: pytest.TestReport) -> bool:
-    return any(name == STOP_PROPERTY for name, _ in report.user_properties)
+def stopped_after(report: pytest.TestReport) -> str | None:
+    """Why the run stopped early, when it did by this report's question."""
+    return next(
+        (str(value) for name, value in report.user_properties if name == STOP_PROPERTY), None
+    )
+
+
+def mark_malformed(item: pytest.Item) -> None:
+    item.user_properties.append((MALFORMED_PROPERTY, True))
+
+
+def is_malformed(report: pytest.TestReport) -> bool:
+    return any(name == MALFORMED_PROPERTY for name, _ in report.user_properties)
+
+
+def attach_tally(report: pytest.TestReport, worker: str, tally: Tally) -> None:
+    value = {"worker": worker, "succeeded": tally.succeeded, "failures": tally.first_failures}
+    report.user_properties.append((TALLY_PROPERTY, json.dumps(value)))
+
+
+def attached_tally(report: pytest.TestReport) -> tuple[str, Tally] | None:
+    for name, value in report.user_properties:
+        if name == TALLY_PROPERTY:
+            data = json.loads(str(value))
+            return str(data["worker"]), Tally(int(data["succeeded"]), tuple(data["failures"]))
+    return None
 
 
 def attach_record(report: pytest.TestReport, record: QuestionRecord) -> None:

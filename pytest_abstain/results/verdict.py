@@ -18,6 +18,7 @@ from .sweep import Sweep
 #: pytest's exit codes, as numbers: the core does not import pytest.
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
+EXIT_INTERRUPTED = 2
 EXIT_INTERNAL_ERROR = 3
 EXIT_USAGE_ERROR = 4
 
@@ -58,15 +59,22 @@ class Verdict:
         """Question errors that the error budgets allow: they alone do not fail the run."""
         return self.question_errors if not self.unexcused_errors and self.complete else 0
 
-    def exit_status(self, pytest_status: int, tests_failed: int, run_failed: bool) -> int:
-        """The process's exit status, from pytest's own, the number of failed tests, and
-        whether the run itself went wrong."""
+    def exit_status(
+        self, pytest_status: int, tests_failed: int, run_failed: bool, malformed: bool = False
+    ) -> int:
+        """The process's exit status (README → "Exit codes"), from pytest's own, the number
+        of failed tests, whether the run itself went wrong, and whether a suite file or an
+        abstain marker was malformed. The same in a plain run and under xdist."""
         if self.stopped:
             # A wrong key, model or URL: the set-up is at fault, as with a bad option.
             return EXIT_USAGE_ERROR
         if run_failed:
             # Never a pass when the run itself went wrong (exit 3, as pytest's own).
             return EXIT_INTERNAL_ERROR if pytest_status == EXIT_OK else pytest_status
+        if malformed and pytest_status in (EXIT_OK, EXIT_TESTS_FAILED):
+            # pytest's own code for a test file that does not collect; xdist and a bad
+            # marker (found after collection) would otherwise say 1.
+            return EXIT_INTERRUPTED
         # Each question error still shows as a failed test with its reason; within every
         # suite's budget they alone do not fail the run. Any other failure still does.
         only_forgiven = self.forgiven and tests_failed == self.forgiven
