@@ -234,7 +234,7 @@ def test_a_connection_failure_inside_the_app_names_the_url(
     )
     result = pytester.runpytest()
     out = result.stdout.str()
-    assert f"APIConnectionError: Connection error. (requesting '" in out
+    assert "APIConnectionError: Connection error. (requesting '" in out
     assert f"127.0.0.1:{free_port}/v1/chat/completions" in out
     assert "secret" not in out
 
