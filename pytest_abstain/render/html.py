@@ -1,105 +1,47 @@
 """The HTML report: one self-contained file, no network fetches, readable at any width (pure).
-
-At the top the run's verdict and why, when it ran, who answered and where; then a bar of
-outcome shares per suite, the questions that changed since the baseline (old and new
-reply), per suite the metrics with baseline deltas, per threshold sweep the score and
-error-rate curves over t, and a table of every question with its replies and grades.
-The layout is CSS only (bars are flex boxes, the sweep chart an SVG with a viewBox), so
-it scales with the window and needs no JavaScript; a script only adds the filter box.
-"""
+Its layout is CSS only (report.css, inlined): bars are flex boxes and the sweep chart an SVG
+with a viewBox, so they scale with the window; a script (report.js) only adds a filter box."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from ..records import GRADES, MetricComparison, QuestionChange
+from ..records import GRADES, MetricComparison
 from ..results.suites import SuiteResult, leaderboard
 from ..results.sweep import Sweep
 from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
-from .wording import UNTESTABLE, curve_shown, judge_line, stated_line, undecided_line
+from .wording import (
+    UNTESTABLE,
+    curve_shown,
+    judge_line,
+    stated_line,
+    undecided_line,
+    verdict_reason,
+)
 
 #: Each grade's colour: white text on each has a contrast of at least 4.5 (WCAG AA).
 COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "abstained": "#1565c0", "error": "#757575"}
 SCORE_COLOUR = "#6a1b9a"
 #: A change since the baseline is coloured as the grade it moved to.
-_CHANGE_GRADE = {
-    "newly wrong": "wrong",
-    "newly abstaining": "abstained",
-    "newly correct": "correct",
-}
-#: Suites named in the one-line verdict before "and N more".
-_NAMED = 3
+_KINDS = ("newly wrong", "newly abstaining", "newly correct")
+_CHANGE_GRADE = dict(zip(_KINDS, ("wrong", "abstained", "correct"), strict=True))
 
-_STYLE = (
-    ":root{"
-    + "".join(f"--{grade}:{colour};" for grade, colour in COLOURS.items())
-    + """--line:#d0d7de;--muted:#57606a}
-*{box-sizing:border-box}
-body{font-family:system-ui,"Segoe UI",sans-serif;margin:0;color:#1f2328;background:#f6f8fa;
-line-height:1.45;font-size:15px}
-main{max-width:1760px;margin:0 auto;padding:1.25rem clamp(.75rem,3vw,2.5rem) 3rem}
-h1{font-size:1.3rem;margin:0 0 .75rem}h2{font-size:1.15rem;margin:2rem 0 .6rem}
-h3{font-size:1.05rem;margin:0 0 .5rem;overflow-wrap:anywhere}
-.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.25rem;
-min-width:0}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,34rem),1fr));gap:1rem}
-.verdict{border-left:.6rem solid var(--error)}.verdict.passed{border-left-color:var(--correct)}
-.verdict.failed{border-left-color:var(--wrong)}
-.status{font-size:1.6rem;font-weight:700;margin:0}.why{margin:.2rem 0 .8rem;font-size:1.05rem}
-.passed .status,.pass{color:var(--correct)}.failed .status,.fail{color:var(--wrong)}
-dl.run{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.15rem 1rem;margin:0}
-dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
-.legend{margin:.3rem 0 .6rem}.legend .grade{margin-right:.4rem}
-#outcomes .row{display:grid;grid-template-columns:fit-content(35%) minmax(0,1fr) 6rem;
-gap:.75rem;align-items:center;margin:.45rem 0}
-.label{overflow-wrap:anywhere;font-size:.9rem}
-.bar{display:flex;height:1.7rem;border-radius:4px;overflow:hidden;background:#eaeef2}
-.seg{flex:1 1 0;min-width:0;color:#fff;font-size:.8rem;font-weight:600;text-align:center;
-line-height:1.7rem;overflow:hidden;white-space:nowrap}
-.grade{display:inline-block;color:#fff;border-radius:1em;padding:0 .6em;font-size:.8rem;
-font-weight:600;white-space:nowrap;background:var(--error)}
-.suite-verdict{font-size:.85rem;font-weight:600;text-align:right}
-"""
-    + "".join(f".seg.{g},.grade.{g}{{background:var(--{g})}}\n" for g in COLOURS)
-    + "".join(f"tr.{g}>td:first-child{{box-shadow:inset 4px 0 var(--{g})}}\n" for g in COLOURS)
-    + """table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
-td,th{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;
-vertical-align:top;overflow-wrap:break-word}th{background:#f6f8fa;font-weight:600}
-table.fixed{table-layout:fixed}.wide{overflow-x:auto}
-.reply{white-space:pre-wrap;margin:.15rem 0;max-height:14em;overflow-y:auto}
-.reply .grade{margin-right:.4rem}.was{color:var(--muted);font-size:.8rem;margin-right:.4rem}
-.regressed{color:var(--wrong);font-weight:600}.improved{color:var(--correct);font-weight:600}
-.notsig,.key{color:var(--muted)}.key{font-size:.85rem}
-svg.sweep{display:block;width:100%;height:auto}
-.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,30rem),1fr));
-gap:0 1.5rem;align-items:start}
-#filter{width:min(30em,100%);padding:.3em;margin:.5em 0}
-@media (max-width:640px){#outcomes .row{grid-template-columns:minmax(0,1fr) auto}
-#outcomes .label{grid-column:1/-1;margin-bottom:-.4rem}.card{padding:.75rem}}
-"""
-)
 
-# The page works without it: it only reveals and runs the filter box.
-_SCRIPT = """
-var filter = document.getElementById('filter');
-filter.hidden = false;
-filter.addEventListener('input', function (event) {
-  var needle = event.target.value.toLowerCase();
-  var rows = document.querySelectorAll('#questions tbody tr');
-  var shown = 0;
-  rows.forEach(function (row) {
-    var match = row.textContent.toLowerCase().indexOf(needle) !== -1;
-    row.style.display = match ? '' : 'none';
-    if (match) { shown += 1; }
-  });
-  document.getElementById('shown').textContent = shown + ' of ' + rows.length;
-});
-document.body.setAttribute('data-ready', 'yes');
-"""
+@cache
+def _inlined(name: str) -> str:
+    """report.css or report.js, shipped beside this module, to inline in the page."""
+    return resources.files("pytest_abstain.render").joinpath(name).read_text("utf-8")
+
+
+def _style() -> str:
+    colours = "".join(f"--{grade}:{colour};" for grade, colour in COLOURS.items())
+    return f":root{{{colours}}}\n{_inlined('report.css')}"
 
 
 def _e(value: object) -> str:
@@ -116,48 +58,11 @@ def _verdict_word(verdict: str) -> str:
     return f'<span class="{css}">{_e(verdict)}</span>'
 
 
-def _named(keys: Sequence[str]) -> str:
-    more = f" and {len(keys) - _NAMED} more" if len(keys) > _NAMED else ""
-    return ", ".join(keys[:_NAMED]) + more
-
-
-def verdict_reason(
-    verdict: Verdict, results: Sequence[SuiteResult], problems: Sequence[str] = ()
-) -> str:
-    """Why the run passed or failed, in one line."""
-    reasons: list[str] = []
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        reasons.append(f"the run itself failed: {problems[0]}{more}")
-    if verdict.stopped:
-        reasons.append("every reply failed the same way, so the run stopped asking")
-    if verdict.failed_gates:
-        gates = [f"{key} ({why[0]})" if why else key for key, why in verdict.failed_gates]
-        reasons.append(f"{len(gates)} of {len(results)} suites failed their gate: {_named(gates)}")
-    if verdict.failed_audits:
-        reasons.append(f"the calibration audit failed: {_named(verdict.failed_audits)}")
-    if verdict.disagreements:
-        reasons.append(
-            f"the judge disagrees with the person on {len(verdict.disagreements)} calibration cases"
-        )
-    if verdict.unexcused_errors:
-        reasons.append(
-            f"replies missing beyond the error budget: {_named(verdict.unexcused_errors)}"
-        )
-    if not verdict.complete:
-        reasons.append("the run stopped early (-x or --maxfail): nothing was gated")
-    if reasons:
-        return "; ".join(reasons)
-    gated = sum(result.gated for result in results)
-    if not gated:
-        return (
-            "no suite has a gate (min_score, max_error_rate, max_errors or a baseline): "
-            "nothing could fail"
-        )
-    line = f"every gate held: {gated} of {len(results)} suites gated"
-    if verdict.forgiven:
-        line += f"; {verdict.forgiven} questions without a reply, within the error budgets"
-    return line
+def _table(head: Sequence[str], rows: Iterable[Sequence[object]], attrs: str = "") -> str:
+    """A table: `head` (text) as its header, each row's cells as given (already HTML)."""
+    top = "".join(f"<th>{_e(name)}</th>" for name in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table{attrs}><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _responder(results: Sequence[SuiteResult], run: Mapping[str, Any]) -> str:
@@ -242,14 +147,10 @@ def sweep_chart(sweep: Sweep) -> str:
         f'stroke="#999" stroke-dasharray="4 3"><title>abstaining on everything scores 0'
         f"</title></line>",
     ]
+    rates = [row.metrics.error_rate for row in sweep.rows]
     for name, colour, values, intervals in (
         ("score", SCORE_COLOUR, scores, [row.score for row in sweep.rows]),
-        (
-            "error rate",
-            COLOURS["wrong"],
-            [row.metrics.error_rate for row in sweep.rows],
-            [row.error_rate for row in sweep.rows],
-        ),
+        ("error rate", COLOURS["wrong"], rates, [row.error_rate for row in sweep.rows]),
     ):
         points = [(px(t), py(v)) for t, v in zip(ts, values, strict=True) if v is not None]
         if len(points) > 1:
@@ -307,40 +208,31 @@ def _stated_section(result: SuiteResult) -> str:
     if stated is None:
         return ""
     threshold = result.info.threshold
-    points = "".join(
-        f"<tr><td>{format_number(p.threshold)}"
-        f"{' (this suite’s t)' if p.threshold == threshold else ''}</td>"
-        f"<td>{format_percent(p.coverage)}</td><td>{format_rate(p.error_rate)}</td>"
-        f"<td>{format_rate(p.score)}</td></tr>"
+    points = [
+        (
+            format_number(p.threshold) + (" (this suite’s t)" if p.threshold == threshold else ""),
+            format_percent(p.coverage), format_rate(p.error_rate), format_rate(p.score),
+        )
         for p in curve_shown(stated, threshold)
-    )
-    return (
-        f"<p>Stated {_e(stated_line(stated)).removeprefix('stated ')}.</p>"
-        "<table class='curve'><tr>"
-        "<th>abstaining below the stated confidence at t</th><th>answered</th>"
-        f"<th>error rate</th><th>score</th></tr>{points}</table>"
+    ]  # fmt: skip
+    head = ("abstaining below the stated confidence at t", "answered", "error rate", "score")
+    return f"<p>Stated {_e(stated_line(stated)).removeprefix('stated ')}.</p>" + _table(
+        head, points, " class='curve'"
     )
 
 
 def _suite_section(result: SuiteResult) -> str:
     info, m, counts = result.info, result.metrics, result.counts
-    rows = [
-        ("score", m.score),
-        ("error rate", m.error_rate),
-        ("accuracy", m.accuracy),
-        ("abstention", m.abstention_rate),
-        ("accuracy when answering", m.accuracy_given_attempted),
-    ]
+    names = ("score", "error rate", "accuracy", "abstention", "accuracy when answering")
+    values = (m.score, m.error_rate, m.accuracy, m.abstention_rate, m.accuracy_given_attempted)
     deltas: dict[str, str] = {}
     comparison = result.comparison
     if comparison is not None and comparison.status == "compared":
         for mc in comparison.metrics:
             if mc.scope == "suite":
                 deltas["score" if mc.metric == "score" else "error rate"] = _delta(mc)
-    body = "".join(
-        f"<tr><th>{name}</th><td>{format_rate(value)}</td><td>{deltas.get(name, '')}</td></tr>"
-        for name, value in rows
-    )
+    shown = zip(names, values, strict=True)
+    body = [(f"<b>{name}</b>", format_rate(v), deltas.get(name, "")) for name, v in shown]
     extra = f"<p>LLM {_e(judge_line(result))}.</p>" if info.judge_when is not None else ""
     undecided = undecided_line(result)
     if undecided is not None:
@@ -359,18 +251,18 @@ def _suite_section(result: SuiteResult) -> str:
         f"<p>{_e(info.name)}: responder <code>{_e(info.responder)}</code>, "
         f"t = {format_number(info.threshold)}, {counts.total} replies: {counts.correct} correct, "
         f"{counts.wrong} wrong, {counts.abstained} abstained, {counts.error} without a reply.</p>"
-        f"<table><tr><th>metric</th><th>now</th><th>against the baseline</th></tr>{body}</table>"
-        f"{extra}</section>"
+        f"{_table(('metric', 'now', 'against the baseline'), body)}{extra}</section>"
     )
 
 
 def _sweep_section(sweep: Sweep) -> str:
-    rows = "".join(
-        f"<tr><td>{format_number(r.threshold)}</td><td>{format_rate(r.answered_rate)}</td>"
-        f"<td>{format_rate(r.metrics.accuracy_given_attempted)}</td><td>{format_rate(r.metrics.error_rate)}"
-        f"</td><td>{format_rate(r.metrics.abstention_rate)}</td><td>{format_rate(r.metrics.score)}</td></tr>"
+    rows = [
+        (format_number(r.threshold), format_rate(r.answered_rate),
+         *(format_rate(v) for v in (r.metrics.accuracy_given_attempted, r.metrics.error_rate,
+                                    r.metrics.abstention_rate, r.metrics.score)))
         for r in sweep.rows
-    )
+    ]  # fmt: skip
+    head = ("t", "answered", "accuracy when answering", "error rate", "abstention", "score")
     problems = [f for f in sweep.findings if f.failed]
     if problems:
         items = "".join(f"<li>{_e(f.check)}: {_e(f.message)}</li>" for f in problems)
@@ -381,39 +273,37 @@ def _sweep_section(sweep: Sweep) -> str:
         audit = "<p class='pass'>Calibration audit: the model follows the stated t.</p>"
     return (
         f'<section class="card sweep-section"><h3>{_e(sweep.key)}: threshold sweep</h3>'
-        f"<div class='pair'>{sweep_chart(sweep)}<table><tr><th>t</th><th>answered</th>"
-        "<th>accuracy when answering</th><th>error rate</th><th>abstention</th><th>score</th>"
-        f"</tr>{rows}</table></div>{audit}</section>"
+        f"<div class='pair'>{sweep_chart(sweep)}{_table(head, rows)}</div>{audit}</section>"
     )
 
 
-def _change_row(result: SuiteResult, change: QuestionChange, question: str) -> str:
-    replies = "".join(
-        f'<div class="reply"><span class="was">{label}</span>{_e(text)}</div>'
-        for label, text in (("baseline", change.before_reply), ("now", change.after_reply))
-        if text is not None
-    )
-    before_after = change.describe().split(": ", 1)[1]
-    return (
-        f'<tr class="{_CHANGE_GRADE[change.kind]}"><td><span class="key">{_e(result.info.key)}'
-        f"</span> {_e(change.id)}<br>{_e(question)}</td>"
-        f"<td>{_grade(_CHANGE_GRADE[change.kind], change.kind)}<br>{_e(before_after)}</td>"
-        f"<td>{replies}</td></tr>"
-    )
+def _change_rows(result: SuiteResult) -> list[str]:
+    """A suite's questions whose grade changed since the baseline, newly wrong first, each
+    with the baseline's reply and this run's when they are known (the baseline may not say)."""
+    if result.comparison is None or result.comparison.status != "compared":
+        return []
+    questions = {record.id: record.question for record in result.questions}
+    rows = []
+    for change in (c for kind in _KINDS for c in result.comparison.changed(kind)):
+        replies = "".join(
+            f'<div class="reply"><span class="was">{label}</span>{_e(text)}</div>'
+            for label, text in (("baseline", change.before_reply), ("now", change.after_reply))
+            if text is not None
+        )
+        rows.append(
+            f'<tr class="{_CHANGE_GRADE[change.kind]}"><td><span class="key">'
+            f"{_e(result.info.key)}</span> {_e(change.id)}<br>{_e(questions.get(change.id, ''))}"
+            f"</td><td>{_grade(_CHANGE_GRADE[change.kind], change.kind)}<br>"
+            f"{_e(change.describe().split(': ', 1)[1])}</td><td>{replies}</td></tr>"
+        )
+    return rows
 
 
 def _changes_section(results: Sequence[SuiteResult]) -> str:
-    """The questions whose grade changed since the baseline, with the old and new reply."""
-    compared = [r for r in results if r.comparison and r.comparison.status == "compared"]
-    if not compared:
+    """The questions that changed since the baseline, from every suite compared with it."""
+    if not any(r.comparison and r.comparison.status == "compared" for r in results):
         return ""
-    rows = []
-    for result in compared:
-        questions = {record.id: record.question for record in result.questions}
-        assert result.comparison is not None
-        for kind in _CHANGE_GRADE:
-            for change in result.comparison.changed(kind):
-                rows.append(_change_row(result, change, questions.get(change.id, "")))
+    rows = [row for result in results for row in _change_rows(result)]
     if not rows:
         return "<h2>Changed since the baseline</h2><p>No question changed its grade.</p>"
     return (
@@ -450,17 +340,15 @@ def _models_section(results: Sequence[SuiteResult]) -> str:
     board = leaderboard(results)
     if not board:
         return ""
-    rows = "".join(
-        f"<tr><td>{_e(name)}</td><td>{format_rate(m.score)}</td><td>{by_score}</td>"
-        f"<td>{format_rate(m.accuracy)}</td><td>{by_accuracy}</td><td>{format_rate(m.error_rate)}</td>"
-        f"<td>{format_rate(m.abstention_rate)}</td></tr>"
+    rows = [
+        (_e(name), format_rate(m.score), by_score, format_rate(m.accuracy), by_accuracy,
+         format_rate(m.error_rate), format_rate(m.abstention_rate))
         for name, m, by_score, by_accuracy in board
-    )
+    ]  # fmt: skip
+    head = ("model", "score", "rank", "accuracy", "rank", "error rate", "abstention")
     return (
         "<h2>Models side by side</h2><p>Best penalised score first; plain accuracy may rank "
-        "them differently.</p><div class='wide'><table id='models'><tr><th>model</th>"
-        "<th>score</th><th>rank</th><th>accuracy</th><th>rank</th><th>error rate</th>"
-        f"<th>abstention</th></tr>{rows}</table></div>"
+        f"them differently.</p><div class='wide'>{_table(head, rows, ' id=models')}</div>"
     )
 
 
@@ -478,23 +366,18 @@ def render_html(
     (model, endpoint), `problems` what went wrong in the run itself so far."""
     legend = "".join(_grade(grade) for grade in COLOURS)
     total = sum(len(r.questions) for r in results)
+    swept = "".join(_sweep_section(s) for s in sweeps)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body><main>"
+        f"<title>{_e(title)}</title><style>{_style()}</style></head><body><main>"
         f"<h1>{_e(title)}</h1>{_header(results, verdict, run, created, problems)}"
         f"<h2>Outcomes per suite</h2><div class='card'><div class='legend'>{legend}</div>"
         f"{outcome_bars(results)}</div>{_changes_section(results)}{_models_section(results)}"
         "<h2>Suites</h2><div class='grid suites'>"
         + "".join(_suite_section(r) for r in results)
         + "</div>"
-        + (
-            "<h2>Threshold sweeps</h2><div class='grid sweeps'>"
-            + "".join(_sweep_section(s) for s in sweeps)
-            + "</div>"
-            if sweeps
-            else ""
-        )
+        + (f"<h2>Threshold sweeps</h2><div class='grid sweeps'>{swept}</div>" if swept else "")
         + "<h2>Questions</h2><input id='filter' type='search' hidden "
         "placeholder='Filter: suite, id, question, grade or reply'> "
         f"<span id='shown'>{total} of {total}</span><div class='wide'>"
@@ -502,5 +385,5 @@ def render_html(
         "<col style='width:16%'><col style='width:8.5em'><col></colgroup><thead><tr>"
         "<th>question</th><th>expected</th><th>grade</th><th>replies</th></tr></thead>"
         f"<tbody>{_question_rows(results)}</tbody></table></div>"
-        f"<script>{_SCRIPT}</script></main></body></html>\n"
+        f"<script>{_inlined('report.js')}</script></main></body></html>\n"
     )
