@@ -326,6 +326,8 @@ def test_the_report_reads_at_any_width_in_headless_chromium(
     # Every chart lies inside the window, never narrower than the sweep chart is drawn.
     for left, _, right, _ in seen["charts"]:
         assert left >= 0 and right <= client and right - left >= 560, seen["charts"]
+    # Every bar spans the same width (each stands for all of its suite's replies).
+    assert len({(round(left), round(right)) for left, _, right, _ in seen["bars"]}) == 1
     main_left, _, main_right, _ = seen["main"]
     if width == 1400:
         # The space is used: the content spans most of the window, suites side by side.
