@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,7 +99,7 @@ class Outputs:
         """Every output of a finished run; `on_report` gets the JSON report (the team's
         pytest_abstain_results hook): if it raises, the run fails and the rest still come."""
         results, found, verdict = assessment.results, assessment.sweeps, assessment.verdict
-        markdown, html = self.documents(results, found, verdict, title)
+        markdown, html = self.documents(results, found, verdict, title, run)
         report = self.report(results, found, judge_cases, run, verdict)
         if report is not None:
             try:
@@ -178,10 +179,16 @@ class Outputs:
         return report
 
     def documents(
-        self, results: Sequence[SuiteResult], sweeps: Sequence[Sweep], verdict: Verdict, title: str
+        self,
+        results: Sequence[SuiteResult],
+        sweeps: Sequence[Sweep],
+        verdict: Verdict,
+        title: str,
+        run: Mapping[str, Any] | None = None,
     ) -> tuple[str | None, str | None]:
-        """The Markdown summary and the HTML report, rendered (None: not wanted, or failed).
-        Rendered before the JSON report, so that it knows whether every output could be made."""
+        """The Markdown summary and the HTML report, rendered (None: not wanted, or failed);
+        `run` says what produced them, as in the JSON report. Rendered before the JSON report,
+        so that it knows whether every output could be made."""
         wants_markdown = self.paths.markdown is not None or bool(self.paths.step_summary)
         markdown = self.rendered(
             "Markdown summary",
@@ -189,7 +196,17 @@ class Outputs:
             lambda: render_markdown(results, sweeps, verdict, bool(self.problems)),
         )
         html = self.rendered(
-            "HTML report", self.paths.html is not None, lambda: render_html(results, sweeps, title)
+            "HTML report",
+            self.paths.html is not None,
+            lambda: render_html(
+                results,
+                sweeps,
+                title,
+                verdict=verdict,
+                run=run or {},
+                created=datetime.now(timezone.utc),
+                problems=self.problems,
+            ),
         )
         return markdown, html
 

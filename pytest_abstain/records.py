@@ -330,6 +330,8 @@ class QuestionChange:
     kind: Literal["newly wrong", "newly abstaining", "newly correct"]
     before: Counts
     after: Counts
+    before_reply: str | None = None
+    after_reply: str | None = None
 
     def describe(self) -> str:
         return f"{self.id}: {describe_counts(self.before)} → {describe_counts(self.after)}"

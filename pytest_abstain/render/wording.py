@@ -5,10 +5,13 @@ judge, undecided and stated-confidence sentences, and the risk-coverage points r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..records import Interval, SuiteComparison
 from ..results.comparison import CHANGES_SHOWN
 from ..results.risk_coverage import CoveragePoint, StatedConfidence
 from ..results.suites import SuiteResult
+from ..results.verdict import Verdict
 from ..shown import format_rate
 
 #: A line of text and its terminal markup (e.g. {"red": True}); other outputs drop the markup.
@@ -144,3 +147,52 @@ def judge_line(result: SuiteResult) -> str:
     if tally.failed:
         text += f", {tally.failed} without a readable verdict (errors)"
     return text + (f", {tally.tokens} tokens" if tally.tokens else "")
+
+
+#: Suites named in the verdict's one line before "and N more".
+VERDICT_NAMES = 3
+
+
+def _named(keys: Sequence[str]) -> str:
+    more = f" and {len(keys) - VERDICT_NAMES} more" if len(keys) > VERDICT_NAMES else ""
+    return ", ".join(keys[:VERDICT_NAMES]) + more
+
+
+def verdict_reason(
+    verdict: Verdict, results: Sequence[SuiteResult], problems: Sequence[str] = ()
+) -> str:
+    """Why the run passed or failed, in one line (the HTML report's headline): '1 of 4
+    suites failed their gate: facts.yaml (score -0.400 < min_score 0.25)'."""
+    reasons: list[str] = []
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        reasons.append(f"the run itself failed: {problems[0]}{more}")
+    if verdict.stopped:
+        reasons.append("every reply failed the same way, so the run stopped asking")
+    if verdict.failed_gates:
+        gates = [f"{key} ({why[0]})" if why else key for key, why in verdict.failed_gates]
+        reasons.append(f"{len(gates)} of {len(results)} suites failed their gate: {_named(gates)}")
+    if verdict.failed_audits:
+        reasons.append(f"the calibration audit failed: {_named(verdict.failed_audits)}")
+    if verdict.disagreements:
+        reasons.append(
+            f"the judge disagrees with the person on {len(verdict.disagreements)} calibration cases"
+        )
+    if verdict.unexcused_errors:
+        reasons.append(
+            f"replies missing beyond the error budget: {_named(verdict.unexcused_errors)}"
+        )
+    if not verdict.complete:
+        reasons.append("the run stopped early (-x or --maxfail): nothing was gated")
+    if reasons:
+        return "; ".join(reasons)
+    gated = sum(result.gated for result in results)
+    if not gated:
+        return (
+            "no suite has a gate (min_score, max_error_rate, max_errors or a baseline): "
+            "nothing could fail"
+        )
+    line = f"every gate held: {gated} of {len(results)} suites gated"
+    if verdict.forgiven:
+        line += f"; {verdict.forgiven} questions without a reply, within the error budgets"
+    return line
