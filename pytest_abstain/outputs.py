@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .files import json_text, unwritable, write_atomic
-from .records import JudgeCase
+from .records import JudgeCase, OrphanEntry
 from .render.html import render_html
 from .render.json_report import build_report
 from .render.markdown import render_markdown
-from .render.wording import Line
+from .render.wording import Line, update_lines
 from .results.assessment import Assessment
 from .results.baseline import Baseline, BaselineError, read_baseline, update_baseline
 from .results.suites import SuiteResult, overall_metrics
@@ -57,7 +57,7 @@ def checked_baseline(paths: OutputPaths, update: bool) -> Baseline | None:
     if paths.baseline is None:
         return None
     try:
-        return read_baseline(paths.baseline)
+        return read_baseline(paths.baseline, shown_path(paths.baseline))
     except BaselineError as exc:
         raise ValueError(str(exc)) from None
 
@@ -85,6 +85,8 @@ class Outputs:
         self.step_summary_problem: str | None = None
         #: What became of the baseline (updated, refused, missing), for the summary.
         self.baseline_note: Line | None = None
+        #: Entries an update removed or moved, one line each, after the note.
+        self.baseline_changes: list[Line] = []
 
     def publish(
         self,
@@ -106,7 +108,7 @@ class Outputs:
             except Exception as exc:
                 self.problem("a pytest_abstain_results hook raised", exc)
         self.write_documents(markdown, html)
-        self.baseline_note = self.baseline_step(baseline, results)
+        self.baseline_note = self.baseline_step(baseline, results, assessment.gone)
 
     def notes(self) -> list[Line]:
         """The summary's last lines: what was written, what could not be, the baseline."""
@@ -115,6 +117,7 @@ class Outputs:
             lines.append((self.step_summary_problem, {"yellow": True}))
         if self.baseline_note is not None:
             lines.append(self.baseline_note)
+        lines.extend(self.baseline_changes)
         return lines
 
     def problem(self, what: str, exc: BaseException) -> None:
@@ -204,8 +207,14 @@ class Outputs:
         except OSError as exc:
             self.step_summary_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
 
-    def baseline_step(self, use: BaselineUse, results: Sequence[SuiteResult]) -> Line | None:
-        """Update the baseline when asked (never with errors unless allowed); else a note."""
+    def baseline_step(
+        self,
+        use: BaselineUse,
+        results: Sequence[SuiteResult],
+        gone: Sequence[OrphanEntry] = (),
+    ) -> Line | None:
+        """Update the baseline when asked (never with errors unless allowed); else a note.
+        An update drops the entries of suites `gone` from the run, and says which."""
         path = self.paths.baseline
         if path is None:
             return None
@@ -231,13 +240,24 @@ class Outputs:
                 {"red": True},
             )
         try:
-            update_baseline(path, list(results))
+            update = update_baseline(path, list(results), [orphan.key for orphan in gone])
         except BaselineError as exc:
             return (f"baseline NOT updated: {exc}", {"red": True})
         except OSError as exc:
             self.problem(f"the baseline could not be written to {path}", exc)
             return None
+        self.baseline_changes = [
+            (f"  {line}", {"yellow": True}) for line in update_lines(update, gone)
+        ]
         return (f"baseline updated: {path} ({len(results)} suites)", {"green": True})
+
+
+def shown_path(path: Path) -> str:
+    """`path` as a command typed here would name it: relative when it is below here."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def step_summary_path() -> str | None:
