@@ -100,8 +100,8 @@ class Outputs:
         """Every output of a finished run; `on_report` gets the JSON report (the team's
         pytest_abstain_results hook): if it raises, the run fails and the rest still come."""
         results, found, verdict = assessment.results, assessment.sweeps, assessment.verdict
-        markdown, html = self.documents(results, found, verdict, title)
-        report = self.report(results, found, judge_cases, run, verdict)
+        markdown, html = self.documents(results, found, verdict, title, assessment.orphans)
+        report = self.report(results, found, judge_cases, run, verdict, orphans=assessment.orphans)
         if report is not None:
             try:
                 on_report(list(results), report)
@@ -161,13 +161,21 @@ class Outputs:
         run: dict[str, Any],
         verdict: Verdict,
         wanted: bool = True,
+        orphans: Sequence[OrphanEntry] = (),
     ) -> dict[str, Any] | None:
         """The JSON report (written when a path was given); None when it failed to render."""
         report = self.rendered(
             "JSON report",
             wanted,
             lambda: build_report(
-                results, overall_metrics(results), run, verdict, sweeps, judge_cases, self.problems
+                results,
+                overall_metrics(results),
+                run,
+                verdict,
+                sweeps,
+                judge_cases,
+                self.problems,
+                orphans,
             ),
         )
         if report is not None:
@@ -175,7 +183,12 @@ class Outputs:
         return report
 
     def documents(
-        self, results: Sequence[SuiteResult], sweeps: Sequence[Sweep], verdict: Verdict, title: str
+        self,
+        results: Sequence[SuiteResult],
+        sweeps: Sequence[Sweep],
+        verdict: Verdict,
+        title: str,
+        orphans: Sequence[OrphanEntry] = (),
     ) -> tuple[str | None, str | None]:
         """The Markdown summary and the HTML report, rendered (None: not wanted, or failed).
         Rendered before the JSON report, so that it knows whether every output could be made."""
@@ -183,7 +196,7 @@ class Outputs:
         markdown = self.rendered(
             "Markdown summary",
             wants_markdown,
-            lambda: render_markdown(results, sweeps, verdict, bool(self.problems)),
+            lambda: render_markdown(results, sweeps, verdict, bool(self.problems), orphans),
         )
         html = self.rendered(
             "HTML report", self.paths.html is not None, lambda: render_html(results, sweeps, title)
