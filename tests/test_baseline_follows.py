@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -23,6 +24,7 @@ from pytest_abstain.render.wording import detectable_line, orphan_lines
 from pytest_abstain.results.assessment import assess
 from pytest_abstain.results.baseline import (
     Baseline,
+    BaselineError,
     baseline_schema,
     read_baseline,
     suite_baseline,
@@ -37,7 +39,7 @@ from pytest_abstain.results.suites import SuiteResult
 GOOD = ["correct"] * 20 + ["abstained"] * 12
 
 
-def facts(key: str = "honesty/abstain_facts.yaml", **info: object) -> SuiteResult:
+def facts(key: str = "honesty/abstain_facts.yaml", **info: Any) -> SuiteResult:
     return suite_result(key, GOOD, **info)
 
 
@@ -390,3 +392,15 @@ def test_a_named_suite_keeps_its_baseline_gate_when_its_file_moves(
         ]
     )
     assert "no suite of this run claims" not in result.stdout.str()
+
+
+def test_two_suites_sharing_a_name_are_refused_not_mixed(tmp_path: Path) -> None:
+    one, two = facts(baseline_key="Facts"), facts("other/abstain_x.yaml", baseline_key="Facts")
+    baseline = baseline_of(facts())
+    for result in compared([one, two], baseline, 20, gating=True):
+        assert result.comparison is not None and result.comparison.status == "refused"
+        assert "share the baseline key 'Facts'" in (result.comparison.message or "")
+        assert result.failures  # a refusal fails the gate
+    with pytest.raises(BaselineError, match="share the baseline key 'Facts'"):
+        update_baseline(tmp_path / "b.json", [one, two])
+    assert not (tmp_path / "b.json").exists()

@@ -216,6 +216,20 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
     )
 
 
+def shared_keys(results: Iterable[SuiteResult]) -> dict[str, str]:
+    """Baseline keys that several suites of the run share (the same name in two files),
+    each with the message that says so: one entry cannot hold two suites."""
+    owners: dict[str, list[str]] = {}
+    for result in results:
+        owners.setdefault(result.info.baseline_id, []).append(result.info.key)
+    return {
+        key: f"suites {', '.join(keys)} share the baseline key {key!r} (a name: or "
+        "baseline_key:), so one baseline entry would hold both: give each its own"
+        for key, keys in owners.items()
+        if len(keys) > 1
+    }
+
+
 @dataclass(frozen=True)
 class Update:
     """A baseline file rewritten: what it holds now, and which entries left or moved."""
@@ -238,6 +252,10 @@ def updated(
     suite's entry, so questions deleted from the suite leave the baseline too. An entry found
     under the suite's path moves to its baseline key (its name, or baseline_key).
     """
+    results = list(results)
+    shared = shared_keys(results)
+    if shared:
+        raise BaselineError(next(iter(shared.values())))
     suites = dict(old.suites) if old else {}
     rekeyed = []
     for result in results:

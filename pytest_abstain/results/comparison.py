@@ -20,7 +20,7 @@ from ..records import (
     SuiteComparison,
 )
 from ..shown import format_number
-from .baseline import Baseline, BaselineSuite
+from .baseline import Baseline, BaselineSuite, shared_keys
 from .orphans import renamed_from, unclaimed
 from .scoring import penalty, points
 from .stats import (
@@ -115,12 +115,17 @@ def compared(
     """`results`, each with its comparison against `baseline`; `gating` False shows the
     comparisons without failing on them (the run is updating the baseline)."""
     left = unclaimed(results, baseline)
+    shared = shared_keys(results)
     out = []
     for result in results:
         found = baseline.entry_of(result.info)
         comparison = compare_suite(
             result, None if found is None else found[1], tag_min_questions, gating
         )
+        if result.info.baseline_id in shared:
+            comparison = SuiteComparison(
+                status="refused", message=shared[result.info.baseline_id], gating=gating
+            )
         comparison.baseline_file = baseline.shown_path
         if found is None:
             comparison.renamed_from = renamed_from(result, left)
