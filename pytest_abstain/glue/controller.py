@@ -24,6 +24,7 @@ from ..render.junit import (
     calibration_message,
     calibration_properties,
     gate_message,
+    orphan_message,
     suite_properties,
 )
 from ..render.terminal import Section, summary_sections
@@ -35,6 +36,7 @@ from ..results.verdict import Verdict
 from ..settings import RunSettings
 from ..suite import CALIBRATION_GATE_NAME, GATE_NAME, is_suite_file
 from .options import option_path
+from .scope import run_scope
 from .xdist_bridge import (
     STOP_FILE_INPUT,
     attached_case,
@@ -69,6 +71,8 @@ class AbstainResults:
         self._stop_file: Path | None = None
         #: Node ids whose xdist worker crashed while running them.
         self.crashed: list[str] = []
+        #: Items deselected on this process (-k, -m, --lf, a plugin's own selection).
+        self.deselected = 0
         self.session: pytest.Session | None = None
         #: The SIGINT handler before a Ctrl-C replaced it, restored when pytest is done.
         self._sigint: Any = None
@@ -141,6 +145,9 @@ class AbstainResults:
             self._stop_file = Path(tempfile.mkdtemp(prefix="abstain-")) / "stop"
         node.workerinput[STOP_FILE_INPUT] = str(self._stop_file)
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str) -> None:
         """xdist: a worker died while running `crashitem` (killed, out of memory)."""
@@ -194,6 +201,7 @@ class AbstainResults:
             question_errors=self.question_errors,
             stopped=self.stopped is not None,
             complete=complete,
+            scope=run_scope(self.config, self.deselected),
         )
         try:
             # Rendered now, not when pytest prints the summary (after the exit status is
@@ -203,6 +211,8 @@ class AbstainResults:
                 self.assessment.sweeps,
                 list(self.judge_cases.values()),
                 self.config.get_verbosity(),
+                self.assessment.orphans,
+                updating=self.settings.update_baseline,
             )
         except Exception as exc:
             self.outputs.problem("the terminal summary could not be rendered", exc)
@@ -221,6 +231,12 @@ class AbstainResults:
             self._report_gate(result, assessment.verdict)
         for sweep in audited:
             self._report_calibration(sweep, assessment.verdict)
+        # A baseline entry whose suite is gone fails like that suite's gate would have.
+        shown = self.baseline.shown_path if self.baseline is not None else None
+        gone = [o for o in assessment.gone if o.key in assessment.verdict.orphaned]
+        session.testscollected += len(gone)
+        for orphan in gone:
+            self._report_case(orphan.key, GATE_NAME, orphan_message(orphan, shown), [])
         s = self.settings
         self.outputs.publish(
             assessment,

@@ -39,11 +39,15 @@ class Verdict:
     stopped: bool = False
     #: False when -x, --maxfail or a stop left questions unasked: nothing was gated.
     complete: bool = True
+    #: Baseline entries whose suite is gone (removed, renamed, moved) from a run that
+    #: collected everything where it lived; each fails like a suite's gate.
+    orphaned: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
         return not (
-            self.failed_gates
+            self.orphaned
+            or self.failed_gates
             or self.failed_audits
             or self.disagreements
             or self.unexcused_errors
@@ -91,6 +95,7 @@ def decide(
     question_errors: int = 0,
     stopped: bool = False,
     complete: bool = True,
+    orphaned: Sequence[str] = (),
 ) -> Verdict:
     """The verdict on `results` (already compared with the baseline), `sweeps` and the
     judge calibration cases."""
@@ -106,4 +111,5 @@ def decide(
         question_errors=question_errors,
         stopped=stopped,
         complete=complete,
+        orphaned=tuple(orphaned),
     )
