@@ -57,7 +57,29 @@ class Mutation:
 HELD = "tests/test_held_behaviour.py"
 HELD_2 = "tests/test_held_behaviour_2.py"
 
+FOLLOWS = "tests/test_baseline_follows.py"
+
 MUTATIONS: tuple[Mutation, ...] = (
+    Mutation(
+        name="orphan-never-gone",
+        file="pytest_abstain/results/orphans.py",
+        find="        elif scope.subset is None and scope.covers(path):",
+        replace="        elif False:",
+        tests=(
+            f"{FOLLOWS}::test_a_gone_entry_fails_the_verdict_unless_the_run_updates_or_stopped",
+        ),
+        harm="renaming a suite file silently drops its baseline gate",
+    ),
+    Mutation(
+        name="orphan-subset-ignored",
+        file="pytest_abstain/results/orphans.py",
+        find="        elif scope.subset is None and scope.covers(path):",
+        replace="        elif scope.covers(path):",
+        tests=(
+            f"{FOLLOWS}::test_an_entry_fails_only_when_the_run_collected_everything_where_it_lived",
+        ),
+        harm="a -k run fails on every baseline entry it did not select",
+    ),
     Mutation(
         name="partial-run-removes",
         file="pytest_abstain/results/comparison.py",

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .files import json_text, unwritable, write_atomic
-from .records import JudgeCase
+from .records import JudgeCase, OrphanEntry
 from .render.html import render_html
 from .render.json_report import build_report
 from .render.markdown import render_markdown
-from .render.wording import Line
+from .render.wording import Line, update_lines
 from .results.assessment import Assessment
 from .results.baseline import Baseline, BaselineError, read_baseline, update_baseline
 from .results.suites import SuiteResult, overall_metrics
@@ -57,7 +58,7 @@ def checked_baseline(paths: OutputPaths, update: bool) -> Baseline | None:
     if paths.baseline is None:
         return None
     try:
-        return read_baseline(paths.baseline)
+        return read_baseline(paths.baseline, shown_path(paths.baseline))
     except BaselineError as exc:
         raise ValueError(str(exc)) from None
 
@@ -85,6 +86,8 @@ class Outputs:
         self.step_summary_problem: str | None = None
         #: What became of the baseline (updated, refused, missing), for the summary.
         self.baseline_note: Line | None = None
+        #: Entries an update removed or moved, one line each, after the note.
+        self.baseline_changes: list[Line] = []
 
     def publish(
         self,
@@ -98,15 +101,21 @@ class Outputs:
         """Every output of a finished run; `on_report` gets the JSON report (the team's
         pytest_abstain_results hook): if it raises, the run fails and the rest still come."""
         results, found, verdict = assessment.results, assessment.sweeps, assessment.verdict
-        markdown, html = self.documents(results, found, verdict, title)
-        report = self.report(results, found, judge_cases, run, verdict)
+        markdown, html = self.documents(results, found, verdict, title, run, assessment.orphans)
+        report = self.report(results, found, judge_cases, run, verdict, orphans=assessment.orphans)
         if report is not None:
             try:
                 on_report(list(results), report)
             except Exception as exc:
                 self.problem("a pytest_abstain_results hook raised", exc)
         self.write_documents(markdown, html)
-        self.baseline_note = self.baseline_step(baseline, results)
+        if verdict.stopped and baseline.update:
+            self.baseline_note = (
+                "baseline NOT updated: the run stopped early, so most questions were not asked",
+                {"red": True},
+            )
+        else:
+            self.baseline_note = self.baseline_step(baseline, results, assessment.gone)
 
     def notes(self) -> list[Line]:
         """The summary's last lines: what was written, what could not be, the baseline."""
@@ -115,6 +124,7 @@ class Outputs:
             lines.append((self.step_summary_problem, {"yellow": True}))
         if self.baseline_note is not None:
             lines.append(self.baseline_note)
+        lines.extend(self.baseline_changes)
         return lines
 
     def problem(self, what: str, exc: BaseException) -> None:
@@ -158,13 +168,21 @@ class Outputs:
         run: dict[str, Any],
         verdict: Verdict,
         wanted: bool = True,
+        orphans: Sequence[OrphanEntry] = (),
     ) -> dict[str, Any] | None:
         """The JSON report (written when a path was given); None when it failed to render."""
         report = self.rendered(
             "JSON report",
             wanted,
             lambda: build_report(
-                results, overall_metrics(results), run, verdict, sweeps, judge_cases, self.problems
+                results,
+                overall_metrics(results),
+                run,
+                verdict,
+                sweeps,
+                judge_cases,
+                self.problems,
+                orphans,
             ),
         )
         if report is not None:
@@ -172,18 +190,35 @@ class Outputs:
         return report
 
     def documents(
-        self, results: Sequence[SuiteResult], sweeps: Sequence[Sweep], verdict: Verdict, title: str
+        self,
+        results: Sequence[SuiteResult],
+        sweeps: Sequence[Sweep],
+        verdict: Verdict,
+        title: str,
+        run: Mapping[str, Any] | None = None,
+        orphans: Sequence[OrphanEntry] = (),
     ) -> tuple[str | None, str | None]:
-        """The Markdown summary and the HTML report, rendered (None: not wanted, or failed).
-        Rendered before the JSON report, so that it knows whether every output could be made."""
+        """The Markdown summary and the HTML report, rendered (None: not wanted, or failed);
+        `run` says what produced them, as in the JSON report. Rendered before the JSON report,
+        so that it knows whether every output could be made."""
         wants_markdown = self.paths.markdown is not None or bool(self.paths.step_summary)
         markdown = self.rendered(
             "Markdown summary",
             wants_markdown,
-            lambda: render_markdown(results, sweeps, verdict, bool(self.problems)),
+            lambda: render_markdown(results, sweeps, verdict, bool(self.problems), orphans),
         )
         html = self.rendered(
-            "HTML report", self.paths.html is not None, lambda: render_html(results, sweeps, title)
+            "HTML report",
+            self.paths.html is not None,
+            lambda: render_html(
+                results,
+                sweeps,
+                title,
+                verdict=verdict,
+                run=run or {},
+                created=datetime.now(timezone.utc),
+                problems=self.problems,
+            ),
         )
         return markdown, html
 
@@ -204,8 +239,14 @@ class Outputs:
         except OSError as exc:
             self.step_summary_problem = f"cannot append to $GITHUB_STEP_SUMMARY {github}: {exc}"
 
-    def baseline_step(self, use: BaselineUse, results: Sequence[SuiteResult]) -> Line | None:
-        """Update the baseline when asked (never with errors unless allowed); else a note."""
+    def baseline_step(
+        self,
+        use: BaselineUse,
+        results: Sequence[SuiteResult],
+        gone: Sequence[OrphanEntry] = (),
+    ) -> Line | None:
+        """Update the baseline when asked (never with errors unless allowed); else a note.
+        An update drops the entries of suites `gone` from the run, and says which."""
         path = self.paths.baseline
         if path is None:
             return None
@@ -231,13 +272,24 @@ class Outputs:
                 {"red": True},
             )
         try:
-            update_baseline(path, list(results))
+            update = update_baseline(path, list(results), [orphan.key for orphan in gone])
         except BaselineError as exc:
             return (f"baseline NOT updated: {exc}", {"red": True})
         except OSError as exc:
             self.problem(f"the baseline could not be written to {path}", exc)
             return None
+        self.baseline_changes = [
+            (f"  {line}", {"yellow": True}) for line in update_lines(update, gone)
+        ]
         return (f"baseline updated: {path} ({len(results)} suites)", {"green": True})
+
+
+def shown_path(path: Path) -> str:
+    """`path` as a command typed here would name it: relative when it is below here."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def step_summary_path() -> str | None:

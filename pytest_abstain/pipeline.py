@@ -130,6 +130,9 @@ class Pipeline:
         self._search = search
         #: Why each cache miss missed, with --abstain-explain-misses.
         self.misses: list[str] = []
+        #: Per question, the first exception the team's code raised (its responder or a
+        #: grading hook): the glue shows its traceback with the question's failure.
+        self.raised: dict[str, BaseException] = {}
         self._futures: dict[str, list[concurrent.futures.Future[Reply]]] = {}
         self._plans: dict[str, QuestionPlan] = {}
         #: Questions whose replies are all in: the judge can be sent what it must grade.
@@ -141,6 +144,18 @@ class Pipeline:
     def stopped(self) -> str | None:
         """Why the run stopped early (every reply failed the same way), or None."""
         return self.asker.fatal
+
+    def stop(self, reason: str) -> None:
+        """Ask nothing more (the xdist controller saw the whole run fail the same way)."""
+        self.asker.stop(reason)
+
+    def unasked(self, key: str, plan: QuestionPlan, reason: str) -> QuestionRecord:
+        """The record of a question the run did not ask: an error on every sample, so its
+        suite counts it, and no gate passes on the questions that happened to be asked."""
+        responder = self.responder(plan)
+        replies = [Reply.failed(reason)] * plan.samples
+        graded = first_grades(plan, replies)
+        return record_of(plan, key, responder.name, responder.endpoint, replies, graded)
 
     def responder(self, plan: QuestionPlan) -> Responder:
         return self._responder(plan)
@@ -241,6 +256,9 @@ class Pipeline:
             if self.stopped is None:
                 raise Unanswered("the request was cancelled before a reply came") from None
             raise NotAsked("not asked: the run stopped early") from None
+        for reply in replies:
+            if reply.raised is not None:
+                self.raised.setdefault(key, reply.raised)
         responder = self.responder(plan)
         graded, verdicts, judge_name = self._judged(key, plan, replies)
         return record_of(
@@ -302,8 +320,12 @@ class Pipeline:
                 verdicts[index] = Reply.failed("the judge's request was cancelled")
         return judging.graded, verdicts, judge_name
 
-    def _first_grade(self, plan: QuestionPlan, reply: str) -> Graded:
-        return hooked_grade(plan, reply, self._hooks, self._search)
+    def _first_grade(self, key: str, plan: QuestionPlan, reply: str) -> Graded:
+        try:
+            return hooked_grade(plan, reply, self._hooks, self._search)
+        except Exception as exc:  # first_grades makes it the reply's error; keep the cause
+            self.raised.setdefault(key, exc)
+            raise
 
     def _start_judging(
         self, key: str, plan: QuestionPlan, replies: list[Reply] | None, hooks: bool = True
@@ -319,8 +341,9 @@ class Pipeline:
             if any(future.cancelled() for future in futures):
                 return _Judging([], {})  # the run is stopping; its record says so
             replies = [future.result() for future in futures]
-        grade = self._first_grade if hooks else None
-        graded = first_grades(plan, replies, grade)
+        graded = first_grades(
+            plan, replies, functools.partial(self._first_grade, key) if hooks else None
+        )
         judging = _Judging(graded, {})
         picked = to_judge(plan, graded)
         if picked:

@@ -71,6 +71,8 @@ class QuestionPlan:
     judge: JudgeSpec | None = None
     #: Ask for the answer with a stated confidence, as JSON (grading/verbal_confidence.py).
     verbal_confidence: bool = False
+    #: The suite's key in the baseline file when it is not `suite_key` (see SuiteInfo).
+    baseline_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,15 @@ def plan_question(
         side_by_side=side_by_side,
         judge=_judge(run, suite, judge_prompt),
         verbal_confidence=verbal,
+        baseline_key=_baseline_key(suite, suite_key, side_by_side or sweep or suite_key),
     )
+
+
+def _baseline_key(suite: SuiteSettings, suite_key: str, source: str) -> str | None:
+    """The suite's baseline_key, else its name, with the model and t `suite_key` adds to
+    its `source` ('Facts[gpt-4o][t=0.9]'); None: the entry is keyed by `suite_key`."""
+    identity = suite.baseline_key or suite.name
+    return None if identity is None else identity + suite_key.removeprefix(source)
 
 
 @functools.lru_cache(maxsize=64)
@@ -308,6 +318,7 @@ def record_of(
             judge_when=None if judge is None else judge.when,
             judge_prompt_sha=None if judge is None else judge.prompt_sha,
             verbal_confidence=plan.verbal_confidence,
+            baseline_key=plan.baseline_key,
         ),
         nodeid=nodeid,
         index=plan.index,

@@ -80,6 +80,16 @@ class Counts:
         return self.graded + self.error
 
 
+#: Characters of a reply a baseline keeps per question, to show what the bot used to say.
+REPLY_KEPT = 200
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 #: A longer reply is not graded but an error: no honest answer to a fact question is 50,000
 #: tokens long, grading is linear but not free, and every report and cache entry carries it.
 MAX_REPLY_CHARS = 200_000
@@ -107,6 +117,9 @@ class Reply:
     #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
     #: these can stop a run early: five identical refusals are the model's answers.
     request_failed: bool = False
+    #: The exception the team's own code raised (its responder), kept for its traceback:
+    #: in this process only, never stored or sent.
+    raised: BaseException | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Every reply passes here, asked or replayed: the one boundary where outside text
@@ -132,6 +145,7 @@ class Reply:
         rate_limited: bool = False,
         retry_after: float | None = None,
         request_failed: bool = False,
+        raised: BaseException | None = None,
     ) -> Reply:
         return cls(
             text=None,
@@ -140,6 +154,7 @@ class Reply:
             rate_limited=rate_limited,
             retry_after=retry_after,
             request_failed=request_failed,
+            raised=raised,
         )
 
 
@@ -178,6 +193,19 @@ class SuiteInfo:
     judge_prompt_sha: str | None = None
     #: Each answer came with a stated confidence (verbal confidence mode).
     verbal_confidence: bool = False
+    #: The key of its baseline entry when it is not `key`: the suite's baseline_key or name,
+    #: with the model and t of `key`, so that the entry follows the suite when its file moves.
+    baseline_key: str | None = None
+
+    @property
+    def baseline_id(self) -> str:
+        """The key its baseline entry is stored under."""
+        return self.baseline_key or self.key
+
+    @property
+    def source(self) -> str:
+        """The suite's file (or test module) as pytest names it: `key` without model and t."""
+        return self.side_by_side or self.sweep or self.key
 
     @cached_property
     def as_json(self) -> dict[str, Any]:
@@ -245,6 +273,16 @@ class QuestionRecord:
         ]
 
     @property
+    def short_reply(self) -> str | None:
+        """The reply that decided the question's grade (its first sample with that grade),
+        on one line and at most REPLY_KEPT characters; None when no reply decided it."""
+        verdict = self.verdict
+        for grade, reply in zip(self.grades, self.replies, strict=False):
+            if grade == verdict and grade != "error" and reply is not None:
+                return shortened(reply, REPLY_KEPT)
+        return None
+
+    @property
     def content_sha(self) -> str:
         """sha256 of what the question asks and accepts: an edit under the same id changes it."""
         content = [self.question, self.idk, self.expected, self.regex]
@@ -307,15 +345,32 @@ class MetricComparison:
     def delta(self) -> float:
         return self.now - self.baseline
 
-    def describe(self) -> str:
+    @property
+    def label(self) -> str:
+        """'score', or 'tag geo: error rate'."""
         name = "score" if self.metric == "score" else "error rate"
-        where = "" if self.scope == "suite" else f"{self.scope}: "
-        verdict = "regressed" if self.regressed else ("improved" if self.improved else "unchanged")
+        return name if self.scope == "suite" else f"{self.scope}: {name}"
+
+    def describe(self) -> str:
+        """The whole comparison in a sentence; a difference the test does not find
+        significant is said to be so, never called 'unchanged'."""
+        verdict = (
+            "regressed"
+            if self.regressed
+            else ("improved" if self.improved else "change not significant")
+        )
         return (
-            f"{where}{name} {verdict}: {self.baseline:.3f} → {self.now:.3f} "
+            f"{self.label} {verdict}: {self.baseline:.3f} → {self.now:.3f} "
             f"(Δ {self.delta:+.3f}, 95% CI [{self.delta_interval.low:+.3f}, "
             f"{self.delta_interval.high:+.3f}], p={self.p_value:.3g}, "
             f"{self.questions} paired questions)"
+        )
+
+    def reason(self) -> str:
+        """Why it fails the gate, short: the interval and the pairs are in the table."""
+        return (
+            f"{self.label} regressed against the baseline: {self.baseline:.3f} → "
+            f"{self.now:.3f} (Δ {self.delta:+.3f}, p={self.p_value:.3g})"
         )
 
 
@@ -325,6 +380,10 @@ class QuestionChange:
     kind: Literal["newly wrong", "newly abstaining", "newly correct"]
     before: Counts
     after: Counts
+    #: The reply the baseline keeps for the question (None: an older baseline has none).
+    before_reply: str | None = None
+    #: This run's reply that decided the question's grade, as short as the baseline's.
+    after_reply: str | None = None
 
     def describe(self) -> str:
         return f"{self.id}: {describe_counts(self.before)} → {describe_counts(self.after)}"
@@ -352,6 +411,11 @@ class SuiteComparison:
     gating: bool = True
     #: Too few paired questions for any change to be significant: said, never a silent pass.
     untestable: bool = False
+    #: The baseline file, as the command that accepts a change names it.
+    baseline_file: str | None = None
+    #: Another baseline entry that no suite claims holds most of these questions: this
+    #: suite's file was probably renamed or moved from it.
+    renamed_from: str | None = None
 
     @property
     def regressions(self) -> list[str]:
@@ -360,10 +424,35 @@ class SuiteComparison:
             return []
         if self.status == "refused":
             return [f"baseline refused: {self.message}"]
-        return [m.describe() for m in self.metrics if m.regressed]
+        return [m.reason() for m in self.metrics if m.regressed]
+
+    @property
+    def accept_command(self) -> str | None:
+        """The command that accepts this comparison's changes, when it has a file to name."""
+        if self.baseline_file is None:
+            return None
+        return f"pytest ... --abstain-baseline {self.baseline_file} --abstain-update-baseline"
 
     def changed(self, kind: str) -> list[QuestionChange]:
         return [c for c in self.changes if c.kind == kind]
+
+
+@dataclass(frozen=True)
+class OrphanEntry:
+    """A baseline entry that no suite of the run claims, and why."""
+
+    key: str
+    #: Where its suite lived (its file, or test module).
+    path: str
+    #: "gone": the run collected everything where it lived and found no suite for it, so it
+    #: was removed, renamed or moved (this fails the gate); "not collected": the run was a
+    #: subset (-k, -m, paths) that left it out; "other variant": its suite ran, with other
+    #: models or thresholds.
+    status: Literal["gone", "not collected", "other variant"]
+    #: The suite of this run that holds most of its questions: where it was renamed to.
+    renamed_to: str | None = None
+    #: Why the run was a subset ("-k", "3 deselected"), when it was one.
+    subset: str | None = None
 
 
 def describe_counts(counts: Counts) -> str:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import socket
 from collections.abc import Iterator
 
 import openai
@@ -10,7 +12,31 @@ from openai_server import FakeOpenAI
 pytest_plugins = ["pytester"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that run pytest inside pytest (pytester) or a subprocess: the slow
+    third of the suite, so `pytest -m "not e2e"` is the fast subset (README → Set-up)."""
+    for item in items:
+        if isinstance(item, pytest.Function) and _end_to_end(item):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _end_to_end(item: pytest.Function) -> bool:
+    """The rule benchmarks/test_mix.py counts by: pytester, or a subprocess in the body."""
+    if "pytester" in item.fixturenames:
+        return True
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError):
+        return False
+    return "subprocess" in source or "runpytest" in source
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: runs pytest or a process end to end (slow)")
+    _warm_up_the_http_stack()
+
+
+def _warm_up_the_http_stack() -> None:
     """Import the whole HTTP stack once, before any in-process pytester run.
 
     The openai client imports its transport (httpcore, h11, anyio's backend) on the first
@@ -34,6 +60,14 @@ def openai_server() -> Iterator[FakeOpenAI]:
     """A loopback OpenAI-compatible chat server; set `.replies`, `.latency`, `.faults`."""
     with FakeOpenAI() as server:
         yield server
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

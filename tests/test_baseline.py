@@ -78,13 +78,16 @@ def test_no_change_passes_and_the_baseline_is_written_sorted_and_valid(
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     suite = data["suites"]["abstain_facts.yaml"]
     assert suite["threshold"] == 0.75 and suite["samples"] == 3
+    assert suite["path"] == "abstain_facts.yaml"
     fact = suite["questions"]["fact-3"]
     fact_sha = fact.pop("sha256")
     assert len(fact_sha) == 64
-    assert fact == {"correct": 3, "wrong": 0, "abstained": 0, "tags": ["geo"]}
+    assert fact == {
+        "correct": 3, "wrong": 0, "abstained": 0, "tags": ["geo"], "reply": "It is answer3."
+    }  # fmt: skip
     unknown = suite["questions"]["unknown-0"]
     assert unknown.pop("sha256") != fact_sha
-    assert unknown == {"correct": 0, "wrong": 0, "abstained": 3}
+    assert unknown == {"correct": 0, "wrong": 0, "abstained": 3, "reply": "I don't know."}
     made = suite["produced_by"]
     assert made["responder"] == "m" and made["endpoint"].startswith("http://127.0.0.1:")
     assert len(made["prompt_template_sha256"]) == 64 and made["system_prompt_sha256"] is None
@@ -123,19 +126,34 @@ def test_injected_hallucinations_fail_with_the_questions_named(
         [
             "    score      0.625 * → -0.125 *REGRESSED",
             "    error rate 0.000 * → 0.250 *REGRESSED",
-            "    newly wrong (8): unknown-0: abstained 1/1 → wrong 1/1; unknown-1: *",
-            "  gate FAILED: score regressed: 0.625 → -0.125 (Δ -0.750, 95% CI *",
+            "    newly wrong (8):",
+            "      unknown-0: abstained 1/1 → wrong 1/1: "
+            '"I don\'t know." → "It is definitely 1900."',
+            "      unknown-1: abstained 1/1 → wrong 1/1: "
+            '"I don\'t know." → "It is definitely 1901."',
+            "  gate FAILED: regressed against the baseline: score, error rate (above)",
+            "    if the change is intended, accept it: "
+            "pytest ... --abstain-baseline baseline.json --abstain-update-baseline",
         ]
     )
+    # The failure and the summary in short lines (pytest's own header names long tmp paths).
+    start = next(i for i, line in enumerate(result.outlines) if "FAILURES" in line)
+    ours = [line for line in result.outlines[start:] if str(pytester.path) not in line]
+    assert max(len(line) for line in ours) <= 120
     failure = ET.parse(xml).getroot().find(".//testcase[@name='abstain-gate']/failure")
     assert failure is not None
     # pytest keeps the first lines in the message attribute and the whole text in the element.
-    assert "error rate regressed: 0.000 → 0.250" in failure.get("message", "")
-    assert "newly wrong (8): unknown-0: abstained 1/1 → wrong 1/1" in (failure.text or "")
+    assert "error rate regressed against the baseline: 0.000 → 0.250" in failure.get("message", "")
+    assert "unknown-0: abstained 1/1 → wrong 1/1" in (failure.text or "")
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(report_schema()).validate(report)
     comparison = report["suites"][0]["baseline"]
     assert [c["id"] for c in comparison["changes"]] == [f"unknown-{i}" for i in range(8)]
+    first = comparison["changes"][0]
+    assert (first["before_reply"], first["after_reply"]) == (
+        "I don't know.",
+        "It is definitely 1900.",
+    )
     assert all(m["regressed"] for m in comparison["metrics"] if m["scope"] == "suite")
     assert {m["scope"] for m in comparison["metrics"]} == {"suite", "tag geo", "tag sci"}
 
@@ -243,7 +261,11 @@ def test_improvement_passes_and_says_so(tmp_path: Path) -> None:
     results, verdict = gated(run_suite(facts(tmp_path), answering(honest_replies())), baseline)
     assert verdict.passed
     summary(results).fnmatch_lines(
-        ["    score      0.312 * → 0.625 *improved", "    newly correct (10): fact-0: *"]
+        [
+            "    score      0.312 * → 0.625 *improved",
+            "    newly correct (10):",
+            '      fact-0: abstained 1/1 → correct 1/1: "I\'m not sure." → "It is answer0."',
+        ]
     )
 
 
@@ -251,7 +273,9 @@ def test_a_single_changed_question_is_noise_not_a_regression(tmp_path: Path) -> 
     baseline = saved(tmp_path, run_suite(facts(tmp_path), answering(honest_replies())))
     results, verdict = gated(run_suite(facts(tmp_path), answering(hallucinating(1))), baseline)
     assert verdict.passed
-    summary(results).fnmatch_lines(["    newly wrong (1): unknown-0: *", "  gate passed: *"])
+    summary(results).fnmatch_lines(
+        ["    newly wrong (1):", "      unknown-0: *", "  gate passed: *"]
+    )
 
 
 def test_tolerance_lets_small_drops_through(tmp_path: Path) -> None:
@@ -271,8 +295,9 @@ def test_added_and_removed_questions_are_listed_not_compared(tmp_path: Path) -> 
     )
     assert verdict.passed
     summary(results).fnmatch_lines(
-        ["  vs baseline: 30 paired questions; added since (not compared): new-one; "
-         "removed since: fact-0, fact-1"]
+        ["  vs baseline: 30 paired questions",
+         "    added since (not compared): new-one",
+         "    removed since: fact-0, fact-1"]
     )  # fmt: skip
 
 
@@ -337,7 +362,7 @@ def test_questions_edited_under_the_same_id_are_not_compared(tmp_path: Path) -> 
     )
     assert verdict.passed
     summary(results).fnmatch_lines(
-        ["  vs baseline: 31 paired questions; edited since (not compared): fact-0"]
+        ["  vs baseline: 31 paired questions", "    edited since (not compared): fact-0"]
     )
     rephrased = suite_text().replace("Fact question", "Rephrased fact")
     replies = {k.replace("Fact question", "Rephrased fact"): v for k, v in honest_replies().items()}

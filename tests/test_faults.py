@@ -166,24 +166,52 @@ def test_a_budget_does_not_excuse_other_failures(
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
-def test_a_wrong_key_stops_the_run_with_one_message(
+def test_a_wrong_key_stops_the_asking_with_one_message_and_the_unit_tests_still_run(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str, workers: list[str]
 ) -> None:
     questions = "\n".join(
         f"  - {{id: q{i}, question: 'Question number {i}?', idk: true}}" for i in range(100)
     )
-    pytester.makefile(".yaml", abstain_many=f"questions:\n{questions}\n")
+    pytester.makefile(
+        ".yaml", abstain_many=f"gates: {{max_error_rate: 0.5}}\nquestions:\n{questions}\n"
+    )
+    pytester.makepyfile(test_unit="def test_arithmetic():\n    assert 1 + 1 == 2\n")
     openai_server.faults = {"*": Fault(401, "Incorrect API key provided")}
     openai_server.latency = 0.02
     result = pytester.runpytest(*args(openai_server, "--abstain-concurrency", "4", *workers))
+    # Exit 4 (the set-up is at fault) in a plain run and under xdist alike.
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+    outcomes = result.parseoutcomes()
+    # The repo's own test ran; every question is an error, and the suite's gate failed.
+    assert outcomes["passed"] == 1
+    assert (outcomes["errors"], outcomes["failed"]) == (100, 1)
     out = result.stdout.str() + result.stderr.str()
-    assert "stopped early: the first 5 replies all failed the same way" in out
-    # The few questions that failed before the stop show their error; the rest do not run.
-    assert out.count("Incorrect API key provided") <= 12 * max(1, len(workers)), out
+    assert out.count("stopped early: the first 5 replies all failed the same way") == 1, out
+    assert "Incorrect API key provided" in out
     # Each process stops after five identical failures, plus what was already in flight.
     assert len(openai_server.requests) <= (5 + 4) * max(1, len(workers))
-    assert not (pytester.path / "r.json").exists()  # a report of nothing would mislead
+    questions_reported = report(pytester)["suites"][0]["questions"]
+    assert report(pytester)["verdict"] == "failed"
+    assert all(q["grade"] == "error" for q in questions_reported)
+    assert sum("not asked" in str(q) for q in questions_reported) >= 100 - len(
+        openai_server.requests
+    )
+
+
+def test_under_xdist_the_stop_counts_every_workers_replies(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    """Two workers with four failures each: neither alone reaches five, the run does."""
+    questions = "\n".join(
+        f"  - {{id: q{i}, question: 'Question number {i}?', idk: true}}" for i in range(8)
+    )
+    pytester.makefile(".yaml", abstain_few=f"questions:\n{questions}\n")
+    openai_server.faults = {"*": Fault(401, "Incorrect API key provided")}
+    result = pytester.runpytest(
+        *args(openai_server, "--abstain-concurrency", "1", "-n", "2", "--dist", "loadfile")
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "stopped early" in result.stdout.str()
 
 
 # --- error budgets without pytest (tests/direct_run.py): the gate line and the verdict --------

@@ -173,3 +173,87 @@ def test_each_folder_s_conftest_answers_for_its_own_suites(pytester: pytest.Pyte
         "abstain_a.yaml": ("bot-a", ["correct"]),
         "abstain_b.yaml": ("bot-b", ["correct"]),
     }
+
+
+BUGGY_APP = """
+    def lookup(settings):
+        return settings["model"]  # the bug: no such key
+
+    def pytest_abstain_make_responder(config, suite_path):
+        def buggy(prompt):
+            return lookup({})
+        return buggy
+"""
+
+
+@pytest.mark.parametrize("tb", ["auto", "short", "native"])
+def test_a_responder_that_raises_shows_its_traceback_as_pytest_would(
+    pytester: pytest.Pytester, tb: str
+) -> None:
+    pytester.makefile(".yaml", abstain_app="questions:\n  - {id: q, question: Hi?, answer: x}\n")
+    pytester.makeconftest(textwrap.dedent(BUGGY_APP))
+    result = pytester.runpytest(f"--tb={tb}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str()
+    assert "buggy' raised KeyError: 'model'" in out
+    # The team's frames, by file and line, down to the line that raised; none of ours.
+    assert 'return settings["model"]' in out and "return lookup({})" in out
+    assert "conftest.py:" in out or 'conftest.py", line' in out
+    assert "pytest_abstain/" not in out
+
+
+def test_with_tb_line_the_failure_is_its_reason_alone(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", abstain_app="questions:\n  - {id: q, question: Hi?, answer: x}\n")
+    pytester.makeconftest(textwrap.dedent(BUGGY_APP))
+    result = pytester.runpytest("--tb=line")
+    assert "buggy' raised KeyError: 'model'" in result.stdout.str()
+    assert "return lookup({})" not in result.stdout.str()
+
+
+def test_a_connection_failure_inside_the_app_names_the_url(
+    pytester: pytest.Pytester, free_port: int
+) -> None:
+    """The team's app calls its own model service through openai; the service is down."""
+    pytester.makefile(".yaml", abstain_app="questions:\n  - {id: q, question: Hi?, answer: x}\n")
+    pytester.makeconftest(
+        textwrap.dedent(f"""
+            import openai
+
+            def pytest_abstain_make_responder(config, suite_path):
+                client = openai.OpenAI(
+                    base_url="http://user:secret@127.0.0.1:{free_port}/v1",
+                    api_key="k", max_retries=0,
+                )
+                def app(prompt):
+                    reply = client.chat.completions.create(
+                        model="m", messages=[{{"role": "user", "content": prompt}}]
+                    )
+                    return reply.choices[0].message.content
+                return app
+        """)
+    )
+    result = pytester.runpytest()
+    out = result.stdout.str()
+    assert "APIConnectionError: Connection error. (requesting '" in out
+    assert f"127.0.0.1:{free_port}/v1/chat/completions" in out
+    assert "secret" not in out
+
+
+def test_a_make_responder_hook_that_raises_is_a_usage_error_with_its_traceback(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makefile(".yaml", abstain_app="questions:\n  - {id: q, question: Hi?, answer: x}\n")
+    pytester.makeconftest(
+        textwrap.dedent("""
+            import os
+
+            def pytest_abstain_make_responder(config, suite_path):
+                token = os.environ["APP_TOKEN_THAT_IS_NOT_SET"]
+                return lambda prompt: token
+        """)
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "pytest_abstain_make_responder raised KeyError" in err
+    assert 'token = os.environ["APP_TOKEN_THAT_IS_NOT_SET"]' in err

@@ -542,7 +542,7 @@ def test_baseline_records_the_judge_and_notes_a_change(tmp_path: Path) -> None:
         options = {"judge_model": name, **cli}
         return run_suite(path, answering(MODEL), cli=options, judge=judge, judge_name=name)
 
-    baseline = update_baseline(tmp_path / "b.json", judged_by("j1"))
+    baseline = update_baseline(tmp_path / "b.json", judged_by("j1")).baseline
     entry = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))["suites"][path.name]
     assert entry["produced_by"]["judge"] == "j1"
     assert len(entry["produced_by"]["judge_prompt_sha256"]) == 64

@@ -133,20 +133,31 @@ def test_a_failed_floor_names_the_wrong_answers_ten_at_most() -> None:
     assert "abstain_baseline" not in properties
 
 
-def test_a_regression_message_has_every_metric_against_the_baseline() -> None:
+def test_a_regression_message_states_each_reason_once_and_how_to_accept_it() -> None:
     before = suite_result("abstain_facts.yaml", ["correct"] * 30)
-    now = suite_result("abstain_facts.yaml", ["wrong"] * 10 + ["abstained"] * 5 + ["correct"] * 15)
+    replies = ["Lyon."] * 10 + ["I don't know."] * 5 + ["Paris."] * 15
+    grades = ["wrong"] * 10 + ["abstained"] * 5 + ["correct"] * 15
+    now = suite_result("abstain_facts.yaml", grades, replies=replies)
     now.comparison = compare_suite(now, suite_baseline(before), 20)
-    lines = gate_message(now).splitlines()
+    now.comparison.baseline_file = "honesty/baseline.json"
+    message = gate_message(now)
+    lines = message.splitlines()
     assert lines[0] == "honesty gate failed for abstain_facts.yaml:"
-    assert lines[1].startswith("  score regressed: 1.000 → -0.500 (Δ -1.500, 95% CI [")
-    # The comparison's own lines, one level less indented than in the terminal.
-    assert "vs baseline: 30 paired questions" in lines
-    assert any(line.startswith("  score      1.000 [1.000, 1.000] → -0.500") for line in lines)
-    assert any(
-        line.startswith("  newly abstaining (5): q10: correct 1/1 → abstained") for line in lines
+    assert lines[1].startswith(
+        "  score regressed against the baseline: 1.000 → -0.500 (Δ -1.500, p="
     )
-    assert "wrong answers" not in gate_message(now)  # the changes name them already
+    assert lines[2].startswith("  error rate regressed against the baseline: 0.000 → 0.333")
+    # Each reason once: the metric table, which would say them again, is the summary's.
+    assert message.count("score regressed") == 1 and "REGRESSED" not in message
+    assert "  newly abstaining (5):" in lines
+    # One question a line, with what the bot said then (kept in the baseline) and now.
+    assert '    q10: correct 1/1 → abstained 1/1: "Paris." → "I don\'t know."' in lines
+    assert lines[-1] == (
+        "  if the change is intended, accept it: "
+        "pytest ... --abstain-baseline honesty/baseline.json --abstain-update-baseline"
+    )
+    assert "wrong answers" not in message  # the changes name them already
+    assert max(map(len, lines)) <= 120
     properties = suite_properties(now)
     assert ("abstain_baseline", "compared") in properties
     assert ("abstain_baseline_score", 1.0) in properties

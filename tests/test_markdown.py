@@ -69,9 +69,16 @@ def test_markdown_summary_with_baseline_deltas_changes_and_step_summary_append(
         "| error rate | 0.333 | 0.000 → 0.333 (Δ +0.333, p="
     )
     assert "**Gate failed:**" in lines
-    assert "| q0 | newly wrong | correct 1/1 → wrong 1/1 |" in lines
-    assert "| q10 | newly abstaining | correct 1/1 → abstained 1/1 |" in lines
-    assert "| … | newly wrong | and 0 more |" not in lines
+    assert (
+        "If the change is intended, accept it: "
+        "`pytest ... --abstain-baseline b.json --abstain-update-baseline`"
+    ) in lines
+    # One changed question a row, with the reply the baseline kept and this run's.
+    assert "| q0 | newly wrong | correct 1/1 → wrong 1/1 | Paris. | Lyon. |" in lines
+    assert (
+        "| q10 | newly abstaining | correct 1/1 → abstained 1/1 | Paris. | I don't know. |"
+    ) in lines
+    assert not any(line.startswith("| … |") for line in lines)
     assert sum(line.startswith("| q") for line in lines) == 10 + 5
 
 

@@ -73,7 +73,8 @@ class Answerers:
             try:
                 fn = call()
             except Exception as exc:
-                raise SetupError(f"{hook} raised {type(exc).__name__}: {exc}") from None
+                # Chained: the glue shows the traceback of what the team's hook raised.
+                raise SetupError(f"{hook} raised {type(exc).__name__}: {exc}") from exc
             name = getattr(fn, "abstain_name", None)
             timeout = self.settings.timeout
             self._hooked[key] = None if fn is None else CallableResponder(fn, name, timeout)

@@ -14,7 +14,7 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +28,38 @@ STOP_AFTER_SAME_FAILURES = 5
 STOP_PREFIX = "abstain: stopped early"
 
 
+def same_failure_stop(succeeded: int, first_failures: Sequence[str]) -> str | None:
+    """Why to stop asking, or None: nothing succeeded and the first failed requests (at
+    least STOP_AFTER_SAME_FAILURES of them) all failed with one and the same reason.
+
+    The one rule for a process's own asking and for the xdist controller, which pools the
+    workers' tallies so the run stops on the same count whatever the number of workers."""
+    if succeeded or len(first_failures) < STOP_AFTER_SAME_FAILURES:
+        return None
+    return first_failures[0] if len(set(first_failures)) == 1 else None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How a process's asking went so far, as far as stopping early is concerned."""
+
+    succeeded: int
+    #: The failed requests since the last mixed batch, while nothing succeeded.
+    first_failures: tuple[str, ...]
+
+
 def stop_message(reason: str) -> str:
-    """Why the run stopped, for the one line pytest prints when it is interrupted."""
+    """Why the run stopped asking, for the summary and the suites' gates."""
     return (
         f"{STOP_PREFIX}: the first {STOP_AFTER_SAME_FAILURES} replies all failed the same way "
         f"and none succeeded, so the rest were not asked: {reason}"
+    )
+
+
+def not_asked_text(reason: str) -> str:
+    """The error of each question the stop left unasked."""
+    return (
+        f"not asked: the first {STOP_AFTER_SAME_FAILURES} replies all failed the same way: {reason}"
     )
 
 
@@ -192,12 +219,20 @@ class Asker:
         if self.succeeded or self.fatal or reply.error is None or not reply.request_failed:
             return
         self._first_failures.append(reply.error)
-        if len(self._first_failures) >= STOP_AFTER_SAME_FAILURES:
-            if len(set(self._first_failures)) == 1:
-                # Every request still queued sees this before it goes out (_attempt).
-                self.fatal = reply.error
-            else:
-                self._first_failures.clear()  # mixed failures: a real run with problems
+        stop = same_failure_stop(self.succeeded, self._first_failures)
+        if stop is not None:
+            self.stop(stop)
+        elif len(self._first_failures) >= STOP_AFTER_SAME_FAILURES:
+            self._first_failures.clear()  # mixed failures: a real run with problems
+
+    def stop(self, reason: str) -> None:
+        """Ask nothing more: every request still queued sees this before it goes out
+        (_attempt), and later submissions end cancelled. The first reason stays."""
+        if self.fatal is None:
+            self.fatal = reason
+
+    def tally(self) -> Tally:
+        return Tally(self.succeeded, tuple(self._first_failures))
 
     def progress(self) -> Progress:
         """A snapshot of the asking so far (read from another thread: plain int reads)."""

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from ..records import Message, Reply
+from ..settings.urls import quoted_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Statuses worth asking again (as well as every 5xx): timeout, conflict, rate limit.
@@ -316,6 +317,24 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
 
+def _url_of(exc: BaseException) -> str:
+    """' (requesting URL)' when the exception, or one it was raised from, carries the
+    request it failed on (openai's and httpx's errors do): 'Connection error.' alone does
+    not say which of the app's services was down."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        try:
+            url = getattr(getattr(current, "request", None), "url", None)
+        except Exception:  # httpx raises when an error has no request attached
+            url = None
+        if url is not None:
+            return f" (requesting {quoted_url(str(url))})"
+        current = current.__cause__ or current.__context__
+    return ""
+
+
 class CallableResponder:
     """Adapts the team's own function, sync or async: `fn(prompt) -> str`.
 
@@ -358,7 +377,9 @@ class CallableResponder:
             )
         except Exception as exc:
             return Reply.failed(
-                f"responder {self.name!r} raised {type(exc).__name__}: {exc}", request_failed=True
+                f"responder {self.name!r} raised {type(exc).__name__}: {exc}{_url_of(exc)}",
+                request_failed=True,
+                raised=exc,
             )
         if not isinstance(result, str):
             return Reply.failed(

@@ -9,17 +9,21 @@ import os
 import signal
 import threading
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..asking.asker import Tally, same_failure_stop, stop_message
 from ..asking.endpoints import run_description
+from ..files import write_atomic
 from ..outputs import BaselineUse, OutputPaths, Outputs, checked_baseline, step_summary_path
 from ..records import JudgeCase, QuestionRecord
 from ..render.junit import (
     calibration_message,
     calibration_properties,
     gate_message,
+    orphan_message,
     suite_properties,
 )
 from ..render.terminal import Section, summary_sections
@@ -29,9 +33,16 @@ from ..results.suites import SuiteResult
 from ..results.sweep import Sweep
 from ..results.verdict import Verdict
 from ..settings import RunSettings
-from ..suite import CALIBRATION_GATE_NAME, GATE_NAME
+from ..suite import CALIBRATION_GATE_NAME, GATE_NAME, is_suite_file
 from .options import option_path
-from .xdist_bridge import attached_case, attached_record, stopped_after
+from .scope import run_scope
+from .xdist_bridge import (
+    attached_case,
+    attached_record,
+    attached_tally,
+    is_malformed,
+    stopped_after,
+)
 
 
 class AbstainResults:
@@ -48,10 +59,19 @@ class AbstainResults:
         self.sections: list[Section] = []
         #: Failed reports of questions without a reply: what an error budget may excuse.
         self.question_errors = 0
-        #: The asking stopped early: every reply failed the same way.
-        self.stopped = False
+        #: Why the asking stopped early (every reply failed the same way), or None.
+        self.stopped: str | None = None
+        #: xdist: each worker's asking so far, pooled to stop on the run's count.
+        self._tallies: dict[str, Tally] = {}
+        #: A suite file that did not collect, or a malformed abstain marker: exit 2.
+        self.malformed = False
+        #: xdist: the file the workers read to follow a stop. The standby names it to each
+        #: worker as it starts (standby.py), before this object may exist, and removes it.
+        self.stop_file: Path | None = None
         #: Node ids whose xdist worker crashed while running them.
         self.crashed: list[str] = []
+        #: Items deselected on this process (-k, -m, --lf, a plugin's own selection).
+        self.deselected = 0
         self.session: pytest.Session | None = None
         #: The SIGINT handler before a Ctrl-C replaced it, restored when pytest is done.
         self._sigint: Any = None
@@ -77,12 +97,29 @@ class AbstainResults:
     def problems(self) -> list[str]:
         return self.outputs.problems
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and is_suite_file(Path(report.nodeid.split("::")[0])):
+            self.malformed = True
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if is_malformed(report):
+            self.malformed = True
         record = attached_record(report)
         if record is not None:
             self.records[report.nodeid] = record
-        if stopped_after(report):
-            self.stopped = True
+        stopped = stopped_after(report)
+        if stopped is not None:
+            self._stop(stopped)
+        tally = attached_tally(report)
+        if tally is not None and self.stopped is None:
+            worker, counted = tally
+            self._tallies[worker] = counted
+            pooled = same_failure_stop(
+                sum(t.succeeded for t in self._tallies.values()),
+                [failure for t in self._tallies.values() for failure in t.first_failures],
+            )
+            if pooled is not None:
+                self._stop(pooled)
         case = attached_case(report)
         if case is not None and (
             report.when == "call" or (report.when == "setup" and not report.passed)
@@ -91,16 +128,31 @@ class AbstainResults:
         if report.failed and record is not None and "error" in record.grades:
             self.question_errors += 1
 
+    def _stop(self, reason: str) -> None:
+        """The run stops asking: every worker follows (through the stop file) and the exit
+        status says the endpoint was unusable; the repo's other tests still run."""
+        if self.stopped is not None:
+            return
+        self.stopped = reason
+        if self.stop_file is not None:
+            write_atomic(self.stop_file, reason)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
     def pytest_handlecrashitem(self, crashitem: str) -> None:
         """xdist: a worker died while running `crashitem` (killed, out of memory)."""
         self.crashed.append(crashitem)
         self.problems.append(f"an xdist worker crashed while running {crashitem}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        assessment = self.assessment or assess([], stopped=self.stopped)
+        assessment = self.assessment or assess([], stopped=self.stopped is not None)
         verdict = assessment.verdict
         session.exitstatus = verdict.exit_status(
-            session.exitstatus, session.testsfailed, run_failed=bool(self.problems)
+            session.exitstatus,
+            session.testsfailed,
+            run_failed=bool(self.problems),
+            malformed=self.malformed,
         )
 
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -137,8 +189,9 @@ class AbstainResults:
             tag_min_questions=self.settings.tag_min_questions,
             update_baseline=self.settings.update_baseline,
             question_errors=self.question_errors,
-            stopped=self.stopped,
+            stopped=self.stopped is not None,
             complete=complete,
+            scope=run_scope(self.config, self.deselected),
         )
         try:
             # Rendered now, not when pytest prints the summary (after the exit status is
@@ -148,6 +201,8 @@ class AbstainResults:
                 self.assessment.sweeps,
                 list(self.judge_cases.values()),
                 self.config.get_verbosity(),
+                self.assessment.orphans,
+                updating=self.settings.update_baseline,
             )
         except Exception as exc:
             self.outputs.problem("the terminal summary could not be rendered", exc)
@@ -155,8 +210,8 @@ class AbstainResults:
 
     def _finish(self, session: pytest.Session) -> None:
         """Decide the verdict, log the gate cases, then write each output; one that fails
-        does not stop the rest."""
-        assessment = self._assess(complete=True)
+        does not stop the rest. After a stop nothing is gated: each gate case fails."""
+        assessment = self._assess(complete=self.stopped is None)
         gated = [result for result in assessment.results if result.gated]
         audited = [sweep for sweep in assessment.sweeps if sweep.gated]
         # Counted as collected so the progress percentage stays within 100%.
@@ -166,6 +221,12 @@ class AbstainResults:
             self._report_gate(result, assessment.verdict)
         for sweep in audited:
             self._report_calibration(sweep, assessment.verdict)
+        # A baseline entry whose suite is gone fails like that suite's gate would have.
+        shown = self.baseline.shown_path if self.baseline is not None else None
+        gone = [o for o in assessment.gone if o.key in assessment.verdict.orphaned]
+        session.testscollected += len(gone)
+        for orphan in gone:
+            self._report_case(orphan.key, GATE_NAME, orphan_message(orphan, shown), [])
         s = self.settings
         self.outputs.publish(
             assessment,
@@ -194,6 +255,11 @@ class AbstainResults:
         """A synthetic test case per suite gate, so JUnit XML and the exit code carry it."""
         failed = dict(verdict.failed_gates)
         message = gate_message(result) if result.info.key in failed else None
+        if self.stopped is not None:
+            message = (
+                f"honesty gate failed for {result.info.key}: not gated, the asking stopped "
+                f"early: {self.stopped}"
+            )
         self._report_case(result.info.key, GATE_NAME, message, suite_properties(result))
 
     def _report_calibration(self, sweep: Sweep, verdict: Verdict) -> None:
@@ -236,6 +302,9 @@ class AbstainResults:
             signal.signal(signal.SIGINT, self._sigint)
 
     def _summary(self, terminalreporter: Any) -> None:
+        if self.stopped is not None:
+            terminalreporter.write_sep("=", "abstain: the endpoint is unusable", red=True)
+            terminalreporter.write_line(stop_message(self.stopped), red=True, bold=True)
         for title, lines in self.sections:
             terminalreporter.write_sep("=", title or "abstain")
             for text, markup in lines:

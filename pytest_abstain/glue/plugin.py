@@ -114,8 +114,10 @@ def abstain_result(request: pytest.FixtureRequest) -> QuestionRecord:
     standby = request.config.stash[STANDBY_KEY]
     if standby.active:
         from .collection import PLAN_ERROR_KEY, PLAN_KEY
+        from .xdist_bridge import mark_malformed
 
         if PLAN_ERROR_KEY in item.stash:
+            mark_malformed(item)
             pytest.fail(item.stash[PLAN_ERROR_KEY], pytrace=False)
         if isinstance(item, pytest.Item) and PLAN_KEY in item.stash:
             return standby.activate().resolve(item)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ..asking.answerers import Answerers
-from ..asking.asker import Asker, stop_message
+from ..asking.asker import Asker, not_asked_text
 from ..asking.cache import ResponseCache, cache_problem
 from ..asking.endpoints import Endpoints, NoResponder, SetupError
 from ..asking.retrying import RetryPolicy
@@ -33,9 +33,12 @@ from .collection import (
     RECORD_KEY,
 )
 from .options import option_path
+from .tracebacks import team_traceback
 from .xdist_bridge import (
+    STOP_FILE_INPUT,
     attach_case,
     attach_record,
+    attach_tally,
     attached_record,
     mark_stopped,
     queued_on_this_worker,
@@ -63,6 +66,9 @@ class AbstainRun:
         self.endpoints = Endpoints(settings, os.environ)
         self._next_progress = 0.0
         self._session: pytest.Session | None = None
+        workerinput = getattr(config, "workerinput", {})
+        #: Where the xdist controller writes why the run stops (STOP_FILE_INPUT).
+        self._stop_file: str | None = workerinput.get(STOP_FILE_INPUT)
         cache_dir = option_path(config, "cache")
         self.cache = (
             # The keys the endpoints send: no cache entry may hold one (blanks are skipped).
@@ -116,8 +122,10 @@ class AbstainRun:
         """Wait for the item's replies, grade them, and keep the record on the item."""
         record = item.stash.get(RECORD_KEY, None)
         if record is None:
+            self._follow_the_controllers_stop()
+            plan = item.stash[PLAN_KEY]
             try:
-                record = self.pipeline.record(item.nodeid, item.stash[PLAN_KEY])
+                record = self.pipeline.record(item.nodeid, plan)
             except NoResponder:
                 # One reason for every question, so pytest's summary groups them.
                 reason = f"no model to ask: {NoResponder.ADVICE}"
@@ -125,27 +133,40 @@ class AbstainRun:
                     pytest.fail(reason, pytrace=False)
                 pytest.skip(f"{reason} (or --abstain-require-model to fail instead)")
             except (SetupError, Unanswered) as exc:
-                pytest.fail(str(exc), pytrace=False)
-            except NotAsked as exc:
-                self._stop(item)
-                pytest.skip(str(exc))
+                pytest.fail(self._shown(exc), pytrace=False)
+            except NotAsked:
+                # An error record, not a skip: the suite counts it, and its gate fails.
+                stopped = self.pipeline.stopped or "the run stopped early"
+                record = self.pipeline.unasked(item.nodeid, plan, not_asked_text(stopped))
             if self.pipeline.stopped is not None:
-                self._stop(item)
+                # Only the suites fail, not the session: the repo's other tests still run.
+                # The controller learns of it from a property that crosses xdist.
+                mark_stopped(item, self.pipeline.stopped)
             item.stash[RECORD_KEY] = record
             item.user_properties.extend(question_properties(record))
         failure = failure_text(record)
         if failure is not None:
-            # pytrace=False: the reason is the endpoint's, a traceback of ours would bury it.
-            pytest.fail(failure, pytrace=False)
+            # pytrace=False: the reason is the endpoint's, a traceback of ours would bury it;
+            # but what the team's own code raised is shown as pytest shows a test's.
+            raised = self.pipeline.raised.get(item.nodeid)
+            shown = team_traceback(raised, self.config) if raised is not None else None
+            pytest.fail(failure if shown is None else f"{failure}\n\n{shown}", pytrace=False)
         return record
 
-    def _stop(self, item: pytest.Item) -> None:
-        """pytest (and each xdist worker) stops after this item; the controller learns of it
-        from a user property on the report (it crosses xdist), not from pytest's wording."""
-        reason = self.pipeline.stopped
-        assert reason is not None
-        item.session.shouldstop = stop_message(reason)
-        mark_stopped(item, reason)
+    def _shown(self, exc: Exception) -> str:
+        """The error, with the traceback of the team's code it was raised from (a hook)."""
+        cause = exc.__cause__
+        shown = team_traceback(cause, self.config) if cause is not None else None
+        return str(exc) if shown is None else f"{exc}\n\n{shown}"
+
+    def _follow_the_controllers_stop(self) -> None:
+        """On an xdist worker: stop asking once the controller, counting every worker's
+        replies, has seen the run fail the same way (it writes the reason to a file)."""
+        path = self._stop_file
+        if path is None or self.pipeline.stopped is not None:
+            return
+        with contextlib.suppress(OSError):  # no file yet: nothing to follow
+            self.pipeline.stop(Path(path).read_text(encoding="utf-8"))
 
     def judge_case(self, item: pytest.Item) -> JudgeCase:
         case = item.stash.get(CASE_KEY, None)
@@ -153,9 +174,9 @@ class AbstainRun:
             try:
                 case = self.pipeline.case(item.nodeid, item.stash[CASE_PLAN_KEY])
             except SetupError as exc:
-                pytest.fail(str(exc), pytrace=False)
+                pytest.fail(self._shown(exc), pytrace=False)
             except NotAsked as exc:
-                pytest.skip(str(exc))
+                pytest.fail(f"{exc}: {self.pipeline.stopped}", pytrace=False)
             item.stash[CASE_KEY] = case
             attach_case(item, case)
         return case
@@ -171,7 +192,7 @@ class AbstainRun:
             if not collecting and not hasattr(self.config, "workerinput"):
                 self._ask_ahead(session.items)
         except SetupError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(self._shown(exc)) from None
         return (yield)
 
     def _ask_ahead(self, items: list[pytest.Item]) -> None:
@@ -209,7 +230,7 @@ class AbstainRun:
         try:
             dry = dry_run(self.pipeline, plans)
         except SetupError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(self._shown(exc)) from None
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_sep("=", "abstain: dry run, nothing asked")
@@ -255,6 +276,9 @@ class AbstainRun:
         record = item.stash.get(RECORD_KEY, None)
         if record is not None and (call.when == "call" or (call.when == "setup" and report.failed)):
             attach_record(report, record)
+            worker = getattr(self.config, "workerinput", {}).get("workerid")
+            if worker is not None:
+                attach_tally(report, worker, self.pipeline.asker.tally())
         return report
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:

@@ -9,18 +9,23 @@ the suite schema, openai, the renderers) are built when the first one is needed:
 - an option given needs them now, to refuse a bad value before anything runs (a file to
   read or write, a cache folder, the dry run), as `needed_at_configure` says;
 - on the xdist controller, which collects nothing itself: the first report that carries a
-  question's record, a judge case or an early stop, or a crashed worker.
+  question's record, a judge case, a worker's tally, an early stop or a malformed marker,
+  a suite file a worker could not collect, or a crashed worker.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..suite.file_names import is_suite_file
 from .options import option_path
-from .xdist_bridge import carries_honesty
+from .xdist_bridge import STOP_FILE_INPUT, carries_honesty
 
 if TYPE_CHECKING:
     from ..settings import RunSettings
@@ -53,6 +58,11 @@ class Standby:
         self.results: AbstainResults | None = None
         self._session: pytest.Session | None = None
         self._worker = hasattr(config, "workerinput")
+        #: xdist: where the controller writes why the run stops, named to each worker as it
+        #: starts: before the controller can know whether the run holds honesty questions.
+        self._stop_file: Path | None = None
+        #: Items deselected before the results were built (they count them from then on).
+        self._deselected = 0
 
     @property
     def active(self) -> bool:
@@ -75,6 +85,8 @@ class Standby:
             # Results are aggregated and gated once, where the reports arrive.
             if not self._worker:
                 self.results = AbstainResults(self.config, self.settings)
+                self.results.stop_file = self._stop_file
+                self.results.deselected += self._deselected
         return self.run
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -89,6 +101,28 @@ class Standby:
             self.activate()  # the xdist controller: the first honesty report from a worker
         if self.results is not None:
             self.results.pytest_runtest_logreport(report)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        failed = report.failed and self.results is None and not self._worker
+        if failed and is_suite_file(Path(report.nodeid.split("::")[0])):
+            self.activate()  # the xdist controller: a worker could not collect a suite file
+        if self.results is not None:
+            self.results.pytest_collectreport(report)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        if self.results is None:
+            self._deselected += len(items)
+        else:
+            self.results.pytest_deselected(items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist: tell each worker where a stop will be written."""
+        if self._stop_file is None:
+            self._stop_file = Path(tempfile.mkdtemp(prefix="abstain-")) / "stop"
+            if self.results is not None:
+                self.results.stop_file = self._stop_file
+        node.workerinput[STOP_FILE_INPUT] = str(self._stop_file)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str) -> None:
@@ -122,6 +156,8 @@ class Standby:
     def pytest_unconfigure(self) -> None:
         if self.results is not None:
             self.results.pytest_unconfigure()
+        if self._stop_file is not None:
+            shutil.rmtree(self._stop_file.parent, ignore_errors=True)
 
 
 def _finish_loop(

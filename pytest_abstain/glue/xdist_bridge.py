@@ -1,6 +1,8 @@
 """pytest glue for pytest-xdist: what a worker has queued, and what crosses to the controller
 on the public `user_properties` of a report (pytest serialises them for xdist): a question's
-record, a judge calibration case, and the reason the run stopped early."""
+record, a judge calibration case, the reason the run stopped early, and how a worker's asking
+went (so the controller can stop the run on the count of every worker's replies). The
+controller answers through a file named in each worker's `workerinput`."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 if TYPE_CHECKING:
     # Imported where a report is read: the standby (standby.py) asks every report of a run
     # whether it carries one, and most runs hold no honesty question.
+    from ..asking.asker import Tally
     from ..records import JudgeCase, QuestionRecord
 
 #: The user property that carries a question's record to the controller. It is put on the
@@ -25,11 +28,20 @@ RECORD_PROPERTY = "abstain_record"
 CASE_PROPERTY = "abstain_judge_case"
 #: The user property on the question after which the run stopped early, with the reason.
 STOP_PROPERTY = "abstain_stopped_early"
-_PROPERTIES = frozenset({RECORD_PROPERTY, CASE_PROPERTY, STOP_PROPERTY})
+#: The user property of a test whose abstain marker is malformed (exit 2, as a bad suite).
+MALFORMED_PROPERTY = "abstain_malformed"
+#: The report property with the worker's asking so far (on reports only, like the record).
+TALLY_PROPERTY = "abstain_tally"
+#: The workerinput key naming the file where the controller writes why the run stops.
+STOP_FILE_INPUT = "abstain_stop_file"
+_PROPERTIES = frozenset(
+    {RECORD_PROPERTY, CASE_PROPERTY, STOP_PROPERTY, MALFORMED_PROPERTY, TALLY_PROPERTY}
+)
 
 
 def carries_honesty(report: pytest.TestReport) -> bool:
-    """Whether `report` is an honesty question's: it carries a record, a case or a stop."""
+    """Whether `report` is an honesty question's: it carries a record, a case, a stop, a
+    worker's tally or a malformed marker."""
     return any(name in _PROPERTIES for name, _ in report.user_properties)
 
 
@@ -51,8 +63,34 @@ def mark_stopped(item: pytest.Item, reason: str) -> None:
         item.user_properties.append((STOP_PROPERTY, reason))
 
 
-def stopped_after(report: pytest.TestReport) -> bool:
-    return any(name == STOP_PROPERTY for name, _ in report.user_properties)
+def stopped_after(report: pytest.TestReport) -> str | None:
+    """Why the run stopped early, when it did by this report's question."""
+    return next(
+        (str(value) for name, value in report.user_properties if name == STOP_PROPERTY), None
+    )
+
+
+def mark_malformed(item: pytest.Item) -> None:
+    item.user_properties.append((MALFORMED_PROPERTY, True))
+
+
+def is_malformed(report: pytest.TestReport) -> bool:
+    return any(name == MALFORMED_PROPERTY for name, _ in report.user_properties)
+
+
+def attach_tally(report: pytest.TestReport, worker: str, tally: Tally) -> None:
+    value = {"worker": worker, "succeeded": tally.succeeded, "failures": tally.first_failures}
+    report.user_properties.append((TALLY_PROPERTY, json.dumps(value)))
+
+
+def attached_tally(report: pytest.TestReport) -> tuple[str, Tally] | None:
+    from ..asking.asker import Tally
+
+    for name, value in report.user_properties:
+        if name == TALLY_PROPERTY:
+            data = json.loads(str(value))
+            return str(data["worker"]), Tally(int(data["succeeded"]), tuple(data["failures"]))
+    return None
 
 
 def attach_record(report: pytest.TestReport, record: QuestionRecord) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..judging import case_tallies
-from ..records import Interval, JudgeCase, QuestionRecord, SuiteComparison
+from ..records import Interval, JudgeCase, OrphanEntry, QuestionRecord, SuiteComparison
 from ..results.risk_coverage import StatedConfidence
 from ..results.scoring import Metrics, counts_json, metrics_json, penalty
 from ..results.suites import SuiteResult, leaderboard
@@ -158,6 +158,8 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
                 "kind": c.kind,
                 "before": counts_json(c.before),
                 "after": counts_json(c.after),
+                "before_reply": c.before_reply,
+                "after_reply": c.after_reply,
             }
             for c in comparison.changes
         ],
@@ -168,6 +170,8 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
         "unpaired": comparison.unpaired,
         "notes": comparison.notes,
         "tags_not_gated": comparison.tags_not_gated,
+        "renamed_from": comparison.renamed_from,
+        "accept_command": comparison.accept_command if comparison.regressions else None,
     }
 
 
@@ -213,9 +217,11 @@ def build_report(
     sweeps: Sequence[Sweep] = (),
     judge_cases: Sequence[JudgeCase] = (),
     problems: Sequence[str] = (),
+    orphans: Sequence[OrphanEntry] = (),
 ) -> dict[str, Any]:
-    """The whole JSON report; `run` says what produced it (model, endpoint, options), and
-    `problems` what went wrong in the run itself (any fails it)."""
+    """The whole JSON report; `run` says what produced it (model, endpoint, options),
+    `problems` what went wrong in the run itself (any fails it), and `orphans` the baseline
+    entries no suite claimed."""
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "pytest-abstain", "version": plugin_version()},
@@ -236,4 +242,14 @@ def build_report(
         ],
         "judge_calibration": case_tallies(judge_cases),
         **({"problems": list(problems)} if problems else {}),
+        **({"baseline_orphans": [orphan_json(o) for o in orphans]} if orphans else {}),
+    }
+
+
+def orphan_json(orphan: OrphanEntry) -> dict[str, Any]:
+    return {
+        "key": orphan.key,
+        "path": orphan.path,
+        "status": orphan.status,
+        "renamed_to": orphan.renamed_to,
     }

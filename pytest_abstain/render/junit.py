@@ -4,12 +4,12 @@ gate case. Whether a gate case fails is the verdict's to say; these only word it
 
 from __future__ import annotations
 
-from ..records import QuestionRecord
+from ..records import OrphanEntry, QuestionRecord
 from ..results.scoring import metrics_json
 from ..results.suites import SuiteResult
 from ..results.sweep import Sweep
 from ..shown import format_rate
-from .wording import comparison_lines
+from .wording import accept_line, change_lines, orphan_text, wrapped
 
 #: A JUnit <property> name and value.
 Property = tuple[str, object]
@@ -80,10 +80,15 @@ def gate_message(result: SuiteResult) -> str:
     """The failure text of a suite's gate case: the reasons, then every metric against the
     baseline (or, without a comparison, the questions answered wrong)."""
     lines = [f"honesty gate failed for {result.info.key}:"]
+    # Each reason once, with its figures: the metric table would only say them again.
     lines.extend(f"  {reason}" for reason in result.failures)
-    if result.comparison is not None and result.comparison.status == "compared":
-        # Every metric, baseline vs now with intervals, then the questions that changed.
-        lines.extend(text[2:] for text, _ in comparison_lines(result.comparison))
+    comparison = result.comparison
+    if comparison is not None and comparison.status == "compared":
+        lines.extend(text[2:] for text, _ in change_lines(comparison))
+    accept = accept_line(comparison)
+    if accept is not None:
+        lines.append(f"  {accept}")
+    if comparison is not None and comparison.status == "compared":
         return "\n".join(lines)
     wrong = [r for r in result.questions if r.counts.wrong]
     if wrong:
@@ -92,6 +97,15 @@ def gate_message(result: SuiteResult) -> str:
         )
         more = f" and {len(wrong) - WRONG_LISTED} more" if len(wrong) > WRONG_LISTED else ""
         lines.append(f"  wrong answers: {listed}{more}")
+    return "\n".join(lines)
+
+
+def orphan_message(orphan: OrphanEntry, baseline_file: str | None) -> str:
+    """The failure text of the gate case of a baseline entry whose suite is gone."""
+    lines = wrapped(orphan_text(orphan), "", "  ")
+    if baseline_file is not None:
+        command = f"pytest ... --abstain-baseline {baseline_file} --abstain-update-baseline"
+        lines.append(f"  re-record (drops this entry): {command}")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from ..records import OrphanEntry, SuiteComparison, shortened
 from ..results.scoring import Metrics, penalty
 from ..results.suites import SuiteResult, leaderboard
 from ..results.sweep import Sweep
@@ -17,9 +18,11 @@ from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
 from ..untrusted import plain
 from .wording import (
+    REPLY_SHOWN,
     UNTESTABLE,
     curve_shown,
     judge_line,
+    orphan_text,
     stated_line,
     undecided_line,
 )
@@ -55,6 +58,8 @@ def _metrics_rows(result: SuiteResult) -> list[str]:
                 continue
             name = "score" if mc.metric == "score" else "error rate"
             flag = " ❌" if mc.regressed else (" ✅" if mc.improved else "")
+            if not flag and abs(mc.delta) > 1e-9:
+                flag = ", not significant"
             deltas[name] = (
                 f"{mc.baseline:.3f} → {mc.now:.3f} (Δ {mc.delta:+.3f}, p={mc.p_value:.2g}){flag}"
             )
@@ -100,20 +105,49 @@ def _suite(result: SuiteResult) -> list[str]:
                 f"{format_rate(p.error_rate)} | {format_rate(p.score)} |"
             )
     reasons = result.failures if result.verdict == "failed" else []
+    comparison = result.comparison
     if reasons:
         lines += ["", "**Gate failed:**", *(f"- {_cell(reason)}" for reason in reasons)]
-    comparison = result.comparison
+        if comparison is not None and comparison.regressions and comparison.accept_command:
+            lines += ["", f"If the change is intended, accept it: `{comparison.accept_command}`"]
     if comparison is not None and comparison.status != "compared" and comparison.message:
         lines += ["", f"Baseline: {_cell(comparison.message)}"]
     if comparison is not None and comparison.changes:
-        lines += ["", "| changed question | kind | baseline → now |", "|---|---|---|"]
-        for kind in ("newly wrong", "newly abstaining", "newly correct"):
-            changed = comparison.changed(kind)
-            for change in changed[:CHANGES_LISTED]:
-                before_after = change.describe().split(": ", 1)[1]
-                lines.append(f"| {_cell(change.id)} | {kind} | {_cell(before_after)} |")
-            if len(changed) > CHANGES_LISTED:
-                lines.append(f"| … | {kind} | and {len(changed) - CHANGES_LISTED} more |")
+        lines += ["", *_changes(comparison)]
+    return lines
+
+
+def _reply(reply: str | None, missing: str) -> str:
+    return missing if reply is None else _cell(shortened(reply, REPLY_SHOWN))
+
+
+def _changes(comparison: SuiteComparison) -> list[str]:
+    """The changed questions, one row each, with what the bot said then and now."""
+    lines = [
+        "| changed question | kind | baseline → now | reply then | reply now |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in ("newly wrong", "newly abstaining", "newly correct"):
+        changed = comparison.changed(kind)
+        for change in changed[:CHANGES_LISTED]:
+            before_after = change.describe().split(": ", 1)[1]
+            then = _reply(change.before_reply, "(not kept)")
+            now = _reply(change.after_reply, "(no reply)")
+            lines.append(
+                f"| {_cell(change.id)} | {kind} | {_cell(before_after)} | {then} | {now} |"
+            )
+        if len(changed) > CHANGES_LISTED:
+            more = len(changed) - CHANGES_LISTED
+            lines.append(f"| … | {kind} | and {more} more | | |")
+    return lines
+
+
+def _orphans(orphans: Sequence[OrphanEntry], failed: Sequence[str]) -> list[str]:
+    """The baseline entries no suite claimed; `failed`: those that fail the run."""
+    lines = ["### Baseline entries no suite claims", ""]
+    for orphan in orphans:
+        mark = "❌ " if orphan.key in failed else ""
+        lines.append(f"- {mark}{_cell(orphan_text(orphan))}")
     return lines
 
 
@@ -165,9 +199,14 @@ def _models(results: Sequence[SuiteResult]) -> list[str]:
 
 
 def render_markdown(
-    results: Sequence[SuiteResult], sweeps: Sequence[Sweep], verdict: Verdict, run_failed: bool
+    results: Sequence[SuiteResult],
+    sweeps: Sequence[Sweep],
+    verdict: Verdict,
+    run_failed: bool,
+    orphans: Sequence[OrphanEntry] = (),
 ) -> str:
-    """The whole summary, as one Markdown document, headed by the run's verdict."""
+    """The whole summary, as one Markdown document, headed by the run's verdict, with the
+    baseline entries no suite claimed (`orphans`) at the end."""
     failed = verdict.status(run_failed) == "failed"
     lines = [
         "## pytest-abstain: honesty at a stated confidence target",
@@ -180,4 +219,6 @@ def render_markdown(
         lines += ["", *_suite(result)]
     for sweep in sweeps:
         lines += ["", *_sweep(sweep)]
+    if orphans:
+        lines += ["", *_orphans(orphans, verdict.orphaned)]
     return "\n".join(lines) + "\n"

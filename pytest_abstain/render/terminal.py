@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ..asking.cache import ResponseCache
 from ..grading import parse_reply
 from ..judging import case_tallies
-from ..records import JudgeCase, QuestionRecord
+from ..records import JudgeCase, OrphanEntry, QuestionRecord
 from ..results.scoring import Metrics, penalty
 from ..results.suites import Ranked, SuiteResult, leaderboard, overall_metrics
 from ..results.sweep import Sweep
@@ -15,9 +15,12 @@ from ..shown import format_number, format_percent, format_rate
 from .wording import (
     UNTESTABLE,
     Line,
+    accept_line,
     comparison_lines,
     curve_shown,
+    gate_failure,
     judge_line,
+    orphan_lines,
     stated_line,
     undecided_line,
 )
@@ -75,24 +78,36 @@ def _wrong_line(record: QuestionRecord) -> str:
     )
 
 
-def verdict_line(result: SuiteResult) -> Line:
+def verdict_lines(result: SuiteResult) -> list[Line]:
+    """The gate's verdict; a failure against the baseline names the command that accepts it."""
     if not result.evaluated:
-        return ("  gate: not evaluated, the run stopped early", {"yellow": True})
-    if not result.gated:
-        return (
-            "  gate: none set (add gates: to the suite, --abstain-min-score or --abstain-baseline)",
-            {},
-        )
-    if result.failures:
-        return ("  gate FAILED: " + "; ".join(result.failures), {"red": True, "bold": True})
-    passes = result.passes
+        return [("  gate: not evaluated, the run stopped early", {"yellow": True})]
     comparison = result.comparison
+    if not result.gated:
+        if comparison is not None and comparison.status == "not in baseline":
+            return [("  gate: none yet: this suite is not in the baseline (above)", {})]
+        return [
+            (
+                "  gate: none set (add gates: to the suite, --abstain-min-score or "
+                "--abstain-baseline)",
+                {},
+            )
+        ]
+    if result.failures:
+        lines: list[Line] = [
+            ("  gate FAILED: " + gate_failure(result), {"red": True, "bold": True})
+        ]
+        accept = accept_line(comparison)
+        if accept is not None:
+            lines.append((f"    {accept}", {}))
+        return lines
+    passes = result.passes
     if comparison is not None and comparison.gating and comparison.status == "compared":
         if comparison.untestable:
             passes.append("UNTESTED against the baseline: too few questions for any verdict")
         else:
             passes.append("no significant regression against the baseline")
-    return ("  gate passed: " + "; ".join(passes), {"green": True})
+    return [("  gate passed: " + "; ".join(passes), {"green": True})]
 
 
 def _replayed(result: SuiteResult) -> str:
@@ -188,7 +203,7 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             lines.append(("  by tag (score/error rate): " + ", ".join(per_tag), {}))
         if result.comparison is not None:
             lines.extend(comparison_lines(result.comparison, verbosity))
-        lines.append(verdict_line(result))
+        lines.extend(verdict_lines(result))
     if len(results) > 1 and verbosity >= 0:
         lines.append(
             (f"overall ({len(results)} suites, each reply scored at its suite's t)", {"bold": True})
@@ -305,8 +320,11 @@ def summary_sections(
     sweeps: Sequence[Sweep],
     judge_cases: Sequence[JudgeCase],
     verbosity: int,
+    orphans: Sequence[OrphanEntry] = (),
+    updating: bool = False,
 ) -> list[Section]:
-    """The whole terminal summary: the judge's calibration, then the honesty results."""
+    """The whole terminal summary: the judge's calibration, then the honesty results, then
+    the baseline entries no suite claimed (`updating`: this run drops the gone ones)."""
     sections: list[Section] = []
     if judge_cases:
         sections.append(("abstain: judge calibration", judge_case_lines(judge_cases)))
@@ -315,6 +333,8 @@ def summary_sections(
         for sweep in sweeps:
             lines.extend(sweep_lines(sweep))
         lines.extend(leaderboard_lines(leaderboard(results)))
+        files = [r.comparison.baseline_file for r in results if r.comparison is not None]
+        lines.extend(orphan_lines(orphans, next(iter(files), None), updating))
         sections.append(("abstain: honesty at a stated confidence target", lines))
     return sections
 

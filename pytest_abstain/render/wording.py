@@ -5,10 +5,15 @@ judge, undecided and stated-confidence sentences, and the risk-coverage points r
 
 from __future__ import annotations
 
-from ..records import Interval, SuiteComparison
+import textwrap
+from collections.abc import Sequence
+
+from ..records import Interval, OrphanEntry, QuestionChange, SuiteComparison, shortened
+from ..results.baseline import Update
 from ..results.comparison import CHANGES_SHOWN
 from ..results.risk_coverage import CoveragePoint, StatedConfidence
 from ..results.suites import SuiteResult
+from ..results.verdict import Verdict
 from ..shown import format_rate
 
 #: A line of text and its terminal markup (e.g. {"red": True}); other outputs drop the markup.
@@ -27,23 +32,42 @@ def _interval(interval: Interval) -> str:
     return f"[{interval.low:.3f}, {interval.high:.3f}]"
 
 
+#: Characters of each reply a changed question shows (the baseline keeps up to 200).
+REPLY_SHOWN = 40
+#: Width long messages (a refusal, a rename) are wrapped to in the terminal and JUnit.
+WIDTH = 100
+
+
+def wrapped(text: str, first: str, rest: str) -> list[str]:
+    """`text` in lines of at most WIDTH characters, the first indented by `first`."""
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest) or [first]
+
+
+def _listed(ids: Sequence[str], verbosity: int = 0) -> str:
+    shown = ids if verbosity > 0 else ids[:CHANGES_SHOWN]
+    more = f" ... and {len(ids) - len(shown)} more" if len(ids) > len(shown) else ""
+    return ", ".join(shown) + more
+
+
 def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Line]:
     """Baseline vs now: each metric with its interval, then the questions that changed."""
     if comparison.status != "compared":
         markup = {"red": True} if comparison.regressions else {"yellow": True}
         label = "REFUSED" if comparison.status == "refused" else "not compared"
-        return [(f"  vs baseline: {label}: {comparison.message}", markup)]
+        text = f"vs baseline: {label}: {comparison.message}"
+        return [(line, markup) for line in wrapped(text, "  ", "    ")]
     paired = comparison.metrics[0].questions if comparison.metrics else 0
     head = f"  vs baseline: {paired} paired questions"
-    if comparison.added:
-        head += f"; added since (not compared): {', '.join(comparison.added)}"
-    if comparison.removed:
-        head += f"; removed since: {', '.join(comparison.removed)}"
-    if comparison.edited:
-        head += f"; edited since (not compared): {', '.join(comparison.edited)}"
     if comparison.not_run:
         head += f"; {len(comparison.not_run)} not run this time"
     lines: list[Line] = [(head, {"bold": True})]
+    for what, ids in (
+        ("added since (not compared)", comparison.added),
+        ("removed since", comparison.removed),
+        ("edited since (not compared)", comparison.edited),
+    ):
+        if ids:
+            lines.append((f"    {what}: {_listed(ids, verbosity)}", {}))
     for m in comparison.metrics:
         if m.scope != "suite" and not (m.regressed or m.improved or verbosity > 0):
             continue
@@ -68,33 +92,138 @@ def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Li
     return lines
 
 
+def _quoted(reply: str | None, missing: str) -> str:
+    return missing if reply is None else f'"{shortened(reply, REPLY_SHOWN)}"'
+
+
+def change_line(change: QuestionChange) -> str:
+    """'unknown-0: abstained 1/1 → wrong 1/1: "I don't know." → "1999."' (the replies
+    when the baseline kept one)."""
+    text = change.describe()
+    if change.before_reply is None and change.after_reply is None:
+        return text
+    before = _quoted(change.before_reply, "(not kept)")
+    return f"{text}: {before} → {_quoted(change.after_reply, '(no reply)')}"
+
+
 def change_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Line]:
-    """The questions that changed, and what else the comparison noticed."""
+    """The questions that changed, one per line, and what else the comparison noticed."""
     lines: list[Line] = []
     for kind in ("newly wrong", "newly abstaining", "newly correct"):
         changes = comparison.changed(kind)
         if changes:
             shown = changes if verbosity > 0 else changes[:CHANGES_SHOWN]
-            more = f" ... and {len(changes) - len(shown)} more" if len(changes) > len(shown) else ""
-            text = "; ".join(c.describe() for c in shown)
             markup = {"yellow": True} if kind == "newly wrong" else {}
-            lines.append((f"    {kind} ({len(changes)}): {text}{more}", markup))
+            lines.append((f"    {kind} ({len(changes)}):", markup))
+            lines.extend((f"      {change_line(c)}", {}) for c in shown)
+            if len(changes) > len(shown):
+                lines.append((f"      ... and {len(changes) - len(shown)} more (-v shows all)", {}))
     if comparison.unpaired:
-        lines.append((f"    not compared (no graded reply): {', '.join(comparison.unpaired)}", {}))
-    lines.extend((f"    note: {note}", {}) for note in comparison.notes)
+        unpaired = _listed(comparison.unpaired, verbosity)
+        lines.append((f"    not compared (no graded reply): {unpaired}", {}))
+    for note in comparison.notes:
+        lines.extend((line, {}) for line in wrapped(f"note: {note}", "    ", "      "))
     if comparison.tags_not_gated:
         small = ", ".join(f"{t} ({n})" for t, n in comparison.tags_not_gated.items())
         lines.append((f"    tags too small to gate on their own: {small}", {}))
-    suite_metrics = {m.metric: m for m in comparison.metrics if m.scope == "suite"}
-    score, errors = suite_metrics.get("score"), suite_metrics.get("error_rate")
-    if score and errors and score.detectable is not None and errors.detectable is not None:
-        lines.append(
-            (
-                f"    detectable at 80% power: a score drop of {score.detectable:.3f}, "
-                f"an error-rate rise of {errors.detectable:.3f}",
-                {},
-            )
+    detectable = detectable_line(comparison)
+    if detectable is not None:
+        lines.append((f"    {detectable}", {}))
+    return lines
+
+
+def detectable_line(comparison: SuiteComparison) -> str | None:
+    """The drops the suite would catch with 80% power, each only when it is possible at
+    all (a drop bigger than the metric can make is left out); None when no figure means
+    anything (a suite too small to test says so instead)."""
+    if comparison.untestable:
+        return None
+    suite = {m.metric: m for m in comparison.metrics if m.scope == "suite"}
+    score, errors = suite.get("score"), suite.get("error_rate")
+    if score is None or errors is None:
+        return None
+    parts = []
+    if score.detectable is not None:
+        parts.append(f"a score drop of {score.detectable:.3f}")
+    if errors.detectable is not None:
+        parts.append(f"an error-rate rise of {errors.detectable:.3f}")
+    return "detectable at 80% power: " + ", ".join(parts) if parts else None
+
+
+def gate_failure(result: SuiteResult) -> str:
+    """Why a suite's gate failed, in one line that does not repeat the comparison shown
+    above it: its floors, and the names of the metrics that regressed."""
+    comparison = result.comparison
+    baseline = set(comparison.regressions) if comparison is not None else set()
+    reasons = [reason for reason in result.failures if reason not in baseline]
+    if comparison is not None and comparison.regressions:
+        if comparison.status == "refused":
+            reasons.append("the baseline refused the comparison (above)")
+        else:
+            names = [m.label for m in comparison.metrics if m.regressed]
+            reasons.append(f"regressed against the baseline: {', '.join(names)} (above)")
+    return "; ".join(reasons)
+
+
+def accept_line(comparison: SuiteComparison | None) -> str | None:
+    """The command that accepts a regression, or a refusal, when the change is intended."""
+    if comparison is None or not comparison.regressions or comparison.accept_command is None:
+        return None
+    return f"if the change is intended, accept it: {comparison.accept_command}"
+
+
+def orphan_text(orphan: OrphanEntry) -> str:
+    """What a baseline entry no suite claims means, and what to do about it."""
+    if orphan.status == "other variant":
+        return f"{orphan.key}: its suite ran with other models or thresholds: not compared"
+    if orphan.status == "not collected":
+        why = f" ({orphan.subset})" if orphan.subset else f" (it left out {orphan.path})"
+        return f"{orphan.key}: not collected by this run{why}: not compared"
+    if orphan.renamed_to is not None:
+        return (
+            f"{orphan.key}: no suite claims this baseline entry, and {orphan.renamed_to} "
+            "holds its questions: renamed or moved? Give the suite a name: (or "
+            "baseline_key:) so that its baseline follows it, and re-record the baseline"
         )
+    return (
+        f"{orphan.key}: no suite claims this baseline entry, though the run collected "
+        f"everything where {orphan.path} was: removed, renamed or moved? If removed on "
+        "purpose, re-record the baseline to drop it; if moved, give the suite a name: "
+        "(or baseline_key:) and re-record"
+    )
+
+
+def orphan_lines(
+    orphans: Sequence[OrphanEntry], baseline_file: str | None, updating: bool
+) -> list[Line]:
+    """The baseline entries no suite claims: those whose suite is gone fail the gate
+    (unless this run updates the baseline, which drops them); the rest are noted."""
+    if not orphans:
+        return []
+    lines: list[Line] = [("baseline entries no suite of this run claims:", {"bold": True})]
+    for orphan in orphans:
+        gone = orphan.status == "gone"
+        lead = "  FAILED: " if gone and not updating else "  "
+        markup = {"red": True} if gone and not updating else {"yellow": True}
+        lines.extend((line, markup) for line in wrapped(orphan_text(orphan), lead, "    "))
+        if gone and updating:
+            lines.append(("    dropped from the baseline by this update", {}))
+    if any(o.status == "gone" for o in orphans) and not updating and baseline_file:
+        command = f"pytest ... --abstain-baseline {baseline_file} --abstain-update-baseline"
+        lines.append((f"  re-record (drops the entries above): {command}", {}))
+    return lines
+
+
+def update_lines(update: Update, gone: Sequence[OrphanEntry]) -> list[str]:
+    """What an update removed and moved, entry by entry."""
+    renamed = {orphan.key: orphan.renamed_to for orphan in gone}
+    lines = []
+    for key in update.dropped:
+        to = renamed.get(key)
+        why = f"renamed to {to}?" if to else "removed, renamed or moved"
+        lines.append(f"removed from the baseline: {key} (no suite claims it: {why})")
+    for old, new in update.rekeyed:
+        lines.append(f"moved in the baseline: {old} → {new} (the suite's name or baseline_key)")
     return lines
 
 
@@ -144,3 +273,52 @@ def judge_line(result: SuiteResult) -> str:
     if tally.failed:
         text += f", {tally.failed} without a readable verdict (errors)"
     return text + (f", {tally.tokens} tokens" if tally.tokens else "")
+
+
+#: Suites named in the verdict's one line before "and N more".
+VERDICT_NAMES = 3
+
+
+def _named(keys: Sequence[str]) -> str:
+    more = f" and {len(keys) - VERDICT_NAMES} more" if len(keys) > VERDICT_NAMES else ""
+    return ", ".join(keys[:VERDICT_NAMES]) + more
+
+
+def verdict_reason(
+    verdict: Verdict, results: Sequence[SuiteResult], problems: Sequence[str] = ()
+) -> str:
+    """Why the run passed or failed, in one line (the HTML report's headline): '1 of 4
+    suites failed their gate: facts.yaml (score -0.400 < min_score 0.25)'."""
+    reasons: list[str] = []
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        reasons.append(f"the run itself failed: {problems[0]}{more}")
+    if verdict.stopped:
+        reasons.append("every reply failed the same way, so the run stopped asking")
+    if verdict.failed_gates:
+        gates = [f"{key} ({why[0]})" if why else key for key, why in verdict.failed_gates]
+        reasons.append(f"{len(gates)} of {len(results)} suites failed their gate: {_named(gates)}")
+    if verdict.failed_audits:
+        reasons.append(f"the calibration audit failed: {_named(verdict.failed_audits)}")
+    if verdict.disagreements:
+        reasons.append(
+            f"the judge disagrees with the person on {len(verdict.disagreements)} calibration cases"
+        )
+    if verdict.unexcused_errors:
+        reasons.append(
+            f"replies missing beyond the error budget: {_named(verdict.unexcused_errors)}"
+        )
+    if not verdict.complete:
+        reasons.append("the run stopped early (-x or --maxfail): nothing was gated")
+    if reasons:
+        return "; ".join(reasons)
+    gated = sum(result.gated for result in results)
+    if not gated:
+        return (
+            "no suite has a gate (min_score, max_error_rate, max_errors or a baseline): "
+            "nothing could fail"
+        )
+    line = f"every gate held: {gated} of {len(results)} suites gated"
+    if verdict.forgiven:
+        line += f"; {verdict.forgiven} questions without a reply, within the error budgets"
+    return line

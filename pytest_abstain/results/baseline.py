@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from typing import Any
 import jsonschema
 
 from ..files import write_atomic
-from ..records import Counts
+from ..records import Counts, SuiteInfo
 from ..schema import load_schema, plugin_version
 from .scoring import compute_metrics, counts_json, metrics_json
 from .suites import SuiteResult
@@ -36,6 +37,8 @@ class BaselineQuestion:
     tags: tuple[str, ...] = ()
     #: sha256 of the question text and its expected answer (None in hand-made baselines).
     sha256: str | None = None
+    #: The reply that decided its grade, shortened (None in baselines made before 0.2).
+    reply: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,26 @@ class BaselineSuite:
     samples: int
     produced_by: dict[str, Any]
     questions: dict[str, BaselineQuestion] = field(default_factory=dict)
+    #: The suite's file (or test module) when the entry was made, as pytest names it; None
+    #: in older baselines, whose keys are the path (with the model and t).
+    path: str | None = None
+
+    def source(self, key: str) -> str:
+        """Where the suite lived: its path, or for an older entry its key without the model
+        and t ('honesty/abstain_facts.yaml[gpt-4o][t=0.9]' → 'honesty/abstain_facts.yaml')."""
+        if self.path is not None:
+            return self.path
+        stripped = strip_variants(key)
+        return stripped if stripped.endswith(_SUITE_ENDINGS) else key
+
+
+_VARIANTS = re.compile(r"(\[[^\[\]]*\])+$")
+_SUITE_ENDINGS = (".yaml", ".yml", ".py")
+
+
+def strip_variants(key: str) -> str:
+    """A suite key without the model and t a side-by-side run or a sweep adds."""
+    return _VARIANTS.sub("", key)
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,16 @@ class Baseline:
     created: str
     tool_version: str
     suites: dict[str, BaselineSuite] = field(default_factory=dict)
+    #: The file it was read from, as the command that accepts a change should name it.
+    shown_path: str | None = None
+
+    def entry_of(self, info: SuiteInfo) -> tuple[str, BaselineSuite] | None:
+        """(key, entry) of a suite: under its baseline key, else (an entry made before the
+        suite had a name or a baseline_key) under its path."""
+        for key in dict.fromkeys((info.baseline_id, info.key)):
+            if key in self.suites:
+                return key, self.suites[key]
+        return None
 
 
 def baseline_schema() -> dict[str, Any]:
@@ -59,8 +92,9 @@ def baseline_schema() -> dict[str, Any]:
     return load_schema("baseline")
 
 
-def read_baseline(path: Path) -> Baseline | None:
-    """The baseline at `path`, None when there is no file; BaselineError when unusable."""
+def read_baseline(path: Path, shown: str | None = None) -> Baseline | None:
+    """The baseline at `path`, None when there is no file; BaselineError when unusable.
+    `shown`: the path as messages should name it (default: `path`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -114,6 +148,7 @@ def read_baseline(path: Path) -> Baseline | None:
         created=data["created"],
         tool_version=data["tool"]["version"],
         suites={key: _suite_from(raw) for key, raw in data["suites"].items()},
+        shown_path=shown or str(path),
     )
 
 
@@ -135,6 +170,7 @@ def _suite_from(raw: Mapping[str, Any]) -> BaselineSuite:
             counts=Counts(q["correct"], q["wrong"], q["abstained"]),
             tags=tuple(q.get("tags", ())),
             sha256=q.get("sha256"),
+            reply=q.get("reply"),
         )
         for qid, q in raw["questions"].items()
     }
@@ -144,6 +180,7 @@ def _suite_from(raw: Mapping[str, Any]) -> BaselineSuite:
         samples=raw["samples"],
         produced_by=dict(raw["produced_by"]),
         questions=questions,
+        path=raw.get("path"),
     )
 
 
@@ -155,7 +192,9 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
         counts = record.counts
         if counts.graded:
             graded = Counts(counts.correct, counts.wrong, counts.abstained)
-            questions[record.id] = BaselineQuestion(graded, tuple(record.tags), record.content_sha)
+            questions[record.id] = BaselineQuestion(
+                graded, tuple(record.tags), record.content_sha, record.short_reply
+            )
     return BaselineSuite(
         name=info.name,
         threshold=info.threshold,
@@ -173,20 +212,56 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
             "date": datetime.now(timezone.utc).date().isoformat(),
         },
         questions=questions,
+        path=info.source,
     )
 
 
-def updated(old: Baseline | None, results: Iterable[SuiteResult]) -> Baseline:
-    """`old` with the suites that ran replaced; suites that did not run are kept.
+def shared_keys(results: Iterable[SuiteResult]) -> dict[str, str]:
+    """Baseline keys that several suites of the run share (the same name in two files),
+    each with the message that says so: one entry cannot hold two suites."""
+    owners: dict[str, list[str]] = {}
+    for result in results:
+        owners.setdefault(result.info.baseline_id, []).append(result.info.key)
+    return {
+        key: f"suites {', '.join(keys)} share the baseline key {key!r} (a name: or "
+        "baseline_key:), so one baseline entry would hold both: give each its own"
+        for key, keys in owners.items()
+        if len(keys) > 1
+    }
+
+
+@dataclass(frozen=True)
+class Update:
+    """A baseline file rewritten: what it holds now, and which entries left or moved."""
+
+    baseline: Baseline
+    #: Entries dropped because no suite claims them any more (`orphans` that were present).
+    dropped: tuple[str, ...] = ()
+    #: (old key, new key): entries kept under a path, now under the suite's name or key.
+    rekeyed: tuple[tuple[str, str], ...] = ()
+
+
+def updated(
+    old: Baseline | None, results: Iterable[SuiteResult], orphans: Iterable[str] = ()
+) -> Update:
+    """`old` with the suites that ran replaced, and the `orphans` (entries of suites
+    removed or renamed) dropped; the other suites' entries are kept.
 
     When only part of a suite ran (-k, -x), the questions that did not run keep their old
     counts, provided the old entry was made the same way (t, samples); a full run replaces the
-    suite's entry, so questions deleted from the suite leave the baseline too.
+    suite's entry, so questions deleted from the suite leave the baseline too. An entry found
+    under the suite's path moves to its baseline key (its name, or baseline_key).
     """
+    results = list(results)
+    shared = shared_keys(results)
+    if shared:
+        raise BaselineError(next(iter(shared.values())))
     suites = dict(old.suites) if old else {}
+    rekeyed = []
     for result in results:
         new = suite_baseline(result)
-        previous = suites.get(result.info.key)
+        found = old.entry_of(result.info) if old else None
+        previous = None if found is None else found[1]
         same_way = previous is not None and (previous.threshold, previous.samples) == (
             new.threshold,
             new.samples,
@@ -194,12 +269,18 @@ def updated(old: Baseline | None, results: Iterable[SuiteResult]) -> Baseline:
         if previous is not None and result.partial and same_way:
             kept = {q: v for q, v in previous.questions.items() if q not in new.questions}
             new.questions.update(kept)
-        suites[result.info.key] = new
-    return Baseline(
+        key = result.info.baseline_id
+        if found is not None and found[0] != key:
+            suites.pop(found[0], None)
+            rekeyed.append((found[0], key))
+        suites[key] = new
+    dropped = tuple(key for key in orphans if suites.pop(key, None) is not None)
+    baseline = Baseline(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         tool_version=plugin_version(),
         suites=suites,
     )
+    return Update(baseline, dropped, tuple(rekeyed))
 
 
 def baseline_json(baseline: Baseline) -> dict[str, Any]:
@@ -209,6 +290,7 @@ def baseline_json(baseline: Baseline) -> dict[str, Any]:
         metrics = metrics_json(compute_metrics(total, suite.threshold))
         del metrics["error"]  # errors are never stored in a baseline
         suites[key] = {
+            **({"path": suite.path} if suite.path is not None else {}),
             "name": suite.name,
             "threshold": suite.threshold,
             "samples": suite.samples,
@@ -219,6 +301,7 @@ def baseline_json(baseline: Baseline) -> dict[str, Any]:
                     **counts_json(q.counts),
                     **({"tags": list(q.tags)} if q.tags else {}),
                     **({"sha256": q.sha256} if q.sha256 else {}),
+                    **({"reply": q.reply} if q.reply is not None else {}),
                 }
                 for qid, q in suite.questions.items()
             },
@@ -237,17 +320,20 @@ def write_baseline(path: Path, baseline: Baseline) -> None:
     write_atomic(path, text + "\n")
 
 
-def update_baseline(path: Path, results: Iterable[SuiteResult]) -> Baseline:
-    """Merge `results` into the baseline file as it is now, under a lock, and write it.
+def update_baseline(
+    path: Path, results: Iterable[SuiteResult], orphans: Iterable[str] = ()
+) -> Update:
+    """Merge `results` into the baseline file as it is now, drop `orphans`, under a lock,
+    and write it.
 
     Read again under the lock rather than taken from the start of the run: another run may
     have updated other suites meanwhile (two CI jobs, one file), and its suites must survive.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.parent):
-        baseline = updated(read_baseline(path), results)
-        write_baseline(path, baseline)
-    return baseline
+        update = updated(read_baseline(path), results, orphans)
+        write_baseline(path, update.baseline)
+    return update
 
 
 @contextlib.contextmanager

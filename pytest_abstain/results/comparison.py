@@ -20,7 +20,8 @@ from ..records import (
     SuiteComparison,
 )
 from ..shown import format_number
-from .baseline import Baseline, BaselineSuite
+from .baseline import Baseline, BaselineSuite, shared_keys
+from .orphans import renamed_from, unclaimed
 from .scoring import penalty, points
 from .stats import (
     detectable_drop,
@@ -52,7 +53,9 @@ _VALUES: dict[Metric, Callable[[Counts, float], float]] = {
 }
 
 
-def _change(qid: str, before: Counts, after: Counts) -> QuestionChange | None:
+def _change(
+    qid: str, before: Counts, after: Counts, replies: tuple[str | None, str | None]
+) -> QuestionChange | None:
     eps = 1e-9
     for kind, grade in (
         ("newly wrong", "wrong"),
@@ -60,7 +63,7 @@ def _change(qid: str, before: Counts, after: Counts) -> QuestionChange | None:
         ("newly correct", "correct"),
     ):
         if getattr(after, grade) / after.graded > getattr(before, grade) / before.graded + eps:
-            return QuestionChange(qid, kind, before, after)  # type: ignore[arg-type]
+            return QuestionChange(qid, kind, before, after, *replies)  # type: ignore[arg-type]
     return None
 
 
@@ -82,6 +85,7 @@ def _metric(
     # it tests exactly that, so drops inside the tolerance fail at most alpha of the time.
     p_value, exact = sign_flip_p_value([d + tolerance for d in diffs])
     p_better, _ = sign_flip_p_value([tolerance - d for d in diffs])
+    most = 1 - mean(before) if metric == "error_rate" else mean(before) + penalty(threshold)
     return MetricComparison(
         metric=metric,
         scope=scope,
@@ -95,8 +99,14 @@ def _metric(
         p_better=p_better,
         exact=exact,
         drop=-mean(diffs),
-        detectable=detectable_drop(diffs, alpha),
+        detectable=_possible(detectable_drop(diffs, alpha), most),
     )
+
+
+def _possible(detectable: float | None, most: float) -> float | None:
+    """The detectable drop, or None when it is more than the metric can drop at all: an
+    error rate rises by at most 1 - its baseline, a score drops at most to -t/(1-t)."""
+    return detectable if detectable is not None and detectable <= most + 1e-9 else None
 
 
 def compared(
@@ -104,15 +114,29 @@ def compared(
 ) -> list[SuiteResult]:
     """`results`, each with its comparison against `baseline`; `gating` False shows the
     comparisons without failing on them (the run is updating the baseline)."""
-    return [
-        replace(
-            result,
-            comparison=compare_suite(
-                result, baseline.suites.get(result.info.key), tag_min_questions, gating
-            ),
+    left = unclaimed(results, baseline)
+    shared = shared_keys(results)
+    out = []
+    for result in results:
+        found = baseline.entry_of(result.info)
+        comparison = compare_suite(
+            result, None if found is None else found[1], tag_min_questions, gating
         )
-        for result in results
-    ]
+        if result.info.baseline_id in shared:
+            comparison = SuiteComparison(
+                status="refused", message=shared[result.info.baseline_id], gating=gating
+            )
+        comparison.baseline_file = baseline.shown_path
+        if found is None:
+            comparison.renamed_from = renamed_from(result, left)
+            if comparison.renamed_from is not None:
+                comparison.message = (
+                    "this suite is not in the baseline yet, but the entry "
+                    f"{comparison.renamed_from} holds its questions: renamed or moved? "
+                    "(see the baseline entries no suite claims)"
+                )
+        out.append(replace(result, comparison=comparison))
+    return out
 
 
 def compare_suite(
@@ -168,7 +192,7 @@ def compare_suite(
             comparison.unpaired.append(qid)  # an errored question is not evidence either way
             continue
         pairs[qid] = (before, after)
-        change = _change(qid, before, after)
+        change = _change(qid, before, after, (base.questions[qid].reply, now[qid].short_reply))
         if change is not None:
             comparison.changes.append(change)
 
@@ -214,6 +238,8 @@ def compare_suite(
     ]
     if min_attainable_p(len(pairs)) > alpha / family_size:
         comparison.untestable = True
+        # No change can be significant, so no drop is "detectable": no figure is shown.
+        comparison.metrics = [replace(m, detectable=None) for m in comparison.metrics]
         comparison.notes.append(
             f"too small to test: with {len(pairs)} paired questions no change can be "
             f"significant at {format_number(alpha)}; add questions or samples"

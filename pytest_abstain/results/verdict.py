@@ -18,6 +18,7 @@ from .sweep import Sweep
 #: pytest's exit codes, as numbers: the core does not import pytest.
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
+EXIT_INTERRUPTED = 2
 EXIT_INTERNAL_ERROR = 3
 EXIT_USAGE_ERROR = 4
 
@@ -38,11 +39,15 @@ class Verdict:
     stopped: bool = False
     #: False when -x, --maxfail or a stop left questions unasked: nothing was gated.
     complete: bool = True
+    #: Baseline entries whose suite is gone (removed, renamed, moved) from a run that
+    #: collected everything where it lived; each fails like a suite's gate.
+    orphaned: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
         return not (
-            self.failed_gates
+            self.orphaned
+            or self.failed_gates
             or self.failed_audits
             or self.disagreements
             or self.unexcused_errors
@@ -58,15 +63,22 @@ class Verdict:
         """Question errors that the error budgets allow: they alone do not fail the run."""
         return self.question_errors if not self.unexcused_errors and self.complete else 0
 
-    def exit_status(self, pytest_status: int, tests_failed: int, run_failed: bool) -> int:
-        """The process's exit status, from pytest's own, the number of failed tests, and
-        whether the run itself went wrong."""
+    def exit_status(
+        self, pytest_status: int, tests_failed: int, run_failed: bool, malformed: bool = False
+    ) -> int:
+        """The process's exit status (README → "Exit codes"), from pytest's own, the number
+        of failed tests, whether the run itself went wrong, and whether a suite file or an
+        abstain marker was malformed. The same in a plain run and under xdist."""
         if self.stopped:
             # A wrong key, model or URL: the set-up is at fault, as with a bad option.
             return EXIT_USAGE_ERROR
         if run_failed:
             # Never a pass when the run itself went wrong (exit 3, as pytest's own).
             return EXIT_INTERNAL_ERROR if pytest_status == EXIT_OK else pytest_status
+        if malformed and pytest_status in (EXIT_OK, EXIT_TESTS_FAILED):
+            # pytest's own code for a test file that does not collect; xdist and a bad
+            # marker (found after collection) would otherwise say 1.
+            return EXIT_INTERRUPTED
         # Each question error still shows as a failed test with its reason; within every
         # suite's budget they alone do not fail the run. Any other failure still does.
         only_forgiven = self.forgiven and tests_failed == self.forgiven
@@ -83,6 +95,7 @@ def decide(
     question_errors: int = 0,
     stopped: bool = False,
     complete: bool = True,
+    orphaned: Sequence[str] = (),
 ) -> Verdict:
     """The verdict on `results` (already compared with the baseline), `sweeps` and the
     judge calibration cases."""
@@ -98,4 +111,5 @@ def decide(
         question_errors=question_errors,
         stopped=stopped,
         complete=complete,
+        orphaned=tuple(orphaned),
     )

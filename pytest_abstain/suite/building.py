@@ -51,6 +51,7 @@ def settings_from(
                 raise SuiteError(source, [f"gates.{budget}: {exc}"]) from None
     return SuiteSettings(
         name=data.get("name"),
+        baseline_key=data.get("baseline_key"),
         threshold=data.get("threshold"),
         thresholds=tuple(data["thresholds"]) if "thresholds" in data else None,
         samples=data.get("samples"),

@@ -75,6 +75,8 @@ class SuiteSettings:
     """Suite-level keys; None means 'not set here, use the run's setting'."""
 
     name: str | None = None
+    #: The suite's key in the baseline file (None: its name, else its path).
+    baseline_key: str | None = None
     threshold: float | None = None
     #: A threshold sweep's targets, as written in the suite.
     thresholds: tuple[float, ...] | None = None
