@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -112,11 +113,14 @@ def test_lazy_exports_are_the_modules_own_names(name: str) -> None:
     package = importlib.import_module(name)
     for export in package.__all__:
         value = getattr(package, export)
-        defining = [
+        # Its modules as the package holds them (not sys.modules: pytester's in-process runs
+        # put back the sys.modules they found, which may lack a module imported meanwhile).
+        modules = [
             module
-            for module_name, module in sys.modules.items()
-            if module_name.startswith(name + ".") and module.__dict__.get(export) is value
+            for module in vars(package).values()
+            if isinstance(module, types.ModuleType) and module.__name__.startswith(name + ".")
         ]
+        defining = [module for module in modules if module.__dict__.get(export) is value]
         assert defining, f"{name}.{export} is not a name of any of its modules"
     with pytest.raises(AttributeError):
         getattr(package, "no_such_name")  # noqa: B009
