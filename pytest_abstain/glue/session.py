@@ -1,5 +1,6 @@
 """pytest glue for one process (the controller, or an xdist worker): builds the pipeline,
-asks ahead of pytest, hands each item its record, and marks its reports."""
+asks ahead of pytest, hands each item its record, ends a wrong answer's test xfailed (failed
+on a critical question), and marks its reports."""
 
 from __future__ import annotations
 
