@@ -7,6 +7,7 @@ in test_junit.py.)"""
 from __future__ import annotations
 
 import dataclasses
+import html
 import itertools
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from suite_results import suite_result
 
 from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.plan import plan_question
+from pytest_abstain.render.html import render_html
 from pytest_abstain.render.json_report import build_report, report_schema
 from pytest_abstain.render.junit import question_properties, wrong_message
+from pytest_abstain.render.markdown import render_markdown
 from pytest_abstain.results.suites import SuiteResult, overall_metrics
 from pytest_abstain.settings import OPTIONS, resolve
 from pytest_abstain.suite import SuiteError, load_suite, question_from_marker
@@ -164,6 +167,10 @@ def test_one_wrong_sample_of_a_critical_question_fails_the_run_whatever_the_scor
     (suite,) = report["suites"]
     assert suite["critical_wrong"] == ["dose"]
     assert [q["critical"] for q in suite["questions"]] == [True, False]
+    # Markdown and HTML name it among the gate's reasons (the HTML escapes the quotes).
+    reason = "critical question 'dose' answered wrong 1/3"
+    assert reason in render_markdown(results, [], verdict, run_failed=False)
+    assert html.escape(reason) in render_html(results, [], "run")
 
 
 def test_a_critical_question_abstained_or_right_passes_and_says_so(tmp_path: Path) -> None:
