@@ -238,7 +238,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="runxfail-passes-wrong-green",
         file="pytest_abstain/glue/session.py",
-        find="if record.critical or item.config.option.runxfail:",
+        find="if record.critical or plain:",
         replace="if record.critical:",
         tests=("tests/test_junit.py::test_a_team_can_make_every_wrong_answer_a_failure",),
         harm="under --runxfail pytest.xfail does nothing: every wrong answer passes green",

@@ -247,7 +247,7 @@ def test_a_critical_question_answered_wrong_fails_its_test_and_the_build(
     result.stdout.fnmatch_lines(["*gate FAILED: critical question 'dose' answered wrong 1/1"])
 
 
-@pytest.mark.parametrize("flag", ["--abstain-critical", "--runxfail"])
+@pytest.mark.parametrize("flag", ["--abstain-critical", "--runxfail", "-pno:skipping"])
 def test_a_team_can_make_every_wrong_answer_a_failure(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str, flag: str
 ) -> None:
@@ -268,7 +268,8 @@ def test_a_team_can_make_every_wrong_answer_a_failure(
         assert cases["abstain-gate"][0] == "Failure"
     else:
         # --runxfail runs expected failures as plain tests (pytest makes pytest.xfail a
-        # no-op): the wrong answer fails rather than passing green; the gates are unchanged.
+        # no-op), and without the skipping plugin nothing reads an xfail: the wrong answer
+        # fails rather than passing green; the gates are unchanged.
         assert failed_with(cases["gold"], ": wrong 1/1: 'Ag.' (expected: Au)")
         assert cases["abstain-gate"] == ("passed", None, None)
 

@@ -288,7 +288,10 @@ class AbstainRun:
         critical question (or under --runxfail, which runs xfails as plain tests; pytest
         then makes pytest.xfail a no-op) it is a real failure."""
         message = wrong_message(record)
-        if record.critical or item.config.option.runxfail:
+        option, plugins = item.config.option, item.config.pluginmanager
+        # Without pytest's skipping plugin (-p no:skipping) nothing turns an xfail into one.
+        plain = getattr(option, "runxfail", False) or not plugins.has_plugin("skipping")
+        if record.critical or plain:
             pytest.fail(message, pytrace=False)
         pytest.xfail(message)
 
