@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import itertools
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,10 @@ def test_one_wrong_sample_of_a_critical_question_fails_the_run_whatever_the_scor
     # Markdown and HTML name it among the gate's reasons (the HTML escapes the quotes).
     reason = "critical question 'dose' answered wrong 1/3"
     assert reason in render_markdown(results, [], verdict, run_failed=False)
-    assert html.escape(reason) in render_html(results, [], "run")
+    page = render_html(
+        results, [], "run", verdict=verdict, run=run, created=datetime.now(timezone.utc)
+    )
+    assert html.escape(reason) in page
 
 
 def test_a_critical_question_abstained_or_right_passes_and_says_so(tmp_path: Path) -> None:
