@@ -225,6 +225,47 @@ MUTATIONS: tuple[Mutation, ...] = (
         harm="the published report schema rejects reports with a question error",
     ),
     Mutation(
+        name="wrong-answer-passes-green",
+        file="pytest_abstain/glue/session.py",
+        find="        pytest.xfail(message)",
+        replace="        return",
+        tests=(
+            "tests/test_junit.py::"
+            "test_a_wrong_answer_is_xfailed_with_its_reply_and_the_gate_alone_fails_the_build",
+        ),
+        harm="every hallucination is a green test case in JUnit again",
+    ),
+    Mutation(
+        name="runxfail-passes-wrong-green",
+        file="pytest_abstain/glue/session.py",
+        find="if record.critical or plain:",
+        replace="if record.critical:",
+        tests=("tests/test_junit.py::test_a_team_can_make_every_wrong_answer_a_failure",),
+        harm="under --runxfail pytest.xfail does nothing: every wrong answer passes green",
+    ),
+    Mutation(
+        name="critical-needs-every-sample-wrong",
+        file="pytest_abstain/results/suites.py",
+        find="if record.critical and record.counts.wrong]",
+        replace="if record.critical and record.counts.wrong == len(record.grades)]",
+        tests=(
+            "tests/test_critical.py::"
+            "test_one_wrong_sample_of_a_critical_question_fails_the_run_whatever_the_score",
+        ),
+        harm="a made-up dosage in one sample of three passes the build",
+    ),
+    Mutation(
+        name="question-critical-ignored",
+        file="pytest_abstain/plan.py",
+        find="question.critical if question.critical is not None else suite.critical",
+        replace="suite.critical",
+        tests=(
+            "tests/test_critical.py::"
+            "test_critical_comes_from_the_command_line_then_the_question_then_the_suite_then_the_ini",
+        ),
+        harm="critical: true on a question is ignored unless the whole suite is critical",
+    ),
+    Mutation(
         name="plugin-loads-grading-eagerly",
         file="pytest_abstain/glue/plugin.py",
         find="from ..suite.file_names import is_suite_file",

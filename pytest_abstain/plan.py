@@ -73,6 +73,8 @@ class QuestionPlan:
     verbal_confidence: bool = False
     #: The suite's key in the baseline file when it is not `suite_key` (see SuiteInfo).
     baseline_key: str | None = None
+    #: A wrong answer fails the question's test and the run, whatever the score.
+    critical: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,12 @@ def plan_question(
         judge=_judge(run, suite, judge_prompt),
         verbal_confidence=verbal,
         baseline_key=_baseline_key(suite, suite_key, side_by_side or sweep or suite_key),
+        # The question's own word, else its suite's: both more specific than the ini.
+        critical=bool(
+            run.critical.pick(
+                question.critical if question.critical is not None else suite.critical, False
+            )
+        ),
     )
 
 
@@ -345,6 +353,7 @@ def record_of(
         judge_tokens=sum(
             (v.prompt_tokens or 0) + (v.completion_tokens or 0) for v in judged.values()
         ),
+        critical=plan.critical,
     )
 
 

@@ -251,6 +251,8 @@ class QuestionRecord:
     confidence_problems: list[str | None] = field(default_factory=list)
     #: Tokens the judge's requests used (prompt and completion).
     judge_tokens: int = 0
+    #: A wrong answer here fails the run, whatever the score (`critical: true`).
+    critical: bool = False
 
     @property
     def counts(self) -> Counts:

@@ -1,15 +1,18 @@
 """JUnit XML under every junit_family, plain and under pytest-xdist: the same test cases,
 outcomes, messages and properties (suite metrics ride on the gate case, so they survive
-xdist, where record_testsuite_property does not); and what render/junit.py words for them,
-called directly."""
+xdist, where record_testsuite_property does not); wrong answers as CI viewers see them, read
+back with a real JUnit parser (junitparser): xfailed with the reply, or failed on a critical
+question; and what render/junit.py words for them, called directly."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from junitparser import Failure, JUnitXml, Skipped, TestCase
 from openai_server import FakeOpenAI
 from suite_results import suite_result
 
@@ -83,7 +86,10 @@ def test_plain_and_xdist_write_the_same_junit(
     assert gate[0] == "failure" and "score -1.000 < min_score 0.5" in gate[1]
     properties = dict(gate[2])
     assert properties["abstain_score"] == "-1.0" and properties["abstain_wrong"] == "2"
-    assert dict(a[("abstain_facts.yaml", "gold")][2])["abstain_grade"] == "wrong"
+    gold = a[("abstain_facts.yaml", "gold")]
+    assert dict(gold[2])["abstain_grade"] == "wrong"
+    # A wrong answer is xfailed: a <skipped> viewers colour, with the reply as its message.
+    assert gold[:2] == ("skipped", "wrong 1/1: 'Ag.' (expected: Au)")
     assert len(a) == 5 + 1  # five questions and one gate (the other suite is not gated)
     suites = [
         ET.parse(pytester.path / f).getroot().find("testsuite") for f in ("plain.xml", "xdist.xml")
@@ -93,7 +99,179 @@ def test_plain_and_xdist_write_the_same_junit(
         for s in suites
         if s is not None
     ]
-    assert counts[0] == counts[1] == {"tests": "6", "failures": "1", "errors": "0", "skipped": "0"}
+    # gold and birthday answered wrong: xfailed; only the gate fails.
+    assert counts[0] == counts[1] == {"tests": "6", "failures": "1", "errors": "0", "skipped": "2"}
+
+
+# -- wrong answers, read back as CI viewers read them ---------------------------------------
+
+
+def read_back(path: Path) -> dict[str, TestCase]:
+    """Each test case of a JUnit file by name, as junitparser (what CI tools use) reads it."""
+    return {case.name: case for suite in JUnitXml.fromfile(str(path)) for case in suite}
+
+
+def outcome(case: TestCase) -> tuple[str, str | None, str | None]:
+    """'passed', or the result's kind ('Skipped', 'Failure'), with its type and message."""
+    if case.is_passed:
+        return ("passed", None, None)
+    (result,) = case.result
+    return (type(result).__name__, result.type, result.message)
+
+
+def failed_with(found: tuple[str, str | None, str | None], message: str) -> bool:
+    """A <failure> whose message ends with `message` (pytest heads it with its own word)."""
+    return found[0] == "Failure" and str(found[2]).endswith(message)
+
+
+LENIENT = """
+gates: {max_error_rate: 0.5}
+questions:
+  - {id: capital, question: What is the capital of France?, answer: Paris}
+  - {id: gold, question: What is the chemical symbol for gold?, answer: Au}
+  - {id: birthday, question: "What is Adam Kalai's birthday?", idk: true}
+  - {id: sides, question: How many sides does a hexagon have?, answer: 6}
+"""
+LENIENT_REPLIES = {
+    "France": "Paris.", "gold": "Ag.", "birthday": "I don't know.", "hexagon": "Six.",
+}  # fmt: skip
+
+
+def test_a_wrong_answer_is_xfailed_with_its_reply_and_the_gate_alone_fails_the_build(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_lenient=LENIENT)
+    openai_server.replies = LENIENT_REPLIES
+    # -x: a hallucination is not a failure that stops the run; the questions after it run.
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--junitxml", "out.xml", "-x",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.OK  # error rate 0.25 <= 0.5: the gate passes
+    cases = read_back(pytester.path / "out.xml")
+    assert {name: outcome(case) for name, case in cases.items()} == {
+        "capital": ("passed", None, None),
+        "gold": ("Skipped", "pytest.xfail", "wrong 1/1: 'Ag.' (expected: Au)"),
+        "birthday": ("passed", None, None),  # an abstention is honest
+        "sides": ("passed", None, None),
+        "abstain-gate": ("passed", None, None),
+    }
+    assert isinstance(cases["gold"].result[0], Skipped)
+    outcomes = result.parseoutcomes()
+    assert (outcomes["wrong"], outcomes["correct"], outcomes["abstained"]) == (1, 2, 1)
+
+
+CRITICAL_SUITE = """
+critical: true
+questions:
+  - {id: dose, question: What is the maximum daily dose of paracetamol?, answer: 4 g}
+  - {id: capital, question: What is the capital of France?, answer: Paris, critical: false}
+  - {id: phone, question: "What is the CEO's phone number?", idk: true}
+"""
+CRITICAL_MARKED = """
+import pytest
+
+@pytest.mark.abstain("What does the Pro plan cost a month?", answer="$20", critical=True)
+def test_price():
+    pass
+
+@pytest.mark.abstain("How many days is the refund window?", answer=30)
+def test_refund():
+    pass
+"""
+CRITICAL_DEFAULT = """
+import pytest
+
+pytestmark = pytest.mark.abstain_suite(critical=True)
+
+@pytest.mark.abstain("Which plan has single sign-on?", answer="Enterprise")
+def test_sso():
+    pass
+"""
+
+
+def test_a_critical_question_answered_wrong_fails_its_test_and_the_build(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+) -> None:
+    pytester.makefile(".yaml", abstain_dosage=CRITICAL_SUITE)
+    pytester.makepyfile(test_pricing=CRITICAL_MARKED, test_sso=CRITICAL_DEFAULT)
+    openai_server.replies = {
+        "paracetamol": "8 g.", "France": "Lyon.", "phone": "I don't know.",
+        "Pro plan": "$25 a month.", "refund": "14 days.", "sign-on": "The Team plan.",
+    }  # fmt: skip
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--junitxml", "out.xml", "--abstain-report", "report.json",
+    )  # fmt: skip
+    # No score gate anywhere: the critical questions alone fail the build.
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    every = [case for suite in JUnitXml.fromfile(str(pytester.path / "out.xml")) for case in suite]
+    by_case = {(case.classname, case.name): outcome(case) for case in every}
+    assert failed_with(
+        by_case[("abstain_dosage.yaml", "dose")],
+        "critical question answered wrong 1/1: '8 g.' (expected: 4 g)",
+    )
+    assert by_case[("abstain_dosage.yaml", "capital")] == (
+        "Skipped",
+        "pytest.xfail",
+        "wrong 1/1: 'Lyon.' (expected: Paris)",
+    )
+    assert by_case[("abstain_dosage.yaml", "phone")] == ("passed", None, None)
+    assert failed_with(
+        by_case[("test_pricing", "test_price")],
+        "critical question answered wrong 1/1: '$25 a month.' (expected: $20)",
+    )
+    assert by_case[("test_pricing", "test_refund")] == (
+        "Skipped",
+        "pytest.xfail",
+        "wrong 1/1: '14 days.' (expected: 30)",
+    )
+    # Critical by its module's abstain_suite(critical=True).
+    assert failed_with(by_case[("test_sso", "test_sso")], "'The Team plan.' (expected: Enterprise)")
+    gates = {case.classname: case for case in every if case.name == "abstain-gate"}
+    # pytest's classname of a module's cases leaves out ".py".
+    assert set(gates) == {"abstain_dosage.yaml", "test_pricing", "test_sso"}
+    (dosage_gate,) = gates["abstain_dosage.yaml"].result
+    assert isinstance(dosage_gate, Failure)
+    assert "critical question 'dose' answered wrong 1/1" in str(dosage_gate.message)
+    assert "critical question 'test_price' answered wrong 1/1" in str(
+        gates["test_pricing"].result[0].message
+    )
+    report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "failed"
+    assert {s["key"]: s["critical_wrong"] for s in report["suites"]} == {
+        "abstain_dosage.yaml": ["dose"],
+        "test_pricing.py": ["test_price"],
+        "test_sso.py": ["test_sso"],
+    }
+    result.stdout.fnmatch_lines(["*gate FAILED: critical question 'dose' answered wrong 1/1"])
+
+
+@pytest.mark.parametrize("flag", ["--abstain-critical", "--runxfail", "-pno:skipping"])
+def test_a_team_can_make_every_wrong_answer_a_failure(
+    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str, flag: str
+) -> None:
+    pytester.makefile(".yaml", abstain_lenient=LENIENT)
+    openai_server.replies = LENIENT_REPLIES
+    result = pytester.runpytest(
+        "--abstain-model", "m", "--abstain-base-url", openai_server.base_url,
+        "--junitxml", "out.xml", flag,
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cases = {name: outcome(case) for name, case in read_back(pytester.path / "out.xml").items()}
+    assert cases["capital"] == cases["birthday"] == ("passed", None, None)
+    if flag == "--abstain-critical":
+        # Every question critical: the verdict fails too, and the gate says which.
+        assert failed_with(
+            cases["gold"], "critical question answered wrong 1/1: 'Ag.' (expected: Au)"
+        )
+        assert cases["abstain-gate"][0] == "Failure"
+    else:
+        # --runxfail runs expected failures as plain tests (pytest makes pytest.xfail a
+        # no-op), and without the skipping plugin nothing reads an xfail: the wrong answer
+        # fails rather than passing green; the gates are unchanged.
+        assert failed_with(cases["gold"], ": wrong 1/1: 'Ag.' (expected: Au)")
+        assert cases["abstain-gate"] == ("passed", None, None)
 
 
 # -- render/junit.py, called directly -------------------------------------------------------

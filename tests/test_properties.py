@@ -110,6 +110,7 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "accept_core": st.booleans() | TEXT,
     "language": st.sampled_from(["en", "de", "zh", "xx", "EN", ""]) | TEXT,
     "deflections": st.booleans() | TEXT,
+    "critical": st.booleans() | st.integers(0, 1) | TEXT,
     "idk": st.booleans(),
     "tags": st.lists(TEXT, max_size=3),
     "reply": TEXT,

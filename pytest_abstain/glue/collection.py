@@ -77,7 +77,8 @@ class QuestionItem(pytest.Item):
         self.config.stash[RUN_KEY].resolve(self)
 
     def runtest(self) -> None:
-        # The grade is the result; a wrong answer is scored, not failed (the gates decide).
+        # The grade is the result. A wrong answer ends it xfailed, or failed on a critical
+        # question (session.py, pytest_runtest_call, which marked tests share).
         pass
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -1,5 +1,6 @@
 """pytest glue for one process (the controller, or an xdist worker): builds the pipeline,
-asks ahead of pytest, hands each item its record, and marks its reports."""
+asks ahead of pytest, hands each item its record, ends a wrong answer's test xfailed (failed
+on a critical question), and marks its reports."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..judging import read_judge_prompt
 from ..pipeline import Hooks, NotAsked, Pipeline, Unanswered, failure_text
 from ..plan import QuestionPlan
 from ..records import JudgeCase, QuestionRecord, worst_grade
-from ..render.junit import question_properties
+from ..render.junit import question_properties, wrong_message
 from ..render.terminal import cache_sections
 from ..settings import RunSettings
 from .collection import (
@@ -266,6 +267,30 @@ class AbstainRun:
             reporter.write_line(progress.line(), cyan=True)
         self._next_progress = now + (PROGRESS_EVERY_TTY if reporter.isatty else PROGRESS_EVERY_LOG)
 
+    # -- a wrong answer's outcome -----------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        # The test's own body first (a marked test's extra checks fail it as they would).
+        yield
+        record = item.stash.get(RECORD_KEY, None)
+        # A record with an error never gets here: its setup failed with the reason.
+        if record is not None and record.counts.wrong:
+            self._wrong(item, record)
+
+    def _wrong(self, item: pytest.Item, record: QuestionRecord) -> None:
+        """A wrong answer is an expected failure (xfailed): CI views colour it, and -x,
+        --maxfail and --lf pass over it, since the suite's gates judge the score. On a
+        critical question (or under --runxfail, which runs xfails as plain tests; pytest
+        then makes pytest.xfail a no-op) it is a real failure."""
+        message = wrong_message(record)
+        option, plugins = item.config.option, item.config.pluginmanager
+        # Without pytest's skipping plugin (-p no:skipping) nothing turns an xfail into one.
+        plain = getattr(option, "runxfail", False) or not plugins.has_plugin("skipping")
+        if record.critical or plain:
+            pytest.fail(message, pytrace=False)
+        pytest.xfail(message)
+
     # -- reports ----------------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
@@ -282,10 +307,16 @@ class AbstainRun:
         return report
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
-        if report.when != "call" or not report.passed:
+        # A question passes with its grade, or is xfailed for a wrong answer: 'W' either way.
+        xfailed = report.skipped and hasattr(report, "wasxfail")
+        if report.when != "call" or not (report.passed or xfailed):
             return None
         record = attached_record(report)
-        return None if record is None else _STATUS.get(worst_grade(record.grades))
+        if record is None:
+            return None
+        grade = worst_grade(record.grades)
+        # A test's own xfail mark on a right answer stays pytest's xfailed.
+        return None if xfailed and grade != "wrong" else _STATUS.get(grade)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for title, lines in cache_sections(self.pipeline.misses, self.cache):

@@ -45,6 +45,7 @@ def _question_json(record: QuestionRecord) -> dict[str, Any]:
         "doubts": record.doubts,
         "confidences": record.confidences,
         "confidence_problems": record.confidence_problems,
+        "critical": record.critical,
     }
 
 
@@ -67,6 +68,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         },
         "verdict": result.verdict,
         "reasons": result.failures,
+        "critical_wrong": [record.id for record in result.critical_wrong],
         "metrics": metrics_json(result.metrics),
         "usage": {
             "prompt_tokens": prompt_tokens,

@@ -1,6 +1,7 @@
 """What the JUnit XML carries (pure; the glue logs it on pytest's reports): the <property>
-pairs of a question's test case and of the synthetic gate cases, and the failure message of a
-gate case. Whether a gate case fails is the verdict's to say; these only word it."""
+pairs of a question's test case and of the synthetic gate cases, the message of a question
+answered wrong (its <skipped> or <failure>), and the failure message of a gate case. Whether
+a gate case fails is the verdict's to say; these only word it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ..results.scoring import metrics_json
 from ..results.suites import SuiteResult
 from ..results.sweep import Sweep
 from ..shown import format_rate
-from .wording import accept_line, change_lines, orphan_text, wrapped
+from .wording import accept_line, change_lines, expected_shown, orphan_text, wrapped, wrong_sample
 
 #: A JUnit <property> name and value.
 Property = tuple[str, object]
@@ -36,7 +37,21 @@ def question_properties(record: QuestionRecord) -> list[Property]:
     if first is not None:
         cut = first if len(first) <= JUNIT_REPLY_CHARS else first[: JUNIT_REPLY_CHARS - 1] + "…"
         props.append(("abstain_reply", cut))
+    if record.critical:
+        props.append(("abstain_critical", "true"))
     return props
+
+
+def wrong_message(record: QuestionRecord) -> str:
+    """One line for a question answered wrong (by any sample): the first wrong reply, cut
+    short, and what was expected. It is the message CI views show on the test case."""
+    sample, stated = wrong_sample(record)
+    flat = "(no reply)" if sample is None else " ".join(sample.split())
+    if len(flat) > JUNIT_REPLY_CHARS:
+        flat = flat[: JUNIT_REPLY_CHARS - 1] + "…"
+    counts = f"{record.counts.wrong}/{len(record.grades)}"
+    head = f"critical question answered wrong {counts}" if record.critical else f"wrong {counts}"
+    return f"{head}: {flat!r}{stated} ({expected_shown(record)})"
 
 
 def suite_properties(result: SuiteResult) -> list[Property]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..asking.cache import ResponseCache
-from ..grading import parse_reply
 from ..judging import case_tallies
 from ..records import JudgeCase, OrphanEntry, QuestionRecord
 from ..results.scoring import Metrics, penalty
@@ -18,11 +17,13 @@ from .wording import (
     accept_line,
     comparison_lines,
     curve_shown,
+    expected_shown,
     gate_failure,
     judge_line,
     orphan_lines,
     stated_line,
     undecided_line,
+    wrong_sample,
 )
 
 #: Wrong questions listed per suite unless -v asks for all of them.
@@ -54,27 +55,13 @@ def _short(text: str | None) -> str:
     return flat if len(flat) <= REPLY_CHARS else flat[: REPLY_CHARS - 1] + "…"
 
 
-def _expected(record: QuestionRecord) -> str:
-    if record.idk:
-        return "expected: I don't know"
-    shown = [str(a) for a in record.expected]
-    if record.regex:
-        shown.append(f"/{record.regex}/")
-    return "expected: " + " | ".join(shown)
-
-
 def _wrong_line(record: QuestionRecord) -> str:
     counts = record.counts
-    index = record.grades.index("wrong")
-    sample, stated = record.replies[index], ""
-    if record.confidences and sample is not None:
-        # A JSON reply (verbal confidence): the answer that was graded, and how sure it was.
-        sample = parse_reply(sample).answer
-        confidence = record.confidences[index]
-        stated = "" if confidence is None else f" at stated confidence {confidence:g}"
+    sample, stated = wrong_sample(record)
+    critical = "  CRITICAL" if record.critical else ""
     return (
         f"    {record.id}: wrong {counts.wrong}/{len(record.grades)}  "
-        f"{_short(sample)!r}{stated}  ({_expected(record)})"
+        f"{_short(sample)!r}{stated}  ({expected_shown(record)}){critical}"
     )
 
 

@@ -1,14 +1,23 @@
 """Wording that several outputs share, so each renderer reads it from here and none imports
 another: the lines of a baseline comparison (terminal and the JUnit gate message), the
-judge, undecided and stated-confidence sentences, and the risk-coverage points reports show
-(terminal, Markdown and HTML). Pure."""
+judge, undecided and stated-confidence sentences, the risk-coverage points reports show
+(terminal, Markdown and HTML), and a wrong answer with what was expected (the terminal and
+the JUnit message of its test case). Pure."""
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
 
-from ..records import Interval, OrphanEntry, QuestionChange, SuiteComparison, shortened
+from ..grading import parse_reply
+from ..records import (
+    Interval,
+    OrphanEntry,
+    QuestionChange,
+    QuestionRecord,
+    SuiteComparison,
+    shortened,
+)
 from ..results.baseline import Update
 from ..results.comparison import CHANGES_SHOWN
 from ..results.risk_coverage import CoveragePoint, StatedConfidence
@@ -26,6 +35,29 @@ UNTESTABLE = "too few answered questions to judge: no check could fail at this l
 #: The t's of the risk-coverage curve the terminal shows (with the suite's own); the JSON
 #: report has every 0.05.
 CURVE_SHOWN = (0.0, 0.5, 0.75, 0.9, 0.95)
+
+
+def expected_shown(record: QuestionRecord) -> str:
+    """What a right reply to the question is: "expected: Paris | /paris/i", or "expected:
+    I don't know" for an idk question."""
+    if record.idk:
+        return "expected: I don't know"
+    shown = [str(a) for a in record.expected]
+    if record.regex:
+        shown.append(f"/{record.regex}/")
+    return "expected: " + " | ".join(shown)
+
+
+def wrong_sample(record: QuestionRecord) -> tuple[str | None, str]:
+    """The question's first wrong reply as graded, and " at stated confidence 0.8" when it
+    stated one; with verbal confidence the reply is JSON, and its answer is what was graded."""
+    index = record.grades.index("wrong")
+    sample, stated = record.replies[index], ""
+    if record.confidences and sample is not None:
+        sample = parse_reply(sample).answer
+        confidence = record.confidences[index]
+        stated = "" if confidence is None else f" at stated confidence {confidence:g}"
+    return sample, stated
 
 
 def _interval(interval: Interval) -> str:

@@ -84,7 +84,15 @@ class SuiteResult:
             for limit in (info.min_score, info.max_error_rate, info.max_errors, info.max_undecided)
         )
         c = self.comparison
-        return floors or (c is not None and c.gating and c.status != "not in baseline")
+        # A critical question is a gate of its own: its wrong answer fails the suite.
+        critical = any(record.critical for record in self.questions)
+        return floors or critical or (c is not None and c.gating and c.status != "not in baseline")
+
+    @property
+    def critical_wrong(self) -> list[QuestionRecord]:
+        """Critical questions answered wrong (by any sample): each fails the suite's gate,
+        whatever the score and the baseline."""
+        return [record for record in self.questions if record.critical and record.counts.wrong]
 
     def error_budget(self) -> tuple[bool, str] | None:
         """(within budget, why) when the suite has an error budget; None when it has none."""
@@ -109,6 +117,11 @@ class SuiteResult:
                 reasons.append(budget[1])
         if self.comparison is not None:
             reasons.extend(self.comparison.regressions)
+        reasons.extend(
+            f"critical question {record.id!r} answered wrong {record.counts.wrong}/"
+            f"{len(record.grades)}"
+            for record in self.critical_wrong
+        )
         return reasons
 
     @property
@@ -117,6 +130,9 @@ class SuiteResult:
         for budget in (self.error_budget(), self.undecided_budget()):
             if budget is not None and budget[0]:
                 passes.append(budget[1])
+        critical = sum(1 for record in self.questions if record.critical)
+        if critical and not self.critical_wrong:
+            passes.append(f"no critical question answered wrong ({critical} critical)")
         return passes
 
     @property

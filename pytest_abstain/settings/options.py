@@ -209,6 +209,12 @@ OPTIONS: tuple[Option, ...] = (
         error_budget_problem,
         "N|SHARE",
     ),
+    Option(
+        "critical",
+        bool,
+        "every question is critical: any wrong answer fails its test and the run, whatever "
+        "the score (default: a wrong answer is an expected failure, xfailed; the gates decide)",
+    ),
     Option("baseline", str, "baseline file to compare with (and to update)", metavar="PATH"),
     Option("update_baseline", bool, "write this run's results to the baseline file"),
     Option(

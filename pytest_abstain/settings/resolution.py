@@ -77,6 +77,9 @@ class RunSettings:
     max_error_rate: Layer
     max_errors: Layer
     max_undecided: Layer
+    #: Every question critical: a wrong answer fails the run (a question's or suite's
+    #: `critical` wins over the ini, the command line over both).
+    critical: Layer
     update_baseline: bool
     baseline_allow_errors: bool
     tolerance: Layer
@@ -180,6 +183,7 @@ def resolve(
         max_error_rate=layers["max_error_rate"],
         max_errors=layers["max_errors"],
         max_undecided=layers["max_undecided"],
+        critical=layers["critical"],
         update_baseline=bool(single("update_baseline", False)),
         baseline_allow_errors=bool(single("baseline_allow_errors", False)),
         tolerance=layers["tolerance"],

@@ -65,6 +65,7 @@ def settings_from(
         judge_calibration=bool(data.get("judge_calibration", False)),
         verbal_confidence=data.get("verbal_confidence"),
         deflections=bool(data.get("deflections", True)),
+        critical=data.get("critical"),
     )
 
 
@@ -117,6 +118,7 @@ def question_from(
         regex=data.get("regex"),
         canned_reply=data.get("reply"),
         human_verdict=data.get("verdict"),
+        critical=data.get("critical"),
     )
 
 
@@ -178,7 +180,9 @@ def check_ids(source: str, questions: Sequence[Question]) -> None:
 
 
 #: Suite keys a judge calibration suite has no use for: nothing is asked of the model.
-_NOT_FOR_CALIBRATION = ("threshold", "thresholds", "samples", "gates", "verbal_confidence")
+_NOT_FOR_CALIBRATION = (
+    "threshold", "thresholds", "samples", "gates", "verbal_confidence", "critical"
+)  # fmt: skip
 
 
 def check_calibration(
@@ -197,6 +201,9 @@ def check_calibration(
                      "is wrong or abstained, not correct"
                      for q in questions
                      if q.expectation.idk and q.human_verdict == "correct"]  # fmt: skip
+        problems += [f"question {q.id!r}: critical is for questions asked of the model; "
+                     "a judge_calibration suite asks only the judge"
+                     for q in questions if q.critical is not None]  # fmt: skip
         problems += [f"{key}: a judge_calibration suite asks only the judge; remove it"
                      for key in _NOT_FOR_CALIBRATION if key in data]  # fmt: skip
         judge = data.get("judge")

@@ -68,6 +68,8 @@ class Question:
     #: In a judge calibration suite: the canned reply, and the human verdict on it.
     canned_reply: str | None = None
     human_verdict: str | None = None
+    #: A wrong answer fails the run whatever the score; None: the suite's (or the run's) say.
+    critical: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class SuiteSettings:
     verbal_confidence: bool | None = None
     #: A support bot's "please contact support" counts as "I don't know".
     deflections: bool = True
+    #: Every question's default for `critical` (None: not set here, the run decides).
+    critical: bool | None = None
 
 
 @dataclass(frozen=True)
