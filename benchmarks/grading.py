@@ -141,14 +141,15 @@ def reference_grader() -> ModuleType | None:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    folder = Path(tempfile.mkdtemp(prefix="abstain-reference-"))
-    path = folder / "reference_grading.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("reference_grading", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being made
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="abstain-reference-") as folder:
+        path = Path(folder) / "reference_grading.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("reference_grading", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while being made
+        # Once executed, the module needs its file no more: the folder goes with it.
+        spec.loader.exec_module(module)
     return module
 
 
