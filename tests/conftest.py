@@ -34,7 +34,8 @@ def _end_to_end(item: pytest.Function) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: runs pytest or a process end to end (slow)")
     config.addinivalue_line(
-        "markers", "real_servers: runs a LiteLLM proxy or llama.cpp's server (tests/real_servers.py)"
+        "markers",
+        "real_servers: runs a LiteLLM proxy or llama.cpp's server (tests/loopback_servers.py)",
     )
     _warm_up_the_http_stack()
 

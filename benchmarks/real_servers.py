@@ -1,0 +1,167 @@
+"""Issue 16's measurements against real servers on loopback (tests/loopback_servers.py).
+
+    python benchmarks/real_servers.py           # LiteLLM rpm 20 x 48 questions; llama.cpp 16
+    python benchmarks/real_servers.py --quick   # rpm 5 x 8 questions; llama.cpp 4: a smoke run
+
+Needs the `servers` extra (pip install -e '.[servers]'). Each run is pytest in a subprocess
+with a suite file and the JSON report read back:
+
+- LiteLLM proxy, a `mock_response` model with `rpm: N` (usage-based-routing-v2: 429 with no
+  Retry-After once N requests were made in the clock minute), default settings: replies lost
+  and wall time. The run is started early in a clock minute (waiting up to a minute for one)
+  so that the whole run meets one window, as a run a minute long would.
+- llama.cpp's server (xllamacpp, Gemma 3 270M on CPU), 2 slots: default settings, then
+  `--abstain-concurrency 2 --abstain-timeout 300` (tuned by hand to the slot count): replies
+  obtained and wall time. The server caps each reply at --max-tokens (llama.cpp's n_predict),
+  since today's plugin sends no token cap and the base model seldom stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from loopback_servers import (  # noqa: E402
+    LITELLM_MODULES,
+    LLAMA_MODEL,
+    LLAMA_MODULES,
+    MASTER_KEY,
+    litellm_proxy,
+    llama_server,
+    missing,
+)
+
+FACTS = [
+    ("What is the capital of France?", "Paris"),
+    ("Who wrote Hamlet?", "Shakespeare"),
+    ("Which is the largest planet of the solar system?", "Jupiter"),
+    ("What is the capital of Japan?", "Tokyo"),
+    ("What is the chemical symbol of gold?", "Au"),
+    ("How many continents are there?", "7"),
+    ("Who painted the Mona Lisa?", "Leonardo da Vinci"),
+    ("What is the boiling point of water in Celsius at sea level?", "100"),
+    ("What is the capital of Italy?", "Rome"),
+    ("Which ocean is the largest?", "Pacific"),
+    ("Who developed the theory of relativity?", "Einstein"),
+    ("What is the capital of Germany?", "Berlin"),
+    ("How many legs does a spider have?", "8"),
+    ("What is the largest mammal?", "Blue whale"),
+    ("What is the capital of Spain?", "Madrid"),
+    ("What gas do plants absorb from the air?", "Carbon dioxide"),
+]
+
+
+#: The run tuned by hand to the server: concurrency at its slot count, a generous timeout.
+TUNED = ("--abstain-concurrency", "2", "--abstain-timeout", "300")
+
+
+class Outcome(NamedTuple):
+    questions: int
+    obtained: int
+    seconds: float
+
+
+def write_suite(folder: Path, pairs: list[tuple[str, str]]) -> None:
+    lines = ["name: real", "questions:"]
+    lines += [f"  - {{id: q{i}, question: {q!r}, answer: {a!r}}}" for i, (q, a) in enumerate(pairs)]
+    (folder / "abstain_real.yaml").write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def run_plugin(folder: Path, url: str, model: str, key: str, *extra: str) -> Outcome:
+    """One pytest run of the suite in `folder`: replies obtained (no error) and wall time."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env["OPENAI_API_KEY"] = key
+    report = folder / "r.json"
+    report.unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+        "--abstain-model", model, "--abstain-base-url", url, "--abstain-report", str(report),
+        # The gates are not what is measured: the run must end in a report either way.
+        "--abstain-min-score", "-100", "--abstain-max-error-rate", "1", "--abstain-max-errors", "1",
+        *extra,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if not report.exists():
+        raise SystemExit(f"no report from {' '.join(command)}:\n{done.stdout[-3000:]}")
+    data = json.loads(report.read_text("utf-8"))
+    questions = [q for s in data["suites"] for q in s["questions"]]
+    obtained = sum(1 for q in questions if q["counts"]["error"] == 0)
+    return Outcome(len(questions), obtained, seconds)
+
+
+def early_in_a_minute(latest: int = 30) -> None:
+    """Wait, if need be, for a clock minute to start: the proxy counts rpm per clock minute."""
+    second = time.time() % 60
+    if second > latest:
+        time.sleep(60 - second + 0.5)
+
+
+def litellm(rpm: int, questions: int) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        write_suite(
+            folder, [(f"Question {i}: the capital of France?", "Paris") for i in range(questions)]
+        )
+        started = time.perf_counter()
+        with litellm_proxy(folder, rpm=rpm) as url:
+            print(f"LiteLLM proxy healthy in {time.perf_counter() - started:.1f} s")
+            early_in_a_minute()
+            out = run_plugin(folder, url, "limited-model", MASTER_KEY)
+    print(
+        f"LiteLLM rpm {rpm}, {questions} questions, default settings: "
+        f"{out.questions - out.obtained} replies lost, {out.obtained} obtained, "
+        f"wall {out.seconds:.1f} s"
+    )
+
+
+def llama(questions: int, max_tokens: int) -> None:
+    pairs = [FACTS[i % len(FACTS)] for i in range(questions)]
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        write_suite(folder, pairs)
+        started = time.perf_counter()
+        with llama_server(folder, slots=2, max_tokens=max_tokens) as url:
+            print(f"llama.cpp server healthy in {time.perf_counter() - started:.1f} s")
+            runs = {
+                "default settings": run_plugin(folder, url, LLAMA_MODEL, "unused"),
+                "--abstain-concurrency 2 --abstain-timeout 300": run_plugin(
+                    folder, url, LLAMA_MODEL, "unused", *TUNED
+                ),
+            }
+    for name, out in runs.items():
+        print(
+            f"llama.cpp 2 slots, {questions} questions, cap {max_tokens} tokens, {name}: "
+            f"{out.obtained}/{out.questions} replies obtained, wall {out.seconds:.1f} s"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer questions")
+    parser.add_argument("--max-tokens", type=int, default=64, help="llama.cpp's cap on a reply")
+    parser.add_argument("--only", choices=["litellm", "llama"], help="one server only")
+    args = parser.parse_args()
+    needed = {None: LITELLM_MODULES + LLAMA_MODULES, "litellm": LITELLM_MODULES}
+    absent = missing(needed.get(args.only, LLAMA_MODULES))
+    if absent:
+        raise SystemExit(f"needs {', '.join(absent)}: pip install -e '.[servers]'")
+    if args.only in (None, "litellm"):
+        litellm(rpm=5 if args.quick else 20, questions=8 if args.quick else 48)
+    if args.only in (None, "llama"):
+        llama(questions=4 if args.quick else 16, max_tokens=args.max_tokens)
+
+
+if __name__ == "__main__":
+    main()
