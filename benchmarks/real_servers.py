@@ -3,7 +3,8 @@
     python benchmarks/real_servers.py           # LiteLLM rpm 20 x 48 questions; llama.cpp 16
     python benchmarks/real_servers.py --quick   # rpm 5 x 8 questions; llama.cpp 4: a smoke run
 
-Needs the `servers` extra (pip install -e '.[servers]'). Each run is pytest in a subprocess
+Needs the servers' packages (.ci/servers.txt) in .ci/servers-venv, or in the interpreter that
+ABSTAIN_SERVERS_PYTHON names (tests/loopback_servers.py). Each run is pytest in a subprocess
 with a suite file and the JSON report read back:
 
 - LiteLLM proxy, a `mock_response` model with `rpm: N` (usage-based-routing-v2: 429 with no
@@ -156,7 +157,10 @@ def main() -> None:
     needed = {None: LITELLM_MODULES + LLAMA_MODULES, "litellm": LITELLM_MODULES}
     absent = missing(needed.get(args.only, LLAMA_MODULES))
     if absent:
-        raise SystemExit(f"needs {', '.join(absent)}: pip install -e '.[servers]'")
+        raise SystemExit(
+            f"needs {', '.join(absent)}: python3 -m venv .ci/servers-venv && "
+            ".ci/servers-venv/bin/pip install -r .ci/servers.txt"
+        )
     if args.only in (None, "litellm"):
         litellm(rpm=5 if args.quick else 20, questions=8 if args.quick else 48)
     if args.only in (None, "llama"):

