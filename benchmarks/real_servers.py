@@ -37,6 +37,7 @@ from loopback_servers import (  # noqa: E402
     LLAMA_MODEL,
     LLAMA_MODULES,
     MASTER_KEY,
+    early_in_a_minute,
     litellm_proxy,
     llama_server,
     missing,
@@ -100,13 +101,6 @@ def run_plugin(folder: Path, url: str, model: str, key: str, *extra: str) -> Out
     questions = [q for s in data["suites"] for q in s["questions"]]
     obtained = sum(1 for q in questions if q["counts"]["error"] == 0)
     return Outcome(len(questions), obtained, seconds)
-
-
-def early_in_a_minute(latest: int = 30) -> None:
-    """Wait, if need be, for a clock minute to start: the proxy counts rpm per clock minute."""
-    second = time.time() % 60
-    if second > latest:
-        time.sleep(60 - second + 0.5)
 
 
 def litellm(rpm: int, questions: int) -> None:
