@@ -70,6 +70,7 @@ TUNED = ("--abstain-concurrency", "2", "--abstain-timeout", "300")
 class Outcome(NamedTuple):
     questions: int
     obtained: int
+    retries: int
     seconds: float
 
 
@@ -100,7 +101,7 @@ def run_plugin(folder: Path, url: str, model: str, key: str, *extra: str) -> Out
     data = json.loads(report.read_text("utf-8"))
     questions = [q for s in data["suites"] for q in s["questions"]]
     obtained = sum(1 for q in questions if q["counts"]["error"] == 0)
-    return Outcome(len(questions), obtained, seconds)
+    return Outcome(len(questions), obtained, sum(q["retries"] for q in questions), seconds)
 
 
 def litellm(rpm: int, questions: int) -> None:
@@ -117,7 +118,7 @@ def litellm(rpm: int, questions: int) -> None:
     print(
         f"LiteLLM rpm {rpm}, {questions} questions, default settings: "
         f"{out.questions - out.obtained} replies lost, {out.obtained} obtained, "
-        f"wall {out.seconds:.1f} s"
+        f"{out.retries} retries, wall {out.seconds:.1f} s"
     )
 
 
@@ -138,7 +139,8 @@ def llama(questions: int, max_tokens: int) -> None:
     for name, out in runs.items():
         print(
             f"llama.cpp 2 slots, {questions} questions, cap {max_tokens} tokens, {name}: "
-            f"{out.obtained}/{out.questions} replies obtained, wall {out.seconds:.1f} s"
+            f"{out.obtained}/{out.questions} replies obtained, {out.retries} retries, "
+            f"wall {out.seconds:.1f} s"
         )
 
 
