@@ -354,6 +354,8 @@ def record_of(
             (v.prompt_tokens or 0) + (v.completion_tokens or 0) for v in judged.values()
         ),
         critical=plan.critical,
+        served_models=[reply.served_model for reply in replies],
+        fingerprints=[reply.fingerprint for reply in replies],
     )
 
 

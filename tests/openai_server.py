@@ -360,6 +360,11 @@ class FakeOpenAI:
         #: servers do for response_format, and some models for temperature.
         self.unsupported: set[str] = set()
         self.chaos: Chaos | None = None
+        #: The completion's "model": None echoes the one requested; a name answers as that
+        #: model whatever was asked (a gateway's fallback, llama.cpp's own model).
+        self.served_model: str | None = None
+        #: The completion's "system_fingerprint".
+        self.system_fingerprint: str | None = None
         #: A per-window request budget (a per-minute rate limit), checked before ``chaos``.
         self.budget: Budget | None = None
         #: How many of each fault were answered: by status ("429") or kind ("drop").
@@ -554,7 +559,7 @@ class FakeOpenAI:
             "id": f"chatcmpl-fake{next(self._ids)}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": model,
+            "model": self.served_model or model,
             "choices": [
                 {
                     "index": 0,
@@ -568,7 +573,7 @@ class FakeOpenAI:
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
             },
-            "system_fingerprint": None,
+            "system_fingerprint": self.system_fingerprint,
         }
 
     def _model_list(self) -> object:

@@ -179,6 +179,11 @@ def _entry_problem(data: Any, digest: str) -> str | None:
         count = reply.get(name)
         if count is not None and (type(count) is not int or count < 0):
             return f"{name} is {count!r}, not a count"
+    for name in ("served_model", "system_fingerprint"):
+        # Absent from entries written before they were kept: those replay without them.
+        value = reply.get(name)
+        if value is not None and not isinstance(value, str):
+            return f"{name} is {str(value)[:40]}, not a name"
     return None
 
 
@@ -236,6 +241,9 @@ class ResponseCache:
             prompt_tokens=reply.get("prompt_tokens"),
             completion_tokens=reply.get("completion_tokens"),
             cached=True,
+            # What was served when the reply was recorded, not now: nothing is asked.
+            served_model=reply.get("served_model"),
+            fingerprint=reply.get("system_fingerprint"),
         )
 
     def put(self, key: CacheKey, reply: Reply) -> None:
@@ -250,6 +258,8 @@ class ResponseCache:
                 "text": reply.text,
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
+                "served_model": reply.served_model,
+                "system_fingerprint": reply.fingerprint,
             },
         }
         text = json.dumps(entry, indent=1, ensure_ascii=False)

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from ..records import Message, Reply
+from ..records import Message, Reply, served_name
 from ..settings.urls import quoted_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -212,6 +212,10 @@ class OpenAIResponder:
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
+            # What answered, as the endpoint says: a gateway's fallback or a local server
+            # answers under another name than the one asked for (records.served_name).
+            served_model=served_name(getattr(response, "model", None)),
+            fingerprint=served_name(getattr(response, "system_fingerprint", None)),
         )
 
     def _failure(self, exc: Exception) -> Reply:
