@@ -58,7 +58,8 @@ class Fault:
     "hang" answers normally after ``hang`` extra seconds (past the client's timeout).
     The rest answer 200 with a completion that carries no usable reply: "refusal" (the
     message's refusal field, ``message`` as its text), "filtered" (finish_reason
-    content_filter, no content), "no_choices" (an empty choices list), "empty" (content "").
+    content_filter, no content), "no_choices" (an empty choices list), "empty" (content ""),
+    "truncated" (finish_reason length, ``message`` as the cut-off content).
     """
 
     status: int = 500
@@ -66,7 +67,15 @@ class Fault:
     retry_after: float | None = None
     times: int | None = None
     kind: Literal[
-        "status", "drop", "garbage", "hang", "refusal", "filtered", "no_choices", "empty"
+        "status",
+        "drop",
+        "garbage",
+        "hang",
+        "refusal",
+        "filtered",
+        "no_choices",
+        "empty",
+        "truncated",
     ] = "status"
     hang: float = 5.0
     #: The error body's "code" instead of the status's usual one (e.g. "insufficient_quota").
@@ -187,12 +196,18 @@ def _empty(completion: dict[str, Any], message: str) -> None:
     completion["choices"][0]["message"].update(content="")
 
 
+def _truncated(completion: dict[str, Any], message: str) -> None:
+    completion["choices"][0].update(finish_reason="length")
+    completion["choices"][0]["message"].update(content=message)
+
+
 # 200 answers without a usable reply, each made from a normal completion.
 _UNUSABLE: dict[str, Callable[[dict[str, Any], str], None]] = {
     "refusal": _refusal,
     "filtered": _filtered,
     "no_choices": _no_choices,
     "empty": _empty,
+    "truncated": _truncated,
 }
 
 
@@ -517,7 +532,15 @@ class FakeOpenAI:
             # Surface a broken responder as a server error the test can see.
             return 500, _error_body(500, f"responder raised {exc!r}"), {}
         hang = {"x-fake-hang": f"{fault.hang}"} if fault is not None else {}
-        return 200, self._completion(model, messages, reply), hang
+        # A reply longer than the cap (one word a token) stops there, as a real model's does.
+        cap = body.get("max_completion_tokens", body.get("max_tokens"))
+        cut = isinstance(cap, int) and cap > 0 and _word_count(reply) > cap
+        if cut:
+            reply = " ".join(reply.split()[:cap])
+        completion = self._completion(model, messages, reply)
+        if cut:
+            completion["choices"][0]["finish_reason"] = "length"
+        return 200, completion, hang
 
     def _take_fault(self, prompt: str) -> Fault | None:
         """A rate-limit answer, a chaos draw, or the first live fault matching the prompt."""

@@ -77,6 +77,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
             "retries": result.retries,
             "judge_tokens": result.judged.tokens,
         },
+        "generation": {"params": info.generation, "dropped": result.dropped},
         "judge": _judge_json(result),
         "undecided": _undecided_json(result),
         "verbal_confidence": _stated_json(result.stated_confidence()),

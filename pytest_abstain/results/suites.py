@@ -156,6 +156,11 @@ class SuiteResult:
         return sum(r.retries for r in self.questions)
 
     @property
+    def dropped(self) -> list[str]:
+        """Parameters the endpoint refused for any of the suite's replies."""
+        return sorted({name for r in self.questions for name in r.dropped})
+
+    @property
     def tokens(self) -> tuple[int, int]:
         return (
             sum(r.prompt_tokens for r in self.questions),
