@@ -34,7 +34,8 @@ class Responder(Protocol):
     name: str
     #: Where replies come from, safe to print (no credentials); None for in-process callables.
     endpoint: str | None
-    #: Generation parameters sent with every request; part of the cache key.
+    #: Generation parameters sent with every request, as the cache key and reports hold
+    #: them (a credential header's value redacted).
     params: dict[str, Any]
 
     async def ask(
