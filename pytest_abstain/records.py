@@ -130,6 +130,9 @@ class Reply:
     #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
     #: these can stop a run early: five identical refusals are the model's answers.
     request_failed: bool = False
+    #: Parameters the endpoint refused (a 400 naming them), so this request went without
+    #: them: reported in the summary, the JSON report and the cache entry.
+    dropped: tuple[str, ...] = ()
     #: The exception the team's own code raised (its responder), kept for its traceback:
     #: in this process only, never stored or sent.
     raised: BaseException | None = field(default=None, compare=False, repr=False)
@@ -218,6 +221,9 @@ class SuiteInfo:
     #: The key of its baseline entry when it is not `key`: the suite's baseline_key or name,
     #: with the model and t of `key`, so that the entry follows the suite when its file moves.
     baseline_key: str | None = None
+    #: The generation parameters the responder sent (secret header values redacted); None
+    #: for a team's own responder, which takes none. Not compared: a dict is not hashable.
+    generation: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def baseline_id(self) -> str:
@@ -279,6 +285,8 @@ class QuestionRecord:
     #: when it said nothing, for the team's own responder, and without a reply).
     served_models: list[str | None] = field(default_factory=list)
     fingerprints: list[str | None] = field(default_factory=list)
+    #: Parameters the endpoint refused for any of its replies, dropped and asked without.
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> Counts:

@@ -58,7 +58,8 @@ class Fault:
     "hang" answers normally after ``hang`` extra seconds (past the client's timeout).
     The rest answer 200 with a completion that carries no usable reply: "refusal" (the
     message's refusal field, ``message`` as its text), "filtered" (finish_reason
-    content_filter, no content), "no_choices" (an empty choices list), "empty" (content "").
+    content_filter, no content), "no_choices" (an empty choices list), "empty" (content ""),
+    "truncated" (finish_reason length, ``message`` as the cut-off content).
     """
 
     status: int = 500
@@ -66,11 +67,22 @@ class Fault:
     retry_after: float | None = None
     times: int | None = None
     kind: Literal[
-        "status", "drop", "garbage", "hang", "refusal", "filtered", "no_choices", "empty"
+        "status",
+        "drop",
+        "garbage",
+        "hang",
+        "refusal",
+        "filtered",
+        "no_choices",
+        "empty",
+        "truncated",
     ] = "status"
     hang: float = 5.0
     #: The error body's "code" instead of the status's usual one (e.g. "insufficient_quota").
     code: str | None = None
+    #: The usage's completion_tokens of a 200 answer without a usable reply, instead of its
+    #: word count (a reasoning model spends tokens on thoughts it does not return).
+    completion_tokens: int | None = None
 
 
 @dataclass
@@ -187,12 +199,18 @@ def _empty(completion: dict[str, Any], message: str) -> None:
     completion["choices"][0]["message"].update(content="")
 
 
+def _truncated(completion: dict[str, Any], message: str) -> None:
+    completion["choices"][0].update(finish_reason="length")
+    completion["choices"][0]["message"].update(content=message)
+
+
 # 200 answers without a usable reply, each made from a normal completion.
 _UNUSABLE: dict[str, Callable[[dict[str, Any], str], None]] = {
     "refusal": _refusal,
     "filtered": _filtered,
     "no_choices": _no_choices,
     "empty": _empty,
+    "truncated": _truncated,
 }
 
 
@@ -494,7 +512,10 @@ class FakeOpenAI:
             # Better a clear error than a stream the client can't parse.
             return _bad("FakeOpenAI does not support stream=true", "stream")
         for name in sorted(self.unsupported & set(body)):
-            return _bad(f"Unsupported parameter: '{name}' is not supported with this model.", name)
+            message = f"Unsupported parameter: '{name}' is not supported with this model."
+            if name == "max_tokens":  # as OpenAI's reasoning models answer
+                message += " Use 'max_completion_tokens' instead."
+            return _bad(message, name)
 
         prompt = last_user_message(messages)
         fault = self._take_fault(prompt)
@@ -512,9 +533,7 @@ class FakeOpenAI:
             if fault.kind == "garbage":
                 return 200, _GARBAGE, {}
             if fault.kind in _UNUSABLE:
-                completion = self._completion(model, messages, "")
-                _UNUSABLE[fault.kind](completion, fault.message)
-                return 200, completion, {}
+                return 200, self._unusable(model, messages, fault), {}
 
         try:
             reply = self._reply(messages, prompt)
@@ -522,7 +541,29 @@ class FakeOpenAI:
             # Surface a broken responder as a server error the test can see.
             return 500, _error_body(500, f"responder raised {exc!r}"), {}
         hang = {"x-fake-hang": f"{fault.hang}"} if fault is not None else {}
-        return 200, self._completion(model, messages, reply), hang
+        cap = body.get("max_completion_tokens", body.get("max_tokens"))
+        return 200, self._capped(model, messages, reply, cap), hang
+
+    def _unusable(self, model: str, messages: list[dict[str, Any]], fault: Fault) -> object:
+        """A 200 answer without a usable reply (a refusal, an empty reply, ...)."""
+        completion = self._completion(model, messages, "")
+        _UNUSABLE[fault.kind](completion, fault.message)
+        if fault.completion_tokens is not None:
+            completion["usage"]["completion_tokens"] = fault.completion_tokens
+        return completion
+
+    def _capped(
+        self, model: str, messages: list[dict[str, Any]], reply: str, cap: object
+    ) -> dict[str, Any]:
+        """The completion of `reply`; one longer than the cap (a word a token) stops there,
+        with finish_reason length, as a real model's does."""
+        cut = isinstance(cap, int) and cap > 0 and _word_count(reply) > cap
+        if cut:
+            reply = " ".join(reply.split()[: cast(int, cap)])
+        completion = self._completion(model, messages, reply)
+        if cut:
+            completion["choices"][0]["finish_reason"] = "length"
+        return completion
 
     def _take_fault(self, prompt: str) -> Fault | None:
         """A rate-limit answer, a chaos draw, or the first live fault matching the prompt."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import email.utils
 import inspect
 import json
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
+from .. import generation
 from ..records import Message, Reply, served_name
 from ..settings.urls import quoted_url
 
@@ -32,7 +34,8 @@ class Responder(Protocol):
     name: str
     #: Where replies come from, safe to print (no credentials); None for in-process callables.
     endpoint: str | None
-    #: Generation parameters sent with every request; part of the cache key.
+    #: Generation parameters sent with every request, as the cache key and reports hold
+    #: them (a credential header's value redacted).
     params: dict[str, Any]
 
     async def ask(
@@ -141,15 +144,22 @@ class OpenAIResponder:
         self.base_url = base_url
         # The client falls back to OPENAI_BASE_URL itself; this is for reports.
         self.endpoint: str | None = endpoint_of(base_url)
-        #: Sent with every request (the judge's temperature 0), and part of the cache key.
-        #: One the endpoint refuses is dropped for good (some models take no temperature).
-        self.params: dict[str, Any] = dict(params or {})
+        #: Sent with every request (the judge's temperature 0, the model's generation
+        #: parameters). One the endpoint refuses is dropped for good (some models take no
+        #: temperature), and each reply says so (Reply.dropped).
+        self._sent: dict[str, Any] = dict(params or {})
+        #: The parameters as the cache key and reports hold them: credential headers'
+        #: values redacted (they must not re-key the cache, nor reach any file).
+        self.params: dict[str, Any] = generation.shown(self._sent)
         #: Parameters (and "response_format") this endpoint refused: no longer sent.
         self.refused: set[str] = set()
+        #: The endpoint wants max_tokens as max_completion_tokens (OpenAI's reasoning models).
+        self._completion_tokens = False
         self._api_key = api_key
         # The client falls back to OPENAI_BASE_URL itself, credentials and all.
         url = base_url or os.environ.get("OPENAI_BASE_URL")
-        self._secrets = {**url_secrets(url), **api_key_secrets(api_key)}
+        headers = {value: "[header]" for value in generation.secrets(self._sent)}
+        self._secrets = {**headers, **url_secrets(url), **api_key_secrets(api_key)}
         self.timeout = timeout
         self._client: Any = None
 
@@ -172,7 +182,19 @@ class OpenAIResponder:
     async def ask(
         self, messages: list[Message], response_format: dict[str, Any] | None = None
     ) -> Reply:
-        extra = {k: v for k, v in self.params.items() if k not in self.refused}
+        reply = await self._ask(messages, response_format)
+        wanted = [*self._sent, *(["response_format"] if response_format is not None else [])]
+        dropped = [name for name in wanted if name in self.refused]
+        if self._completion_tokens and "max_tokens" in self._sent:
+            dropped.append("max_tokens (sent as max_completion_tokens)")
+        return dataclasses.replace(reply, dropped=tuple(dropped)) if dropped else reply
+
+    async def _ask(
+        self, messages: list[Message], response_format: dict[str, Any] | None = None
+    ) -> Reply:
+        extra = {k: v for k, v in self._sent.items() if k not in self.refused}
+        if self._completion_tokens and "max_tokens" in extra:
+            extra["max_completion_tokens"] = extra.pop("max_tokens")
         if response_format is not None and "response_format" not in self.refused:
             extra["response_format"] = response_format
         try:
@@ -183,12 +205,17 @@ class OpenAIResponder:
             )
         except Exception as exc:
             refused = _refused_parameter(exc, extra)
+            renamed = refused == "max_tokens" and not self._completion_tokens
+            if renamed and "max_completion_tokens" in str(exc):
+                # OpenAI's reasoning models take the cap under its new name only: keep it.
+                self._completion_tokens = True
+                return await self._ask(messages, response_format)
             if refused is not None:
                 # Many OpenAI-compatible servers lack json_schema output, and some models
                 # take no temperature: ask without it (the prompt asks for the same JSON),
                 # and stop sending it to this endpoint.
                 self.refused.add(refused)
-                return await self.ask(messages, response_format)
+                return await self._ask(messages, response_format)
             return self._failure(exc)
         choices = getattr(response, "choices", None)
         if not choices:
@@ -205,9 +232,11 @@ class OpenAIResponder:
         if choice.finish_reason == "content_filter":
             return Reply.failed("the reply was withheld by the endpoint's content filter")
         text = message.content
+        usage = getattr(response, "usage", None)
+        if truncated := self._truncation(choice.finish_reason, text, usage):
+            return Reply.failed(truncated)
         if not isinstance(text, str) or not text.strip():
             return Reply.failed("the endpoint returned an empty reply")
-        usage = getattr(response, "usage", None)
         return Reply(
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
@@ -216,6 +245,24 @@ class OpenAIResponder:
             # answers under another name than the one asked for (records.served_name).
             served_model=served_name(getattr(response, "model", None)),
             fingerprint=served_name(getattr(response, "system_fingerprint", None)),
+        )
+
+    def _truncation(self, finish_reason: object, text: object, usage: Any) -> str | None:
+        """Why a reply was cut off at the token limit (None: it was not). A cut-off reply is
+        an error, never graded: the answer or the "I don't know" may be in the part that
+        was never written. An empty reply that used the whole cap was cut off too (a
+        reasoning model can spend it all before answering)."""
+        cap = self._sent.get("max_tokens") if "max_tokens" not in self.refused else None
+        used = getattr(usage, "completion_tokens", None)
+        empty = not isinstance(text, str) or not text.strip()
+        at_cap = empty and isinstance(cap, int) and isinstance(used, int) and used >= cap
+        if finish_reason != "length" and not at_cap:
+            return None
+        if cap is None:
+            return "the reply was cut off at the endpoint's own token limit (finish_reason length)"
+        return (
+            f"the reply was cut off at the token limit (max_tokens {cap}): raise "
+            "--abstain-max-tokens, or generation: max_tokens in the suite (0: no cap)"
         )
 
     def _failure(self, exc: Exception) -> Reply:
@@ -295,6 +342,11 @@ def _is_loopback(url: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
+#: Sent parameters never dropped: a gateway's headers and body are the team's own wiring,
+#: and asking without them would ask someone else.
+_KEPT = frozenset(generation.MAPPINGS)
+
+
 def _refused_parameter(exc: Exception, sent: Mapping[str, Any]) -> str | None:
     """The optional parameter a 400/422 names (the endpoint does not support it), or None."""
     if getattr(exc, "status_code", None) not in (400, 422):
@@ -303,8 +355,12 @@ def _refused_parameter(exc: Exception, sent: Mapping[str, Any]) -> str | None:
     named = body.get("param") if isinstance(body, dict) else None
     text = str(getattr(exc, "message", "") or exc).lower()
     for name in sent:
-        if named == name or name in text or (name == "response_format" and "json_schema" in text):
-            return name
+        if name in _KEPT:
+            continue
+        # As a word: "stop" or "seed" inside another word names nothing.
+        said = re.search(rf"(?<![a-z_]){re.escape(name)}(?![a-z_])", text) is not None
+        if named == name or said or (name == "response_format" and "json_schema" in text):
+            return "max_tokens" if name == "max_completion_tokens" else name
     return None
 
 

@@ -101,6 +101,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
             "judge_tokens": result.judged.tokens,
         },
         "served": _served_json(result),
+        "generation": {"params": info.generation, "dropped": result.dropped},
         "judge": _judge_json(result),
         "undecided": _undecided_json(result),
         "verbal_confidence": _stated_json(result.stated_confidence()),

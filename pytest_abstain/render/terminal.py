@@ -172,6 +172,9 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         if undecided is not None:
             lines.append(("  " + undecided, {"yellow": True}))
         lines.extend(confidence_lines(result))
+        if result.dropped:
+            refused = ", ".join(result.dropped)
+            lines.append((f"  the endpoint refused {refused}: asked without", {"yellow": True}))
         if result.retries:
             retried = f"  retries: {result.retries} requests asked again after a transient failure"
             lines.append((f"{retried} (429, 5xx, timeout, dropped connection)", {}))

@@ -210,6 +210,7 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
             "verbal_confidence": info.verbal_confidence,
             # Who answered, as the endpoint said: the baseline may belong to another model.
             "served_models": sorted(result.served.models),
+            "generation": info.generation,
             "plugin_version": plugin_version(),
             "date": datetime.now(timezone.utc).date().isoformat(),
         },

@@ -273,6 +273,9 @@ def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
     if bool(made.get("verbal_confidence")) != info.verbal_confidence:
         now = "on" if info.verbal_confidence else "off"
         notes.append(f"verbal confidence is {now} now (the prompt and replies differ)")
+    # Baselines from before generation parameters have none to compare.
+    if "generation" in made and made.get("generation") != info.generation:
+        notes.append("the generation parameters changed since the baseline")
     if base.samples != info.samples:
         notes.append(f"samples per question changed: {base.samples} → {info.samples}")
     return notes

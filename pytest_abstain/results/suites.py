@@ -162,6 +162,11 @@ class SuiteResult:
         return served_of(self.info.responder, self.questions)
 
     @property
+    def dropped(self) -> list[str]:
+        """Parameters the endpoint refused for any of the suite's replies."""
+        return sorted({name for r in self.questions for name in r.dropped})
+
+    @property
     def tokens(self) -> tuple[int, int]:
         return (
             sum(r.prompt_tokens for r in self.questions),
