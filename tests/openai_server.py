@@ -199,6 +199,45 @@ def _empty(completion: dict[str, Any], message: str) -> None:
     completion["choices"][0]["message"].update(content="")
 
 
+def _as_response(completion: dict[str, Any]) -> dict[str, Any]:
+    """A chat completion as the Responses API returns the same answer."""
+    output: list[dict[str, Any]] = []
+    status, incomplete = "completed", None
+    for choice in completion.get("choices") or []:
+        message = choice.get("message") or {}
+        if message.get("refusal"):
+            part = {"type": "refusal", "refusal": message["refusal"]}
+        else:
+            part = {"type": "output_text", "text": message.get("content") or "", "annotations": []}
+        output.append(
+            {"type": "message", "id": "msg_fake", "status": "completed", "role": "assistant",
+             "content": [part]}
+        )  # fmt: skip
+        reason = {"length": "max_output_tokens", "content_filter": "content_filter"}.get(
+            choice.get("finish_reason")
+        )
+        if reason is not None:
+            status, incomplete = "incomplete", {"reason": reason}
+    usage = completion.get("usage") or {}
+    return {
+        "id": f"resp_{completion['id']}",
+        "object": "response",
+        "created_at": completion["created"],
+        "status": status,
+        "incomplete_details": incomplete,
+        "model": completion["model"],
+        "output": output,
+        "parallel_tool_calls": False,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens", 0),
+            "output_tokens": usage.get("completion_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0),
+        },
+    }
+
+
 def _truncated(completion: dict[str, Any], message: str) -> None:
     completion["choices"][0].update(finish_reason="length")
     completion["choices"][0]["message"].update(content=message)
@@ -484,6 +523,8 @@ class FakeOpenAI:
         """Record the request and decide (status, JSON body, extra headers)."""
         if path == "/v1/chat/completions" and method == "POST":
             status, body, extra = self._chat(raw, headers)
+        elif path == "/v1/responses" and method == "POST":
+            status, body, extra = self._responses(raw, headers)
         elif path == "/v1/models" and method == "GET":
             status, body, extra = 200, self._model_list(), {}
         else:
@@ -543,6 +584,34 @@ class FakeOpenAI:
         hang = {"x-fake-hang": f"{fault.hang}"} if fault is not None else {}
         cap = body.get("max_completion_tokens", body.get("max_tokens"))
         return 200, self._capped(model, messages, reply, cap), hang
+
+    def _responses(self, raw: bytes, headers: dict[str, str]) -> _Answer:
+        """OpenAI's Responses API, answered by the chat path: the request is recorded as the
+        chat request it means (`messages`, `max_tokens`), with `_api` "responses" and the
+        body as sent under `_responses`."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _bad("We could not parse the JSON body of your request.")
+        if not isinstance(body, dict):
+            return _bad("The request body must be a JSON object.")
+        messages: list[dict[str, Any]] = []
+        if isinstance(body.get("instructions"), str):
+            messages.append({"role": "system", "content": body["instructions"]})
+        given = body.get("input")
+        if isinstance(given, str):
+            messages.append({"role": "user", "content": given})
+        elif isinstance(given, list):
+            messages.extend(m for m in given if isinstance(m, dict))
+        renamed = ("input", "instructions", "max_output_tokens", "text", "reasoning")
+        chat = {k: v for k, v in body.items() if k not in renamed}
+        chat.update(messages=messages, _api="responses", _responses=body)
+        if "max_output_tokens" in body:
+            chat["max_tokens"] = body["max_output_tokens"]
+        status, answer, extra = self._chat(json.dumps(chat).encode(), headers)
+        if status != 200 or not isinstance(answer, dict) or "object" not in answer:
+            return status, answer, extra
+        return status, _as_response(answer), extra
 
     def _unusable(self, model: str, messages: list[dict[str, Any]], fault: Fault) -> object:
         """A 200 answer without a usable reply (a refusal, an empty reply, ...)."""

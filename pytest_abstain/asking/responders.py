@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
@@ -138,8 +139,11 @@ class OpenAIResponder:
         api_key: str | None,
         timeout: float,
         params: dict[str, Any] | None = None,
+        api: str = "chat",
     ) -> None:
         self.name = model
+        #: "chat" (chat completions) or "responses" (OpenAI's Responses API).
+        self.api = api
         self.model = model
         self.base_url = base_url
         # The client falls back to OPENAI_BASE_URL itself; this is for reports.
@@ -151,6 +155,9 @@ class OpenAIResponder:
         #: The parameters as the cache key and reports hold them: credential headers'
         #: values redacted (they must not re-key the cache, nor reach any file).
         self.params: dict[str, Any] = generation.shown(self._sent)
+        if api != "chat":
+            # Another API may answer otherwise: its replies are cached apart.
+            self.params["api"] = api
         #: Parameters (and "response_format") this endpoint refused: no longer sent.
         self.refused: set[str] = set()
         #: The endpoint wants max_tokens as max_completion_tokens (OpenAI's reasoning models).
@@ -197,6 +204,8 @@ class OpenAIResponder:
             extra["max_completion_tokens"] = extra.pop("max_tokens")
         if response_format is not None and "response_format" not in self.refused:
             extra["response_format"] = response_format
+        if self.api == "responses":
+            return await self._ask_responses(messages, response_format, extra)
         try:
             response = await self._get_client().chat.completions.create(
                 model=self.model,
@@ -245,6 +254,56 @@ class OpenAIResponder:
             # answers under another name than the one asked for (records.served_name).
             served_model=served_name(getattr(response, "model", None)),
             fingerprint=served_name(getattr(response, "system_fingerprint", None)),
+        )
+
+    async def _ask_responses(
+        self,
+        messages: list[Message],
+        response_format: dict[str, Any] | None,
+        extra: dict[str, Any],
+    ) -> Reply:
+        """The same question through OpenAI's Responses API: the same parameters under
+        that API's names, the same failures, the same Reply."""
+        sent = responses_request(messages, extra)
+        try:
+            response = await self._get_client().responses.create(model=self.model, **sent)
+        except Exception as exc:
+            refused = _refused_parameter(
+                exc, {RESPONSES_NAMES.get(k, k): v for k, v in extra.items()}
+            )
+            if refused is not None:
+                self.refused.add(CHAT_NAMES.get(refused, refused))
+                return await self._ask(messages, response_format)
+            return self._failure(exc)
+        usage = getattr(response, "usage", None)
+        details = getattr(response, "incomplete_details", None)
+        reason = getattr(details, "reason", None)
+        if reason == "content_filter":
+            return Reply.failed("the reply was withheld by the endpoint's content filter")
+        refusal = next(
+            (
+                part.refusal
+                for item in getattr(response, "output", None) or []
+                for part in getattr(item, "content", None) or []
+                if getattr(part, "type", None) == "refusal"
+            ),
+            None,
+        )
+        if refusal:
+            return Reply.failed(f"the model refused: {refusal}")
+        text = getattr(response, "output_text", None)
+        finish = "length" if reason == "max_output_tokens" else "stop"
+        used = getattr(usage, "output_tokens", None)
+        tokens = SimpleNamespace(completion_tokens=used)
+        if truncated := self._truncation(finish, text, tokens):
+            return Reply.failed(truncated)
+        if not isinstance(text, str) or not text.strip():
+            return Reply.failed("the endpoint returned an empty reply")
+        return Reply(
+            text=text,
+            prompt_tokens=getattr(usage, "input_tokens", None),
+            completion_tokens=used,
+            served_model=served_name(getattr(response, "model", None)),
         )
 
     def _truncation(self, finish_reason: object, text: object, usage: Any) -> str | None:
@@ -345,6 +404,49 @@ def _is_loopback(url: str) -> bool:
 #: Sent parameters never dropped: a gateway's headers and body are the team's own wiring,
 #: and asking without them would ask someone else.
 _KEPT = frozenset(generation.MAPPINGS)
+
+
+#: Chat-completions parameter names as a Responses API error names them (a schema the
+#: endpoint cannot follow is still found by "json_schema" under response_format).
+RESPONSES_NAMES = {
+    "max_tokens": "max_output_tokens",
+    "max_completion_tokens": "max_output_tokens",
+    "reasoning_effort": "reasoning.effort",
+}
+CHAT_NAMES = {"max_output_tokens": "max_tokens", "reasoning.effort": "reasoning_effort"}
+#: What responses.create takes by keyword; anything else goes in the request body as given.
+_RESPONSES_KEYWORDS = {"temperature", "top_p", "extra_body", "extra_headers"}
+
+
+def responses_request(messages: list[Message], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of responses.create for a chat request's messages and
+    parameters: the system prompt becomes `instructions`, the cap `max_output_tokens`, the
+    JSON schema `text.format`, the reasoning effort `reasoning.effort`."""
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    sent: dict[str, Any] = {
+        "input": [
+            {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
+        ],
+    }
+    if system:
+        sent["instructions"] = "\n\n".join(system)
+    body: dict[str, Any] = dict(extra.get("extra_body") or {})
+    for name, value in extra.items():
+        if name in ("max_tokens", "max_completion_tokens"):
+            sent["max_output_tokens"] = value
+        elif name == "response_format":
+            schema = value.get("json_schema", {}) if isinstance(value, dict) else {}
+            sent["text"] = {"format": {"type": value.get("type", "json_schema"), **schema}}
+        elif name == "reasoning_effort":
+            sent["reasoning"] = {"effort": value}
+        elif name in _RESPONSES_KEYWORDS:
+            if name != "extra_body":
+                sent[name] = value
+        else:
+            body[name] = value  # seed, stop: not keywords of responses.create
+    if body:
+        sent["extra_body"] = body
+    return sent
 
 
 def _refused_parameter(exc: Exception, sent: Mapping[str, Any]) -> str | None:

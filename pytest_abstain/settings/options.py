@@ -10,6 +10,7 @@ from typing import Any
 from ..generation import CHECKS as GENERATION_CHECKS
 from ..generation import DEFAULT_MAX_TOKENS, REASONING_EFFORTS
 from .checks import (
+    api_problem,
     concurrency_problem,
     error_budget_problem,
     finite_problem,
@@ -277,6 +278,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "cache", str, "response cache folder: replay stored replies, record new ones", metavar="DIR"
+    ),
+    Option(
+        "api",
+        str,
+        "how the model (and judge) are asked: chat (chat completions; default) or responses "
+        "(OpenAI's Responses API)",
+        api_problem,
+        "API",
     ),
     Option(
         "record",

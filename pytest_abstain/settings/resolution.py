@@ -91,6 +91,8 @@ class RunSettings:
     dry_run: bool
     #: No model and no responder fails the honesty questions instead of skipping them.
     require_model: bool = False
+    #: How the openai client asks the model and the judge: "chat" or "responses".
+    api: str = "chat"
     #: Generation parameters of the model under test (generation.py): from the command
     #: line, from the ini (its twins over its `abstain_generation` lines), and from the
     #: ini's `[model]` lines, per model.
@@ -224,4 +226,5 @@ def resolve(
         explain_misses=bool(single("explain_misses", False)),
         dry_run=bool(single("dry_run", False)),
         require_model=bool(single("require_model", False)),
+        api=single("api", "chat"),
     )
