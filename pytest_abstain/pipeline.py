@@ -93,6 +93,12 @@ def _store_if(keep: Callable[[Reply], bool], store: Callable[[Reply], None], rep
         store(reply)
 
 
+def _generation(responder: Responder) -> dict[str, Any] | None:
+    """What a responder is asked with, for the record: None for a team's own callable (it
+    takes no generation parameters), else its parameters as shown (secrets redacted)."""
+    return None if responder.endpoint is None else dict(responder.params)
+
+
 def _done(reply: Reply) -> concurrent.futures.Future[Reply]:
     future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
     future.set_result(reply)
@@ -155,7 +161,15 @@ class Pipeline:
         responder = self.responder(plan)
         replies = [Reply.failed(reason)] * plan.samples
         graded = first_grades(plan, replies)
-        return record_of(plan, key, responder.name, responder.endpoint, replies, graded)
+        return record_of(
+            plan,
+            key,
+            responder.name,
+            responder.endpoint,
+            replies,
+            graded,
+            generation=_generation(responder),
+        )
 
     def responder(self, plan: QuestionPlan) -> Responder:
         return self._responder(plan)
@@ -262,7 +276,15 @@ class Pipeline:
         responder = self.responder(plan)
         graded, verdicts, judge_name = self._judged(key, plan, replies)
         return record_of(
-            plan, key, responder.name, responder.endpoint, replies, graded, verdicts, judge_name
+            plan,
+            key,
+            responder.name,
+            responder.endpoint,
+            replies,
+            graded,
+            verdicts,
+            judge_name,
+            _generation(responder),
         )
 
     def start_case(self, key: str, plan: QuestionPlan) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .grading import DEFAULT_IDK_PHRASES, INSTRUCTION, StatedReply, parse_reply, rule_grade
@@ -75,6 +75,9 @@ class QuestionPlan:
     baseline_key: str | None = None
     #: A wrong answer fails the question's test and the run, whatever the score.
     critical: bool = False
+    #: Generation parameters for the model under test, as configured (generation.py; secret
+    #: headers still in them): an openai responder sends them, a team's callable has none.
+    generation: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ def plan_question(
         judge=_judge(run, suite, judge_prompt),
         verbal_confidence=verbal,
         baseline_key=_baseline_key(suite, suite_key, side_by_side or sweep or suite_key),
+        generation=run.generation_for(model or run.model, suite.generation),
         # The question's own word, else its suite's: both more specific than the ini.
         critical=bool(
             run.critical.pick(
@@ -290,6 +294,7 @@ def record_of(
     graded: Sequence[FirstGrade],
     verdicts: Mapping[int, Reply] | None = None,
     judge_name: str | None = None,
+    generation: Mapping[str, object] | None = None,
 ) -> QuestionRecord:
     """The question's record: each reply's first grade, replaced by the judge's verdict
     where the judge was asked (`verdicts`, by reply index). A judge that gave no reply, or
@@ -327,6 +332,7 @@ def record_of(
             judge_prompt_sha=None if judge is None else judge.prompt_sha,
             verbal_confidence=plan.verbal_confidence,
             baseline_key=plan.baseline_key,
+            generation=None if generation is None else dict(generation),
         ),
         nodeid=nodeid,
         index=plan.index,
@@ -354,6 +360,9 @@ def record_of(
             (v.prompt_tokens or 0) + (v.completion_tokens or 0) for v in judged.values()
         ),
         critical=plan.critical,
+        served_models=[reply.served_model for reply in replies],
+        fingerprints=[reply.fingerprint for reply in replies],
+        dropped=sorted({name for reply in replies for name in reply.dropped}),
     )
 
 

@@ -95,6 +95,19 @@ def shortened(text: str, limit: int) -> str:
 MAX_REPLY_CHARS = 200_000
 
 
+#: Characters of a served model name or fingerprint kept: an endpoint's own text.
+SERVED_NAME_CHARS = 200
+
+
+def served_name(value: object) -> str | None:
+    """A served model name or fingerprint as the endpoint sent it, made safe and short, or
+    None when it sent none (or not a string)."""
+    if not isinstance(value, str):
+        return None
+    shown = shortened(plain(value), SERVED_NAME_CHARS)
+    return shown or None
+
+
 @dataclass(frozen=True)
 class Reply:
     """One reply, or why there is none (`error`); never both."""
@@ -117,15 +130,27 @@ class Reply:
     #: raised), as opposed to a reply without an answer (a refusal, an empty reply). Only
     #: these can stop a run early: five identical refusals are the model's answers.
     request_failed: bool = False
+    #: Parameters the endpoint refused (a 400 naming them), so this request went without
+    #: them: reported in the summary, the JSON report and the cache entry.
+    dropped: tuple[str, ...] = ()
     #: The exception the team's own code raised (its responder), kept for its traceback:
     #: in this process only, never stored or sent.
     raised: BaseException | None = field(default=None, compare=False, repr=False)
+    #: The model the endpoint says answered (the response's `model`) and its
+    #: `system_fingerprint`; None when it said nothing, and for the team's own responder.
+    #: A gateway's fallback or a local server answers under another name than was asked.
+    served_model: str | None = None
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         # Every reply passes here, asked or replayed: the one boundary where outside text
         # is made encodable, free of terminal escapes, and bounded (untrusted.py).
         if self.error is not None:
             object.__setattr__(self, "error", error_text(self.error))
+        for name in ("served_model", "fingerprint"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, served_name(value))
         if self.text is None:
             return
         text = plain(self.text)
@@ -196,6 +221,9 @@ class SuiteInfo:
     #: The key of its baseline entry when it is not `key`: the suite's baseline_key or name,
     #: with the model and t of `key`, so that the entry follows the suite when its file moves.
     baseline_key: str | None = None
+    #: The generation parameters the responder sent (secret header values redacted); None
+    #: for a team's own responder, which takes none. Not compared: a dict is not hashable.
+    generation: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def baseline_id(self) -> str:
@@ -253,6 +281,12 @@ class QuestionRecord:
     judge_tokens: int = 0
     #: A wrong answer here fails the run, whatever the score (`critical: true`).
     critical: bool = False
+    #: Per reply: the model the endpoint says answered, and its system_fingerprint (None
+    #: when it said nothing, for the team's own responder, and without a reply).
+    served_models: list[str | None] = field(default_factory=list)
+    fingerprints: list[str | None] = field(default_factory=list)
+    #: Parameters the endpoint refused for any of its replies, dropped and asked without.
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> Counts:

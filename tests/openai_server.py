@@ -58,7 +58,8 @@ class Fault:
     "hang" answers normally after ``hang`` extra seconds (past the client's timeout).
     The rest answer 200 with a completion that carries no usable reply: "refusal" (the
     message's refusal field, ``message`` as its text), "filtered" (finish_reason
-    content_filter, no content), "no_choices" (an empty choices list), "empty" (content "").
+    content_filter, no content), "no_choices" (an empty choices list), "empty" (content ""),
+    "truncated" (finish_reason length, ``message`` as the cut-off content).
     """
 
     status: int = 500
@@ -66,11 +67,22 @@ class Fault:
     retry_after: float | None = None
     times: int | None = None
     kind: Literal[
-        "status", "drop", "garbage", "hang", "refusal", "filtered", "no_choices", "empty"
+        "status",
+        "drop",
+        "garbage",
+        "hang",
+        "refusal",
+        "filtered",
+        "no_choices",
+        "empty",
+        "truncated",
     ] = "status"
     hang: float = 5.0
     #: The error body's "code" instead of the status's usual one (e.g. "insufficient_quota").
     code: str | None = None
+    #: The usage's completion_tokens of a 200 answer without a usable reply, instead of its
+    #: word count (a reasoning model spends tokens on thoughts it does not return).
+    completion_tokens: int | None = None
 
 
 @dataclass
@@ -187,12 +199,57 @@ def _empty(completion: dict[str, Any], message: str) -> None:
     completion["choices"][0]["message"].update(content="")
 
 
+def _as_response(completion: dict[str, Any]) -> dict[str, Any]:
+    """A chat completion as the Responses API returns the same answer."""
+    output: list[dict[str, Any]] = []
+    status, incomplete = "completed", None
+    for choice in completion.get("choices") or []:
+        message = choice.get("message") or {}
+        if message.get("refusal"):
+            part = {"type": "refusal", "refusal": message["refusal"]}
+        else:
+            part = {"type": "output_text", "text": message.get("content") or "", "annotations": []}
+        output.append(
+            {"type": "message", "id": "msg_fake", "status": "completed", "role": "assistant",
+             "content": [part]}
+        )  # fmt: skip
+        reason = {"length": "max_output_tokens", "content_filter": "content_filter"}.get(
+            choice.get("finish_reason")
+        )
+        if reason is not None:
+            status, incomplete = "incomplete", {"reason": reason}
+    usage = completion.get("usage") or {}
+    return {
+        "id": f"resp_{completion['id']}",
+        "object": "response",
+        "created_at": completion["created"],
+        "status": status,
+        "incomplete_details": incomplete,
+        "model": completion["model"],
+        "output": output,
+        "parallel_tool_calls": False,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens", 0),
+            "output_tokens": usage.get("completion_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0),
+        },
+    }
+
+
+def _truncated(completion: dict[str, Any], message: str) -> None:
+    completion["choices"][0].update(finish_reason="length")
+    completion["choices"][0]["message"].update(content=message)
+
+
 # 200 answers without a usable reply, each made from a normal completion.
 _UNUSABLE: dict[str, Callable[[dict[str, Any], str], None]] = {
     "refusal": _refusal,
     "filtered": _filtered,
     "no_choices": _no_choices,
     "empty": _empty,
+    "truncated": _truncated,
 }
 
 
@@ -360,6 +417,11 @@ class FakeOpenAI:
         #: servers do for response_format, and some models for temperature.
         self.unsupported: set[str] = set()
         self.chaos: Chaos | None = None
+        #: The completion's "model": None echoes the one requested; a name answers as that
+        #: model whatever was asked (a gateway's fallback, llama.cpp's own model).
+        self.served_model: str | None = None
+        #: The completion's "system_fingerprint".
+        self.system_fingerprint: str | None = None
         #: A per-window request budget (a per-minute rate limit), checked before ``chaos``.
         self.budget: Budget | None = None
         #: How many of each fault were answered: by status ("429") or kind ("drop").
@@ -461,6 +523,8 @@ class FakeOpenAI:
         """Record the request and decide (status, JSON body, extra headers)."""
         if path == "/v1/chat/completions" and method == "POST":
             status, body, extra = self._chat(raw, headers)
+        elif path == "/v1/responses" and method == "POST":
+            status, body, extra = self._responses(raw, headers)
         elif path == "/v1/models" and method == "GET":
             status, body, extra = 200, self._model_list(), {}
         else:
@@ -489,7 +553,10 @@ class FakeOpenAI:
             # Better a clear error than a stream the client can't parse.
             return _bad("FakeOpenAI does not support stream=true", "stream")
         for name in sorted(self.unsupported & set(body)):
-            return _bad(f"Unsupported parameter: '{name}' is not supported with this model.", name)
+            message = f"Unsupported parameter: '{name}' is not supported with this model."
+            if name == "max_tokens":  # as OpenAI's reasoning models answer
+                message += " Use 'max_completion_tokens' instead."
+            return _bad(message, name)
 
         prompt = last_user_message(messages)
         fault = self._take_fault(prompt)
@@ -507,9 +574,7 @@ class FakeOpenAI:
             if fault.kind == "garbage":
                 return 200, _GARBAGE, {}
             if fault.kind in _UNUSABLE:
-                completion = self._completion(model, messages, "")
-                _UNUSABLE[fault.kind](completion, fault.message)
-                return 200, completion, {}
+                return 200, self._unusable(model, messages, fault), {}
 
         try:
             reply = self._reply(messages, prompt)
@@ -517,7 +582,57 @@ class FakeOpenAI:
             # Surface a broken responder as a server error the test can see.
             return 500, _error_body(500, f"responder raised {exc!r}"), {}
         hang = {"x-fake-hang": f"{fault.hang}"} if fault is not None else {}
-        return 200, self._completion(model, messages, reply), hang
+        cap = body.get("max_completion_tokens", body.get("max_tokens"))
+        return 200, self._capped(model, messages, reply, cap), hang
+
+    def _responses(self, raw: bytes, headers: dict[str, str]) -> _Answer:
+        """OpenAI's Responses API, answered by the chat path: the request is recorded as the
+        chat request it means (`messages`, `max_tokens`), with `_api` "responses" and the
+        body as sent under `_responses`."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _bad("We could not parse the JSON body of your request.")
+        if not isinstance(body, dict):
+            return _bad("The request body must be a JSON object.")
+        messages: list[dict[str, Any]] = []
+        if isinstance(body.get("instructions"), str):
+            messages.append({"role": "system", "content": body["instructions"]})
+        given = body.get("input")
+        if isinstance(given, str):
+            messages.append({"role": "user", "content": given})
+        elif isinstance(given, list):
+            messages.extend(m for m in given if isinstance(m, dict))
+        renamed = ("input", "instructions", "max_output_tokens", "text", "reasoning")
+        chat = {k: v for k, v in body.items() if k not in renamed}
+        chat.update(messages=messages, _api="responses", _responses=body)
+        if "max_output_tokens" in body:
+            chat["max_tokens"] = body["max_output_tokens"]
+        status, answer, extra = self._chat(json.dumps(chat).encode(), headers)
+        if status != 200 or not isinstance(answer, dict) or "object" not in answer:
+            return status, answer, extra
+        return status, _as_response(answer), extra
+
+    def _unusable(self, model: str, messages: list[dict[str, Any]], fault: Fault) -> object:
+        """A 200 answer without a usable reply (a refusal, an empty reply, ...)."""
+        completion = self._completion(model, messages, "")
+        _UNUSABLE[fault.kind](completion, fault.message)
+        if fault.completion_tokens is not None:
+            completion["usage"]["completion_tokens"] = fault.completion_tokens
+        return completion
+
+    def _capped(
+        self, model: str, messages: list[dict[str, Any]], reply: str, cap: object
+    ) -> dict[str, Any]:
+        """The completion of `reply`; one longer than the cap (a word a token) stops there,
+        with finish_reason length, as a real model's does."""
+        cut = isinstance(cap, int) and cap > 0 and _word_count(reply) > cap
+        if cut:
+            reply = " ".join(reply.split()[: cast(int, cap)])
+        completion = self._completion(model, messages, reply)
+        if cut:
+            completion["choices"][0]["finish_reason"] = "length"
+        return completion
 
     def _take_fault(self, prompt: str) -> Fault | None:
         """A rate-limit answer, a chaos draw, or the first live fault matching the prompt."""
@@ -554,7 +669,7 @@ class FakeOpenAI:
             "id": f"chatcmpl-fake{next(self._ids)}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": model,
+            "model": self.served_model or model,
             "choices": [
                 {
                     "index": 0,
@@ -568,7 +683,7 @@ class FakeOpenAI:
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
             },
-            "system_fingerprint": None,
+            "system_fingerprint": self.system_fingerprint,
         }
 
     def _model_list(self) -> object:

@@ -48,7 +48,7 @@ class Answerers:
             return hooked
         model = plan.model or self.settings.model
         if model:
-            return self.endpoints.model(model)
+            return self.endpoints.model(model, plan.generation)
         raise NoResponder(
             f"no model to ask for {plan.suite_key}::{plan.question.id}: {NoResponder.ADVICE}"
         )

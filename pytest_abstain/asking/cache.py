@@ -179,6 +179,11 @@ def _entry_problem(data: Any, digest: str) -> str | None:
         count = reply.get(name)
         if count is not None and (type(count) is not int or count < 0):
             return f"{name} is {count!r}, not a count"
+    for name in ("served_model", "system_fingerprint"):
+        # Absent from entries written before they were kept: those replay without them.
+        value = reply.get(name)
+        if value is not None and not isinstance(value, str):
+            return f"{name} is {str(value)[:40]}, not a name"
     return None
 
 
@@ -191,13 +196,19 @@ class ResponseCache:
         self._corrupt: dict[Path, str] = {}
         #: Entries that could not be written this run, with why (they are asked next time).
         self.unwritable: dict[Path, str] = {}
-        keys = {s.strip() for s in secrets if len(s.strip()) >= MIN_SECRET_CHARS}
-        # A key with a quote or a backslash is spelled escaped in the JSON text.
-        self._secrets = keys | {canonical(s)[1:-1] for s in keys}
+        self._secrets: set[str] = set()
+        self.forbid(secrets)
         self._index: MissIndex | None = None
         self._index_lock = threading.Lock()
         self._swept = False
         self._sweep_lock = threading.Lock()  # apart: writers need not wait for the index
+
+    def forbid(self, secrets: Iterable[str]) -> None:
+        """Never write an entry holding one of `secrets` (credential header values, learnt
+        as each endpoint's client is made)."""
+        keys = {s.strip() for s in secrets if len(s.strip()) >= MIN_SECRET_CHARS}
+        # A key with a quote or a backslash is spelled escaped in the JSON text.
+        self._secrets |= keys | {canonical(s)[1:-1] for s in keys}
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.json"
@@ -236,6 +247,10 @@ class ResponseCache:
             prompt_tokens=reply.get("prompt_tokens"),
             completion_tokens=reply.get("completion_tokens"),
             cached=True,
+            # What was served when the reply was recorded, not now: nothing is asked.
+            served_model=reply.get("served_model"),
+            fingerprint=reply.get("system_fingerprint"),
+            dropped=_dropped(data.get("dropped")),
         )
 
     def put(self, key: CacheKey, reply: Reply) -> None:
@@ -250,8 +265,14 @@ class ResponseCache:
                 "text": reply.text,
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
+                "served_model": reply.served_model,
+                "system_fingerprint": reply.fingerprint,
             },
         }
+        if reply.dropped:
+            # Not in the key (it is learnt by asking), but said: this reply was asked
+            # without parameters the key holds.
+            entry["dropped"] = list(reply.dropped)
         text = json.dumps(entry, indent=1, ensure_ascii=False)
         path = self._path(key.digest)
         problem = self._unstorable(text) or _clear_the_way(path)
@@ -326,6 +347,13 @@ class ResponseCache:
             stored = _stored_key(path)
             if stored is not None:
                 yield str(path), stored
+
+
+def _dropped(value: object) -> tuple[str, ...]:
+    """The parameters an entry says its reply was asked without (none when unreadable)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(name)[:80] for name in value if isinstance(name, str))[:20]
 
 
 def _clear_the_way(path: Path) -> str | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import generation
 from ..settings import RunSettings, openai_base_url_problem
 from .responders import OpenAIResponder, endpoint_of
 
@@ -31,27 +33,37 @@ class NoResponder(SetupError):
 
 
 class Endpoints:
-    """One client per (model, base URL, role): the judge gets its own even for the same model
-    and URL, because its key may differ."""
+    """One client per (model, base URL, role, generation parameters): the judge gets its own
+    even for the same model and URL, because its key may differ; suites that ask with other
+    parameters get their own, each learning once which parameters its endpoint refuses."""
 
     def __init__(self, settings: RunSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
         self.environ = environ
-        self._clients: dict[tuple[str, str | None, bool], OpenAIResponder] = {}
+        self._clients: dict[tuple[str, str | None, bool, str], OpenAIResponder] = {}
+        #: Told the values of credential headers (extra_headers) as each client is made,
+        #: known only then (a suite may set them): the response cache refuses to store them.
+        self.on_secrets: Callable[[list[str]], None] = lambda secrets: None
 
     def keys(self) -> list[str]:
         return [self.environ.get(name, "") for name in KEY_VARIABLES]
 
-    def model(self, model: str) -> OpenAIResponder:
-        return self._client(model, judge=False)
+    def model(self, model: str, params: Mapping[str, Any] | None = None) -> OpenAIResponder:
+        """The model under test's client, asking with `params` (generation.py)."""
+        return self._client(model, judge=False, params=params)
 
     def judge(self, model: str) -> OpenAIResponder:
         return self._client(model, judge=True)
 
-    def _client(self, model: str, judge: bool) -> OpenAIResponder:
+    def _client(
+        self, model: str, judge: bool, params: Mapping[str, Any] | None = None
+    ) -> OpenAIResponder:
         s = self.settings
         base_url = (s.judge_base_url or s.base_url) if judge else s.base_url
-        client = self._clients.get((model, base_url, judge))
+        # A grader should give the same verdict on the same reply every time.
+        wanted = dict(JUDGE_PARAMS) if judge else dict(params or {})
+        key = (model, base_url, judge, json.dumps(wanted, sort_keys=True, default=str))
+        client = self._clients.get(key)
         if client is not None:
             return client
         fallback = self.environ.get("OPENAI_BASE_URL")
@@ -66,14 +78,19 @@ class Endpoints:
         api_key = self.environ.get(MODEL_KEY, "").strip() or None
         if judge:
             api_key = self.environ.get(JUDGE_KEY, "").strip() or api_key
-        client = self._clients[(model, base_url, judge)] = OpenAIResponder(
+        try:
+            sent = generation.expanded(wanted, self.environ)
+        except ValueError as exc:
+            raise SetupError(f"generation parameters of {model}: {exc}") from None
+        client = self._clients[key] = OpenAIResponder(
             model=model,
             base_url=base_url,
             api_key=api_key,
             timeout=s.timeout,
-            # A grader should give the same verdict on the same reply every time.
-            params=JUDGE_PARAMS if judge else None,
+            params=sent,
+            api=s.api,
         )
+        self.on_secrets(generation.secrets(sent))
         return client
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import email.utils
 import inspect
 import json
@@ -12,10 +13,12 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from ..records import Message, Reply
+from .. import generation
+from ..records import Message, Reply, served_name
 from ..settings.urls import quoted_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -32,7 +35,8 @@ class Responder(Protocol):
     name: str
     #: Where replies come from, safe to print (no credentials); None for in-process callables.
     endpoint: str | None
-    #: Generation parameters sent with every request; part of the cache key.
+    #: Generation parameters sent with every request, as the cache key and reports hold
+    #: them (a credential header's value redacted).
     params: dict[str, Any]
 
     async def ask(
@@ -135,21 +139,34 @@ class OpenAIResponder:
         api_key: str | None,
         timeout: float,
         params: dict[str, Any] | None = None,
+        api: str = "chat",
     ) -> None:
         self.name = model
+        #: "chat" (chat completions) or "responses" (OpenAI's Responses API).
+        self.api = api
         self.model = model
         self.base_url = base_url
         # The client falls back to OPENAI_BASE_URL itself; this is for reports.
         self.endpoint: str | None = endpoint_of(base_url)
-        #: Sent with every request (the judge's temperature 0), and part of the cache key.
-        #: One the endpoint refuses is dropped for good (some models take no temperature).
-        self.params: dict[str, Any] = dict(params or {})
+        #: Sent with every request (the judge's temperature 0, the model's generation
+        #: parameters). One the endpoint refuses is dropped for good (some models take no
+        #: temperature), and each reply says so (Reply.dropped).
+        self._sent: dict[str, Any] = dict(params or {})
+        #: The parameters as the cache key and reports hold them: credential headers'
+        #: values redacted (they must not re-key the cache, nor reach any file).
+        self.params: dict[str, Any] = generation.shown(self._sent)
+        if api != "chat":
+            # Another API may answer otherwise: its replies are cached apart.
+            self.params["api"] = api
         #: Parameters (and "response_format") this endpoint refused: no longer sent.
         self.refused: set[str] = set()
+        #: The endpoint wants max_tokens as max_completion_tokens (OpenAI's reasoning models).
+        self._completion_tokens = False
         self._api_key = api_key
         # The client falls back to OPENAI_BASE_URL itself, credentials and all.
         url = base_url or os.environ.get("OPENAI_BASE_URL")
-        self._secrets = {**url_secrets(url), **api_key_secrets(api_key)}
+        headers = {value: "[header]" for value in generation.secrets(self._sent)}
+        self._secrets = {**headers, **url_secrets(url), **api_key_secrets(api_key)}
         self.timeout = timeout
         self._client: Any = None
 
@@ -172,9 +189,23 @@ class OpenAIResponder:
     async def ask(
         self, messages: list[Message], response_format: dict[str, Any] | None = None
     ) -> Reply:
-        extra = {k: v for k, v in self.params.items() if k not in self.refused}
+        reply = await self._ask(messages, response_format)
+        wanted = [*self._sent, *(["response_format"] if response_format is not None else [])]
+        dropped = [name for name in wanted if name in self.refused]
+        if self._completion_tokens and "max_tokens" in self._sent:
+            dropped.append("max_tokens (sent as max_completion_tokens)")
+        return dataclasses.replace(reply, dropped=tuple(dropped)) if dropped else reply
+
+    async def _ask(
+        self, messages: list[Message], response_format: dict[str, Any] | None = None
+    ) -> Reply:
+        extra = {k: v for k, v in self._sent.items() if k not in self.refused}
+        if self._completion_tokens and "max_tokens" in extra:
+            extra["max_completion_tokens"] = extra.pop("max_tokens")
         if response_format is not None and "response_format" not in self.refused:
             extra["response_format"] = response_format
+        if self.api == "responses":
+            return await self._ask_responses(messages, response_format, extra)
         try:
             response = await self._get_client().chat.completions.create(
                 model=self.model,
@@ -183,12 +214,17 @@ class OpenAIResponder:
             )
         except Exception as exc:
             refused = _refused_parameter(exc, extra)
+            renamed = refused == "max_tokens" and not self._completion_tokens
+            if renamed and "max_completion_tokens" in str(exc):
+                # OpenAI's reasoning models take the cap under its new name only: keep it.
+                self._completion_tokens = True
+                return await self._ask(messages, response_format)
             if refused is not None:
                 # Many OpenAI-compatible servers lack json_schema output, and some models
                 # take no temperature: ask without it (the prompt asks for the same JSON),
                 # and stop sending it to this endpoint.
                 self.refused.add(refused)
-                return await self.ask(messages, response_format)
+                return await self._ask(messages, response_format)
             return self._failure(exc)
         choices = getattr(response, "choices", None)
         if not choices:
@@ -205,13 +241,87 @@ class OpenAIResponder:
         if choice.finish_reason == "content_filter":
             return Reply.failed("the reply was withheld by the endpoint's content filter")
         text = message.content
+        usage = getattr(response, "usage", None)
+        if truncated := self._truncation(choice.finish_reason, text, usage):
+            return Reply.failed(truncated)
         if not isinstance(text, str) or not text.strip():
             return Reply.failed("the endpoint returned an empty reply")
-        usage = getattr(response, "usage", None)
         return Reply(
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
+            # What answered, as the endpoint says: a gateway's fallback or a local server
+            # answers under another name than the one asked for (records.served_name).
+            served_model=served_name(getattr(response, "model", None)),
+            fingerprint=served_name(getattr(response, "system_fingerprint", None)),
+        )
+
+    async def _ask_responses(
+        self,
+        messages: list[Message],
+        response_format: dict[str, Any] | None,
+        extra: dict[str, Any],
+    ) -> Reply:
+        """The same question through OpenAI's Responses API: the same parameters under
+        that API's names, the same failures, the same Reply."""
+        sent = responses_request(messages, extra)
+        try:
+            response = await self._get_client().responses.create(model=self.model, **sent)
+        except Exception as exc:
+            refused = _refused_parameter(
+                exc, {RESPONSES_NAMES.get(k, k): v for k, v in extra.items()}
+            )
+            if refused is not None:
+                self.refused.add(CHAT_NAMES.get(refused, refused))
+                return await self._ask(messages, response_format)
+            return self._failure(exc)
+        usage = getattr(response, "usage", None)
+        details = getattr(response, "incomplete_details", None)
+        reason = getattr(details, "reason", None)
+        if reason == "content_filter":
+            return Reply.failed("the reply was withheld by the endpoint's content filter")
+        refusal = next(
+            (
+                part.refusal
+                for item in getattr(response, "output", None) or []
+                for part in getattr(item, "content", None) or []
+                if getattr(part, "type", None) == "refusal"
+            ),
+            None,
+        )
+        if refusal:
+            return Reply.failed(f"the model refused: {refusal}")
+        text = getattr(response, "output_text", None)
+        finish = "length" if reason == "max_output_tokens" else "stop"
+        used = getattr(usage, "output_tokens", None)
+        tokens = SimpleNamespace(completion_tokens=used)
+        if truncated := self._truncation(finish, text, tokens):
+            return Reply.failed(truncated)
+        if not isinstance(text, str) or not text.strip():
+            return Reply.failed("the endpoint returned an empty reply")
+        return Reply(
+            text=text,
+            prompt_tokens=getattr(usage, "input_tokens", None),
+            completion_tokens=used,
+            served_model=served_name(getattr(response, "model", None)),
+        )
+
+    def _truncation(self, finish_reason: object, text: object, usage: Any) -> str | None:
+        """Why a reply was cut off at the token limit (None: it was not). A cut-off reply is
+        an error, never graded: the answer or the "I don't know" may be in the part that
+        was never written. An empty reply that used the whole cap was cut off too (a
+        reasoning model can spend it all before answering)."""
+        cap = self._sent.get("max_tokens") if "max_tokens" not in self.refused else None
+        used = getattr(usage, "completion_tokens", None)
+        empty = not isinstance(text, str) or not text.strip()
+        at_cap = empty and isinstance(cap, int) and isinstance(used, int) and used >= cap
+        if finish_reason != "length" and not at_cap:
+            return None
+        if cap is None:
+            return "the reply was cut off at the endpoint's own token limit (finish_reason length)"
+        return (
+            f"the reply was cut off at the token limit (max_tokens {cap}): raise "
+            "--abstain-max-tokens, or generation: max_tokens in the suite (0: no cap)"
         )
 
     def _failure(self, exc: Exception) -> Reply:
@@ -291,6 +401,54 @@ def _is_loopback(url: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
+#: Sent parameters never dropped: a gateway's headers and body are the team's own wiring,
+#: and asking without them would ask someone else.
+_KEPT = frozenset(generation.MAPPINGS)
+
+
+#: Chat-completions parameter names as a Responses API error names them (a schema the
+#: endpoint cannot follow is still found by "json_schema" under response_format).
+RESPONSES_NAMES = {
+    "max_tokens": "max_output_tokens",
+    "max_completion_tokens": "max_output_tokens",
+    "reasoning_effort": "reasoning.effort",
+}
+CHAT_NAMES = {"max_output_tokens": "max_tokens", "reasoning.effort": "reasoning_effort"}
+#: What responses.create takes by keyword; anything else goes in the request body as given.
+_RESPONSES_KEYWORDS = {"temperature", "top_p", "extra_body", "extra_headers"}
+
+
+def responses_request(messages: list[Message], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of responses.create for a chat request's messages and
+    parameters: the system prompt becomes `instructions`, the cap `max_output_tokens`, the
+    JSON schema `text.format`, the reasoning effort `reasoning.effort`."""
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    sent: dict[str, Any] = {
+        "input": [
+            {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
+        ],
+    }
+    if system:
+        sent["instructions"] = "\n\n".join(system)
+    body: dict[str, Any] = dict(extra.get("extra_body") or {})
+    for name, value in extra.items():
+        if name in ("max_tokens", "max_completion_tokens"):
+            sent["max_output_tokens"] = value
+        elif name == "response_format":
+            schema = value.get("json_schema", {}) if isinstance(value, dict) else {}
+            sent["text"] = {"format": {"type": value.get("type", "json_schema"), **schema}}
+        elif name == "reasoning_effort":
+            sent["reasoning"] = {"effort": value}
+        elif name in _RESPONSES_KEYWORDS:
+            if name != "extra_body":
+                sent[name] = value
+        else:
+            body[name] = value  # seed, stop: not keywords of responses.create
+    if body:
+        sent["extra_body"] = body
+    return sent
+
+
 def _refused_parameter(exc: Exception, sent: Mapping[str, Any]) -> str | None:
     """The optional parameter a 400/422 names (the endpoint does not support it), or None."""
     if getattr(exc, "status_code", None) not in (400, 422):
@@ -299,8 +457,12 @@ def _refused_parameter(exc: Exception, sent: Mapping[str, Any]) -> str | None:
     named = body.get("param") if isinstance(body, dict) else None
     text = str(getattr(exc, "message", "") or exc).lower()
     for name in sent:
-        if named == name or name in text or (name == "response_format" and "json_schema" in text):
-            return name
+        if name in _KEPT:
+            continue
+        # As a word: "stop" or "seed" inside another word names nothing.
+        said = re.search(rf"(?<![a-z_]){re.escape(name)}(?![a-z_])", text) is not None
+        if named == name or said or (name == "response_format" and "json_schema" in text):
+            return "max_tokens" if name == "max_completion_tokens" else name
     return None
 
 

@@ -48,6 +48,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(
         "abstain_idk_phrases", "extra phrases that count as 'I don't know'", type="linelist"
     )
+    parser.addini(
+        "abstain_generation",
+        "generation parameters of the model under test, one 'name = value' a line; "
+        "'[model] name = value' for one model only",
+        type="linelist",
+    )
 
 
 def run_settings(config: pytest.Config) -> RunSettings:
@@ -61,6 +67,7 @@ def run_settings(config: pytest.Config) -> RunSettings:
             prompt_template=str(config.getini("abstain_prompt_template") or "") or None,
             idk_phrases=tuple(config.getini("abstain_idk_phrases")),
             openai_base_url=os.environ.get("OPENAI_BASE_URL"),
+            generation_lines=tuple(config.getini("abstain_generation")),
         )
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None

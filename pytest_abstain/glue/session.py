@@ -77,6 +77,8 @@ class AbstainRun:
             if cache_dir and settings.record != "off"
             else None
         )
+        if self.cache is not None:
+            self.endpoints.on_secrets = self.cache.forbid
         # --collect-only asks nothing, so a cache it cannot use is no reason to fail it.
         usable = self.cache and cache_dir and not config.option.collectonly
         problem = cache_problem(cache_dir, settings.record) if usable and cache_dir else None

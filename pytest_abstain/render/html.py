@@ -20,6 +20,7 @@ from .wording import (
     UNTESTABLE,
     curve_shown,
     judge_line,
+    served_warning,
     stated_line,
     undecided_line,
     verdict_reason,
@@ -234,6 +235,9 @@ def _suite_section(result: SuiteResult) -> str:
     shown = zip(names, values, strict=True)
     body = [(f"<b>{name}</b>", format_rate(v), deltas.get(name, "")) for name, v in shown]
     extra = f"<p>LLM {_e(judge_line(result))}.</p>" if info.judge_when is not None else ""
+    served = served_warning(result)
+    if served is not None:
+        extra += f"<p class='undecided'><b>Another model answered:</b> {_e(served)}.</p>"
     undecided = undecided_line(result)
     if undecided is not None:
         extra += f"<p class='undecided'>{_e(undecided)}.</p>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -46,6 +47,28 @@ def _question_json(record: QuestionRecord) -> dict[str, Any]:
         "confidences": record.confidences,
         "confidence_problems": record.confidence_problems,
         "critical": record.critical,
+        "served": _served_question_json(record),
+    }
+
+
+def _served_question_json(record: QuestionRecord) -> dict[str, Any] | None:
+    models = Counter(name for name in record.served_models if name is not None)
+    if not models:
+        return None
+    fingerprints = Counter(fp for fp in record.fingerprints if fp is not None)
+    return {"models": dict(models.most_common()), "fingerprints": dict(fingerprints.most_common())}
+
+
+def _served_json(result: SuiteResult) -> dict[str, Any] | None:
+    served = result.served
+    if not served.models:
+        return None
+    return {
+        "models": dict(served.models.most_common()),
+        "fingerprints": dict(served.fingerprints.most_common()),
+        "replies": served.replies,
+        "other_models": dict(served.others.most_common()),
+        "mismatch": served.mismatch,
     }
 
 
@@ -77,6 +100,8 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
             "retries": result.retries,
             "judge_tokens": result.judged.tokens,
         },
+        "served": _served_json(result),
+        "generation": {"params": info.generation, "dropped": result.dropped},
         "judge": _judge_json(result),
         "undecided": _undecided_json(result),
         "verbal_confidence": _stated_json(result.stated_confidence()),

@@ -62,6 +62,16 @@ def suite_properties(result: SuiteResult) -> list[Property]:
         ("abstain_responder", result.info.responder),
         ("abstain_verdict", result.verdict),
     ]
+    served = result.served
+    if served.models:
+        # What the endpoint said answered; "abstain_served_by_other" names another model
+        # than the one asked for (results/served.py).
+        listed = ", ".join(f"{name} {n}" for name, n in served.models.most_common())
+        props.append(("abstain_served_models", listed))
+        if served.fingerprints:
+            props.append(("abstain_fingerprints", ", ".join(sorted(served.fingerprints))))
+        others = ", ".join(f"{name} {n}" for name, n in served.others.most_common())
+        props.append(("abstain_served_by_other", others))
     props.extend((f"abstain_{k}", "" if v is None else round(v, 6)) for k, v in metrics.items())
     comparison = result.comparison
     span = result.undecided_range()

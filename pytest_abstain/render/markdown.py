@@ -23,6 +23,7 @@ from .wording import (
     curve_shown,
     judge_line,
     orphan_text,
+    served_warning,
     stated_line,
     undecided_line,
 )
@@ -88,6 +89,9 @@ def _suite(result: SuiteResult) -> list[str]:
         "",
         *_metrics_rows(result),
     ]
+    served = served_warning(result)
+    if served is not None:
+        lines += ["", f"**Another model answered:** {_cell(served)}."]
     if info.judge_when is not None:
         lines += ["", f"LLM {_cell(judge_line(result))}."]
     undecided = undecided_line(result)

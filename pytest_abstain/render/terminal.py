@@ -21,6 +21,7 @@ from .wording import (
     gate_failure,
     judge_line,
     orphan_lines,
+    served_note,
     stated_line,
     undecided_line,
     wrong_sample,
@@ -148,12 +149,15 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         stated = "" if info.confidence_stated else ", not stated in the prompt"
         ran = f"  [ran {len(result.questions)} of {info.size} questions]" if result.partial else ""
         lines.append((f"{info.key}  ({info.name}){ran}", {"bold": True}))
+        served = served_note(result)
+        # Another model than the one asked for answered: its scores are not this model's.
+        served_text = "" if served is None else f" ({served[0]})"
         lines.append(
             (
-                f"  responder {info.responder}   t={format_number(info.threshold)} "
+                f"  responder {info.responder}{served_text}   t={format_number(info.threshold)} "
                 f"(a wrong answer costs {format_number(penalty(info.threshold))}{stated})   "
                 f"samples {info.samples}",
-                {},
+                {"yellow": True, "bold": True} if served is not None and served[1] else {},
             )
         )
         lines.append(("  " + counts_line(metrics), {}))
@@ -168,6 +172,9 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         if undecided is not None:
             lines.append(("  " + undecided, {"yellow": True}))
         lines.extend(confidence_lines(result))
+        if result.dropped:
+            refused = ", ".join(result.dropped)
+            lines.append((f"  the endpoint refused {refused}: asked without", {"yellow": True}))
         if result.retries:
             retried = f"  retries: {result.retries} requests asked again after a transient failure"
             lines.append((f"{retried} (429, 5xx, timeout, dropped connection)", {}))

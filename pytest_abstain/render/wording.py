@@ -294,6 +294,41 @@ def undecided_line(result: SuiteResult) -> str | None:
     )
 
 
+def served_note(result: SuiteResult) -> tuple[str, bool] | None:
+    """What the endpoint said answered, for the responder line: 'served by gpt-4o-mini on
+    48 of 48 replies; fingerprint fp_x', and whether another model than the one asked for
+    answered (results/served.py decides); None when no reply named a model."""
+    served = result.served
+    if not served.models:
+        return None
+    others = served.others
+    parts = []
+    if others:
+        names = ", ".join(f"{name} on {n}" for name, n in others.most_common())
+        parts.append(f"served by {names} of {served.replies} replies")
+    # The same model under its dated name (gpt-4o-2024-08-06): said, not flagged.
+    dated = sorted(name for name in served.models if name not in others)
+    if dated and dated != [served.requested]:
+        parts.append(f"served as {', '.join(dated)}")
+    fingerprints = served.fingerprints
+    if len(fingerprints) == 1:
+        parts.append(f"fingerprint {next(iter(fingerprints))}")
+    elif fingerprints:
+        parts.append(f"{len(fingerprints)} fingerprints")
+    return ("; ".join(parts), bool(others)) if parts else None
+
+
+def served_warning(result: SuiteResult) -> str | None:
+    """'asked for gpt-4o, but served by gpt-4o-mini on 48 of 48 replies', the one line
+    Markdown and HTML show when another model answered; None when none did."""
+    served = result.served
+    others = served.others
+    if not others:
+        return None
+    names = ", ".join(f"{name} on {n}" for name, n in others.most_common())
+    return f"asked for {served.requested}, but served by {names} of {served.replies} replies"
+
+
 def judge_line(result: SuiteResult) -> str:
     """'judge gpt-4o-mini (where the rules are unsure): 12 replies judged, 3 overturned...'."""
     info, tally = result.info, result.judged

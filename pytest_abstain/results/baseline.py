@@ -208,6 +208,9 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
             "judge_when": info.judge_when,
             "judge_prompt_sha256": info.judge_prompt_sha,
             "verbal_confidence": info.verbal_confidence,
+            # Who answered, as the endpoint said: the baseline may belong to another model.
+            "served_models": sorted(result.served.models),
+            "generation": info.generation,
             "plugin_version": plugin_version(),
             "date": datetime.now(timezone.utc).date().isoformat(),
         },

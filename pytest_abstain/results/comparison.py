@@ -259,6 +259,9 @@ def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
         notes.append("the confidence instruction changed since the baseline")
     if made.get("system_prompt_sha256") != info.system_prompt_sha:
         notes.append("the system prompt changed since the baseline")
+    served = _served_change(made.get("served_models"), sorted(result.served.models))
+    if served is not None:
+        notes.append(served)
     # Baselines from before the judge have neither key: the same as no judge.
     if made.get("judge") != info.judge:
         notes.append(f"judge changed: {made.get('judge') or 'none'} → {info.judge or 'none'}")
@@ -270,6 +273,18 @@ def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
     if bool(made.get("verbal_confidence")) != info.verbal_confidence:
         now = "on" if info.verbal_confidence else "off"
         notes.append(f"verbal confidence is {now} now (the prompt and replies differ)")
+    # Baselines from before generation parameters have none to compare.
+    if "generation" in made and made.get("generation") != info.generation:
+        notes.append("the generation parameters changed since the baseline")
     if base.samples != info.samples:
         notes.append(f"samples per question changed: {base.samples} → {info.samples}")
     return notes
+
+
+def _served_change(before: object, now: list[str]) -> str | None:
+    """The note when the endpoint says another model answered than in the baseline. Only
+    when both runs say: older baselines, the team's own responder and endpoints that name
+    no model leave it unknown, which is no change to report."""
+    if not isinstance(before, list) or not before or not now or sorted(before) == now:
+        return None
+    return f"served model changed: {', '.join(map(str, before))} → {', '.join(now)}"

@@ -11,6 +11,7 @@ from ..records import Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
 from .risk_coverage import StatedConfidence, stated_confidence
 from .scoring import ErrorBudget, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
 from .scoring import points as score_points
+from .served import Served, served_of
 
 
 @dataclass
@@ -154,6 +155,16 @@ class SuiteResult:
     @property
     def retries(self) -> int:
         return sum(r.retries for r in self.questions)
+
+    @property
+    def served(self) -> Served:
+        """The models (and fingerprints) the endpoint says answered this suite's replies."""
+        return served_of(self.info.responder, self.questions)
+
+    @property
+    def dropped(self) -> list[str]:
+        """Parameters the endpoint refused for any of the suite's replies."""
+        return sorted({name for r in self.questions for name in r.dropped})
 
     @property
     def tokens(self) -> tuple[int, int]:

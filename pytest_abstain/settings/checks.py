@@ -73,6 +73,14 @@ def record_mode_problem(value: str) -> str | None:
     return None if value in modes else f"must be one of {', '.join(modes)}"
 
 
+#: How the openai client asks: chat completions, or OpenAI's Responses API.
+APIS = ("chat", "responses")
+
+
+def api_problem(value: str) -> str | None:
+    return None if value in APIS else f"must be one of {', '.join(APIS)}"
+
+
 def judge_when_problem(value: str) -> str | None:
     from ..judging import JUDGE_WHEN  # only when given, as ErrorBudget above
 

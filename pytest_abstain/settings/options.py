@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..generation import CHECKS as GENERATION_CHECKS
+from ..generation import DEFAULT_MAX_TOKENS, REASONING_EFFORTS
 from .checks import (
+    api_problem,
     concurrency_problem,
     error_budget_problem,
     finite_problem,
@@ -102,6 +105,43 @@ OPTIONS: tuple[Option, ...] = (
         bool,
         "ask for the answer and a stated confidence as JSON (structured output where the "
         "endpoint has it), and report the risk-coverage curve and calibration error",
+    ),
+    Option(
+        "temperature",
+        float,
+        "sampling temperature of the model under test, 0 to 2 (default: the endpoint's)",
+        GENERATION_CHECKS["temperature"],
+        "T",
+    ),
+    Option(
+        "top_p",
+        float,
+        "nucleus sampling of the model under test, 0 to 1 (default: the endpoint's)",
+        GENERATION_CHECKS["top_p"],
+        "P",
+    ),
+    Option(
+        "max_tokens",
+        int,
+        f"the longest reply, in tokens; a reply cut off there is an error "
+        f"(default {DEFAULT_MAX_TOKENS}; 0: no cap)",
+        GENERATION_CHECKS["max_tokens"],
+        "N",
+    ),
+    Option(
+        "seed",
+        int,
+        "sampling seed sent to the model under test (default: none)",
+        GENERATION_CHECKS["seed"],
+        "N",
+    ),
+    Option(
+        "reasoning_effort",
+        str,
+        f"reasoning effort of a reasoning model: {', '.join(REASONING_EFFORTS)} "
+        "(default: the endpoint's)",
+        GENERATION_CHECKS["reasoning_effort"],
+        "EFFORT",
     ),
     Option(
         "judge",
@@ -240,6 +280,14 @@ OPTIONS: tuple[Option, ...] = (
         "cache", str, "response cache folder: replay stored replies, record new ones", metavar="DIR"
     ),
     Option(
+        "api",
+        str,
+        "how the model (and judge) are asked: chat (chat completions; default) or responses "
+        "(OpenAI's Responses API)",
+        api_problem,
+        "API",
+    ),
+    Option(
         "record",
         str,
         "with a cache: missing (record what is not stored; default), replay (stored replies "
@@ -264,3 +312,5 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+#: The options that are generation parameters of the model under test (generation.py).
+GENERATION_OPTIONS = tuple(o.name for o in OPTIONS if o.name in GENERATION_CHECKS)

@@ -8,9 +8,10 @@ typed for this run; the suite is more specific than the project-wide ini.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .. import generation
 from ..prompts import DEFAULT_TEMPLATE, template_problem
 from .checks import parse_bool
 from .defaults import (
@@ -20,7 +21,7 @@ from .defaults import (
     DEFAULT_TAG_MIN_QUESTIONS,
     DEFAULT_TIMEOUT,
 )
-from .options import OPTIONS, Option
+from .options import GENERATION_OPTIONS, OPTIONS, Option
 from .urls import openai_base_url_problem
 
 
@@ -90,6 +91,21 @@ class RunSettings:
     dry_run: bool
     #: No model and no responder fails the honesty questions instead of skipping them.
     require_model: bool = False
+    #: How the openai client asks the model and the judge: "chat" or "responses".
+    api: str = "chat"
+    #: Generation parameters of the model under test (generation.py): from the command
+    #: line, from the ini (its twins over its `abstain_generation` lines), and from the
+    #: ini's `[model]` lines, per model.
+    generation_cli: Mapping[str, Any] = field(default_factory=dict)
+    generation_ini: Mapping[str, Any] = field(default_factory=dict)
+    generation_models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def generation_for(self, model: str | None, suite: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The parameters a model is asked with in a suite: command line > suite > the ini's
+        lines for the model > the rest of the ini > default (the token cap)."""
+        own = self.generation_models.get(model or "", {})
+        layers = (self.generation_ini, own, suite, self.generation_cli)
+        return generation.with_default(generation.merged(*layers))
 
 
 def _parse_ini(option: Option, raw: str) -> Any:
@@ -126,6 +142,7 @@ def resolve(
     prompt_template: str | None,
     idk_phrases: tuple[str, ...],
     openai_base_url: str | None = None,
+    generation_lines: tuple[str, ...] = (),
 ) -> RunSettings:
     """Settings from parsed command-line values and raw ini strings, checked, with
     $OPENAI_BASE_URL (`openai_base_url`) where the client will fall back to it."""
@@ -160,7 +177,23 @@ def resolve(
         problem = openai_base_url_problem(openai_base_url)
         if problem:
             raise SettingsError(problem)
+    try:
+        ini_lines, per_model = generation.parse_ini_lines(list(generation_lines))
+    except ValueError as exc:
+        raise SettingsError(f"abstain_generation (ini): {exc}") from None
+    where = "abstain_generation (ini)"
+    found = generation.problems(ini_lines, where)
+    for name, params in per_model.items():
+        found += generation.problems(params, f"{where} [{name}]")
+    if found:
+        raise SettingsError("; ".join(found))
+    twins = {name: layers[name].ini for name in GENERATION_OPTIONS}
     return RunSettings(
+        generation_cli={
+            name: layers[name].cli for name in GENERATION_OPTIONS if layers[name].cli is not None
+        },
+        generation_ini=generation.merged(ini_lines, twins),
+        generation_models=per_model,
         model=models[0] if models else None,
         models=models,
         base_url=base_url,
@@ -193,4 +226,5 @@ def resolve(
         explain_misses=bool(single("explain_misses", False)),
         dry_run=bool(single("dry_run", False)),
         require_model=bool(single("require_model", False)),
+        api=single("api", "chat"),
     )

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import generation as generation_params
 from ..grading import Expectation, Tolerance, detect, languages, regex_problem
 from ..prompts import template_problem
 from ..results.scoring import ErrorBudget
@@ -49,7 +50,11 @@ def settings_from(
                 ErrorBudget.parse(gates[budget])
             except ValueError as exc:
                 raise SuiteError(source, [f"gates.{budget}: {exc}"]) from None
+    params = data.get("generation")
+    if params is not None and (found := generation_params.problems(params, "generation")):
+        raise SuiteError(source, found)
     return SuiteSettings(
+        generation=None if params is None else dict(params),
         name=data.get("name"),
         baseline_key=data.get("baseline_key"),
         threshold=data.get("threshold"),
@@ -181,7 +186,8 @@ def check_ids(source: str, questions: Sequence[Question]) -> None:
 
 #: Suite keys a judge calibration suite has no use for: nothing is asked of the model.
 _NOT_FOR_CALIBRATION = (
-    "threshold", "thresholds", "samples", "gates", "verbal_confidence", "critical"
+    "threshold", "thresholds", "samples", "gates", "verbal_confidence", "critical",
+    "generation",
 )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..grading import Expectation
 
@@ -99,6 +100,9 @@ class SuiteSettings:
     deflections: bool = True
     #: Every question's default for `critical` (None: not set here, the run decides).
     critical: bool | None = None
+    #: Generation parameters of the model under test (generation.py), checked; None: the
+    #: run's. Not compared: a dict is not hashable, and the questions tell suites apart.
+    generation: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
