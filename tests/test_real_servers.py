@@ -90,6 +90,7 @@ def test_litellm_mock_replies_are_graded_and_read_back(
     questions = questions_of(pytester)
     assert [q["grade"] for q in questions] == ["correct", "correct", "correct", "wrong"]
     assert all(q["replies"] == ["Paris"] and not lost(q) for q in questions), questions
+    assert all(q["served"]["models"] == {"mock-model": 1} for q in questions), questions
     assert result.ret == 0, result.stdout.str()[-3000:]
 
 
@@ -102,6 +103,8 @@ def test_litellm_fallback_reply_is_graded(
     questions = questions_of(pytester)
     assert [q["grade"] for q in questions] == ["correct", "correct"]
     assert not any(lost(q) for q in questions), questions
+    # The served model is recorded: the fallback's, not the one asked for.
+    assert all(q["served"]["models"] == {"backup-model": 1} for q in questions), questions
     assert result.ret == 0, result.stdout.str()[-3000:]
 
 
@@ -134,7 +137,16 @@ def test_llama_cpp_replies_all_obtained_and_graded(
         "  - {id: q2, question: 'Which is the largest planet?', answer: Jupiter}",
         "  - {id: q3, question: 'What is the capital of Japan?', answer: Tokyo}",
     ]
-    pytester.makefile(".yaml", abstain_real="name: real\nquestions:\n" + "\n".join(lines) + "\n")
+    # A reply cut off at the token cap is an error, and the small base model seldom stops by
+    # itself: a llama.cpp grammar (at most 40 characters, then a full stop) ends each reply
+    # well inside the cap, whatever the model says.
+    generation = (
+        "generation:\n  max_tokens: 64\n"
+        "  extra_body: {grammar: 'root ::= [A-Za-z0-9 ,]{1,40} \".\"'}\n"
+    )
+    pytester.makefile(
+        ".yaml", abstain_real="name: real\n" + generation + "questions:\n" + "\n".join(lines) + "\n"
+    )
     # Concurrency at the server's slot count, and a timeout that CPU inference on a busy
     # machine cannot reach; the small model's wording is not what this checks.
     with llama_server(folder, slots=2, max_tokens=24) as url:
@@ -147,4 +159,5 @@ def test_llama_cpp_replies_all_obtained_and_graded(
     for q in questions:
         assert not lost(q) and len(q["replies"]) == 1 and q["replies"][0], q
         assert q["grade"] in {"correct", "wrong", "abstained"}, q
+        assert q["served"]["models"] == {LLAMA_MODEL: 1}, q
     assert result.ret == 0, result.stdout.str()[-3000:]
