@@ -111,6 +111,9 @@ class Reply:
     rate_limited: bool = False
     #: Seconds the endpoint asked to wait (its Retry-After header).
     retry_after: float | None = None
+    #: No reply within the timeout: like a 429, a sign of more requests than the server
+    #: serves at once (fewer at once, and never a reason to stop the run).
+    timed_out: bool = False
     #: Requests it took, retries included (0 when replayed from the cache).
     attempts: int = 1
     #: The request itself failed (an HTTP status, the connection, a timeout, the callable
@@ -136,6 +139,13 @@ class Reply:
         else:
             object.__setattr__(self, "text", text)
 
+    @property
+    def unfixable(self) -> bool:
+        """A failed request that waiting cannot fix (a wrong key, model or URL, another 4xx):
+        the only kind that may stop a run early. A rate limit or a timeout says the endpoint
+        is busy, and a run that waits gets its replies."""
+        return self.request_failed and not self.rate_limited and not self.timed_out
+
     @classmethod
     def failed(
         cls,
@@ -144,6 +154,7 @@ class Reply:
         transient: bool = False,
         rate_limited: bool = False,
         retry_after: float | None = None,
+        timed_out: bool = False,
         request_failed: bool = False,
         raised: BaseException | None = None,
     ) -> Reply:
@@ -153,6 +164,7 @@ class Reply:
             transient=transient,
             rate_limited=rate_limited,
             retry_after=retry_after,
+            timed_out=timed_out,
             request_failed=request_failed,
             raised=raised,
         )
