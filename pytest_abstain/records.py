@@ -25,6 +25,10 @@ Message = dict[str, str]
 Metric = Literal["score", "error_rate"]
 
 
+#: What a reply lost to timeouts says to change (in its error, and read back for the summary).
+TIMEOUT_FIX = "lower --abstain-concurrency or raise --abstain-timeout"
+
+
 @dataclass(frozen=True)
 class Interval:
     """A confidence interval: [low, high]."""
@@ -250,8 +254,10 @@ class QuestionRecord:
     completion_tokens: int = 0
     #: Samples replayed from the response cache.
     cached: int = 0
-    #: Requests asked again after a transient failure (429, 5xx, timeout, ...).
+    #: Further attempts after a transient failure (429, 5xx, timeout, ...), all samples.
     retries: int = 0
+    #: Requests (samples) that needed more than one attempt.
+    retried: int = 0
     #: Per reply: who gave the grade ("rules", "hook", "judge"; None without a reply), the
     #: string rules' grade, and why the rules were unsure (what sent it to the judge).
     graded_by: list[str | None] = field(default_factory=list)

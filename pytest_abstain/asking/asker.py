@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..records import Message, Reply
+from ..records import TIMEOUT_FIX, Message, Reply
 from ..settings.defaults import DEFAULT_RATE_LIMIT_WAIT
 from .pacing import Pacer, Sent
 from .responders import Responder
@@ -110,8 +110,15 @@ def timeout_hint(concurrency: int, timeout: float | None) -> str:
     once, so fewer requests in flight, or a longer wait, gets the replies."""
     longer = f" (now {timeout:g}s)" if timeout is not None else ""
     return (
-        f"the endpoint may serve fewer than {concurrency} requests at once: lower "
-        f"--abstain-concurrency or raise --abstain-timeout{longer}"
+        f"the endpoint may serve fewer than {concurrency} requests at once: {TIMEOUT_FIX}{longer}"
+    )
+
+
+def timeout_line(replies: int) -> str:
+    """The summary's line about replies lost to timeouts."""
+    return (
+        f"{replies} replies timed out: the endpoint serves fewer requests at once than were "
+        f"sent; {TIMEOUT_FIX}"
     )
 
 
