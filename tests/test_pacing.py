@@ -166,3 +166,45 @@ def test_replies_lost_to_timeouts_name_the_fix(server: FakeOpenAI) -> None:
         assert "--abstain-timeout (now 0.1s)" in reply.error
     # Timeouts do not stop the run: four alike on the first replies would stop a wrong key.
     assert asker.fatal is None
+
+
+# -- gates on partial data, and the summary's wording ------------------------------------
+
+
+def test_a_gate_on_partial_data_names_the_missing_replies() -> None:
+    from suite_results import suite_result
+
+    grades = ["correct"] * 14 + ["wrong"] * 2 + ["error"] * 32
+    failed = suite_result("s", grades, min_score=0.99, max_errors="100%")
+    passed = suite_result("s", grades, min_score=0.5, max_errors="100%")
+    missing = " (over 16 of 48 replies: 32 missing)"
+    assert failed.failures[0].endswith(missing), failed.failures
+    assert passed.passes[0].endswith(missing), passed.passes
+    # The error budget still decides about the errors themselves.
+    assert passed.verdict == "passed" and failed.verdict == "failed"
+    whole = suite_result("s", ["correct"] * 4, min_score=0.5)
+    assert "missing" not in whole.passes[0]
+
+
+def test_the_summary_counts_requests_retried_and_attempts() -> None:
+    import dataclasses
+
+    from suite_results import suite_result
+
+    from pytest_abstain.render.terminal import render
+    from pytest_abstain.results.suites import overall_metrics
+
+    result = suite_result("s", ["correct"] * 24)
+    questions = [dataclasses.replace(r, retries=4, retried=1) for r in result.questions]
+    result = dataclasses.replace(result, questions=questions)
+    text = "\n".join(line for line, _ in render([result], overall_metrics([result]), 0))
+    assert "retries: 24 requests asked again (96 more attempts)" in text
+
+
+def test_progress_on_a_slow_endpoint_is_per_minute() -> None:
+    from pytest_abstain.asking.asker import Progress
+
+    line = Progress(submitted=16, done=4, failed=0, retried=0, elapsed=20.0).line()
+    assert "12.0/min" in line and "about 60s left" in line
+    slow = Progress(submitted=16, done=1, failed=0, retried=0, elapsed=300.0).line()
+    assert "5.0 min per reply" in slow
