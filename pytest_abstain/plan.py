@@ -349,6 +349,7 @@ def record_of(
         completion_tokens=sum(r.completion_tokens or 0 for r in replies),
         cached=sum(r.cached for r in replies),
         retries=sum(max(0, r.attempts - 1) for r in replies),
+        retried=sum(1 for r in replies if r.attempts > 1),
         graded_by=[by for _, _, by in outcomes],
         rule_grades=[first.grade if first else None for first in firsts],
         doubts=[first.doubt if first else None for first in firsts],

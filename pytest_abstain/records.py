@@ -25,6 +25,10 @@ Message = dict[str, str]
 Metric = Literal["score", "error_rate"]
 
 
+#: What a reply lost to timeouts says to change (in its error, and read back for the summary).
+TIMEOUT_FIX = "lower --abstain-concurrency or raise --abstain-timeout"
+
+
 @dataclass(frozen=True)
 class Interval:
     """A confidence interval: [low, high]."""
@@ -124,6 +128,9 @@ class Reply:
     rate_limited: bool = False
     #: Seconds the endpoint asked to wait (its Retry-After header).
     retry_after: float | None = None
+    #: No reply within the timeout: like a 429, a sign of more requests than the server
+    #: serves at once (fewer at once, and never a reason to stop the run).
+    timed_out: bool = False
     #: Requests it took, retries included (0 when replayed from the cache).
     attempts: int = 1
     #: The request itself failed (an HTTP status, the connection, a timeout, the callable
@@ -161,6 +168,13 @@ class Reply:
         else:
             object.__setattr__(self, "text", text)
 
+    @property
+    def unfixable(self) -> bool:
+        """A failed request that waiting cannot fix (a wrong key, model or URL, another 4xx):
+        the only kind that may stop a run early. A rate limit or a timeout says the endpoint
+        is busy, and a run that waits gets its replies."""
+        return self.request_failed and not self.rate_limited and not self.timed_out
+
     @classmethod
     def failed(
         cls,
@@ -169,6 +183,7 @@ class Reply:
         transient: bool = False,
         rate_limited: bool = False,
         retry_after: float | None = None,
+        timed_out: bool = False,
         request_failed: bool = False,
         raised: BaseException | None = None,
     ) -> Reply:
@@ -178,6 +193,7 @@ class Reply:
             transient=transient,
             rate_limited=rate_limited,
             retry_after=retry_after,
+            timed_out=timed_out,
             request_failed=request_failed,
             raised=raised,
         )
@@ -266,8 +282,10 @@ class QuestionRecord:
     completion_tokens: int = 0
     #: Samples replayed from the response cache.
     cached: int = 0
-    #: Requests asked again after a transient failure (429, 5xx, timeout, ...).
+    #: Further attempts after a transient failure (429, 5xx, timeout, ...), all samples.
     retries: int = 0
+    #: Requests (samples) that needed more than one attempt.
+    retried: int = 0
     #: Per reply: who gave the grade ("rules", "hook", "judge"; None without a reply), the
     #: string rules' grade, and why the rules were unsure (what sent it to the judge).
     graded_by: list[str | None] = field(default_factory=list)

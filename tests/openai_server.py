@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import json
 import random
+import select
 import socket
 import sys
 import threading
@@ -111,12 +112,14 @@ class Budget:
 
     The first ``requests`` requests of each ``seconds``-long window (the first starts at
     the first request) are answered; the rest get 429 with a Retry-After of the time left
-    until the next window.
+    until the next window, or with none when ``retry_after`` is False (as LiteLLM's
+    ``rpm`` limit answers).
     """
 
-    def __init__(self, requests: int, seconds: float) -> None:
+    def __init__(self, requests: int, seconds: float, *, retry_after: bool = True) -> None:
         self.requests = requests
         self.seconds = seconds
+        self.retry_after = retry_after
         #: How many requests each window refused, in order (windows without requests: 0).
         self.refused: list[int] = []
         self._started: float | None = None
@@ -140,7 +143,8 @@ class Budget:
             self.refused[window] += 1
             left = self._started + (window + 1) * self.seconds - now
         # Never 0: "Retry-After: 0" would say the budget is back already.
-        return Fault(429, "Rate limit reached: requests per window", retry_after=max(left, 0.001))
+        wait = max(left, 0.001) if self.retry_after else None
+        return Fault(429, "Rate limit reached: requests per window", retry_after=wait)
 
 
 def last_user_message(messages: list[dict[str, Any]]) -> str:
@@ -297,6 +301,14 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _hung_up(conn: socket.socket) -> bool:
+    """Whether the client closed its end (a read would return end of file)."""
+    with contextlib.suppress(OSError, ValueError):
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    return True
+
+
 def _hang_up(conn: socket.socket) -> None:
     # The peer may already be gone; that is what we wanted anyway.
     with contextlib.suppress(OSError):
@@ -352,7 +364,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             status, body, headers = fake._answer(method, path, raw, self._header_dict())
             hang = float(headers.pop("x-fake-hang", 0))
-            if not fake._sleep(hang) or body is _DROP:
+            slot = status == 200 and path == "/v1/chat/completions" and body is not _DROP
+            if not (self._work(hang) if slot else fake._sleep(hang)) or body is _DROP:
                 # stop() cut this request short: hang up rather than answer
                 # early, so a test never gets a reply that skipped the latency.
                 self.close_connection = True
@@ -362,6 +375,23 @@ class _Handler(BaseHTTPRequestHandler):
             # request no longer counts, so tests may assert in_flight == 0.
             fake._leave()
         self._send_json(status, body, headers)
+
+    def _work(self, hang: float) -> bool:
+        """Generate a completion: wait out the latency inside one of the server's ``slots``
+        (queued until one is free, as llama.cpp's are). A queued request whose client hung
+        up (its timeout) is dropped, not generated. False if it was dropped or stopped."""
+        fake = self.fake
+        if fake.slots is None:
+            return fake._sleep(hang)
+        while not fake._slot_free.acquire(timeout=0.02):
+            if fake._stopping.is_set() or _hung_up(self.connection):
+                with fake._lock:
+                    fake.abandoned += 1
+                return False
+        try:
+            return fake._sleep(hang)
+        finally:
+            fake._slot_free.release()
 
     def _read_body(self) -> bytes:
         try:
@@ -424,6 +454,11 @@ class FakeOpenAI:
         self.system_fingerprint: str | None = None
         #: A per-window request budget (a per-minute rate limit), checked before ``chaos``.
         self.budget: Budget | None = None
+        #: Completions generated at once, at most (a llama.cpp server's slots); the rest queue,
+        #: and the latency is served inside a slot. None: no limit.
+        self.slots: int | None = None
+        #: Queued requests dropped because their client hung up (timed out) before a slot.
+        self.abandoned = 0
         #: How many of each fault were answered: by status ("429") or kind ("drop").
         self.faults_served: collections.Counter[str] = collections.Counter()
         self.requests: list[dict[str, Any]] = []
@@ -435,6 +470,17 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
         # Set by stop() so a latency sleep ends early instead of holding a thread.
         self._stopping = threading.Event()
+        self._slots_made: int | None = None
+        self._slot_semaphore = threading.Semaphore(1)
+
+    @property
+    def _slot_free(self) -> threading.Semaphore:
+        """The semaphore of ``slots``, remade when a test changes ``slots``."""
+        with self._lock:
+            if self._slots_made != self.slots:
+                self._slots_made = self.slots
+                self._slot_semaphore = threading.Semaphore(self.slots or 1)
+            return self._slot_semaphore
 
     # -- lifecycle -----------------------------------------------------------
 

@@ -289,7 +289,7 @@ def test_a_used_up_budget_pauses_everyone_until_its_retry_after() -> None:
     assert limit.pauses == 2 and limit.pause_left() <= 0 and limit.in_flight == 0
 
 
-@pytest.mark.parametrize("retry_after", [None, 0.0, MAX_RETRY_AFTER + 1])
+@pytest.mark.parametrize("retry_after", [0.0, MAX_RETRY_AFTER + 1])
 def test_no_pause_without_a_retry_after_worth_waiting(retry_after: float | None) -> None:
     async def scenario() -> AdaptiveLimit:
         limit = AdaptiveLimit(8, clock=FakeClock())
@@ -403,3 +403,43 @@ def test_chaos_is_deterministic_per_seed() -> None:
     assert draws == [two.draw() for _ in range(1000)]
     assert 250 < sum(d is not None and d.status == 500 and d.kind == "status" for d in draws) < 350
     assert 150 < sum(d is not None and d.kind == "drop" for d in draws) < 250
+
+
+def test_429s_without_retry_after_pause_everyone_on_one_doubling_clock() -> None:
+    """LiteLLM's rpm answers 429 with no Retry-After until its window resets: an endpoint
+    out of budget pauses every request on one shared clock, doubling per pause, and a
+    success starts the doubling over."""
+    clock = FakeClock()
+
+    async def scenario() -> list[float]:
+        limit = AdaptiveLimit(8, clock=clock, backoff=1.0)
+        pauses = []
+        await answer(limit, await send(limit, 4), "xxxx", retry_after=None)
+        pauses.append(limit.pause_left())
+        for _ in range(2):  # each probe after a pause is refused again
+            clock.now += limit.pause_left()
+            await answer(limit, await send(limit, 1), "x", retry_after=None)
+            pauses.append(limit.pause_left())
+        clock.now += limit.pause_left()
+        for outcome in "." * RECENT_ANSWERS + "x" * (RECENT_ANSWERS // 2 + 1):
+            await answer(limit, await send(limit, 1), outcome, retry_after=None)
+        pauses.append(limit.pause_left())
+        return pauses
+
+    # Four 429s at once make one pause, not four: the ones sent before it say nothing new.
+    assert asyncio.run(scenario()) == [1.0, 2.0, 4.0, 1.0]
+
+
+def test_a_timeout_halves_the_limit_as_a_429_does() -> None:
+    async def scenario() -> AdaptiveLimit:
+        limit = AdaptiveLimit(16, clock=FakeClock())
+        sent_in = await send(limit, 16)
+        for round_ in sent_in:
+            await limit.release(
+                round_, succeeded=False, rate_limited=False, retry_after=None, timed_out=True
+            )
+        return limit
+
+    limit = asyncio.run(scenario())
+    # Once per round: sixteen timeouts of one round are one sign of congestion.
+    assert limit.limit == 8 and limit.decreases == 1 and limit.pauses == 0

@@ -18,7 +18,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..records import Message, Reply
+from ..records import TIMEOUT_FIX, Message, Reply
+from ..settings.defaults import DEFAULT_RATE_LIMIT_WAIT
+from .pacing import Pacer, Sent
 from .responders import Responder
 from .retrying import AdaptiveLimit, RetryPolicy
 
@@ -68,29 +70,85 @@ class Progress:
     submitted: int
     done: int
     failed: int
-    retries: int
+    #: Requests asked more than once (not their attempts).
+    retried: int
     elapsed: float
 
     def line(self) -> str:
-        """'abstain: asked 240/1000 replies, 48.0/s, 0 failed, 3 retried, about 16s left'."""
+        """'abstain: asked 240/1000 replies, 48.0/s, 0 failed, 3 retried, about 16s left'.
+
+        Below one reply a second the rate is per minute ('12.0/min'), and below one a
+        minute it is minutes per reply, so a slow endpoint never shows '0.0/s'."""
         rate = self.done / self.elapsed if self.elapsed > 0 else 0.0
         left = self.submitted - self.done
-        eta = f"about {left / rate:.0f}s left" if rate > 0 and left else "finishing"
-        retried = f"{self.retries} retried, " if self.retries else ""
+        eta = f"about {_duration(left / rate)} left" if rate > 0 and left else "finishing"
+        retried = f"{self.retried} retried, " if self.retried else ""
         return (
-            f"abstain: asked {self.done}/{self.submitted} replies, {rate:.1f}/s, "
+            f"abstain: asked {self.done}/{self.submitted} replies, {_rate(rate)}, "
             f"{self.failed} failed, {retried}{eta}"
         )
 
 
+def _rate(per_second: float) -> str:
+    if per_second >= 1 or per_second == 0:
+        return f"{per_second:.1f}/s"
+    if per_second * 60 >= 1:
+        return f"{per_second * 60:.1f}/min"
+    return f"{1 / per_second / 60:.1f} min per reply"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def timeout_hint(concurrency: int, timeout: float | None) -> str:
+    """What to change when replies time out: a slow server queues what it cannot serve at
+    once, so fewer requests in flight, or a longer wait, gets the replies."""
+    longer = f" (now {timeout:g}s)" if timeout is not None else ""
+    return (
+        f"the endpoint may serve fewer than {concurrency} requests at once: {TIMEOUT_FIX}{longer}"
+    )
+
+
+def timeout_line(replies: int) -> str:
+    """The summary's line about replies lost to timeouts."""
+    return (
+        f"{replies} replies timed out: the endpoint serves fewer requests at once than were "
+        f"sent; {TIMEOUT_FIX}"
+    )
+
+
 class Asker:
     """Runs `responder.ask` calls concurrently, at most `concurrency` at a time, retrying
-    transient failures under `retry`."""
+    transient failures under `retry`, within the `pacer`'s rate budgets.
 
-    def __init__(self, concurrency: int, retry: RetryPolicy | None = None) -> None:
+    A rate-limited request is asked again until it has waited `rate_limit_wait` seconds,
+    whatever `retry.retries` says: a rate limit slows a run down, it does not lose replies.
+    """
+
+    def __init__(
+        self,
+        concurrency: int,
+        retry: RetryPolicy | None = None,
+        *,
+        pacer: Pacer | None = None,
+        rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy(retries=0, backoff=1.0)
-        self.limit = AdaptiveLimit(concurrency)
+        self.limit = AdaptiveLimit(concurrency, backoff=self.retry.backoff)
+        self.pacer = pacer if pacer is not None and pacer.active else None
+        self.rate_limit_wait = rate_limit_wait
+        self._clock = clock
+        #: Requests that needed more than one attempt (`retries` counts the attempts).
+        self.retried = 0
+        #: Replies lost to a timeout, for the summary's hint.
+        self.timed_out = 0
         self._futures: dict[Hashable, concurrent.futures.Future[Reply]] = {}
         self._responders: dict[int, Responder] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -159,22 +217,43 @@ class Asker:
         store: Callable[[Reply], None] | None = None,
         response_format: dict[str, Any] | None = None,
     ) -> Reply:
-        retry = 0
+        attempts = 0
+        retry = 0  # retries of failures other than rate limits: those count against a time
+        limited_since: float | None = None
         while True:
             reply = await self._attempt(responder, messages, response_format)
-            if not reply.transient or retry >= self.retry.retries or self.fatal:
+            attempts += 1
+            if not reply.transient or self.fatal:
                 break
+            if reply.rate_limited:
+                now = self._clock()
+                limited_since = now if limited_since is None else limited_since
+                if now - limited_since >= self.rate_limit_wait:
+                    waited = f"still rate-limited after {now - limited_since:.0f}s of waiting"
+                    reply = dataclasses.replace(
+                        reply, error=f"{reply.error}; {waited} (--abstain-rate-limit-wait)"
+                    )
+                    break
+            elif retry >= self.retry.retries:
+                break
+            else:
+                retry += 1
             if giving_up := self.retry.gives_up(reply.retry_after):
                 reply = dataclasses.replace(reply, error=f"{reply.error}; {giving_up}")
                 break
-            retry += 1
             self.retries += 1
-            await asyncio.sleep(self.retry.delay(retry, reply.retry_after, self._rng))
-        if retry:
-            reply = dataclasses.replace(reply, attempts=retry + 1)
+            if attempts == 1:
+                self.retried += 1
+            await asyncio.sleep(self._delay(reply, attempts))
+        if reply.timed_out:
+            self.timed_out += 1
+            hint = timeout_hint(self.concurrency, getattr(responder, "timeout", None))
+            reply = dataclasses.replace(reply, error=f"{reply.error}; {hint}")
+        if attempts > 1:
+            reply = dataclasses.replace(reply, attempts=attempts)
             if reply.error is not None:
                 reply = dataclasses.replace(
-                    reply, error=f"{reply.error} (after {retry + 1} attempts)"
+                    reply, error=f"{reply.error} (after {attempts} attempts)"
                 )
         self._finished(reply)
         if store is not None:
@@ -183,14 +262,26 @@ class Asker:
                 store(reply)
         return reply
 
+    def _delay(self, reply: Reply, attempts: int) -> float:
+        """Seconds before asking again. While the endpoint is out of budget, the limit's
+        shared pause holds every request (acquire), this one included: its own clock would
+        only add to it."""
+        if reply.rate_limited and self.limit.pause_left() > 0:
+            return 0.0
+        return self.retry.delay(attempts, reply.retry_after, self._rng)
+
     async def _attempt(
         self,
         responder: Responder,
         messages: list[Message],
         response_format: dict[str, Any] | None,
     ) -> Reply:
-        """One request, inside a slot of the adaptive limit."""
+        """One request, inside a slot of the adaptive limit and the pacer's budgets."""
         sent_in = await self.limit.acquire()
+        sent: Sent | None = None
+        if self.pacer is not None and not self.fatal:
+            chars = sum(len(str(m.get("content") or "")) for m in messages)
+            sent = await self.pacer.admit(self.pacer.estimate(chars))
         if self.fatal:
             # The run is stopping: nothing more goes out, and the future ends cancelled.
             await self.limit.release(sent_in, succeeded=False, rate_limited=False, retry_after=None)
@@ -201,11 +292,14 @@ class Asker:
         except Exception as exc:  # a responder bug must not lose the rest of the run
             reply = Reply.failed(f"{type(exc).__name__}: {exc}", request_failed=True)
         finally:
+            if sent is not None and self.pacer is not None:
+                self.pacer.settle(sent, reply.prompt_tokens, reply.completion_tokens)
             await self.limit.release(
                 sent_in,
                 succeeded=reply.text is not None,
                 rate_limited=reply.rate_limited,
                 retry_after=reply.retry_after,
+                timed_out=reply.timed_out,
             )
         return reply
 
@@ -216,7 +310,9 @@ class Asker:
             self.succeeded += 1
             return
         self.failed += 1
-        if self.succeeded or self.fatal or reply.error is None or not reply.request_failed:
+        # Only failures waiting cannot fix: a rate limit or a timeout on the first replies
+        # (a run started in a used-up window, a slow server) says "later", not "never".
+        if self.succeeded or self.fatal or reply.error is None or not reply.unfixable:
             return
         self._first_failures.append(reply.error)
         stop = same_failure_stop(self.succeeded, self._first_failures)
@@ -237,7 +333,7 @@ class Asker:
     def progress(self) -> Progress:
         """A snapshot of the asking so far (read from another thread: plain int reads)."""
         elapsed = time.monotonic() - self.started_at if self.started_at is not None else 0.0
-        return Progress(len(self._futures), self.done, self.failed, self.retries, elapsed)
+        return Progress(len(self._futures), self.done, self.failed, self.retried, elapsed)
 
     def close(self) -> None:
         """Cancel what is pending, close the responders and stop the thread."""

@@ -349,6 +349,7 @@ class OpenAIResponder:
             return Reply.failed(
                 f"no reply within {self.timeout:g}s from {self.endpoint}",
                 transient=True,
+                timed_out=True,
                 request_failed=True,
             )
         if isinstance(exc, openai.APIConnectionError):
@@ -535,6 +536,7 @@ class CallableResponder:
         except asyncio.TimeoutError:
             return Reply.failed(
                 f"responder {self.name!r} gave no reply within {self.timeout:g}s",
+                timed_out=True,
                 request_failed=True,
             )
         except Exception as exc:

@@ -10,11 +10,18 @@ each rate-limit answer and climbs back one slot per window of successes (additiv
 multiplicative decrease, as TCP does), so a rate-limited account converges on what it is
 allowed instead of hammering the endpoint.
 
+A timeout lowers the limit as a 429 does: a server that queues what it cannot serve at once
+(llama.cpp with 2 slots) answers the last of 16 requests after 8 replies' time, and the
+limit converges on its slot count instead of timing all of them out.
+
 A Retry-After is always waited out by the request that got it. It holds up every other
 request only when the endpoint is out of budget: when more than half of the latest
 `RECENT_ANSWERS` answers were 429s (a per-minute window used up, where every request would
 be refused). A gateway that refuses a fraction of requests at random is slowed by the halving
-alone; pausing everyone on each of its 429s would stall the run.
+alone; pausing everyone on each of its 429s would stall the run. An endpoint out of budget
+that gives no Retry-After (LiteLLM's rpm) pauses everyone on one shared clock that doubles
+with each pause until a request succeeds: one probe per pause, instead of every request
+retrying on its own clock and burning its attempts.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ MAX_RETRY_AFTER = 60.0
 #: With 32, when a fifth of requests are refused at random, about one 429 in 10,000 finds most
 #: of them 429s; a used-up budget is told after at most 17 of its 429s.
 RECENT_ANSWERS = 32
+#: The shortest shared pause for a 429 without Retry-After, whatever the back-off setting.
+MIN_SHARED_PAUSE = 0.1
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,12 @@ class AdaptiveLimit:
     so tests can decide about pauses without waiting.
     """
 
-    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ceiling: int, clock: Callable[[], float] = time.monotonic, backoff: float = 1.0
+    ) -> None:
         self.ceiling = ceiling
+        #: The first shared pause for a 429 without Retry-After; it doubles up to MAX_BACKOFF.
+        self.backoff = backoff
         self.limit = float(ceiling)
         self.in_flight = 0
         self.decreases = 0
@@ -86,6 +99,8 @@ class AdaptiveLimit:
         self._clock = clock
         self._round = 0
         self._resume_at = 0.0
+        #: Shared pauses without a Retry-After since the last success (the doubling).
+        self._blind_pauses = 0
         #: The latest answers, True for a 429.
         self._recent: collections.deque[bool] = collections.deque(maxlen=RECENT_ANSWERS)
         self._changed: asyncio.Condition | None = None
@@ -121,24 +136,28 @@ class AdaptiveLimit:
                 await changed.wait()
 
     async def release(
-        self, sent_in: int, *, succeeded: bool, rate_limited: bool, retry_after: float | None
+        self,
+        sent_in: int,
+        *,
+        succeeded: bool,
+        rate_limited: bool,
+        retry_after: float | None,
+        timed_out: bool = False,
     ) -> None:
-        """Free the slot and adapt: halve on a 429, grow by 1/limit on a success, and pause
-        new requests for a Retry-After when the endpoint is out of budget."""
+        """Free the slot and adapt: halve on a 429 or a timeout, grow by 1/limit on a
+        success, and pause new requests when the endpoint is out of budget."""
         changed = self._condition()
         async with changed:
             self.in_flight -= 1
             self._recent.append(rate_limited)
-            if rate_limited:
-                if sent_in == self._round:
-                    self.limit = max(1.0, self.limit / 2)
-                    self._round += 1
-                    self.decreases += 1
-                # A wait longer than a run waits fails that request (RetryPolicy.gives_up);
-                # it must not hold up all the others for an hour.
-                if retry_after and 0 < retry_after <= MAX_RETRY_AFTER and self.out_of_budget():
-                    self._pause(retry_after)
+            if (rate_limited or timed_out) and sent_in == self._round:
+                self.limit = max(1.0, self.limit / 2)
+                self._round += 1
+                self.decreases += 1
+            if rate_limited and self.out_of_budget():
+                self._pause_for(retry_after)
             elif succeeded:
+                self._blind_pauses = 0
                 # One more slot after `limit` successes: the additive increase.
                 self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
             # Wake only as many as may start: the whole run can be queued here, and waking
@@ -147,6 +166,22 @@ class AdaptiveLimit:
             free = int(self.limit) - self.in_flight
             if free > 0:
                 changed.notify(free)
+
+    def _pause_for(self, retry_after: float | None) -> None:
+        """Pause new requests for a 429 of an endpoint out of budget: its Retry-After, or
+        without one the shared back-off, doubling with each pause until a success."""
+        if retry_after is not None:
+            # A wait longer than a run waits fails that request (RetryPolicy.gives_up);
+            # it must not hold up all the others for an hour. "Retry-After: 0" says now.
+            if 0 < retry_after <= MAX_RETRY_AFTER:
+                self._pause(retry_after)
+            return
+        if self.pause_left() > 0:
+            return  # answers to requests sent before this pause: no new information
+        self._blind_pauses += 1
+        # A floor: with --abstain-backoff 0 the probes would hammer a used-up window.
+        first = max(self.backoff, MIN_SHARED_PAUSE)
+        self._pause(min(MAX_BACKOFF, first * 2.0 ** (self._blind_pauses - 1)))
 
     def _pause(self, retry_after: float) -> None:
         """Hold new requests back until `retry_after` seconds from now, or longer if already."""

@@ -17,6 +17,7 @@ from ..asking.answerers import Answerers
 from ..asking.asker import Asker, not_asked_text
 from ..asking.cache import ResponseCache, cache_problem
 from ..asking.endpoints import Endpoints, NoResponder, SetupError
+from ..asking.pacing import Pacer
 from ..asking.retrying import RetryPolicy
 from ..dry_run import dry_run
 from ..grading import bounded_search
@@ -92,7 +93,12 @@ class AbstainRun:
             lambda: hook.pytest_abstain_make_judge(config=config),
         )
         self.pipeline = Pipeline(
-            Asker(settings.concurrency, RetryPolicy(settings.retries, settings.backoff)),
+            Asker(
+                settings.concurrency,
+                RetryPolicy(settings.retries, settings.backoff),
+                pacer=_pacer(settings.rpm, settings.tpm),
+                rate_limit_wait=settings.rate_limit_wait,
+            ),
             responder=answerers.responder,
             judge=answerers.judge,
             cache=self.cache,
@@ -346,3 +352,14 @@ def _suite_root(config: pytest.Config) -> Path:
         source = "--abstain-root" if config.getoption("abstain_root") else "abstain_root (ini)"
         raise pytest.UsageError(f"{source}: {root} is not a folder")
     return root
+
+
+def _pacer(rpm: int | None, tpm: int | None) -> Pacer:
+    """The account's budgets for this process: each xdist worker paces its share, so the
+    run as a whole stays within them."""
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+
+    def share(budget: int | None) -> int | None:
+        return None if budget is None else max(1, budget // workers)
+
+    return Pacer(share(rpm), share(tpm))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..asking.asker import timeout_line
 from ..asking.cache import ResponseCache
 from ..judging import case_tallies
 from ..records import JudgeCase, OrphanEntry, QuestionRecord
@@ -176,8 +177,13 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             refused = ", ".join(result.dropped)
             lines.append((f"  the endpoint refused {refused}: asked without", {"yellow": True}))
         if result.retries:
-            retried = f"  retries: {result.retries} requests asked again after a transient failure"
+            retried = (
+                f"  retries: {result.retried} requests asked again ({result.retries} more "
+                "attempts) after a transient failure"
+            )
             lines.append((f"{retried} (429, 5xx, timeout, dropped connection)", {}))
+        if result.timed_out:
+            lines.append((f"  {timeout_line(result.timed_out)}", {"yellow": True}))
         wrong = sorted(
             (r for r in result.questions if r.counts.wrong),
             key=lambda r: (-r.counts.wrong / len(r.grades), r.index),

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..records import Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
+from ..records import TIMEOUT_FIX, Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
 from .risk_coverage import StatedConfidence, stated_confidence
 from .scoring import ErrorBudget, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
 from .scoring import points as score_points
@@ -110,9 +110,20 @@ class SuiteResult:
         budget = self.error_budget()
         return budget is not None and budget[0] and self.evaluated
 
+    def _over_what(self, reasons: list[str]) -> list[str]:
+        """Score and error-rate checks say when they were made on part of the suite: the
+        replies lost to errors are not in them (the error budget decides if that fails)."""
+        counts = self.counts
+        if not counts.error or not reasons:
+            return reasons
+        over = f" (over {counts.graded} of {counts.total} replies: {counts.error} missing)"
+        return [reason + over for reason in reasons]
+
     @property
     def failures(self) -> list[str]:
-        reasons = gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
+        reasons = self._over_what(
+            gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
+        )
         for budget in (self.error_budget(), self.undecided_budget()):
             if budget is not None and not budget[0]:
                 reasons.append(budget[1])
@@ -127,7 +138,9 @@ class SuiteResult:
 
     @property
     def passes(self) -> list[str]:
-        passes = gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
+        passes = self._over_what(
+            gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
+        )
         for budget in (self.error_budget(), self.undecided_budget()):
             if budget is not None and budget[0]:
                 passes.append(budget[1])
@@ -165,6 +178,16 @@ class SuiteResult:
     def dropped(self) -> list[str]:
         """Parameters the endpoint refused for any of the suite's replies."""
         return sorted({name for r in self.questions for name in r.dropped})
+
+    @property
+    def retried(self) -> int:
+        """Requests that needed more than one attempt (`retries` counts the attempts)."""
+        return sum(r.retried for r in self.questions)
+
+    @property
+    def timed_out(self) -> int:
+        """Replies lost to a timeout: the endpoint is slower than the run asks of it."""
+        return sum(1 for r in self.questions for e in r.errors if e and TIMEOUT_FIX in e)
 
     @property
     def tokens(self) -> tuple[int, int]:

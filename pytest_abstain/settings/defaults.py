@@ -12,6 +12,9 @@ DEFAULT_TIMEOUT = 60.0
 #: of the time, and a dead endpoint costs about 15 s of back-off, not minutes.
 DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 1.0
+#: Seconds one request may wait out rate limits: ten per-minute windows. A rate-limited run
+#: is slower, never lossy, unless the account is out of budget for longer than this.
+DEFAULT_RATE_LIMIT_WAIT = 600.0
 MAX_CONCURRENCY = 1000
 MAX_RETRIES = 20
 DEFAULT_TOLERANCE = 0.0

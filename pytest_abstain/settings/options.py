@@ -29,6 +29,7 @@ from .checks import (
 from .defaults import (
     DEFAULT_BACKOFF,
     DEFAULT_CONCURRENCY,
+    DEFAULT_RATE_LIMIT_WAIT,
     DEFAULT_RETRIES,
     DEFAULT_SIGNIFICANCE,
     DEFAULT_TAG_MIN_QUESTIONS,
@@ -202,6 +203,31 @@ OPTIONS: tuple[Option, ...] = (
         f"(default {DEFAULT_BACKOFF:g})",
         non_negative_problem,
         "SECONDS",
+    ),
+    Option(
+        "rate_limit_wait",
+        float,
+        "seconds one request may spend waiting out rate limits (429) before it is an error; "
+        "rate limits do not count against --abstain-retries "
+        f"(default {DEFAULT_RATE_LIMIT_WAIT:g})",
+        non_negative_problem,
+        "SECONDS",
+    ),
+    Option(
+        "rpm",
+        int,
+        "the account's requests per minute: never send more in any 60 s (split between "
+        "xdist workers); default: no limit",
+        positive_int_problem,
+        "N",
+    ),
+    Option(
+        "tpm",
+        int,
+        "the account's tokens per minute (prompt + completion, as replies report them): "
+        "never send more in any 60 s (split between xdist workers); default: no limit",
+        positive_int_problem,
+        "N",
     ),
     Option(
         "root",

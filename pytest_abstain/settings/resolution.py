@@ -17,6 +17,7 @@ from .checks import parse_bool
 from .defaults import (
     DEFAULT_BACKOFF,
     DEFAULT_CONCURRENCY,
+    DEFAULT_RATE_LIMIT_WAIT,
     DEFAULT_RETRIES,
     DEFAULT_TAG_MIN_QUESTIONS,
     DEFAULT_TIMEOUT,
@@ -59,6 +60,11 @@ class RunSettings:
     timeout: float
     retries: int
     backoff: float
+    #: Seconds a request may spend waiting out 429s (they do not count against `retries`).
+    rate_limit_wait: float
+    #: The account's per-minute budgets, kept client-side; None: no limit.
+    rpm: int | None
+    tpm: int | None
     #: None turns the confidence instruction off.
     prompt_template: str | None
     idk_phrases: tuple[str, ...]
@@ -201,6 +207,9 @@ def resolve(
         timeout=single("timeout", DEFAULT_TIMEOUT),
         retries=single("retries", DEFAULT_RETRIES),
         backoff=single("backoff", DEFAULT_BACKOFF),
+        rate_limit_wait=single("rate_limit_wait", DEFAULT_RATE_LIMIT_WAIT),
+        rpm=single("rpm", None),
+        tpm=single("tpm", None),
         prompt_template=template,
         idk_phrases=idk_phrases,
         threshold=layers["threshold"],
