@@ -108,12 +108,6 @@ def test_litellm_fallback_reply_is_graded(
     assert result.ret == 0, result.stdout.str()[-3000:]
 
 
-@pytest.mark.xfail(
-    reason="issue 16: a 429 without Retry-After is retried for about 15 s, not the minute "
-    "the proxy's rpm window lasts, so replies past the limit are lost (branch 'pace')",
-    raises=AssertionError,
-    strict=True,
-)
 def test_litellm_rpm_limit_loses_no_reply(
     pytester: pytest.Pytester, litellm_url: str, proxy_key: str
 ) -> None:
