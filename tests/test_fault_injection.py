@@ -82,7 +82,9 @@ def test_faults_are_retried_to_the_fault_free_grades_or_left_as_errors(
 
     openai_server.reset_stats()
     openai_server.chaos = Chaos(FAULTS, seed=7)
-    exhausted, _ = run(pytester, openai_server, "--abstain-retries", "0")
+    exhausted, _ = run(
+        pytester, openai_server, "--abstain-retries", "0", "--abstain-rate-limit-wait", "0"
+    )
     got = grades(exhausted)
     hit = {qid for qid, grade in got.items() if grade == "error"}
     # A question that met a fault is an error; every other question keeps its grade.
