@@ -185,10 +185,12 @@ def parse_ini_lines(lines: list[str]) -> tuple[dict[str, Any], dict[str, dict[st
     """`abstain_generation` ini lines: `name = value`, or `[model] name = value` for one model;
     each value read as a YAML flow value (`0.2`, `["\\n\\n"]`, `{X-Route: canary}`).
     Returns the run-wide parameters and those per model; ValueError says which line is bad."""
-    import yaml
-
     general: dict[str, Any] = {}
     per_model: dict[str, dict[str, Any]] = {}
+    if not any(line.strip() for line in lines):
+        return general, per_model  # every run gets here: yaml waits for a real line
+    import yaml
+
     for raw in lines:
         line = raw.strip()
         if not line or line.startswith("#"):
