@@ -13,8 +13,9 @@ with a suite file and the JSON report read back:
   so that the whole run meets one window, as a run a minute long would.
 - llama.cpp's server (xllamacpp, Gemma 3 270M on CPU), 2 slots: default settings, then
   `--abstain-concurrency 2 --abstain-timeout 300` (tuned by hand to the slot count): replies
-  obtained and wall time. The server caps each reply at --max-tokens (llama.cpp's n_predict),
-  since today's plugin sends no token cap and the base model seldom stops by itself.
+  obtained and wall time. A llama.cpp grammar in the suite holds each reply to
+  LLAMA_REPLY_CHARS characters (the base model seldom stops by itself, and a reply cut off at
+  a token cap is an error); the server's cap (--max-tokens, llama.cpp's n_predict) is above it.
 """
 
 from __future__ import annotations
@@ -74,8 +75,13 @@ class Outcome(NamedTuple):
     seconds: float
 
 
-def write_suite(folder: Path, pairs: list[tuple[str, str]]) -> None:
-    lines = ["name: real", "questions:"]
+def write_suite(folder: Path, pairs: list[tuple[str, str]], grammar: str | None = None) -> None:
+    lines = ["name: real"]
+    if grammar is not None:
+        # The base model seldom stops by itself, and a reply cut off at a token cap is an
+        # error: a llama.cpp grammar ends each reply (as tests/test_real_servers.py does).
+        lines += ["generation:", f"  extra_body: {{grammar: {grammar!r}}}"]
+    lines += ["questions:"]
     lines += [f"  - {{id: q{i}, question: {q!r}, answer: {a!r}}}" for i, (q, a) in enumerate(pairs)]
     (folder / "abstain_real.yaml").write_text("\n".join(lines) + "\n", "utf-8")
 
@@ -122,11 +128,20 @@ def litellm(rpm: int, questions: int) -> None:
     )
 
 
+#: The shortest and longest reply the llama.cpp runs' grammar allows, in characters (about
+#: a quarter as many tokens): a base model asked to stop soon seldom does, and a long reply is
+#: what a slow local server meets.
+LLAMA_REPLY_CHARS = (400, 600)
+
+
 def llama(questions: int, max_tokens: int) -> None:
     pairs = [FACTS[i % len(FACTS)] for i in range(questions)]
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
-        write_suite(folder, pairs)
+        # LLAMA_REPLY_CHARS characters or more, then a full stop: replies long enough that 16
+        # in flight on 2 slots outlast the default 60 s timeout, as the issue's runs did.
+        low, high = LLAMA_REPLY_CHARS
+        write_suite(folder, pairs, f'root ::= [A-Za-z0-9 ,]{{{low},{high}}} "."')
         started = time.perf_counter()
         with llama_server(folder, slots=2, max_tokens=max_tokens) as url:
             print(f"llama.cpp server healthy in {time.perf_counter() - started:.1f} s")
@@ -147,7 +162,12 @@ def llama(questions: int, max_tokens: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer questions")
-    parser.add_argument("--max-tokens", type=int, default=64, help="llama.cpp's cap on a reply")
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=512,
+        help="llama.cpp's cap on a reply (above the grammar's)",
+    )
     parser.add_argument("--only", choices=["litellm", "llama"], help="one server only")
     args = parser.parse_args()
     needed = {None: LITELLM_MODULES + LLAMA_MODULES, "litellm": LITELLM_MODULES}
