@@ -203,6 +203,17 @@ def _empty(completion: dict[str, Any], message: str) -> None:
     completion["choices"][0]["message"].update(content="")
 
 
+def _json_object(raw: bytes) -> dict[str, Any] | _Answer:
+    """A request's JSON object, or the 400 answer for a body that is not one."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return _bad("We could not parse the JSON body of your request.")
+    if not isinstance(body, dict):
+        return _bad("The request body must be a JSON object.")
+    return body
+
+
 def _as_response(completion: dict[str, Any]) -> dict[str, Any]:
     """A chat completion as the Responses API returns the same answer."""
     output: list[dict[str, Any]] = []
@@ -581,12 +592,9 @@ class FakeOpenAI:
         return status, body, extra
 
     def _chat(self, raw: bytes, headers: dict[str, str]) -> _Answer:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return _bad("We could not parse the JSON body of your request.")
+        body = _json_object(raw)
         if not isinstance(body, dict):
-            return _bad("The request body must be a JSON object.")
+            return body
         with self._lock:
             self.requests.append({**body, "_headers": headers})
 
@@ -635,12 +643,9 @@ class FakeOpenAI:
         """OpenAI's Responses API, answered by the chat path: the request is recorded as the
         chat request it means (`messages`, `max_tokens`), with `_api` "responses" and the
         body as sent under `_responses`."""
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return _bad("We could not parse the JSON body of your request.")
+        body = _json_object(raw)
         if not isinstance(body, dict):
-            return _bad("The request body must be a JSON object.")
+            return body
         messages: list[dict[str, Any]] = []
         if isinstance(body.get("instructions"), str):
             messages.append({"role": "system", "content": body["instructions"]})
