@@ -107,6 +107,10 @@ def run_plugin(folder: Path, url: str, model: str, key: str, *extra: str) -> Out
     data = json.loads(report.read_text("utf-8"))
     questions = [q for s in data["suites"] for q in s["questions"]]
     obtained = sum(1 for q in questions if q["counts"]["error"] == 0)
+    for question in questions:
+        for error in question["errors"]:
+            if error:
+                print(f"  lost {question['id']}: {error}")
     return Outcome(len(questions), obtained, sum(q["retries"] for q in questions), seconds)
 
 
@@ -131,7 +135,7 @@ def litellm(rpm: int, questions: int) -> None:
 #: The shortest and longest reply the llama.cpp runs' grammar allows, in characters (about
 #: a quarter as many tokens): a base model asked to stop soon seldom does, and a long reply is
 #: what a slow local server meets.
-LLAMA_REPLY_CHARS = (400, 600)
+LLAMA_REPLY_CHARS = (700, 900)
 
 
 def llama(questions: int, max_tokens: int) -> None:
@@ -165,8 +169,9 @@ def main() -> None:
     parser.add_argument(
         "--max-tokens",
         type=int,
-        default=512,
-        help="llama.cpp's cap on a reply (above the grammar's)",
+        default=2048,
+        help="llama.cpp's cap on a reply, in tokens (above the grammar's: a base model's "
+        "tokens can be one character each)",
     )
     parser.add_argument("--only", choices=["litellm", "llama"], help="one server only")
     args = parser.parse_args()

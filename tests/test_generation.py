@@ -293,6 +293,17 @@ def test_a_reply_cut_off_by_the_endpoints_own_limit_is_an_error_too(asker: Asker
     )
 
 
+def test_a_reply_the_server_cut_off_below_our_cap_names_the_servers_limit(asker: Asker) -> None:
+    # llama.cpp's --n-predict caps a reply below the max_tokens asked: raising ours is no fix.
+    with FakeOpenAI() as server:
+        server.faults["*"] = Fault(kind="truncated", message="Paris is", completion_tokens=7)
+        responder = OpenAIResponder("m", server.base_url, "sk-1", 5, params={"max_tokens": 64})
+        reply = asker.submit(0, responder, USER).result()
+    assert reply.text is None and reply.error is not None
+    assert "after 7 tokens" in reply.error and "server's limit" in reply.error
+    assert "--abstain-max-tokens" not in reply.error
+
+
 def test_an_empty_reply_that_used_the_whole_cap_is_cut_off(asker: Asker) -> None:
     # A reasoning model can spend the cap thinking before it writes a word.
     with FakeOpenAI() as server:

@@ -319,6 +319,13 @@ class OpenAIResponder:
             return None
         if cap is None:
             return "the reply was cut off at the endpoint's own token limit (finish_reason length)"
+        if isinstance(used, int) and 0 < used < cap:
+            # The server capped it below what was asked (llama.cpp's --n-predict, a gateway's
+            # limit): raising our cap would change nothing.
+            return (
+                f"the reply was cut off at the endpoint's own token limit after {used} tokens, "
+                f"below the max_tokens {cap} asked: raise the server's limit"
+            )
         return (
             f"the reply was cut off at the token limit (max_tokens {cap}): raise "
             "--abstain-max-tokens, or generation: max_tokens in the suite (0: no cap)"
