@@ -39,6 +39,11 @@ def question_properties(record: QuestionRecord) -> list[Property]:
         props.append(("abstain_reply", cut))
     if record.critical:
         props.append(("abstain_critical", "true"))
+    if record.variant is not None:
+        props.append(("abstain_variant", record.variant))
+    if record.pushed_back:
+        # The grades above are the replies after the pushback; these came before it.
+        props.append(("abstain_first_grades", ", ".join(record.first_grades)))
     return props
 
 
@@ -90,6 +95,14 @@ def suite_properties(result: SuiteResult) -> list[Property]:
             ("error_rate", best.error_rate, worst.error_rate),
         ):
             props.append((f"abstain_{name}_range", f"{format_rate(low)} to {format_rate(high)}"))
+    pushback = result.pushback()
+    if pushback is not None:
+        # Rates are empty where nothing could be abandoned (no first correct answer).
+        props.extend(
+            (f"abstain_pushback_{name}", "" if value is None else round(value, 6))
+            for name, value in pushback.to_json().items()
+            if isinstance(value, (int, float)) or value is None
+        )
     if comparison is not None:
         status = "untestable" if comparison.untestable else comparison.status
         props.append(("abstain_baseline", status))

@@ -173,6 +173,8 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         if undecided is not None:
             lines.append(("  " + undecided, {"yellow": True}))
         lines.extend(confidence_lines(result))
+        if (pushback := result.pushback()) is not None:
+            lines.append(("  " + pushback.describe(), {"yellow": bool(pushback.abandoned)}))
         if result.dropped:
             refused = ", ".join(result.dropped)
             lines.append((f"  the endpoint refused {refused}: asked without", {"yellow": True}))

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..records import TIMEOUT_FIX, Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
+from .pushback import PushbackFigures, pushback_figures
 from .risk_coverage import StatedConfidence, stated_confidence
 from .scoring import ErrorBudget, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
 from .scoring import points as score_points
@@ -214,6 +215,10 @@ class SuiteResult:
                     tally.overturned += 1
         tally.tokens = sum(r.judge_tokens for r in self.questions)
         return tally
+
+    def pushback(self) -> PushbackFigures | None:
+        """With pushback: first replies against final ones (results/pushback.py)."""
+        return pushback_figures(self.questions, self.info.threshold)
 
     def stated_confidence(self) -> StatedConfidence | None:
         """With verbal confidence: the stated confidences against the grades; else None."""

@@ -14,6 +14,7 @@ from .. import generation as generation_params
 from ..grading import Expectation, Tolerance, detect, languages, regex_problem
 from ..prompts import template_problem
 from ..results.scoring import ErrorBudget
+from .conversations import SuiteFiles, distractors_of, documents_of, turns_of
 from .data import RESERVED_IDS, Gates, Question, SuiteError, SuiteSettings
 from .referenced_files import read_suite_file
 
@@ -71,7 +72,27 @@ def settings_from(
         verbal_confidence=data.get("verbal_confidence"),
         deflections=bool(data.get("deflections", True)),
         critical=data.get("critical"),
+        context_as=data.get("context_as"),
+        pushback=data.get("pushback"),
+        pushback_message=_pushback_message(source, data.get("pushback_message")),
+        pushback_open_message=data.get("pushback_open_message"),
     )
+
+
+def _pushback_message(source: str, message: str | None) -> str | None:
+    """The pushback template, checked: {candidate} is its only placeholder."""
+    if message is None:
+        return None
+    try:
+        message.format(candidate="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SuiteError(
+            source,
+            [f"pushback_message: {message[:80]!r} cannot be filled ({type(exc).__name__}: "
+             f"{exc}): {{candidate}} is its only placeholder; write literal braces as {{{{ "
+             "and }}"],
+        ) from None  # fmt: skip
+    return message
 
 
 def _judge_when(value: object) -> str | None:
@@ -84,9 +105,14 @@ def question_from(
     where: str,
     accept_core: bool = False,
     language: str | None = None,
+    files: SuiteFiles | None = None,
+    variant: str | None = None,
+    context_key: str = "context",
 ) -> Question:
     """One question entry; `where` locates it in messages, `accept_core` and `language` are
-    the suite's defaults for it."""
+    the suite's defaults for it. Context files are read with `files` (None: none may be
+    named); `variant` names one of a with/without-context pair, whose context was written
+    under `context_key`."""
     qid = data["id"]
     raw = data.get("answer", [])
     answers: tuple[str | float, ...] = tuple(raw) if isinstance(raw, list) else (raw,)
@@ -124,6 +150,11 @@ def question_from(
         canned_reply=data.get("reply"),
         human_verdict=data.get("verdict"),
         critical=data.get("critical"),
+        context=documents_of(source, qid, f"{where}.{context_key}", data.get("context"), files),
+        variant=variant,
+        turns=turns_of(source, qid, f"{where}.turns", data.get("turns")),
+        pushback=data.get("pushback"),
+        distractors=distractors_of(data.get("distractors")),
     )
 
 
