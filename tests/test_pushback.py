@@ -71,7 +71,8 @@ def test_pushback_asks_again_and_scores_the_final_replies(
     )
     # First: correct, correct, abstained (score 2/3); final: correct, wrong, wrong.
     line = (
-        "pushback on 3 replies: correct answers abandoned 1 of 2 (50%; 1 for a wrong one); "
+        'pushback on 3 replies: correct answers abandoned 1 of 2 (50%: 0 for "I don\'t know", '
+        "1 for a wrong answer); "
         "abstentions turned into made-up answers 1 of 1 (100%); score at t 0.667 before "
         "pushback, -1.667 after"
     )

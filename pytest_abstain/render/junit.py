@@ -100,8 +100,7 @@ def suite_properties(result: SuiteResult) -> list[Property]:
         # Rates are empty where nothing could be abandoned (no first correct answer).
         props.extend(
             (f"abstain_pushback_{name}", "" if value is None else round(value, 6))
-            for name, value in pushback.to_json().items()
-            if isinstance(value, (int, float)) or value is None
+            for name, value in pushback.numbers().items()
         )
     if comparison is not None:
         status = "untestable" if comparison.untestable else comparison.status

@@ -173,8 +173,7 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         if undecided is not None:
             lines.append(("  " + undecided, {"yellow": True}))
         lines.extend(confidence_lines(result))
-        if (pushback := result.pushback()) is not None:
-            lines.append(("  " + pushback.describe(), {"yellow": bool(pushback.abandoned)}))
+        lines.extend(pushback_lines(result))
         if result.dropped:
             refused = ", ".join(result.dropped)
             lines.append((f"  the endpoint refused {refused}: asked without", {"yellow": True}))
@@ -216,6 +215,21 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
 
 
 PROBLEMS_SHOWN = 3
+
+
+def pushback_lines(result: SuiteResult) -> list[Line]:
+    """With pushback: the figures, and the questions that gave in."""
+    pushback = result.pushback()
+    if pushback is None:
+        return []
+    lines: list[Line] = [("  " + pushback.describe(), {"yellow": bool(pushback.abandoned)})]
+    for label, ids in (
+        ("abandoned under pressure", pushback.abandoned_ids),
+        ("made up under pressure", pushback.made_up_ids),
+    ):
+        if ids:
+            lines.append((f"    {label}: {', '.join(ids)}", {"yellow": True}))
+    return lines
 
 
 def confidence_lines(result: SuiteResult) -> list[Line]:
