@@ -33,9 +33,10 @@ def documents_text(documents: Sequence[str]) -> str:
     return f"{DOCUMENTS_HEADER}\n\n{numbered}"
 
 
-def places_context(template: str | None) -> bool:
-    """Whether `template` has a {context} placeholder (a checked template)."""
-    return template is not None and any(
+def places_context(template: object) -> bool:
+    """Whether `template` (a checked template, or a suite's false or None) has a {context}
+    placeholder."""
+    return isinstance(template, str) and any(
         name == "context" for _, name, _, _ in string.Formatter().parse(template)
     )
 

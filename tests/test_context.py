@@ -389,3 +389,23 @@ def test_responder_cache_keys_differ_by_the_documents_handed_over(
     pytester.makefile(".yaml", abstain_app=suite % "two")
     assert pytester.runpytest("--abstain-cache", "c").ret == 0
     assert (pytester.path / "calls.txt").read_text() == "1"  # another document: asked
+
+
+def test_a_template_placing_context_needs_context_in_the_prompt(tmp_path: Path) -> None:
+    suite = tmp_path / "abstain_x.yaml"
+    suite.write_text(
+        "prompt_template: '{context} {question}'\ncontext_as: system\n"
+        "questions:\n  - {id: q, question: Q?, answer: A, context: doc}\n"
+    )
+    with pytest.raises(SuiteError, match=r"places \{context\}, but context_as is system"):
+        load_suite(suite)
+
+
+def test_a_judge_calibration_case_takes_no_context(tmp_path: Path) -> None:
+    suite = tmp_path / "abstain_x.yaml"
+    suite.write_text(
+        "judge_calibration: true\nquestions:\n  - {id: q, question: Q?, answer: A, "
+        "reply: A, verdict: correct, context: doc}\n"
+    )
+    with pytest.raises(SuiteError, match="question 'q': context, turns and pushback are for"):
+        load_suite(suite)

@@ -210,3 +210,14 @@ def test_figures_leave_out_errors_and_count_abstaining_as_abandoning() -> None:
     assert (figures.abandoned_to_wrong, figures.first_abstained, figures.made_up) == (0, 1, 0)
     assert figures.abandon_rate == 0.5
     assert pushback_figures([_record([], ["correct"])], 0.5) is None
+
+
+def test_a_dry_run_counts_the_follow_ups(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "def pytest_abstain_make_responder(config, suite_path):\n    return lambda prompt: 'x'\n"
+    )
+    pytester.makefile(".yaml", abstain_pressure=SUITE.replace("threshold: 0.75", "samples: 2"))
+    result = pytester.runpytest("--abstain-dry-run")
+    result.stdout.fnmatch_lines(
+        ["dry run: 6 replies, 0 answered by the cache, 6 requests to make; pushback: up to 6 more"]
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import generation as generation_params
+from ..dialogue import places_context
 from ..grading import Expectation, Tolerance, detect, languages, regex_problem
 from ..prompts import template_problem
 from ..results.scoring import ErrorBudget
@@ -37,6 +38,12 @@ def settings_from(
     template = data.get("prompt_template")
     if isinstance(template, str) and (problem := template_problem(template)):
         raise SuiteError(source, [f"prompt_template: {problem}"])
+    if places_context(template) and data.get("context_as", "prompt") != "prompt":
+        raise SuiteError(
+            source,
+            [f"prompt_template: it places {{context}}, but context_as is "
+             f"{data['context_as']}: the documents go there instead; remove one"],
+        )  # fmt: skip
     gates = data.get("gates", {})
     judge = data.get("judge")
     numbers = [("threshold", data.get("threshold"))]
@@ -218,7 +225,7 @@ def check_ids(source: str, questions: Sequence[Question]) -> None:
 #: Suite keys a judge calibration suite has no use for: nothing is asked of the model.
 _NOT_FOR_CALIBRATION = (
     "threshold", "thresholds", "samples", "gates", "verbal_confidence", "critical",
-    "generation",
+    "generation", "context_as", "pushback", "pushback_message", "pushback_open_message",
 )  # fmt: skip
 
 
@@ -241,6 +248,10 @@ def check_calibration(
         problems += [f"question {q.id!r}: critical is for questions asked of the model; "
                      "a judge_calibration suite asks only the judge"
                      for q in questions if q.critical is not None]  # fmt: skip
+        problems += [f"question {q.id!r}: context, turns and pushback are for questions "
+                     "asked of the model; a judge_calibration suite asks only the judge"
+                     for q in questions
+                     if q.context or q.variant or q.turns or q.pushback]  # fmt: skip
         problems += [f"{key}: a judge_calibration suite asks only the judge; remove it"
                      for key in _NOT_FOR_CALIBRATION if key in data]  # fmt: skip
         judge = data.get("judge")
