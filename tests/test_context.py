@@ -409,3 +409,21 @@ def test_a_judge_calibration_case_takes_no_context(tmp_path: Path) -> None:
     )
     with pytest.raises(SuiteError, match="question 'q': context, turns and pushback are for"):
         load_suite(suite)
+
+
+def test_an_edited_document_is_an_edited_question_against_the_baseline(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        "def pytest_abstain_make_responder(config, suite_path):\n"
+        "    return lambda prompt: '30 days.' if '30' in prompt else \"I don't know.\"\n"
+    )
+    (pytester.path / "docs").mkdir()
+    doc = pytester.path / "docs" / "refunds.md"
+    doc.write_text("Refunds: within 30 days.\n")
+    pytester.makefile(".yaml", abstain_docs=PAIR_SUITE)
+    assert pytester.runpytest("--abstain-baseline", "b.json", "--abstain-update-baseline").ret == 0
+    doc.write_text("Refunds: within 30 days of paying.\n")
+    result = pytester.runpytest("--abstain-baseline", "b.json")
+    result.stdout.fnmatch_lines(["*edited since (not compared)*refund[[]with-context[]]*"])
+    assert "refund[without-context]" not in result.stdout.str().split("edited since")[1]
