@@ -427,3 +427,38 @@ def test_an_edited_document_is_an_edited_question_against_the_baseline(
     result = pytester.runpytest("--abstain-baseline", "b.json")
     result.stdout.fnmatch_lines(["*edited since (not compared)*refund[[]with-context[]]*"])
     assert "refund[without-context]" not in result.stdout.str().split("edited since")[1]
+
+
+def test_a_marker_takes_inline_context_and_turns_but_no_files_or_pairs() -> None:
+    from pytest_abstain.suite import question_from_marker
+
+    question = question_from_marker(
+        "test_x.py::test_q",
+        "test_q",
+        {
+            "question": "Q?",
+            "idk": True,
+            "context": ["one", "two"],
+            "turns": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+        },
+    )
+    assert question.context == ("one", "two")
+    assert question.turns == (("user", "hi"), ("assistant", "hello"))
+    with pytest.raises(SuiteError, match="context files are read relative to a suite file"):
+        question_from_marker("t", "q", {"question": "Q?", "idk": True, "context": {"file": "x"}})
+    with pytest.raises(SuiteError, match="a marker declares one"):
+        question_from_marker(
+            "t", "q", {"question": "Q?", "answer": "A", "contexts": {"with": "a", "without": []}}
+        )
+
+
+def test_a_duplicated_pair_names_the_entries_as_written(tmp_path: Path) -> None:
+    suite = tmp_path / "abstain_x.yaml"
+    entry = "  - {id: q, question: Q?, answer: A, contexts: {with: a, without: []}}\n"
+    suite.write_text("questions:\n" + entry + entry)
+    with pytest.raises(SuiteError) as raised:
+        load_suite(suite)
+    assert raised.value.problems == [
+        "duplicate question id 'q[with-context]': questions[0] and questions[1]",
+        "duplicate question id 'q[without-context]': questions[0] and questions[1]",
+    ]

@@ -205,11 +205,15 @@ def _number_problem(value: object) -> str | None:
     return None if finite else f"must be a finite number, not {value!r}"
 
 
-def check_ids(source: str, questions: Sequence[Question]) -> None:
-    """Every id is unique and none is a gate's reserved test id."""
+def check_ids(
+    source: str, questions: Sequence[Question], positions: Sequence[int] | None = None
+) -> None:
+    """Every id is unique and none is a gate's reserved test id; `positions` are the entries
+    the questions come from, where one entry makes several (a with/without-context pair)."""
     seen: dict[str, int] = {}
     problems = []
-    for index, question in enumerate(questions):
+    for position, question in enumerate(questions):
+        index = position if positions is None else positions[position]
         if question.id in RESERVED_IDS:
             problems.append(f"question id {question.id!r} (questions[{index}]) is reserved")
         if question.id in seen:

@@ -69,6 +69,7 @@ def load_suite(path: Path, label: str | None = None, root: Path | None = None) -
         for i, q in enumerate(document["questions"])
         for variant, context_key, entry in variants(q)
     ]
-    check_ids(source, questions)
+    entries = [i for i, q in enumerate(document["questions"]) for _ in variants(q)]
+    check_ids(source, questions, entries)
     check_calibration(source, settings.judge_calibration, questions, document)
     return Suite(path=path, settings=settings, questions=tuple(questions))
