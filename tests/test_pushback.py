@@ -179,6 +179,7 @@ def test_a_cached_run_replays_both_replies(
     assert len(openai_server.requests) == 6
     again = pytester.runpytest(*args, "--abstain-cache", "c")
     assert len(openai_server.requests) == 6
+    again.stdout.fnmatch_lines(["  cache: 6 of 6 replies replayed from the cache"])
     assert first.parseoutcomes() == again.parseoutcomes()
     # Another distractor is another follow-up: only those three are asked again.
     pytester.makefile(".yaml", abstain_pressure=SUITE.replace("[Lyon]", "[Marseille]"))

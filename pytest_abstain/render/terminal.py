@@ -100,7 +100,8 @@ def verdict_lines(result: SuiteResult) -> list[Line]:
 
 
 def _replayed(result: SuiteResult) -> str:
-    total = sum(len(record.grades) for record in result.questions)
+    # With pushback each sample is two requests, each cached on its own.
+    total = sum(len(record.grades) + len(record.first_grades) for record in result.questions)
     return f"{result.cached} of {total} replies replayed from the cache"
 
 
