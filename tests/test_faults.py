@@ -118,6 +118,10 @@ def test_each_failure_class_is_an_error_with_its_reason(
     assert sides["grade"] == "error" and sides["grades"] == ["error"]
     transient = "after 3 attempts" in message
     hexagon = [r for r in tiny.requests if "hexagon" in r["messages"][-1]["content"]]
+    if fault.kind == "hang":
+        result.stdout.fnmatch_lines(["*1 reply timed out: *--abstain-concurrency*"])
+    else:
+        assert "timed out:" not in result.stdout.str()
     if fault.status == 429 and fault.kind == "status":
         assert len(hexagon) > 3  # waited out for its time, not stopped by the count
     else:

@@ -116,8 +116,9 @@ def timeout_hint(concurrency: int, timeout: float | None) -> str:
 
 def timeout_line(replies: int) -> str:
     """The summary's line about replies lost to timeouts."""
+    replies_timed_out = "1 reply timed out" if replies == 1 else f"{replies} replies timed out"
     return (
-        f"{replies} replies timed out: the endpoint serves fewer requests at once than were "
+        f"{replies_timed_out}: the endpoint serves fewer requests at once than were "
         f"sent; {TIMEOUT_FIX}"
     )
 
