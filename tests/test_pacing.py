@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from openai_server import Budget, FakeOpenAI
+from openai_server import Budget, FakeOpenAI, Fault
 
 from pytest_abstain.asking.asker import Asker
 from pytest_abstain.asking.pacing import Pacer
@@ -73,6 +73,24 @@ def test_the_rate_limit_wait_bounds_the_waiting(server: FakeOpenAI) -> None:
     assert all(r.text is None for r in replies)
     assert all(r.error and "--abstain-rate-limit-wait" in r.error for r in replies)
     assert all(r.attempts > 1 for r in replies) and asker.fatal is None
+
+
+def test_a_retry_after_past_the_rate_limit_wait_fails_at_once(server: FakeOpenAI) -> None:
+    # A daily quota's Retry-After: waiting it out would hold the run for longer than the
+    # team allowed, so the request fails on the first answer, saying which option decides.
+    server.faults = {"France": Fault(status=429, retry_after=2.0)}
+    asker = Asker(1, RetryPolicy(retries=3, backoff=0.05), rate_limit_wait=1.0)
+    [reply] = ask_all(asker, server, 1)
+    assert reply.text is None and reply.error is not None
+    assert "--abstain-rate-limit-wait" in reply.error and reply.attempts == 1
+    assert len(server.requests) == 1
+
+
+def test_a_retry_after_within_the_rate_limit_wait_is_waited_out(server: FakeOpenAI) -> None:
+    server.faults = {"France": Fault(status=429, retry_after=0.2, times=1)}
+    asker = Asker(1, RetryPolicy(retries=0, backoff=0.05), rate_limit_wait=1.0)
+    [reply] = ask_all(asker, server, 1)
+    assert reply.text == "Paris." and reply.attempts == 2
 
 
 # -- the pacer: a known budget is never hit ----------------------------------------------

@@ -142,7 +142,9 @@ class Asker:
     ) -> None:
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy(retries=0, backoff=1.0)
-        self.limit = AdaptiveLimit(concurrency, backoff=self.retry.backoff)
+        self.limit = AdaptiveLimit(
+            concurrency, backoff=self.retry.backoff, longest_pause=rate_limit_wait
+        )
         self.pacer = pacer if pacer is not None and pacer.active else None
         self.rate_limit_wait = rate_limit_wait
         self._clock = clock
@@ -221,6 +223,7 @@ class Asker:
         attempts = 0
         retry = 0  # retries of failures other than rate limits: those count against a time
         limited_since: float | None = None
+        wait_left: float | None = None  # of the rate-limit wait, once rate-limited
         while True:
             reply = await self._attempt(responder, messages, response_format)
             attempts += 1
@@ -229,7 +232,8 @@ class Asker:
             if reply.rate_limited:
                 now = self._clock()
                 limited_since = now if limited_since is None else limited_since
-                if now - limited_since >= self.rate_limit_wait:
+                wait_left = self.rate_limit_wait - (now - limited_since)
+                if wait_left <= 0:
                     waited = f"still rate-limited after {now - limited_since:.0f}s of waiting"
                     reply = dataclasses.replace(
                         reply, error=f"{reply.error}; {waited} (--abstain-rate-limit-wait)"
@@ -239,7 +243,8 @@ class Asker:
                 break
             else:
                 retry += 1
-            if giving_up := self.retry.gives_up(reply.retry_after):
+            limited_wait = wait_left if reply.rate_limited else None
+            if giving_up := self.retry.gives_up(reply.retry_after, limited_wait):
                 reply = dataclasses.replace(reply, error=f"{reply.error}; {giving_up}")
                 break
             self.retries += 1
