@@ -106,6 +106,24 @@ def test_the_pacer_keeps_a_known_request_budget(server: FakeOpenAI) -> None:
     assert server.faults_served["429"] == 0 and asker.retries == 0
 
 
+def test_a_models_own_budget_paces_its_requests_only(server: FakeOpenAI) -> None:
+    # abstain_model_settings: [slow] rpm = 2. The other model's requests never wait on it.
+    own = Pacer(2, None, window=2.0)
+    asker = Asker(8, RetryPolicy(retries=0, backoff=0.05), model_pacers={"slow": own})
+    slow = OpenAIResponder("slow", server.base_url, "sk-1", timeout=10)
+    fast = OpenAIResponder("fast", server.base_url, "sk-1", timeout=10)
+    try:
+        futures = [asker.submit(("slow", i), slow, question(i)) for i in range(4)]
+        futures += [asker.submit(("fast", i), fast, question(i)) for i in range(4)]
+        replies = [f.result() for f in futures]
+    finally:
+        asker.close()
+    assert [r.text for r in replies] == ["Paris."] * 8
+    # The third and fourth of the slow model's requests waited for its window; a pacer
+    # that the fast model's requests went through too would have held back more.
+    assert own.waits == 2
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0

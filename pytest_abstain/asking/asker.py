@@ -14,7 +14,7 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +137,7 @@ class Asker:
         retry: RetryPolicy | None = None,
         *,
         pacer: Pacer | None = None,
+        model_pacers: Mapping[str, Pacer] | None = None,
         rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -146,6 +147,10 @@ class Asker:
             concurrency, backoff=self.retry.backoff, longest_pause=rate_limit_wait
         )
         self.pacer = pacer if pacer is not None and pacer.active else None
+        #: A model's own budgets, kept besides the run's (`pacer`): both must have room.
+        self.model_pacers = {
+            model: each for model, each in (model_pacers or {}).items() if each.active
+        }
         self.rate_limit_wait = rate_limit_wait
         self._clock = clock
         #: Requests that needed more than one attempt (`retries` counts the attempts).
@@ -284,10 +289,12 @@ class Asker:
     ) -> Reply:
         """One request, inside a slot of the adaptive limit and the pacer's budgets."""
         sent_in = await self.limit.acquire()
-        sent: Sent | None = None
-        if self.pacer is not None and not self.fatal:
+        admitted: list[tuple[Pacer, Sent]] = []
+        for pacer in self._pacers_of(responder):
+            if self.fatal:
+                break
             chars = sum(len(str(m.get("content") or "")) for m in messages)
-            sent = await self.pacer.admit(self.pacer.estimate(chars))
+            admitted.append((pacer, await pacer.admit(pacer.estimate(chars))))
         if self.fatal:
             # The run is stopping: nothing more goes out, and the future ends cancelled.
             await self.limit.release(sent_in, succeeded=False, rate_limited=False, retry_after=None)
@@ -298,8 +305,8 @@ class Asker:
         except Exception as exc:  # a responder bug must not lose the rest of the run
             reply = Reply.failed(f"{type(exc).__name__}: {exc}", request_failed=True)
         finally:
-            if sent is not None and self.pacer is not None:
-                self.pacer.settle(sent, reply.prompt_tokens, reply.completion_tokens)
+            for pacer, sent in admitted:
+                pacer.settle(sent, reply.prompt_tokens, reply.completion_tokens)
             await self.limit.release(
                 sent_in,
                 succeeded=reply.text is not None,
@@ -308,6 +315,11 @@ class Asker:
                 timed_out=reply.timed_out,
             )
         return reply
+
+    def _pacers_of(self, responder: Responder) -> list[Pacer]:
+        """The budgets a request of `responder` must fit: the run's, and its model's own."""
+        own = self.model_pacers.get(getattr(responder, "model", None) or "")
+        return [pacer for pacer in (self.pacer, own) if pacer is not None]
 
     def _finished(self, reply: Reply) -> None:
         """Count the reply; stop the run when nothing works and everything fails alike."""
