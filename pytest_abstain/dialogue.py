@@ -127,4 +127,5 @@ def with_first_replies(
         cached=first.cached + final.cached,
         retries=first.retries + final.retries,
         retried=first.retried + final.retried,
+        timed_out=first.timed_out + final.timed_out,
     )

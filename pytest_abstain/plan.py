@@ -385,6 +385,7 @@ def record_of(
         served_models=[reply.served_model for reply in replies],
         fingerprints=[reply.fingerprint for reply in replies],
         dropped=sorted({name for reply in replies for name in reply.dropped}),
+        timed_out=sum(1 for reply in replies if reply.timed_out and reply.text is None),
         variant=question.variant,
         context_sha=plan.context_sha,
         turns=len(question.turns),

@@ -305,6 +305,9 @@ class QuestionRecord:
     fingerprints: list[str | None] = field(default_factory=list)
     #: Parameters the endpoint refused for any of its replies, dropped and asked without.
     dropped: list[str] = field(default_factory=list)
+    #: Replies lost to a timeout (after their retries): a sign the endpoint serves fewer
+    #: requests at once than were sent.
+    timed_out: int = 0
     #: Of a with/without-context pair: "with-context" or "without-context" (else None).
     variant: str | None = None
     #: sha256 of the documents and earlier turns before the question (None: neither).

@@ -23,6 +23,7 @@ from .wording import (
     judge_line,
     orphan_lines,
     served_note,
+    served_warning,
     stated_line,
     undecided_line,
     wrong_sample,
@@ -118,6 +119,10 @@ def _quiet_line(result: SuiteResult) -> Line:
     if result.cached:
         # Even -q says so: a replayed reply is not the app's answer today.
         verdict += f" ({_replayed(result)})"
+    if served := served_warning(result):
+        # Even -q says so: these scores are another model's.
+        verdict += f" ({served})"
+        markup = markup or {"yellow": True, "bold": True}
     text = (
         f"{info.key}{ran}: score {format_rate(metrics.score)}, error rate "
         f"{format_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"

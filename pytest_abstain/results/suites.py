@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..records import TIMEOUT_FIX, Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
+from ..records import Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
 from .pushback import PushbackFigures, pushback_figures
 from .risk_coverage import StatedConfidence, stated_confidence
 from .scoring import ErrorBudget, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
@@ -188,7 +188,7 @@ class SuiteResult:
     @property
     def timed_out(self) -> int:
         """Replies lost to a timeout: the endpoint is slower than the run asks of it."""
-        return sum(1 for r in self.questions for e in r.errors if e and TIMEOUT_FIX in e)
+        return sum(r.timed_out for r in self.questions)
 
     @property
     def tokens(self) -> tuple[int, int]:
