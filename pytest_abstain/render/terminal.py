@@ -113,7 +113,9 @@ def _quiet_line(result: SuiteResult) -> Line:
     if result.comparison is not None and result.comparison.untestable:
         verdict += " (baseline comparison untestable: too few questions)"
     if result.undecided:
-        verdict += f" ({sum(result.undecided.values())} replies undecided by the rules)"
+        undecided = sum(result.undecided.values())
+        replies = "1 reply" if undecided == 1 else f"{undecided} replies"
+        verdict += f" ({replies} undecided by the rules)"
     markup = {"red": True} if result.verdict == "failed" else {}
     ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
     if result.cached:
