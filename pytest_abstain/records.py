@@ -22,7 +22,14 @@ _SEVERITY: tuple[Grade, ...] = ("error", "wrong", "abstained", "correct")
 #: One chat message: {"role": ..., "content": ...}.
 Message = dict[str, str]
 #: The metrics a baseline comparison tests.
-Metric = Literal["score", "error_rate"]
+Metric = Literal["score", "error_rate", "answerable_abstention"]
+#: How each compared metric is named in messages; over-refusal is the abstention rate on the
+#: questions that have an answer (idk questions are left out: abstaining is right there).
+METRIC_NAMES: dict[Metric, str] = {
+    "score": "score",
+    "error_rate": "error rate",
+    "answerable_abstention": "abstention on answerable",
+}
 
 
 #: What a reply lost to timeouts says to change (in its error, and read back for the summary).
@@ -402,7 +409,7 @@ class MetricComparison:
     @property
     def label(self) -> str:
         """'score', or 'tag geo: error rate'."""
-        name = "score" if self.metric == "score" else "error rate"
+        name = METRIC_NAMES[self.metric]
         return name if self.scope == "suite" else f"{self.scope}: {name}"
 
     def describe(self) -> str:

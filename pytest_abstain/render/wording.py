@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..grading import parse_reply
 from ..records import (
+    METRIC_NAMES,
     Interval,
     OrphanEntry,
     QuestionChange,
@@ -103,7 +104,7 @@ def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Li
     for m in comparison.metrics:
         if m.scope != "suite" and not (m.regressed or m.improved or verbosity > 0):
             continue
-        name = ("score" if m.metric == "score" else "error rate").ljust(10)
+        name = METRIC_NAMES[m.metric].ljust(10)
         scope = "" if m.scope == "suite" else f"{m.scope} "
         verdict, markup = "", {}
         if m.regressed:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from fractions import Fraction
+from statistics import NormalDist
 
 from ..records import (
     Counts,
@@ -22,21 +24,16 @@ from ..records import (
 from ..shown import format_number
 from .baseline import Baseline, BaselineSuite, shared_keys
 from .orphans import renamed_from, unclaimed
+from .permutation import Stratum, pooled_test, smallest_p
 from .scoring import penalty, points
-from .stats import (
-    detectable_drop,
-    holm_rejections,
-    mean,
-    mean_interval,
-    min_attainable_p,
-    sign_flip_p_value,
-)
+from .stats import POWER, holm_rejections, mean, mean_interval
 from .suites import SuiteResult
 
 #: Below this share of questions in common, a baseline describes a different suite.
 MIN_OVERLAP = 0.5
 #: Questions listed per kind of change in messages; the JSON report has all of them.
 CHANGES_SHOWN = 10
+_Z = NormalDist()
 
 
 def _score(counts: Counts, threshold: float) -> float:
@@ -47,10 +44,40 @@ def _error_rate(counts: Counts, threshold: float) -> float:
     return counts.wrong / counts.graded
 
 
+def _abstention(counts: Counts, threshold: float) -> float:
+    return counts.abstained / counts.graded
+
+
 _VALUES: dict[Metric, Callable[[Counts, float], float]] = {
     "score": _score,
     "error_rate": _error_rate,
+    "answerable_abstention": _abstention,
 }
+#: The metrics where a higher value is worse.
+_HIGHER_IS_WORSE: frozenset[Metric] = frozenset({"error_rate", "answerable_abstention"})
+
+
+def _sample_values(metric: Metric, threshold: float) -> tuple[tuple[int, int, int], int]:
+    """Integer values of a correct, wrong and abstained sample for the pooled test, and the
+    scale they carry: a score's -t/(1-t) is a fraction (t = 0.7: -7/3, so values 3, -7, 0)."""
+    if metric == "score":
+        cost = Fraction(penalty(threshold)).limit_denominator(10_000)
+        return (cost.denominator, -cost.numerator, 0), cost.denominator
+    if metric == "error_rate":
+        return (0, 1, 0), 1
+    return (0, 0, 1), 1
+
+
+def _stratum(before: Counts, after: Counts, values: tuple[int, int, int]) -> Stratum:
+    def tally(counts: Counts) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for value, count in zip(
+            values, (counts.correct, counts.wrong, counts.abstained), strict=True
+        ):
+            out[value] = out.get(value, 0) + count
+        return out
+
+    return Stratum(tally(before), tally(after))
 
 
 def _change(
@@ -78,14 +105,22 @@ def _metric(
     value = _VALUES[metric]
     before = [value(b, threshold) for b, _ in pairs]
     after = [value(a, threshold) for _, a in pairs]
-    # Oriented so that negative is worse, as the one-sided test expects.
-    sign = 1.0 if metric == "score" else -1.0
-    diffs = [sign * (a - b) for b, a in zip(before, after, strict=True)]
-    # The null hypothesis is "the drop is within the tolerance": shifting the differences by
-    # it tests exactly that, so drops inside the tolerance fail at most alpha of the time.
-    p_value, exact = sign_flip_p_value([d + tolerance for d in diffs])
-    p_better, _ = sign_flip_p_value([tolerance - d for d in diffs])
-    most = 1 - mean(before) if metric == "error_rate" else mean(before) + penalty(threshold)
+    values, scale = _sample_values(metric, threshold)
+    # The null hypothesis is "the drop is within the tolerance": the threshold of each tail is
+    # moved by the tolerance (summed over questions), so drops inside it fail at most alpha of
+    # the time (exactly so at tolerance 0; near enough beyond, as the spread barely moves).
+    test = pooled_test(
+        [_stratum(b, a, values) for b, a in pairs], shift=tolerance * len(pairs) * scale
+    )
+    worse, better = (
+        (test.upper, test.lower) if metric in _HIGHER_IS_WORSE else (test.lower, test.upper)
+    )
+    drop = mean(before) - mean(after)
+    if metric in _HIGHER_IS_WORSE:
+        drop = -drop
+    most = 1 - mean(before) if metric in _HIGHER_IS_WORSE else mean(before) + penalty(threshold)
+    spread = test.spread / scale / len(pairs)
+    detectable = (_Z.inv_cdf(1 - alpha) + _Z.inv_cdf(POWER)) * spread if spread > 0 else None
     return MetricComparison(
         metric=metric,
         scope=scope,
@@ -95,11 +130,11 @@ def _metric(
         baseline_interval=mean_interval(before),
         now_interval=mean_interval(after),
         delta_interval=mean_interval([a - b for b, a in zip(before, after, strict=True)]),
-        p_value=p_value,
-        p_better=p_better,
-        exact=exact,
-        drop=-mean(diffs),
-        detectable=_possible(detectable_drop(diffs, alpha), most),
+        p_value=worse,
+        p_better=better,
+        exact=test.exact,
+        drop=drop,
+        detectable=_possible(detectable, most),
     )
 
 
@@ -197,9 +232,9 @@ def compare_suite(
             comparison.changes.append(change)
 
     cost = penalty(info.threshold)
-    scopes: list[tuple[str, list[tuple[Counts, Counts]]]] = [("suite", list(pairs.values()))]
+    scopes: list[tuple[str, list[str]]] = [("suite", list(pairs))]
     for tag in sorted({t for r in result.questions for t in r.tags}):
-        tagged = [pairs[q] for q in pairs if tag in now[q].tags]
+        tagged = [q for q in pairs if tag in now[q].tags]
         if len(tagged) >= tag_min_questions:
             scopes.append((f"tag {tag}", tagged))
         else:
@@ -214,18 +249,26 @@ def compare_suite(
             comparison.message = "no question has graded replies on both sides"
         return comparison
 
-    family_size = 2 * len(scopes)
+    tested: list[tuple[str, Metric, list[tuple[Counts, Counts]]]] = []
+    for scope, ids in scopes:
+        scope_pairs = [pairs[q] for q in ids]
+        tested += [(scope, "score", scope_pairs), (scope, "error_rate", scope_pairs)]
+        # Over-refusal: abstaining where there is an answer, tested like the error rate.
+        answerable = [pairs[q] for q in ids if not now[q].idk]
+        if answerable:
+            tested.append((scope, "answerable_abstention", answerable))
+    family_size = len(tested)
     alpha = info.significance
     # The tolerance is in error-rate points; a reply turning from correct to wrong moves the
     # score by 1 + t/(1-t) as much, so the score's tolerance is scaled to match.
     tolerances: dict[Metric, float] = {
         "error_rate": info.tolerance,
+        "answerable_abstention": info.tolerance,
         "score": info.tolerance * (1 + cost),
     }
     metrics = [
         _metric(metric, scope, scope_pairs, info.threshold, alpha / family_size, tolerances[metric])
-        for scope, scope_pairs in scopes
-        for metric in ("score", "error_rate")
+        for scope, metric, scope_pairs in tested
     ]
     rejected = holm_rejections([m.p_value for m in metrics], alpha)
     comparison.metrics = [
@@ -236,7 +279,8 @@ def compare_suite(
         )
         for m, reject in zip(metrics, rejected, strict=True)
     ]
-    if min_attainable_p(len(pairs)) > alpha / family_size:
+    samples = [(before.graded, after.graded) for before, after in pairs.values()]
+    if smallest_p(samples) > alpha / family_size:
         comparison.untestable = True
         # No change can be significant, so no drop is "detectable": no figure is shown.
         comparison.metrics = [replace(m, detectable=None) for m in comparison.metrics]
