@@ -492,7 +492,9 @@ class SuiteComparison:
         """The command that accepts this comparison's changes, when it has a file to name."""
         if self.baseline_file is None:
             return None
-        return f"pytest ... --abstain-baseline {self.baseline_file} --abstain-update-baseline"
+        # A new pool: mixing the accepted results with the old model's would compare the next
+        # pull requests with neither.
+        return f"pytest ... --abstain-baseline {self.baseline_file} --abstain-baseline-restart"
 
     def changed(self, kind: str) -> list[QuestionChange]:
         return [c for c in self.changes if c.kind == kind]

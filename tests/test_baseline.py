@@ -136,7 +136,7 @@ def test_injected_hallucinations_fail_with_the_questions_named(
             '"I don\'t know." → "It is definitely 1901."',
             "  gate FAILED: regressed against the baseline: score, error rate (above)",
             "    if the change is intended, accept it: "
-            "pytest ... --abstain-baseline baseline.json --abstain-update-baseline",
+            "pytest ... --abstain-baseline baseline.json --abstain-baseline-restart",
         ]
     )
     # The failure and the summary in short lines (pytest's own header names long tmp paths).
