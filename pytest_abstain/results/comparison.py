@@ -8,6 +8,7 @@ procedure, so a suite's false-alarm rate stays at the chosen level however many 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from fractions import Fraction
@@ -24,7 +25,7 @@ from ..records import (
 from ..shown import format_number
 from .baseline import Baseline, BaselineSuite, shared_keys
 from .orphans import renamed_from, unclaimed
-from .permutation import Stratum, pooled_test, smallest_p
+from .permutation import EXACT_BUDGET, Stratum, pooled_test, smallest_p, stratum
 from .scoring import penalty, points
 from .stats import POWER, holm_rejections, mean, mean_interval
 from .suites import SuiteResult
@@ -34,6 +35,8 @@ MIN_OVERLAP = 0.5
 #: Questions listed per kind of change in messages; the JSON report has all of them.
 CHANGES_SHOWN = 10
 _Z = NormalDist()
+#: Multiply-adds the exact tests of one suite's comparison may spend together (about 40 ms).
+COMPARISON_BUDGET = 600_000
 
 
 def _score(counts: Counts, threshold: float) -> float:
@@ -68,6 +71,8 @@ def _sample_values(metric: Metric, threshold: float) -> tuple[tuple[int, int, in
     return (0, 0, 1), 1
 
 
+# Questions share counts (and each is tested in its suite and its tags): built once each.
+@functools.lru_cache(maxsize=8192)
 def _stratum(before: Counts, after: Counts, values: tuple[int, int, int]) -> Stratum:
     def tally(counts: Counts) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -77,7 +82,7 @@ def _stratum(before: Counts, after: Counts, values: tuple[int, int, int]) -> Str
             out[value] = out.get(value, 0) + count
         return out
 
-    return Stratum(tally(before), tally(after))
+    return stratum(tally(before), tally(after))
 
 
 def _change(
@@ -101,7 +106,9 @@ def _metric(
     threshold: float,
     alpha: float,
     tolerance: float,
-) -> MetricComparison:
+    budget: int,
+) -> tuple[MetricComparison, int]:
+    """The metric compared, and the multiply-adds its exact test spent of `budget`."""
     value = _VALUES[metric]
     before = [value(b, threshold) for b, _ in pairs]
     after = [value(a, threshold) for _, a in pairs]
@@ -110,7 +117,7 @@ def _metric(
     # moved by the tolerance (summed over questions), so drops inside it fail at most alpha of
     # the time (exactly so at tolerance 0; near enough beyond, as the spread barely moves).
     test = pooled_test(
-        [_stratum(b, a, values) for b, a in pairs], shift=tolerance * len(pairs) * scale
+        [_stratum(b, a, values) for b, a in pairs], tolerance * len(pairs) * scale, budget
     )
     worse, better = (
         (test.upper, test.lower) if metric in _HIGHER_IS_WORSE else (test.lower, test.upper)
@@ -121,7 +128,7 @@ def _metric(
     most = 1 - mean(before) if metric in _HIGHER_IS_WORSE else mean(before) + penalty(threshold)
     spread = test.spread / scale / len(pairs)
     detectable = (_Z.inv_cdf(1 - alpha) + _Z.inv_cdf(POWER)) * spread if spread > 0 else None
-    return MetricComparison(
+    compared = MetricComparison(
         metric=metric,
         scope=scope,
         questions=len(pairs),
@@ -136,6 +143,7 @@ def _metric(
         drop=drop,
         detectable=_possible(detectable, most),
     )
+    return compared, test.cost
 
 
 def _possible(detectable: float | None, most: float) -> float | None:
@@ -232,9 +240,8 @@ def compare_suite(
             comparison.changes.append(change)
 
     cost = penalty(info.threshold)
-    scopes: list[tuple[str, list[str]]] = [("suite", list(pairs))]
-    for tag in sorted({t for r in result.questions for t in r.tags}):
-        tagged = [q for q in pairs if tag in now[q].tags]
+    scopes = [("suite", list(pairs))]
+    for tag, tagged in _by_tag(result, pairs).items():
         if len(tagged) >= tag_min_questions:
             scopes.append((f"tag {tag}", tagged))
         else:
@@ -249,14 +256,7 @@ def compare_suite(
             comparison.message = "no question has graded replies on both sides"
         return comparison
 
-    tested: list[tuple[str, Metric, list[tuple[Counts, Counts]]]] = []
-    for scope, ids in scopes:
-        scope_pairs = [pairs[q] for q in ids]
-        tested += [(scope, "score", scope_pairs), (scope, "error_rate", scope_pairs)]
-        # Over-refusal: abstaining where there is an answer, tested like the error rate.
-        answerable = [pairs[q] for q in ids if not now[q].idk]
-        if answerable:
-            tested.append((scope, "answerable_abstention", answerable))
+    tested = _tested(scopes, pairs, now)
     family_size = len(tested)
     alpha = info.significance
     # The tolerance is in error-rate points; a reply turning from correct to wrong moves the
@@ -266,10 +266,17 @@ def compare_suite(
         "answerable_abstention": info.tolerance,
         "score": info.tolerance * (1 + cost),
     }
-    metrics = [
-        _metric(metric, scope, scope_pairs, info.threshold, alpha / family_size, tolerances[metric])
-        for scope, metric, scope_pairs in tested
-    ]
+    metrics = []
+    # The exact convolution is spent on the suite first, then on the tags in order, until the
+    # comparison's budget is used (many large tags are approximated, as they can be).
+    budget = COMPARISON_BUDGET
+    for scope, metric, scope_pairs in tested:
+        compared_metric, spent = _metric(
+            metric, scope, scope_pairs, info.threshold, alpha / family_size, tolerances[metric],
+            min(budget, EXACT_BUDGET),
+        )  # fmt: skip
+        budget -= spent
+        metrics.append(compared_metric)
     rejected = holm_rejections([m.p_value for m in metrics], alpha)
     comparison.metrics = [
         replace(
@@ -289,6 +296,33 @@ def compare_suite(
             f"significant at {format_number(alpha)}; add questions or samples"
         )
     return comparison
+
+
+def _by_tag(result: SuiteResult, pairs: dict[str, tuple[Counts, Counts]]) -> dict[str, list[str]]:
+    """The paired questions of each tag of the suite, tags sorted (one pass, for many tags)."""
+    by_tag: dict[str, list[str]] = {t: [] for r in result.questions for t in sorted(r.tags)}
+    for record in result.questions:
+        if record.id in pairs:
+            for tag in dict.fromkeys(record.tags):
+                by_tag[tag].append(record.id)
+    return dict(sorted(by_tag.items()))
+
+
+def _tested(
+    scopes: Sequence[tuple[str, Sequence[str]]],
+    pairs: dict[str, tuple[Counts, Counts]],
+    now: dict[str, QuestionRecord],
+) -> list[tuple[str, Metric, list[tuple[Counts, Counts]]]]:
+    """(scope, metric, paired counts) of every test of the family, the suite's first."""
+    tested: list[tuple[str, Metric, list[tuple[Counts, Counts]]]] = []
+    for scope, ids in scopes:
+        scope_pairs = [pairs[q] for q in ids]
+        tested += [(scope, "score", scope_pairs), (scope, "error_rate", scope_pairs)]
+        # Over-refusal: abstaining where there is an answer, tested like the error rate.
+        answerable = [pairs[q] for q in ids if not now[q].idk]
+        if answerable:
+            tested.append((scope, "answerable_abstention", answerable))
+    return tested
 
 
 def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:
