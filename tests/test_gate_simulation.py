@@ -12,7 +12,9 @@ from gate_simulation import gate_rates
 
 
 def test_gate_rarely_fires_on_noise_and_catches_ten_more_points_of_hallucination() -> None:
-    rates = gate_rates(questions=200, samples=3, runs=100)
+    # 200 runs: the pooled test's rate here is about 3% (the benchmark's 600 runs), and at
+    # 100 runs this seed drew 6 alarms, the Monte-Carlo noise of a 3% rate (+-3.4 points).
+    rates = gate_rates(questions=200, samples=3, runs=200)
     assert rates.false_alarms <= 0.05, rates
     assert rates.power >= 0.90, rates
 

@@ -8,7 +8,6 @@ procedure, so a suite's false-alarm rate stays at the chosen level however many 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from fractions import Fraction
@@ -71,18 +70,34 @@ def _sample_values(metric: Metric, threshold: float) -> tuple[tuple[int, int, in
     return (0, 0, 1), 1
 
 
-# Questions share counts (and each is tested in its suite and its tags): built once each.
-@functools.lru_cache(maxsize=8192)
-def _stratum(before: Counts, after: Counts, values: tuple[int, int, int]) -> Stratum:
-    def tally(counts: Counts) -> dict[int, int]:
-        out: dict[int, int] = {}
-        for value, count in zip(
-            values, (counts.correct, counts.wrong, counts.abstained), strict=True
-        ):
-            out[value] = out.get(value, 0) + count
-        return out
+#: One paired question for one metric: its baseline value, its value now, its stratum.
+_Row = tuple[float, float, Stratum]
 
-    return stratum(tally(before), tally(after))
+
+def _rows(
+    metric: Metric, pairs: dict[str, tuple[Counts, Counts]], threshold: float
+) -> dict[str, _Row]:
+    """Each paired question's row for `metric`, built once for the suite and all its tags."""
+    value = _VALUES[metric]
+    values, _ = _sample_values(metric, threshold)
+    # Questions share counts: each stratum is built once (a suite of 10,000 has a few dozen).
+    built: dict[tuple[int, ...], Stratum] = {}
+    rows = {}
+    for qid, (before, after) in pairs.items():
+        key = (before.correct, before.wrong, before.abstained, after.correct, after.wrong,
+               after.abstained)  # fmt: skip
+        found = built.get(key)
+        if found is None:
+            found = built[key] = stratum(_tally(before, values), _tally(after, values))
+        rows[qid] = (value(before, threshold), value(after, threshold), found)
+    return rows
+
+
+def _tally(counts: Counts, values: tuple[int, int, int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for value, count in zip(values, (counts.correct, counts.wrong, counts.abstained), strict=True):
+        out[value] = out.get(value, 0) + count
+    return out
 
 
 def _change(
@@ -102,23 +117,20 @@ def _change(
 def _metric(
     metric: Metric,
     scope: str,
-    pairs: Sequence[tuple[Counts, Counts]],
+    rows: Sequence[_Row],
     threshold: float,
     alpha: float,
     tolerance: float,
     budget: int,
 ) -> tuple[MetricComparison, int]:
     """The metric compared, and the multiply-adds its exact test spent of `budget`."""
-    value = _VALUES[metric]
-    before = [value(b, threshold) for b, _ in pairs]
-    after = [value(a, threshold) for _, a in pairs]
-    values, scale = _sample_values(metric, threshold)
+    before = [row[0] for row in rows]
+    after = [row[1] for row in rows]
+    _, scale = _sample_values(metric, threshold)
     # The null hypothesis is "the drop is within the tolerance": the threshold of each tail is
     # moved by the tolerance (summed over questions), so drops inside it fail at most alpha of
     # the time (exactly so at tolerance 0; near enough beyond, as the spread barely moves).
-    test = pooled_test(
-        [_stratum(b, a, values) for b, a in pairs], tolerance * len(pairs) * scale, budget
-    )
+    test = pooled_test([row[2] for row in rows], tolerance * len(rows) * scale, budget)
     worse, better = (
         (test.upper, test.lower) if metric in _HIGHER_IS_WORSE else (test.lower, test.upper)
     )
@@ -126,12 +138,12 @@ def _metric(
     if metric in _HIGHER_IS_WORSE:
         drop = -drop
     most = 1 - mean(before) if metric in _HIGHER_IS_WORSE else mean(before) + penalty(threshold)
-    spread = test.spread / scale / len(pairs)
+    spread = test.spread / scale / len(rows)
     detectable = (_Z.inv_cdf(1 - alpha) + _Z.inv_cdf(POWER)) * spread if spread > 0 else None
     compared = MetricComparison(
         metric=metric,
         scope=scope,
-        questions=len(pairs),
+        questions=len(rows),
         baseline=mean(before),
         now=mean(after),
         baseline_interval=mean_interval(before),
@@ -235,9 +247,10 @@ def compare_suite(
             comparison.unpaired.append(qid)  # an errored question is not evidence either way
             continue
         pairs[qid] = (before, after)
-        change = _change(qid, before, after, (base.questions[qid].reply, now[qid].short_reply))
+        change = _change(qid, before, after, (base.questions[qid].reply, None))
         if change is not None:
-            comparison.changes.append(change)
+            # The reply is looked up only for a question that changed (a suite of 10,000).
+            comparison.changes.append(replace(change, after_reply=now[qid].short_reply))
 
     cost = penalty(info.threshold)
     scopes = [("suite", list(pairs))]
@@ -256,7 +269,7 @@ def compare_suite(
             comparison.message = "no question has graded replies on both sides"
         return comparison
 
-    tested = _tested(scopes, pairs, now)
+    tested = _tested(scopes, now)
     family_size = len(tested)
     alpha = info.significance
     # The tolerance is in error-rate points; a reply turning from correct to wrong moves the
@@ -270,10 +283,11 @@ def compare_suite(
     # The exact convolution is spent on the suite first, then on the tags in order, until the
     # comparison's budget is used (many large tags are approximated, as they can be).
     budget = COMPARISON_BUDGET
-    for scope, metric, scope_pairs in tested:
+    rows = {metric: _rows(metric, pairs, info.threshold) for metric in _VALUES}
+    for scope, metric, ids in tested:
         compared_metric, spent = _metric(
-            metric, scope, scope_pairs, info.threshold, alpha / family_size, tolerances[metric],
-            min(budget, EXACT_BUDGET),
+            metric, scope, [rows[metric][q] for q in ids], info.threshold, alpha / family_size,
+            tolerances[metric], min(budget, EXACT_BUDGET),
         )  # fmt: skip
         budget -= spent
         metrics.append(compared_metric)
@@ -309,17 +323,14 @@ def _by_tag(result: SuiteResult, pairs: dict[str, tuple[Counts, Counts]]) -> dic
 
 
 def _tested(
-    scopes: Sequence[tuple[str, Sequence[str]]],
-    pairs: dict[str, tuple[Counts, Counts]],
-    now: dict[str, QuestionRecord],
-) -> list[tuple[str, Metric, list[tuple[Counts, Counts]]]]:
-    """(scope, metric, paired counts) of every test of the family, the suite's first."""
-    tested: list[tuple[str, Metric, list[tuple[Counts, Counts]]]] = []
+    scopes: Sequence[tuple[str, Sequence[str]]], now: dict[str, QuestionRecord]
+) -> list[tuple[str, Metric, Sequence[str]]]:
+    """(scope, metric, paired questions) of every test of the family, the suite's first."""
+    tested: list[tuple[str, Metric, Sequence[str]]] = []
     for scope, ids in scopes:
-        scope_pairs = [pairs[q] for q in ids]
-        tested += [(scope, "score", scope_pairs), (scope, "error_rate", scope_pairs)]
+        tested += [(scope, "score", ids), (scope, "error_rate", ids)]
         # Over-refusal: abstaining where there is an answer, tested like the error rate.
-        answerable = [pairs[q] for q in ids if not now[q].idk]
+        answerable = [q for q in ids if not now[q].idk]
         if answerable:
             tested.append((scope, "answerable_abstention", answerable))
     return tested
