@@ -29,7 +29,7 @@ from typing import Any
 import jsonschema
 
 from ..files import write_atomic
-from ..records import Counts, SuiteInfo
+from ..records import Counts, Grade, SuiteInfo
 from ..schema import load_schema, plugin_version
 from .scoring import compute_metrics, counts_json, metrics_json
 from .suites import SuiteResult
@@ -348,7 +348,7 @@ def pooled(previous: BaselineSuite, new: BaselineSuite, result: SuiteResult) -> 
         if kept_or_none is None or kept_or_none.sha256 not in (None, fresh.sha256):
             questions[qid] = fresh  # new, or edited: another question, a new pool
             continue
-        thinned = _thinned(qid, kept_or_none.counts, max(0, cap - fresh.counts.graded))
+        thinned = _thinned(qid, kept_or_none, max(0, cap - fresh.counts.graded))
         questions[qid] = replace(
             fresh,
             counts=thinned + fresh.counts,
@@ -364,20 +364,23 @@ def pooled(previous: BaselineSuite, new: BaselineSuite, result: SuiteResult) -> 
     )
 
 
-def _thinned(qid: str, counts: Counts, keep: int) -> Counts:
-    """`keep` of the samples of `counts`, a uniformly random subset (all when fewer).
+def _thinned(qid: str, kept: BaselineQuestion, keep: int) -> Counts:
+    """`keep` of the samples of the pool `kept`, a uniformly random subset (all when fewer).
 
-    Seeded by the question and its counts, so the same update writes the same file."""
+    Seeded by the question, its pool and its number of runs, so the same update writes the
+    same file, and each recording draws afresh (the counts alone could repeat for ever)."""
+    counts = kept.counts
     if counts.graded <= keep:
         return counts
-    seed = hashlib.sha256(
-        f"{qid}|{counts.correct}|{counts.wrong}|{counts.abstained}|{keep}".encode()
-    )
-    rng = random.Random(seed.digest())
-    samples = (
-        ["correct"] * counts.correct + ["wrong"] * counts.wrong + ["abstained"] * counts.abstained
-    )
-    return Counts.of(rng.sample(samples, keep))  # type: ignore[arg-type]
+    state = f"{qid}|{counts.correct}|{counts.wrong}|{counts.abstained}|{kept.runs}|{keep}"
+    rng = random.Random(hashlib.sha256(state.encode()).digest())
+    grades: list[Grade] = ["correct", "wrong", "abstained"]
+    samples = [
+        g
+        for g, n in zip(grades, (counts.correct, counts.wrong, counts.abstained), strict=True)
+        for _ in range(n)
+    ]
+    return Counts.of(rng.sample(samples, keep))
 
 
 def baseline_json(baseline: Baseline) -> dict[str, Any]:
