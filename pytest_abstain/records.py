@@ -477,6 +477,9 @@ class SuiteComparison:
     #: Another baseline entry that no suite claims holds most of these questions: this
     #: suite's file was probably renamed or moved from it.
     renamed_from: str | None = None
+    #: How the baseline entry was made: runs recorded into its pool, and since when.
+    recordings: int = 1
+    pooled_since: str | None = None
 
     @property
     def regressions(self) -> list[str]:

@@ -172,6 +172,13 @@ def test_recording_pools_end_to_end_and_restart_starts_afresh(
     fact = json.loads((pytester.path / "baseline.json").read_text())["suites"]["abstain_facts.yaml"]
     assert fact["recordings"] == 2 and fact["questions"]["fact-0"]["runs"] == 2
     assert fact["questions"]["fact-0"]["correct"] == 2
+    compared = run(pytester, server, "--abstain-report", "report.json")
+    assert compared.ret == 0
+    compared.stdout.fnmatch_lines(
+        ["  vs baseline: 32 paired questions (baseline pooled from 2 recordings since 2*)"]
+    )
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert report["suites"][0]["baseline"]["baseline_pool"]["recordings"] == 2
     server.replies = {**honest_replies(), "Fact question 0?": "It is 1900."}
     assert run(pytester, server, "--abstain-baseline-restart").ret == 0
     fact = json.loads((pytester.path / "baseline.json").read_text())["suites"]["abstain_facts.yaml"]

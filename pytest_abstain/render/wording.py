@@ -91,6 +91,9 @@ def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Li
         return [(line, markup) for line in wrapped(text, "  ", "    ")]
     paired = comparison.metrics[0].questions if comparison.metrics else 0
     head = f"  vs baseline: {paired} paired questions"
+    if comparison.recordings > 1:
+        since = f" since {comparison.pooled_since}" if comparison.pooled_since else ""
+        head += f" (baseline pooled from {comparison.recordings} recordings{since})"
     if comparison.not_run:
         head += f"; {len(comparison.not_run)} not run this time"
     lines: list[Line] = [(head, {"bold": True})]

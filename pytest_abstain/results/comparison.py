@@ -239,6 +239,7 @@ def compare_suite(
         )
         return comparison
     comparison.notes = _notes(result, base)
+    comparison.recordings, comparison.pooled_since = base.recordings, base.pooled_since
 
     pairs: dict[str, tuple[Counts, Counts]] = {}
     for qid in common:
