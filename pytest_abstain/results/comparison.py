@@ -1,9 +1,11 @@
 """A suite's results against its baseline, question by question (pure; no pytest).
 
-A regression is declared only when the drop exceeds the tolerance *and* the paired
-sign-flip test (stats.py) finds it significant. The suite's tests (score and error rate,
-for the suite and for each tag with enough questions) form one family, corrected with Holm's
-procedure, so a suite's false-alarm rate stays at the chosen level however many tags it has.
+A regression is declared only when the drop exceeds the tolerance *and* the pooled
+permutation test (permutation.py: this run's samples against the baseline's pool, question by
+question) finds it significant. The suite's tests (score, error rate and abstention on
+answerable questions, for the suite and for each tag with enough questions) form one family,
+corrected with Holm's procedure, so a suite's false-alarm rate stays at the chosen level
+however many tags it has.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def _question(stratum: Stratum) -> _Question | None:
     sums: dict[int, int] = {}
     values = sorted(pool)
 
-    def spread(index: int, left: int, total: int, ways: int) -> None:
+    def choose(index: int, left: int, total: int, ways: int) -> None:
         if index == len(values) - 1:
             if left <= pool[values[index]]:
                 key = total + left * values[index]
@@ -100,9 +100,9 @@ def _question(stratum: Stratum) -> _Question | None:
             return
         for taken in range(min(left, pool[values[index]]) + 1):
             step_ways = ways * math.comb(pool[values[index]], taken)
-            spread(index + 1, left - taken, total + taken * values[index], step_ways)
+            choose(index + 1, left - taken, total + taken * values[index], step_ways)
 
-    spread(0, now, 0, 1)
+    choose(0, now, 0, 1)
     centre = sum(v * k for v, k in pool.items()) / size
     pool_variance = sum(k * (v - centre) ** 2 for v, k in pool.items()) / size
     return _Question(
