@@ -75,6 +75,9 @@ class _Question:
     observed: int
     mean: float  # of the current sum, under no change
     variance: float
+    low: int  # the smallest and largest current sum, and the gcd of the steps between sums
+    high: int
+    stride: int
 
 
 # Questions repeat (most pools are one of a few compositions): each is worked out once.
@@ -112,6 +115,9 @@ def _question(stratum: Stratum) -> _Question | None:
         observed=sum(v * k for v, k in current),
         mean=now * centre,
         variance=now * (size - now) / (size - 1) * pool_variance,
+        low=min(sums),
+        high=max(sums),
+        stride=reduce(math.gcd, (s - min(sums) for s in sums)),
     )
 
 
@@ -125,34 +131,27 @@ def pooled_test(
     if not questions:
         return PooledTest(1.0, 1.0, True, 0.0)
     # A common unit for the weights, so every question's steps are whole multiples of it.
-    denominators = reduce(math.lcm, (q.weight.denominator for q in questions))
+    denominators = reduce(math.lcm, {q.weight.denominator for q in questions})
     scaled = [q.weight.numerator * (denominators // q.weight.denominator) for q in questions]
-    unit_count = reduce(math.gcd, scaled)
+    unit_count = reduce(math.gcd, set(scaled))
     weights = [s // unit_count for s in scaled]
-    lows = [min(q.sums) for q in questions]
     # Positions on the lattice, from each question's lowest sum, with common factors removed.
-    step = reduce(
-        math.gcd,
-        (w * (s - low) for q, w, low in zip(questions, weights, lows, strict=True) for s in q.sums),
-    )
+    step = reduce(math.gcd, {w * q.stride for q, w in zip(questions, weights, strict=True)})
     unit = Fraction(unit_count, denominators) * step  # value units per lattice step
-    observed = sum(
-        w * (q.observed - low) // step for q, w, low in zip(questions, weights, lows, strict=True)
-    )
+    observed = mean = variance = 0.0
+    spans = []
+    for q, w in zip(questions, weights, strict=True):
+        observed += w * (q.observed - q.low) // step
+        mean += w * (q.mean - q.low) / step
+        variance += (w / step) ** 2 * q.variance
+        spans.append(w * (q.high - q.low) // step)
     shifted = shift / float(unit)
-    mean = sum(
-        w * (q.mean - low) / step for q, w, low in zip(questions, weights, lows, strict=True)
-    )
-    variance = sum((w / step) ** 2 * q.variance for q, w in zip(questions, weights, strict=True))
     spread = math.sqrt(variance) * float(unit)
-    spans = [
-        w * (max(q.sums) - low) // step for q, w, low in zip(questions, weights, lows, strict=True)
-    ]
     cost = _cost(spans, [len(q.sums) for q in questions])
     if cost <= budget:
         kernels = [
-            [(w * (s - low) // step, ways / q.ways) for s, ways in sorted(q.sums.items())]
-            for q, w, low in zip(questions, weights, lows, strict=True)
+            [(w * (s - q.low) // step, ways / q.ways) for s, ways in sorted(q.sums.items())]
+            for q, w in zip(questions, weights, strict=True)
         ]
         totals = _convolved(kernels)
         at_most = math.floor(observed + shifted + _SLACK)
