@@ -147,6 +147,34 @@ MUTATIONS: tuple[Mutation, ...] = (
         harm="each tag is one more chance of a false alarm: big suites fail on noise",
     ),
     Mutation(
+        name="over-refusal-untested",
+        file="pytest_abstain/results/comparison.py",
+        find='            tested.append((scope, "answerable_abstention", answerable))',
+        replace="            pass",
+        tests=(
+            "tests/test_pooled_test.py::test_a_model_that_starts_refusing_is_caught_as_over_refusal",
+        ),
+        harm="a model that starts refusing every question is only scored lower, never a regression",
+    ),
+    Mutation(
+        name="baseline-pool-uncapped",
+        file="pytest_abstain/results/baseline.py",
+        find="    cap = POOL_RUNS * new.samples",
+        replace="    cap = 10**9",
+        tests=("tests/test_baseline_pool.py::test_the_pool_is_capped_and_an_old_model_ages_out",),
+        harm="an old model never ages out of the baseline: a year-old run still sets the bar",
+    ),
+    Mutation(
+        name="pooled-test-sign-flips-means",
+        file="pytest_abstain/results/permutation.py",
+        find="        weight=Fraction(size, base * now),",
+        replace="        weight=Fraction(1, now),",
+        tests=(
+            "tests/test_pooled_test.py::test_the_pooled_test_is_the_enumeration_exactly_ties_included",
+        ),
+        harm="questions with unequal pools are weighed wrongly: the p-value is not the one stated",
+    ),
+    Mutation(
         name="penalty-off-by-one",
         file="pytest_abstain/results/scoring.py",
         find="return threshold / (1.0 - threshold)",

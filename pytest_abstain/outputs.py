@@ -36,6 +36,8 @@ class BaselineUse:
     baseline: Baseline | None = None
     update: bool = False
     allow_errors: bool = False
+    #: Start each suite's pool afresh from this run instead of pooling it.
+    restart: bool = False
 
 
 def checked_baseline(paths: OutputPaths, update: bool) -> Baseline | None:
@@ -272,7 +274,9 @@ class Outputs:
                 {"red": True},
             )
         try:
-            update = update_baseline(path, list(results), [orphan.key for orphan in gone])
+            update = update_baseline(
+                path, list(results), [orphan.key for orphan in gone], restart=use.restart
+            )
         except BaselineError as exc:
             return (f"baseline NOT updated: {exc}", {"red": True})
         except OSError as exc:

@@ -22,7 +22,14 @@ _SEVERITY: tuple[Grade, ...] = ("error", "wrong", "abstained", "correct")
 #: One chat message: {"role": ..., "content": ...}.
 Message = dict[str, str]
 #: The metrics a baseline comparison tests.
-Metric = Literal["score", "error_rate"]
+Metric = Literal["score", "error_rate", "answerable_abstention"]
+#: How each compared metric is named in messages; over-refusal is the abstention rate on the
+#: questions that have an answer (idk questions are left out: abstaining is right there).
+METRIC_NAMES: dict[Metric, str] = {
+    "score": "score",
+    "error_rate": "error rate",
+    "answerable_abstention": "abstention on answerable",
+}
 
 
 #: What a reply lost to timeouts says to change (in its error, and read back for the summary).
@@ -424,7 +431,7 @@ class MetricComparison:
     @property
     def label(self) -> str:
         """'score', or 'tag geo: error rate'."""
-        name = "score" if self.metric == "score" else "error rate"
+        name = METRIC_NAMES[self.metric]
         return name if self.scope == "suite" else f"{self.scope}: {name}"
 
     def describe(self) -> str:
@@ -492,6 +499,9 @@ class SuiteComparison:
     #: Another baseline entry that no suite claims holds most of these questions: this
     #: suite's file was probably renamed or moved from it.
     renamed_from: str | None = None
+    #: How the baseline entry was made: runs recorded into its pool, and since when.
+    recordings: int = 1
+    pooled_since: str | None = None
 
     @property
     def regressions(self) -> list[str]:
@@ -507,7 +517,9 @@ class SuiteComparison:
         """The command that accepts this comparison's changes, when it has a file to name."""
         if self.baseline_file is None:
             return None
-        return f"pytest ... --abstain-baseline {self.baseline_file} --abstain-update-baseline"
+        # A new pool: mixing the accepted results with the old model's would compare the next
+        # pull requests with neither.
+        return f"pytest ... --abstain-baseline {self.baseline_file} --abstain-baseline-restart"
 
     def changed(self, kind: str) -> list[QuestionChange]:
         return [c for c in self.changes if c.kind == kind]

@@ -2,17 +2,21 @@
 
 Each run draws per-question honesty profiles (chances of a correct, wrong and abstained reply),
 then samples a baseline run and a current run and asks the real `compare_suite` for a verdict.
+`policy_false_alarms` follows 40 pull requests with no real change while the baseline is
+recorded by the real `updated` under a recording policy.
 The full simulation, and the table quoted in the README, is `python benchmarks/baseline_gate.py
 --table`; the test suite runs a reduced variant (tests/test_gate_simulation.py).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
+from typing import Literal
 
 from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
-from pytest_abstain.results.baseline import BaselineQuestion, BaselineSuite
+from pytest_abstain.results.baseline import Baseline, BaselineQuestion, BaselineSuite, updated
 from pytest_abstain.results.comparison import compare_suite
 from pytest_abstain.results.suites import SuiteResult
 
@@ -94,6 +98,17 @@ class GateRates:
     power: float
 
 
+def pooled_baseline(
+    rng: random.Random, profiles: list[Profile], samples: int, runs: int, tags: int = 0
+) -> BaselineSuite:
+    """The suite's entry after `runs` recordings of the same model, pooled by `updated`."""
+    baseline: Baseline | None = None
+    for _ in range(runs):
+        baseline = updated(baseline, [run_of(rng, profiles, samples, tags)]).baseline
+    assert baseline is not None
+    return baseline.suites[INFO.key]
+
+
 def gate_rates(
     questions: int,
     samples: int,
@@ -101,17 +116,82 @@ def gate_rates(
     seed: int = 2025,
     extra_error: float = 0.10,
     tags: int = 0,
+    baseline_runs: int = 0,
 ) -> GateRates:
     """Share of runs the gate fails with no change, and with `extra_error` more hallucination;
     with `tags`, the questions are spread over that many tags, each gated (20 questions or
-    more), so the gate makes 2 x (1 + tags) tests per comparison."""
+    more), so the gate makes 3 x (1 + tags) tests per comparison. `baseline_runs`: the baseline
+    pools that many recorded runs (0: one run, as a hand-made entry)."""
     rng = random.Random(seed)
     alarms = caught = 0
     for _ in range(runs):
         profiles = draw_profiles(rng, questions)
-        base = as_baseline(run_of(rng, profiles, samples, tags))
+        base = (
+            pooled_baseline(rng, profiles, samples, baseline_runs, tags)
+            if baseline_runs
+            else as_baseline(run_of(rng, profiles, samples, tags))
+        )
         same = run_of(rng, profiles, samples, tags)
         worse = run_of(rng, hallucinate_more(profiles, extra_error), samples, tags)
         alarms += bool(compare_suite(same, base, tag_min_questions=20).regressions)
         caught += bool(compare_suite(worse, base, tag_min_questions=20).regressions)
     return GateRates(alarms / runs, caught / runs)
+
+
+#: How a team records its baseline while pull requests come and go (the main branch runs once
+#: after each merge). The last two are the habits the pooled baseline replaces: re-recording
+#: from a run that looked better, or that the gate called significantly better.
+Policy = Literal[
+    "every main run", "every 5th main run", "never", "when better", "when significantly better"
+]
+POLICIES: tuple[Policy, ...] = (
+    "every main run", "every 5th main run", "never", "when better", "when significantly better"
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PolicyRates:
+    #: Share of pull requests failed with no real change, overall and over the later half.
+    false_alarms: float
+    later: float
+    #: 95% Monte-Carlo interval of `false_alarms` (sequences of pull requests as the units).
+    low: float
+    high: float
+
+
+def policy_false_alarms(
+    policy: Policy,
+    questions: int,
+    samples: int,
+    sequences: int,
+    pull_requests: int = 40,
+    seed: int = 2025,
+) -> PolicyRates:
+    """Follow `sequences` histories of `pull_requests` pull requests, none changing the model,
+    each compared with the baseline as `policy` has recorded it so far."""
+    rng = random.Random(seed)
+    shares, later = [], []
+    for _ in range(sequences):
+        profiles = draw_profiles(rng, questions)
+        baseline = updated(None, [run_of(rng, profiles, samples)]).baseline
+        alarms = []
+        for number in range(pull_requests):
+            entry = baseline.suites[INFO.key]
+            pull_request = run_of(rng, profiles, samples)
+            comparison = compare_suite(pull_request, entry, tag_min_questions=20)
+            alarms.append(bool(comparison.regressions))
+            score = comparison.metrics[0]
+            looked_better = {
+                "when better": score.now > score.baseline,
+                "when significantly better": score.improved,
+            }
+            if looked_better.get(policy, False):
+                baseline = updated(baseline, [pull_request], restart=True).baseline
+            elif policy == "every main run" or (policy == "every 5th main run" and number % 5 == 4):
+                baseline = updated(baseline, [run_of(rng, profiles, samples)]).baseline
+        shares.append(sum(alarms) / pull_requests)
+        later.append(sum(alarms[pull_requests // 2 :]) / (pull_requests - pull_requests // 2))
+    centre = sum(shares) / sequences
+    spread = math.sqrt(sum((s - centre) ** 2 for s in shares) / max(1, sequences - 1) / sequences)
+    low, high = max(0.0, centre - 1.96 * spread), min(1.0, centre + 1.96 * spread)
+    return PolicyRates(centre, sum(later) / sequences, low, high)

@@ -402,7 +402,7 @@ def test_a_valid_hand_made_baseline_reads(tmp_path: Path) -> None:
     [
         (baseline_with()[:-20], "not valid JSON (line 1, column"),
         ('{"version": 1, <<<<<<< HEAD', "not valid JSON"),
-        ('{"version": 2, "suites": {}}', "version 2 is not supported"),
+        ('{"version": 3, "suites": {}}', "version 3 is not supported"),
         ('{"version": "1", "suites": {}}', "version '1' is not supported"),
         ('{"suites": {}}', "has no 'version'"),
         ("[1, 2]", "the top level is an array, not a JSON object"),

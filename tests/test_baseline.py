@@ -83,11 +83,14 @@ def test_no_change_passes_and_the_baseline_is_written_sorted_and_valid(
     fact_sha = fact.pop("sha256")
     assert len(fact_sha) == 64
     assert fact == {
-        "correct": 3, "wrong": 0, "abstained": 0, "tags": ["geo"], "reply": "It is answer3."
+        "correct": 3, "wrong": 0, "abstained": 0, "tags": ["geo"], "reply": "It is answer3.",
+        "runs": 1,
     }  # fmt: skip
     unknown = suite["questions"]["unknown-0"]
     assert unknown.pop("sha256") != fact_sha
-    assert unknown == {"correct": 0, "wrong": 0, "abstained": 3, "reply": "I don't know."}
+    assert unknown == {
+        "correct": 0, "wrong": 0, "abstained": 3, "reply": "I don't know.", "runs": 1
+    }  # fmt: skip
     made = suite["produced_by"]
     assert made["responder"] == "m" and made["endpoint"].startswith("http://127.0.0.1:")
     assert len(made["prompt_template_sha256"]) == 64 and made["system_prompt_sha256"] is None
@@ -133,7 +136,7 @@ def test_injected_hallucinations_fail_with_the_questions_named(
             '"I don\'t know." → "It is definitely 1901."',
             "  gate FAILED: regressed against the baseline: score, error rate (above)",
             "    if the change is intended, accept it: "
-            "pytest ... --abstain-baseline baseline.json --abstain-update-baseline",
+            "pytest ... --abstain-baseline baseline.json --abstain-baseline-restart",
         ]
     )
     # The failure and the summary in short lines (pytest's own header names long tmp paths).
@@ -154,7 +157,11 @@ def test_injected_hallucinations_fail_with_the_questions_named(
         "I don't know.",
         "It is definitely 1900.",
     )
-    assert all(m["regressed"] for m in comparison["metrics"] if m["scope"] == "suite")
+    suite_wide = {
+        m["metric"]: m["regressed"] for m in comparison["metrics"] if m["scope"] == "suite"
+    }
+    # Hallucinating on the unknowable questions: no more refusals where there is an answer.
+    assert suite_wide == {"score": True, "error_rate": True, "answerable_abstention": False}
     assert {m["scope"] for m in comparison["metrics"]} == {"suite", "tag geo", "tag sci"}
 
 

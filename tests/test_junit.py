@@ -332,7 +332,7 @@ def test_a_regression_message_states_each_reason_once_and_how_to_accept_it() -> 
     assert '    q10: correct 1/1 → abstained 1/1: "Paris." → "I don\'t know."' in lines
     assert lines[-1] == (
         "  if the change is intended, accept it: "
-        "pytest ... --abstain-baseline honesty/baseline.json --abstain-update-baseline"
+        "pytest ... --abstain-baseline honesty/baseline.json --abstain-baseline-restart"
     )
     assert "wrong answers" not in message  # the changes name them already
     assert max(map(len, lines)) <= 120

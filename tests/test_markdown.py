@@ -71,7 +71,7 @@ def test_markdown_summary_with_baseline_deltas_changes_and_step_summary_append(
     assert "**Gate failed:**" in lines
     assert (
         "If the change is intended, accept it: "
-        "`pytest ... --abstain-baseline b.json --abstain-update-baseline`"
+        "`pytest ... --abstain-baseline b.json --abstain-baseline-restart`"
     ) in lines
     # One changed question a row, with the reply the baseline kept and this run's.
     assert "| q0 | newly wrong | correct 1/1 → wrong 1/1 | Paris. | Lyon. |" in lines

@@ -236,7 +236,9 @@ class AbstainResults:
             lambda results, report: self.config.hook.pytest_abstain_results(
                 config=self.config, results=results, report=report
             ),
-            BaselineUse(self.baseline, s.update_baseline, s.baseline_allow_errors),
+            BaselineUse(
+                self.baseline, s.update_baseline, s.baseline_allow_errors, s.baseline_restart
+            ),
         )
 
     def _report_stopped(self) -> None:

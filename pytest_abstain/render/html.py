@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..records import GRADES, MetricComparison
+from ..records import GRADES, METRIC_NAMES, MetricComparison
 from ..results.suites import SuiteResult, leaderboard
 from ..results.sweep import Sweep
 from ..results.verdict import Verdict
@@ -231,8 +231,14 @@ def _suite_section(result: SuiteResult) -> str:
     if comparison is not None and comparison.status == "compared":
         for mc in comparison.metrics:
             if mc.scope == "suite":
-                deltas["score" if mc.metric == "score" else "error rate"] = _delta(mc)
-    shown = zip(names, values, strict=True)
+                deltas[METRIC_NAMES[mc.metric]] = _delta(mc)
+    shown = list(zip(names, values, strict=True))
+    if comparison is not None and comparison.status == "compared":
+        shown += [
+            (METRIC_NAMES[mc.metric], mc.now)
+            for mc in comparison.metrics
+            if mc.scope == "suite" and mc.metric == "answerable_abstention"
+        ]
     body = [(f"<b>{name}</b>", format_rate(v), deltas.get(name, "")) for name, v in shown]
     extra = f"<p>LLM {_e(judge_line(result))}.</p>" if info.judge_when is not None else ""
     served = served_warning(result)

@@ -225,6 +225,10 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
         "notes": comparison.notes,
         "tags_not_gated": comparison.tags_not_gated,
         "renamed_from": comparison.renamed_from,
+        "baseline_pool": {
+            "recordings": comparison.recordings,
+            "since": comparison.pooled_since,
+        },
         "accept_command": comparison.accept_command if comparison.regressions else None,
     }
 

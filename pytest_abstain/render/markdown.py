@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from ..records import OrphanEntry, SuiteComparison, shortened
+from ..records import METRIC_NAMES, OrphanEntry, SuiteComparison, shortened
 from ..results.scoring import Metrics, penalty
 from ..results.suites import SuiteResult, leaderboard
 from ..results.sweep import Sweep
@@ -57,7 +57,7 @@ def _metrics_rows(result: SuiteResult) -> list[str]:
         for mc in comparison.metrics:
             if mc.scope != "suite":
                 continue
-            name = "score" if mc.metric == "score" else "error rate"
+            name = METRIC_NAMES[mc.metric]
             flag = " ❌" if mc.regressed else (" ✅" if mc.improved else "")
             if not flag and abs(mc.delta) > 1e-9:
                 flag = ", not significant"
@@ -71,9 +71,21 @@ def _metrics_rows(result: SuiteResult) -> list[str]:
         ("abstention", format_rate(m.abstention_rate)),
         ("accuracy when answering", format_rate(m.accuracy_given_attempted)),
     ]
+    rows += [(name, format_rate(now)) for name, now in _answerable_rows(comparison)]
     lines = ["| metric | now | against the baseline |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {_cell(deltas.get(name, ''))} |" for name, value in rows]
     return lines
+
+
+def _answerable_rows(comparison: SuiteComparison | None) -> list[tuple[str, float]]:
+    """The over-refusal row, shown once it was compared with a baseline."""
+    if comparison is None or comparison.status != "compared":
+        return []
+    return [
+        (METRIC_NAMES[mc.metric], mc.now)
+        for mc in comparison.metrics
+        if mc.scope == "suite" and mc.metric == "answerable_abstention"
+    ]
 
 
 def _suite(result: SuiteResult) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..grading import parse_reply
 from ..records import (
+    METRIC_NAMES,
     Interval,
     OrphanEntry,
     QuestionChange,
@@ -90,6 +91,9 @@ def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Li
         return [(line, markup) for line in wrapped(text, "  ", "    ")]
     paired = comparison.metrics[0].questions if comparison.metrics else 0
     head = f"  vs baseline: {paired} paired questions"
+    if comparison.recordings > 1:
+        since = f" since {comparison.pooled_since}" if comparison.pooled_since else ""
+        head += f" (baseline pooled from {comparison.recordings} recordings{since})"
     if comparison.not_run:
         head += f"; {len(comparison.not_run)} not run this time"
     lines: list[Line] = [(head, {"bold": True})]
@@ -103,7 +107,7 @@ def comparison_lines(comparison: SuiteComparison, verbosity: int = 0) -> list[Li
     for m in comparison.metrics:
         if m.scope != "suite" and not (m.regressed or m.improved or verbosity > 0):
             continue
-        name = ("score" if m.metric == "score" else "error rate").ljust(10)
+        name = METRIC_NAMES[m.metric].ljust(10)
         scope = "" if m.scope == "suite" else f"{m.scope} "
         verdict, markup = "", {}
         if m.regressed:

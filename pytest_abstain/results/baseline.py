@@ -1,4 +1,12 @@
-"""The baseline file: per-question grade counts of a reference run (pure; no pytest).
+"""The baseline file: per-question grade counts pooled over recorded runs (pure; no pytest).
+
+Each recording (a run with --abstain-update-baseline) adds its samples to every question's
+pool, so the baseline grows more precise with time instead of being one run, lucky or not.
+The pool is capped at `POOL_RUNS` runs' worth of samples: past the cap, a random subset of the
+older samples is dropped, so an old model ages out (a quarter of its weight per recording at
+the default) and the samples kept are still real draws, as the pooled test assumes. A
+question whose text or answer changed starts a new pool; so does a suite whose setup (prompt,
+model, judge, t, ...) changed, or one recorded with --abstain-baseline-restart.
 
 Keys are sorted and questions keyed by id, so the file's diff in a pull request shows
 exactly which questions changed.
@@ -7,11 +15,13 @@ exactly which questions changed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import random
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,12 +29,30 @@ from typing import Any
 import jsonschema
 
 from ..files import write_atomic
-from ..records import Counts, SuiteInfo
+from ..records import Counts, Grade, SuiteInfo
 from ..schema import load_schema, plugin_version
 from .scoring import compute_metrics, counts_json, metrics_json
 from .suites import SuiteResult
 
-BASELINE_VERSION = 1
+BASELINE_VERSION = 2
+#: Versions this pytest-abstain reads: a version 1 file is one run (a pool of one).
+READ_VERSIONS = (1, 2)
+#: A question's pool keeps at most this many runs' worth of samples (of the run recording).
+POOL_RUNS = 4
+#: What produced a suite's runs: when one of these differs, the old pool describes another
+#: setup and the recording starts a new one (a key missing on either side is unknown, no change).
+SETUP_KEYS = (
+    "responder",
+    "endpoint",
+    "prompt_template_sha256",
+    "system_prompt_sha256",
+    "judge",
+    "judge_when",
+    "judge_prompt_sha256",
+    "verbal_confidence",
+    "served_models",
+    "generation",
+)
 
 
 class BaselineError(Exception):
@@ -39,6 +67,8 @@ class BaselineQuestion:
     sha256: str | None = None
     #: The reply that decided its grade, shortened (None in baselines made before 0.2).
     reply: str | None = None
+    #: How many recorded runs the counts pool (1 in version 1 files).
+    runs: int = 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +81,9 @@ class BaselineSuite:
     #: The suite's file (or test module) when the entry was made, as pytest names it; None
     #: in older baselines, whose keys are the path (with the model and t).
     path: str | None = None
+    #: Runs recorded into the pool since it started, and the date it started (None: unknown).
+    recordings: int = 1
+    pooled_since: str | None = None
 
     def source(self, key: str) -> str:
         """Where the suite lived: its path, or for an older entry its key without the model
@@ -127,14 +160,15 @@ def read_baseline(path: Path, shown: str | None = None) -> Baseline | None:
             f"baseline {path}: the top level is {kind}, not a JSON object; is it a "
             f"pytest-abstain baseline? {_RECREATE}"
         )
-    if data.get("version") != BASELINE_VERSION:
+    if data.get("version") not in READ_VERSIONS:
         found = (
             "has no 'version'"
             if "version" not in data
             else f"version {_clip(repr(data['version']))} is not supported"
         )
         raise BaselineError(
-            f"baseline {path}: {found} (this pytest-abstain reads version {BASELINE_VERSION}); "
+            f"baseline {path}: {found} (this pytest-abstain reads versions "
+            f"{', '.join(map(str, READ_VERSIONS))}); "
             f"{_RECREATE}"
         )
     error = jsonschema.exceptions.best_match(
@@ -171,6 +205,7 @@ def _suite_from(raw: Mapping[str, Any]) -> BaselineSuite:
             tags=tuple(q.get("tags", ())),
             sha256=q.get("sha256"),
             reply=q.get("reply"),
+            runs=q.get("runs", 1),
         )
         for qid, q in raw["questions"].items()
     }
@@ -181,6 +216,8 @@ def _suite_from(raw: Mapping[str, Any]) -> BaselineSuite:
         produced_by=dict(raw["produced_by"]),
         questions=questions,
         path=raw.get("path"),
+        recordings=raw.get("recordings", 1),
+        pooled_since=raw.get("pooled_since", raw["produced_by"].get("date")),
     )
 
 
@@ -195,10 +232,12 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
             questions[record.id] = BaselineQuestion(
                 graded, tuple(record.tags), record.content_sha, record.short_reply
             )
+    today = datetime.now(timezone.utc).date().isoformat()
     return BaselineSuite(
         name=info.name,
         threshold=info.threshold,
         samples=info.samples,
+        pooled_since=today,
         produced_by={
             "responder": info.responder,
             "endpoint": info.endpoint,
@@ -212,7 +251,7 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
             "served_models": sorted(result.served.models),
             "generation": info.generation,
             "plugin_version": plugin_version(),
-            "date": datetime.now(timezone.utc).date().isoformat(),
+            "date": today,
         },
         questions=questions,
         path=info.source,
@@ -245,15 +284,19 @@ class Update:
 
 
 def updated(
-    old: Baseline | None, results: Iterable[SuiteResult], orphans: Iterable[str] = ()
+    old: Baseline | None,
+    results: Iterable[SuiteResult],
+    orphans: Iterable[str] = (),
+    restart: bool = False,
 ) -> Update:
-    """`old` with the suites that ran replaced, and the `orphans` (entries of suites
-    removed or renamed) dropped; the other suites' entries are kept.
+    """`old` with this run recorded into the suites that ran, and the `orphans` (entries of
+    suites removed or renamed) dropped; the other suites' entries are kept.
 
-    When only part of a suite ran (-k, -x), the questions that did not run keep their old
-    counts, provided the old entry was made the same way (t, samples); a full run replaces the
-    suite's entry, so questions deleted from the suite leave the baseline too. An entry found
-    under the suite's path moves to its baseline key (its name, or baseline_key).
+    A recording pools each question's samples with its old ones (see the module's docstring);
+    `restart` starts every suite that ran afresh from this run, as accepting an intended change
+    does. Questions deleted from the suite leave its entry; questions that did not run (-k, -x)
+    or got no graded reply keep their pool. An entry found under the suite's path moves to its
+    baseline key (its name, or baseline_key).
     """
     results = list(results)
     shared = shared_keys(results)
@@ -264,14 +307,11 @@ def updated(
     for result in results:
         new = suite_baseline(result)
         found = old.entry_of(result.info) if old else None
-        previous = None if found is None else found[1]
-        same_way = previous is not None and (previous.threshold, previous.samples) == (
-            new.threshold,
-            new.samples,
-        )
-        if previous is not None and result.partial and same_way:
-            kept = {q: v for q, v in previous.questions.items() if q not in new.questions}
-            new.questions.update(kept)
+        previous = None if found is None or restart else found[1]
+        if previous is not None and not same_setup(previous, new):
+            previous = None
+        if previous is not None:
+            new = pooled(previous, new, result)
         key = result.info.baseline_id
         if found is not None and found[0] != key:
             suites.pop(found[0], None)
@@ -286,6 +326,63 @@ def updated(
     return Update(baseline, dropped, tuple(rekeyed))
 
 
+def same_setup(previous: BaselineSuite, new: BaselineSuite) -> bool:
+    """Whether `new` was produced the way `previous` was, so their samples can be pooled."""
+    if abs(previous.threshold - new.threshold) > 1e-12:
+        return False
+    made, now = previous.produced_by, new.produced_by
+    return all(made[key] == now[key] for key in SETUP_KEYS if key in made and key in now)
+
+
+def pooled(previous: BaselineSuite, new: BaselineSuite, result: SuiteResult) -> BaselineSuite:
+    """`new` (this run's entry) with each question's old pool added, capped."""
+    cap = POOL_RUNS * new.samples
+    questions: dict[str, BaselineQuestion] = {}
+    ran = {record.id for record in result.questions}
+    for qid, kept in previous.questions.items():
+        # Not run (-k), or no graded reply this time: not measured, so the pool stands.
+        if qid not in new.questions and (result.partial or qid in ran):
+            questions[qid] = kept
+    for qid, fresh in new.questions.items():
+        kept_or_none = previous.questions.get(qid)
+        if kept_or_none is None or kept_or_none.sha256 not in (None, fresh.sha256):
+            questions[qid] = fresh  # new, or edited: another question, a new pool
+            continue
+        thinned = _thinned(qid, kept_or_none, max(0, cap - fresh.counts.graded))
+        questions[qid] = replace(
+            fresh,
+            counts=thinned + fresh.counts,
+            runs=kept_or_none.runs + 1,
+            # The reply that decided the grade: this run's, unless it gave none.
+            reply=fresh.reply if fresh.reply is not None else kept_or_none.reply,
+        )
+    return replace(
+        new,
+        questions=questions,
+        recordings=previous.recordings + 1,
+        pooled_since=previous.pooled_since,
+    )
+
+
+def _thinned(qid: str, kept: BaselineQuestion, keep: int) -> Counts:
+    """`keep` of the samples of the pool `kept`, a uniformly random subset (all when fewer).
+
+    Seeded by the question, its pool and its number of runs, so the same update writes the
+    same file, and each recording draws afresh (the counts alone could repeat for ever)."""
+    counts = kept.counts
+    if counts.graded <= keep:
+        return counts
+    state = f"{qid}|{counts.correct}|{counts.wrong}|{counts.abstained}|{kept.runs}|{keep}"
+    rng = random.Random(hashlib.sha256(state.encode()).digest())
+    grades: list[Grade] = ["correct", "wrong", "abstained"]
+    samples = [
+        g
+        for g, n in zip(grades, (counts.correct, counts.wrong, counts.abstained), strict=True)
+        for _ in range(n)
+    ]
+    return Counts.of(rng.sample(samples, keep))
+
+
 def baseline_json(baseline: Baseline) -> dict[str, Any]:
     suites = {}
     for key, suite in baseline.suites.items():
@@ -297,6 +394,8 @@ def baseline_json(baseline: Baseline) -> dict[str, Any]:
             "name": suite.name,
             "threshold": suite.threshold,
             "samples": suite.samples,
+            "recordings": suite.recordings,
+            **({"pooled_since": suite.pooled_since} if suite.pooled_since else {}),
             "produced_by": suite.produced_by,
             "metrics": metrics,
             "questions": {
@@ -305,6 +404,7 @@ def baseline_json(baseline: Baseline) -> dict[str, Any]:
                     **({"tags": list(q.tags)} if q.tags else {}),
                     **({"sha256": q.sha256} if q.sha256 else {}),
                     **({"reply": q.reply} if q.reply is not None else {}),
+                    "runs": q.runs,
                 }
                 for qid, q in suite.questions.items()
             },
@@ -324,17 +424,17 @@ def write_baseline(path: Path, baseline: Baseline) -> None:
 
 
 def update_baseline(
-    path: Path, results: Iterable[SuiteResult], orphans: Iterable[str] = ()
+    path: Path, results: Iterable[SuiteResult], orphans: Iterable[str] = (), restart: bool = False
 ) -> Update:
-    """Merge `results` into the baseline file as it is now, drop `orphans`, under a lock,
-    and write it.
+    """Record `results` into the baseline file as it is now (pooled, or from scratch with
+    `restart`), drop `orphans`, under a lock, and write it.
 
     Read again under the lock rather than taken from the start of the run: another run may
     have updated other suites meanwhile (two CI jobs, one file), and its suites must survive.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.parent):
-        update = updated(read_baseline(path), results, orphans)
+        update = updated(read_baseline(path), results, orphans, restart)
         write_baseline(path, update.baseline)
     return update
 

@@ -1,15 +1,19 @@
 """A suite's results against its baseline, question by question (pure; no pytest).
 
-A regression is declared only when the drop exceeds the tolerance *and* the paired
-sign-flip test (stats.py) finds it significant. The suite's tests (score and error rate,
-for the suite and for each tag with enough questions) form one family, corrected with Holm's
-procedure, so a suite's false-alarm rate stays at the chosen level however many tags it has.
+A regression is declared only when the drop exceeds the tolerance *and* the pooled
+permutation test (permutation.py: this run's samples against the baseline's pool, question by
+question) finds it significant. The suite's tests (score, error rate and abstention on
+answerable questions, for the suite and for each tag with enough questions) form one family,
+corrected with Holm's procedure, so a suite's false-alarm rate stays at the chosen level
+however many tags it has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from fractions import Fraction
+from statistics import NormalDist
 
 from ..records import (
     Counts,
@@ -22,21 +26,18 @@ from ..records import (
 from ..shown import format_number
 from .baseline import Baseline, BaselineSuite, shared_keys
 from .orphans import renamed_from, unclaimed
+from .permutation import EXACT_BUDGET, Stratum, pooled_test, smallest_p, stratum
 from .scoring import penalty, points
-from .stats import (
-    detectable_drop,
-    holm_rejections,
-    mean,
-    mean_interval,
-    min_attainable_p,
-    sign_flip_p_value,
-)
+from .stats import POWER, holm_rejections, mean, mean_interval
 from .suites import SuiteResult
 
 #: Below this share of questions in common, a baseline describes a different suite.
 MIN_OVERLAP = 0.5
 #: Questions listed per kind of change in messages; the JSON report has all of them.
 CHANGES_SHOWN = 10
+_Z = NormalDist()
+#: Multiply-adds the exact tests of one suite's comparison may spend together (about 40 ms).
+COMPARISON_BUDGET = 600_000
 
 
 def _score(counts: Counts, threshold: float) -> float:
@@ -47,10 +48,58 @@ def _error_rate(counts: Counts, threshold: float) -> float:
     return counts.wrong / counts.graded
 
 
+def _abstention(counts: Counts, threshold: float) -> float:
+    return counts.abstained / counts.graded
+
+
 _VALUES: dict[Metric, Callable[[Counts, float], float]] = {
     "score": _score,
     "error_rate": _error_rate,
+    "answerable_abstention": _abstention,
 }
+#: The metrics where a higher value is worse.
+_HIGHER_IS_WORSE: frozenset[Metric] = frozenset({"error_rate", "answerable_abstention"})
+
+
+def _sample_values(metric: Metric, threshold: float) -> tuple[tuple[int, int, int], int]:
+    """Integer values of a correct, wrong and abstained sample for the pooled test, and the
+    scale they carry: a score's -t/(1-t) is a fraction (t = 0.7: -7/3, so values 3, -7, 0)."""
+    if metric == "score":
+        cost = Fraction(penalty(threshold)).limit_denominator(10_000)
+        return (cost.denominator, -cost.numerator, 0), cost.denominator
+    if metric == "error_rate":
+        return (0, 1, 0), 1
+    return (0, 0, 1), 1
+
+
+#: One paired question for one metric: its baseline value, its value now, its stratum.
+_Row = tuple[float, float, Stratum]
+
+
+def _rows(
+    metric: Metric, pairs: dict[str, tuple[Counts, Counts]], threshold: float
+) -> dict[str, _Row]:
+    """Each paired question's row for `metric`, built once for the suite and all its tags."""
+    value = _VALUES[metric]
+    values, _ = _sample_values(metric, threshold)
+    # Questions share counts: each stratum is built once (a suite of 10,000 has a few dozen).
+    built: dict[tuple[int, ...], Stratum] = {}
+    rows = {}
+    for qid, (before, after) in pairs.items():
+        key = (before.correct, before.wrong, before.abstained, after.correct, after.wrong,
+               after.abstained)  # fmt: skip
+        found = built.get(key)
+        if found is None:
+            found = built[key] = stratum(_tally(before, values), _tally(after, values))
+        rows[qid] = (value(before, threshold), value(after, threshold), found)
+    return rows
+
+
+def _tally(counts: Counts, values: tuple[int, int, int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for value, count in zip(values, (counts.correct, counts.wrong, counts.abstained), strict=True):
+        out[value] = out.get(value, 0) + count
+    return out
 
 
 def _change(
@@ -70,37 +119,45 @@ def _change(
 def _metric(
     metric: Metric,
     scope: str,
-    pairs: Sequence[tuple[Counts, Counts]],
+    rows: Sequence[_Row],
     threshold: float,
     alpha: float,
     tolerance: float,
-) -> MetricComparison:
-    value = _VALUES[metric]
-    before = [value(b, threshold) for b, _ in pairs]
-    after = [value(a, threshold) for _, a in pairs]
-    # Oriented so that negative is worse, as the one-sided test expects.
-    sign = 1.0 if metric == "score" else -1.0
-    diffs = [sign * (a - b) for b, a in zip(before, after, strict=True)]
-    # The null hypothesis is "the drop is within the tolerance": shifting the differences by
-    # it tests exactly that, so drops inside the tolerance fail at most alpha of the time.
-    p_value, exact = sign_flip_p_value([d + tolerance for d in diffs])
-    p_better, _ = sign_flip_p_value([tolerance - d for d in diffs])
-    most = 1 - mean(before) if metric == "error_rate" else mean(before) + penalty(threshold)
-    return MetricComparison(
+    budget: int,
+) -> tuple[MetricComparison, int]:
+    """The metric compared, and the multiply-adds its exact test spent of `budget`."""
+    before = [row[0] for row in rows]
+    after = [row[1] for row in rows]
+    _, scale = _sample_values(metric, threshold)
+    # The null hypothesis is "the drop is within the tolerance": the threshold of each tail is
+    # moved by the tolerance (summed over questions), so drops inside it fail at most alpha of
+    # the time (exactly so at tolerance 0; near enough beyond, as the spread barely moves).
+    test = pooled_test([row[2] for row in rows], tolerance * len(rows) * scale, budget)
+    worse, better = (
+        (test.upper, test.lower) if metric in _HIGHER_IS_WORSE else (test.lower, test.upper)
+    )
+    drop = mean(before) - mean(after)
+    if metric in _HIGHER_IS_WORSE:
+        drop = -drop
+    most = 1 - mean(before) if metric in _HIGHER_IS_WORSE else mean(before) + penalty(threshold)
+    spread = test.spread / scale / len(rows)
+    detectable = (_Z.inv_cdf(1 - alpha) + _Z.inv_cdf(POWER)) * spread if spread > 0 else None
+    compared = MetricComparison(
         metric=metric,
         scope=scope,
-        questions=len(pairs),
+        questions=len(rows),
         baseline=mean(before),
         now=mean(after),
         baseline_interval=mean_interval(before),
         now_interval=mean_interval(after),
         delta_interval=mean_interval([a - b for b, a in zip(before, after, strict=True)]),
-        p_value=p_value,
-        p_better=p_better,
-        exact=exact,
-        drop=-mean(diffs),
-        detectable=_possible(detectable_drop(diffs, alpha), most),
+        p_value=worse,
+        p_better=better,
+        exact=test.exact,
+        drop=drop,
+        detectable=_possible(detectable, most),
     )
+    return compared, test.cost
 
 
 def _possible(detectable: float | None, most: float) -> float | None:
@@ -184,6 +241,7 @@ def compare_suite(
         )
         return comparison
     comparison.notes = _notes(result, base)
+    comparison.recordings, comparison.pooled_since = base.recordings, base.pooled_since
 
     pairs: dict[str, tuple[Counts, Counts]] = {}
     for qid in common:
@@ -192,14 +250,14 @@ def compare_suite(
             comparison.unpaired.append(qid)  # an errored question is not evidence either way
             continue
         pairs[qid] = (before, after)
-        change = _change(qid, before, after, (base.questions[qid].reply, now[qid].short_reply))
+        change = _change(qid, before, after, (base.questions[qid].reply, None))
         if change is not None:
-            comparison.changes.append(change)
+            # The reply is looked up only for a question that changed (a suite of 10,000).
+            comparison.changes.append(replace(change, after_reply=now[qid].short_reply))
 
     cost = penalty(info.threshold)
-    scopes: list[tuple[str, list[tuple[Counts, Counts]]]] = [("suite", list(pairs.values()))]
-    for tag in sorted({t for r in result.questions for t in r.tags}):
-        tagged = [pairs[q] for q in pairs if tag in now[q].tags]
+    scopes = [("suite", list(pairs))]
+    for tag, tagged in _by_tag(result, pairs).items():
         if len(tagged) >= tag_min_questions:
             scopes.append((f"tag {tag}", tagged))
         else:
@@ -214,19 +272,28 @@ def compare_suite(
             comparison.message = "no question has graded replies on both sides"
         return comparison
 
-    family_size = 2 * len(scopes)
+    tested = _tested(scopes, now)
+    family_size = len(tested)
     alpha = info.significance
     # The tolerance is in error-rate points; a reply turning from correct to wrong moves the
     # score by 1 + t/(1-t) as much, so the score's tolerance is scaled to match.
     tolerances: dict[Metric, float] = {
         "error_rate": info.tolerance,
+        "answerable_abstention": info.tolerance,
         "score": info.tolerance * (1 + cost),
     }
-    metrics = [
-        _metric(metric, scope, scope_pairs, info.threshold, alpha / family_size, tolerances[metric])
-        for scope, scope_pairs in scopes
-        for metric in ("score", "error_rate")
-    ]
+    metrics = []
+    # The exact convolution is spent on the suite first, then on the tags in order, until the
+    # comparison's budget is used (many large tags are approximated, as they can be).
+    budget = COMPARISON_BUDGET
+    rows = {metric: _rows(metric, pairs, info.threshold) for metric in _VALUES}
+    for scope, metric, ids in tested:
+        compared_metric, spent = _metric(
+            metric, scope, [rows[metric][q] for q in ids], info.threshold, alpha / family_size,
+            tolerances[metric], min(budget, EXACT_BUDGET),
+        )  # fmt: skip
+        budget -= spent
+        metrics.append(compared_metric)
     rejected = holm_rejections([m.p_value for m in metrics], alpha)
     comparison.metrics = [
         replace(
@@ -236,7 +303,8 @@ def compare_suite(
         )
         for m, reject in zip(metrics, rejected, strict=True)
     ]
-    if min_attainable_p(len(pairs)) > alpha / family_size:
+    samples = [(before.graded, after.graded) for before, after in pairs.values()]
+    if smallest_p(samples) > alpha / family_size:
         comparison.untestable = True
         # No change can be significant, so no drop is "detectable": no figure is shown.
         comparison.metrics = [replace(m, detectable=None) for m in comparison.metrics]
@@ -245,6 +313,30 @@ def compare_suite(
             f"significant at {format_number(alpha)}; add questions or samples"
         )
     return comparison
+
+
+def _by_tag(result: SuiteResult, pairs: dict[str, tuple[Counts, Counts]]) -> dict[str, list[str]]:
+    """The paired questions of each tag of the suite, tags sorted (one pass, for many tags)."""
+    by_tag: dict[str, list[str]] = {t: [] for r in result.questions for t in sorted(r.tags)}
+    for record in result.questions:
+        if record.id in pairs:
+            for tag in dict.fromkeys(record.tags):
+                by_tag[tag].append(record.id)
+    return dict(sorted(by_tag.items()))
+
+
+def _tested(
+    scopes: Sequence[tuple[str, Sequence[str]]], now: dict[str, QuestionRecord]
+) -> list[tuple[str, Metric, Sequence[str]]]:
+    """(scope, metric, paired questions) of every test of the family, the suite's first."""
+    tested: list[tuple[str, Metric, Sequence[str]]] = []
+    for scope, ids in scopes:
+        tested += [(scope, "score", ids), (scope, "error_rate", ids)]
+        # Over-refusal: abstaining where there is an answer, tested like the error rate.
+        answerable = [q for q in ids if not now[q].idk]
+        if answerable:
+            tested.append((scope, "answerable_abstention", answerable))
+    return tested
 
 
 def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:

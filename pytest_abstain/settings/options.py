@@ -282,7 +282,17 @@ OPTIONS: tuple[Option, ...] = (
         "the score (default: a wrong answer is an expected failure, xfailed; the gates decide)",
     ),
     Option("baseline", str, "baseline file to compare with (and to update)", metavar="PATH"),
-    Option("update_baseline", bool, "write this run's results to the baseline file"),
+    Option(
+        "update_baseline",
+        bool,
+        "record this run into the baseline file (pooled with the runs recorded before)",
+    ),
+    Option(
+        "baseline_restart",
+        bool,
+        "record this run into the baseline as a new pool, dropping the old samples of the "
+        "suites that ran: accepts an intended change (implies --abstain-update-baseline)",
+    ),
     Option(
         "baseline_allow_errors",
         bool,

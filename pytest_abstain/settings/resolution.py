@@ -90,6 +90,8 @@ class RunSettings:
     #: `critical` wins over the ini, the command line over both).
     critical: Layer
     update_baseline: bool
+    #: The recording starts each suite's pool afresh (accepting an intended change).
+    baseline_restart: bool
     baseline_allow_errors: bool
     tolerance: Layer
     significance: Layer
@@ -244,7 +246,8 @@ def resolve(
         max_errors=layers["max_errors"],
         max_undecided=layers["max_undecided"],
         critical=layers["critical"],
-        update_baseline=bool(single("update_baseline", False)),
+        update_baseline=bool(single("update_baseline", False) or single("baseline_restart", False)),
+        baseline_restart=bool(single("baseline_restart", False)),
         baseline_allow_errors=bool(single("baseline_allow_errors", False)),
         tolerance=layers["tolerance"],
         significance=layers["significance"],
