@@ -90,7 +90,12 @@ def suite_properties(result: SuiteResult) -> list[Property]:
             ("error_rate", best.error_rate, worst.error_rate),
         ):
             props.append((f"abstain_{name}_range", f"{format_rate(low)} to {format_rate(high)}"))
+    for check in result.floor_checks():
+        # Each floor's outcome with its interval: an interval floor that cannot tell passes.
+        props.append((f"abstain_floor_{check.gate}", f"{check.status}: {check.describe()}"))
     if comparison is not None:
+        if comparison.family_size:
+            props.append(("abstain_family_size", comparison.family_size))
         status = "untestable" if comparison.untestable else comparison.status
         props.append(("abstain_baseline", status))
         for m in comparison.metrics:

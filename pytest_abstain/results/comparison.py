@@ -2,14 +2,16 @@
 
 A regression is declared only when the drop exceeds the tolerance *and* the paired
 sign-flip test (stats.py) finds it significant. The suite's tests (score and error rate,
-for the suite and for each tag with enough questions) form one family, corrected with Holm's
-procedure, so a suite's false-alarm rate stays at the chosen level however many tags it has.
+for the suite and for each tag with enough questions) are corrected together with Holm's
+procedure; in a run, every comparison's tests then form one family (family.py), so the run's
+false-alarm rate stays at the chosen level however many suites and tags it has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from statistics import NormalDist
 
 from ..records import (
     Counts,
@@ -18,12 +20,14 @@ from ..records import (
     QuestionChange,
     QuestionRecord,
     SuiteComparison,
+    TagCost,
 )
 from ..shown import format_number
 from .baseline import Baseline, BaselineSuite, shared_keys
 from .orphans import renamed_from, unclaimed
 from .scoring import penalty, points
 from .stats import (
+    POWER,
     detectable_drop,
     holm_rejections,
     mean,
@@ -35,6 +39,9 @@ from .suites import SuiteResult
 
 #: Below this share of questions in common, a baseline describes a different suite.
 MIN_OVERLAP = 0.5
+_Z = NormalDist()
+#: Any level: the noise is the same at every one.
+_NOISE_LEVEL = 0.05
 #: Questions listed per kind of change in messages; the JSON report has all of them.
 CHANGES_SHOWN = 10
 
@@ -85,7 +92,7 @@ def _metric(
     # it tests exactly that, so drops inside the tolerance fail at most alpha of the time.
     p_value, exact = sign_flip_p_value([d + tolerance for d in diffs])
     p_better, _ = sign_flip_p_value([tolerance - d for d in diffs])
-    most = 1 - mean(before) if metric == "error_rate" else mean(before) + penalty(threshold)
+    most = largest_drop(metric, mean(before), threshold)
     return MetricComparison(
         metric=metric,
         scope=scope,
@@ -100,7 +107,34 @@ def _metric(
         exact=exact,
         drop=-mean(diffs),
         detectable=_possible(detectable_drop(diffs, alpha), most),
+        noise=_noise(diffs),
     )
+
+
+def _noise(diffs: Sequence[float]) -> float | None:
+    """The spread a detectable drop scales with: stats.detectable_drop over its z's, so
+    that it can be quoted again at another level (detectable_at)."""
+    found = detectable_drop(diffs, _NOISE_LEVEL)
+    return None if found is None else found / (_Z.inv_cdf(1 - _NOISE_LEVEL) + _Z.inv_cdf(POWER))
+
+
+def largest_drop(metric: Metric, baseline: float, threshold: float) -> float:
+    """The most a metric can get worse: a rate rises at most to 1, a score drops at most
+    to -t/(1-t)."""
+    return baseline + penalty(threshold) if metric == "score" else 1 - baseline
+
+
+def metric_tolerance(metric: Metric, tolerance: float, threshold: float) -> float:
+    """The tolerance is in rate points; a reply turning from correct to wrong moves the
+    score by 1 + t/(1-t) as much, so the score's tolerance is scaled to match."""
+    return tolerance * (1 + penalty(threshold)) if metric == "score" else tolerance
+
+
+def detectable_at(noise: float | None, level: float, power: float = POWER) -> float | None:
+    """The drop caught with `power` by a one-sided test at `level`, from a metric's noise."""
+    if noise is None or noise <= 0:
+        return None
+    return (_Z.inv_cdf(1 - level) + _Z.inv_cdf(power)) * noise
 
 
 def _possible(detectable: float | None, most: float) -> float | None:
@@ -196,7 +230,6 @@ def compare_suite(
         if change is not None:
             comparison.changes.append(change)
 
-    cost = penalty(info.threshold)
     scopes: list[tuple[str, list[tuple[Counts, Counts]]]] = [("suite", list(pairs.values()))]
     for tag in sorted({t for r in result.questions for t in r.tags}):
         tagged = [pairs[q] for q in pairs if tag in now[q].tags]
@@ -216,35 +249,93 @@ def compare_suite(
 
     family_size = 2 * len(scopes)
     alpha = info.significance
-    # The tolerance is in error-rate points; a reply turning from correct to wrong moves the
-    # score by 1 + t/(1-t) as much, so the score's tolerance is scaled to match.
-    tolerances: dict[Metric, float] = {
-        "error_rate": info.tolerance,
-        "score": info.tolerance * (1 + cost),
-    }
+    tolerances = {m: metric_tolerance(m, info.tolerance, info.threshold) for m in _VALUES}
     metrics = [
         _metric(metric, scope, scope_pairs, info.threshold, alpha / family_size, tolerances[metric])
         for scope, scope_pairs in scopes
         for metric in ("score", "error_rate")
     ]
-    rejected = holm_rejections([m.p_value for m in metrics], alpha)
-    comparison.metrics = [
-        replace(
-            m,
-            regressed=reject and m.drop > tolerances[m.metric],
-            improved=m.p_better <= alpha and -m.drop > tolerances[m.metric],
+    comparison.metrics = metrics
+    # The suite's own family; a run's family-wise step (family.py) decides again across
+    # every comparison of the run, the same way.
+    return decide_comparison(
+        comparison,
+        info.threshold,
+        holm_rejections([m.p_value for m in metrics], alpha),
+        holm_rejections([m.p_better for m in metrics], alpha),
+        len(metrics),
+    )
+
+
+#: How the note on a suite too small for any verdict begins.
+UNTESTABLE_NOTE = "too small to test"
+
+
+def decide_comparison(
+    comparison: SuiteComparison,
+    threshold: float,
+    worse: Sequence[bool],
+    better: Sequence[bool],
+    family_size: int,
+) -> SuiteComparison:
+    """`comparison` with its metrics decided: `worse` and `better` say which tests the
+    correction rejected (one per metric, in order) among `family_size` tests. A regression
+    (improvement) also needs the drop (rise) itself beyond the tolerance. The detectable
+    drops, and whether any change can be significant, are at the family's first Holm step."""
+    level = comparison.significance / max(family_size, 1)
+    metrics = []
+    for m, rejected, improved in zip(comparison.metrics, worse, better, strict=True):
+        tolerance = metric_tolerance(m.metric, comparison.tolerance, threshold)
+        detectable = m.detectable
+        if m.noise is not None:
+            detectable = _possible(
+                detectable_at(m.noise, level), largest_drop(m.metric, m.baseline, threshold)
+            )
+        metrics.append(
+            replace(
+                m,
+                regressed=rejected and m.drop > tolerance,
+                improved=improved and -m.drop > tolerance,
+                detectable=detectable,
+            )
         )
-        for m, reject in zip(metrics, rejected, strict=True)
-    ]
-    if min_attainable_p(len(pairs)) > alpha / family_size:
-        comparison.untestable = True
+    paired = max((m.questions for m in metrics if m.scope == "suite"), default=0)
+    untestable = bool(metrics) and min_attainable_p(paired) > level
+    notes = [note for note in comparison.notes if not note.startswith(UNTESTABLE_NOTE)]
+    if untestable:
         # No change can be significant, so no drop is "detectable": no figure is shown.
-        comparison.metrics = [replace(m, detectable=None) for m in comparison.metrics]
-        comparison.notes.append(
-            f"too small to test: with {len(pairs)} paired questions no change can be "
-            f"significant at {format_number(alpha)}; add questions or samples"
+        metrics = [replace(m, detectable=None) for m in metrics]
+        notes.append(
+            f"{UNTESTABLE_NOTE}: with {paired} paired questions no change can be "
+            f"significant at {format_number(comparison.significance)}"
+            + (f" across {family_size} tests" if family_size > 2 else "")
+            + "; add questions or samples"
         )
-    return comparison
+    return replace(
+        comparison,
+        metrics=metrics,
+        untestable=untestable,
+        notes=notes,
+        family_size=family_size,
+        tag_cost=_tag_cost(metrics, comparison.significance, family_size),
+    )
+
+
+def _tag_cost(
+    metrics: Sequence[MetricComparison], alpha: float, family_size: int
+) -> TagCost | None:
+    """The suite's detectable error-rate rise at the family's first Holm step, with its
+    tag tests in the family and without them; None without gated tags."""
+    tag_tests = sum(1 for m in metrics if m.scope != "suite")
+    suite = next((m for m in metrics if m.scope == "suite" and m.metric == "error_rate"), None)
+    if not tag_tests or suite is None:
+        return None
+
+    def rise(tests: int) -> float | None:
+        found = detectable_at(suite.noise, alpha / max(tests, 1))
+        return _possible(found, largest_drop("error_rate", suite.baseline, 0.0))
+
+    return TagCost(tag_tests, family_size, rise(family_size - tag_tests), rise(family_size))
 
 
 def _notes(result: SuiteResult, base: BaselineSuite) -> list[str]:

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..records import TIMEOUT_FIX, Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
+from .floors import FloorCheck, answerable_counts, floor_checks
 from .risk_coverage import StatedConfidence, stated_confidence
-from .scoring import ErrorBudget, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
+from .scoring import ErrorBudget, Metrics, compute_metrics, metrics_from
 from .scoring import points as score_points
 from .served import Served, served_of
 
@@ -78,11 +79,61 @@ class SuiteResult:
         return {tag: compute_metrics(counts[tag], self.info.threshold) for tag in sorted(counts)}
 
     @property
+    def answerable_abstention_rate(self) -> float | None:
+        """Abstention on the questions with a known answer: over-refusal (None: none graded)."""
+        counts = answerable_counts(self.questions)
+        return counts.abstained / counts.graded if counts.graded else None
+
+    def floor_checks(self) -> list[FloorCheck]:
+        """The suite's floors against its metrics, each with its interval."""
+        info = self.info
+        return floor_checks(
+            self.questions,
+            info.threshold,
+            min_score=info.min_score,
+            max_error_rate=info.max_error_rate,
+            max_abstention_rate=info.max_abstention_rate,
+            significance=info.significance,
+            mode="interval" if info.floor == "interval" else "point",
+        )
+
+    def _floor_reasons(self, status: str) -> list[str]:
+        info = self.info
+        if (
+            info.min_score is None
+            and info.max_error_rate is None
+            and info.max_abstention_rate is None
+        ):
+            return []
+        if self.counts.graded == 0:
+            return (
+                ["no graded replies: nothing to compare with the gates"]
+                if status == "failed"
+                else []
+            )
+        checks = [c.describe() for c in self.floor_checks() if c.status == status]
+        unchecked = not answerable_counts(self.questions).graded
+        if status == "passed" and info.max_abstention_rate is not None and unchecked:
+            checks.append("max_abstention_rate: no question with a known answer was graded")
+        return checks
+
+    @property
+    def warnings(self) -> list[str]:
+        """Interval floors that cannot tell: the interval straddles the floor (not failed)."""
+        return self._over_what(self._floor_reasons("uncertain"))
+
+    @property
     def gated(self) -> bool:
         info = self.info
         floors = any(
             limit is not None
-            for limit in (info.min_score, info.max_error_rate, info.max_errors, info.max_undecided)
+            for limit in (
+                info.min_score,
+                info.max_error_rate,
+                info.max_abstention_rate,
+                info.max_errors,
+                info.max_undecided,
+            )
         )
         c = self.comparison
         # A critical question is a gate of its own: its wrong answer fails the suite.
@@ -121,9 +172,7 @@ class SuiteResult:
 
     @property
     def failures(self) -> list[str]:
-        reasons = self._over_what(
-            gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
-        )
+        reasons = self._over_what(self._floor_reasons("failed"))
         for budget in (self.error_budget(), self.undecided_budget()):
             if budget is not None and not budget[0]:
                 reasons.append(budget[1])
@@ -138,9 +187,7 @@ class SuiteResult:
 
     @property
     def passes(self) -> list[str]:
-        passes = self._over_what(
-            gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
-        )
+        passes = self._over_what(self._floor_reasons("passed"))
         for budget in (self.error_budget(), self.undecided_budget()):
             if budget is not None and budget[0]:
                 passes.append(budget[1])
