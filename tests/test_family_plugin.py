@@ -192,7 +192,8 @@ def test_the_run_corrects_every_baseline_test_as_one_family(
         next(line for line in result.stdout.lines if line.startswith("family-wise control:"))
     )
     assert result.stdout.lines[start : start + 2] == [
-        "family-wise control: 6 tests in one family (3 suites against the baseline), Holm at 0.05: 0",
+        "family-wise control: 6 tests in one family (3 suites against the baseline), "
+        "Holm at 0.05: 0",
         "  significant, 0 improvements",
     ]
     data = report(pytester.path / "r.json")

@@ -120,6 +120,8 @@ def _quiet_line(result: SuiteResult) -> Line:
         verdict += " (baseline comparison untestable: too few questions)"
     if result.undecided:
         verdict += f" ({sum(result.undecided.values())} replies undecided by the rules)"
+    if result.warnings:
+        verdict += f" ({len(result.warnings)} interval floor(s) within noise)"
     markup = {"red": True} if result.verdict == "failed" else {}
     ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
     if result.cached:

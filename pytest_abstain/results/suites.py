@@ -98,24 +98,19 @@ class SuiteResult:
         )
 
     def _floor_reasons(self, status: str) -> list[str]:
+        """The floors with `status` ("failed", "passed", "uncertain"), worded for the gate."""
         info = self.info
-        if (
-            info.min_score is None
-            and info.max_error_rate is None
-            and info.max_abstention_rate is None
-        ):
+        limits = (info.min_score, info.max_error_rate, info.max_abstention_rate)
+        if all(limit is None for limit in limits):
             return []
         if self.counts.graded == 0:
-            return (
-                ["no graded replies: nothing to compare with the gates"]
-                if status == "failed"
-                else []
-            )
-        checks = [c.describe() for c in self.floor_checks() if c.status == status]
-        unchecked = not answerable_counts(self.questions).graded
-        if status == "passed" and info.max_abstention_rate is not None and unchecked:
-            checks.append("max_abstention_rate: no question with a known answer was graded")
-        return checks
+            nothing = "no graded replies: nothing to compare with the gates"
+            return [nothing] if status == "failed" else []
+        reasons = [check.describe() for check in self.floor_checks() if check.status == status]
+        unanswerable = not answerable_counts(self.questions).graded
+        if status == "passed" and info.max_abstention_rate is not None and unanswerable:
+            reasons.append("max_abstention_rate: no question with a known answer was graded")
+        return reasons
 
     @property
     def warnings(self) -> list[str]:
