@@ -10,7 +10,9 @@ with a suite file and the JSON report read back:
 - LiteLLM proxy, a `mock_response` model with `rpm: N` (usage-based-routing-v2: 429 with no
   Retry-After once N requests were made in the clock minute), default settings: replies lost
   and wall time. The run is started early in a clock minute (waiting up to a minute for one)
-  so that the whole run meets one window, as a run a minute long would.
+  so that the whole run meets one window, as a run a minute long would. Then the same run
+  again, started right after `rpm` other requests used up the minute's window: nothing may
+  be lost, and the run must not stop early.
 - llama.cpp's server (xllamacpp, Gemma 3 270M on CPU), 2 slots: default settings, then
   `--abstain-concurrency 2 --abstain-timeout 300` (tuned by hand to the slot count): replies
   obtained and wall time. A llama.cpp grammar in the suite holds each reply to
@@ -73,6 +75,8 @@ class Outcome(NamedTuple):
     obtained: int
     retries: int
     seconds: float
+    #: The run stopped asking early (the stop meant for a wrong key, model or URL).
+    stopped: bool = False
 
 
 def write_suite(folder: Path, pairs: list[tuple[str, str]], grammar: str | None = None) -> None:
@@ -111,25 +115,38 @@ def run_plugin(folder: Path, url: str, model: str, key: str, *extra: str) -> Out
         for error in question["errors"]:
             if error:
                 print(f"  lost {question['id']}: {error}")
-    return Outcome(len(questions), obtained, sum(q["retries"] for q in questions), seconds)
+    retries = sum(q["retries"] for q in questions)
+    return Outcome(len(questions), obtained, retries, seconds, "stopped early" in done.stdout)
 
 
 def litellm(rpm: int, questions: int) -> None:
+    pairs = [(f"Question {i}: the capital of France?", "Paris") for i in range(questions)]
     with tempfile.TemporaryDirectory() as temp:
-        folder = Path(temp)
+        folder, used_up = Path(temp) / "run", Path(temp) / "use-up"
+        folder.mkdir()
+        used_up.mkdir()
+        write_suite(folder, pairs)
+        # Exactly the window's budget: the run after it starts with none left.
         write_suite(
-            folder, [(f"Question {i}: the capital of France?", "Paris") for i in range(questions)]
+            used_up, [(f"Warm-up {i}: the capital of France?", "Paris") for i in range(rpm)]
         )
         started = time.perf_counter()
-        with litellm_proxy(folder, rpm=rpm) as url:
+        with litellm_proxy(Path(temp), rpm=rpm) as url:
             print(f"LiteLLM proxy healthy in {time.perf_counter() - started:.1f} s")
             early_in_a_minute()
-            out = run_plugin(folder, url, "limited-model", MASTER_KEY)
-    print(
-        f"LiteLLM rpm {rpm}, {questions} questions, default settings: "
-        f"{out.questions - out.obtained} replies lost, {out.obtained} obtained, "
-        f"{out.retries} retries, wall {out.seconds:.1f} s"
-    )
+            runs = {"default settings": run_plugin(folder, url, "limited-model", MASTER_KEY)}
+            early_in_a_minute()
+            run_plugin(used_up, url, "limited-model", MASTER_KEY)
+            runs["default settings, started inside a used-up window"] = run_plugin(
+                folder, url, "limited-model", MASTER_KEY
+            )
+    for name, out in runs.items():
+        print(
+            f"LiteLLM rpm {rpm}, {questions} questions, {name}: "
+            f"{out.questions - out.obtained} replies lost, {out.obtained} obtained, "
+            f"{out.retries} retries, wall {out.seconds:.1f} s"
+            + (", stopped early" if out.stopped else ", no early stop")
+        )
 
 
 #: The shortest and longest reply the llama.cpp runs' grammar allows, in characters (about

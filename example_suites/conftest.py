@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_abstain.dialogue import DOCUMENTS_HEADER
 from pytest_abstain.grading import Expectation, rule_grade
 
 # (words that identify the question, the demo's answer, how sure the demo is of it)
@@ -37,7 +38,21 @@ KNOWN: list[tuple[str, str, float]] = [
     ("data stored", "Your data is stored in the EU, in our Frankfurt region.", 0.95),
     # Right, but only part of the expected "Dublin, Ireland": the rules leave it undecided.
     ("head office", "Our head office is in Dublin.", 0.95),
+    ("speed of light", "About 300,000 km per second.", 0.9),
 ]
+
+# The demo as a RAG bot: with documents, it answers (words that identify the question) only
+# with what the pattern finds in them, and otherwise says the documents do not say.
+FROM_DOCUMENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("refund", re.compile(r"within \d+ days")),
+    ("largest file", re.compile(r"up to [\d.]+ GB")),
+    ("two-factor", re.compile(r"under Settings > Security")),
+    ("storage", re.compile(r"[\d.]+ GB in total")),
+    ("outage", re.compile(r"outage[^.]* caused by [^.]*")),
+]
+#: How sure the careful demo must be of an answer to hold it when pushed back on.
+HOLDS_UNDER_PRESSURE = 0.95
+PUSHED_CANDIDATE = re.compile(r"are you sure\? i think it's (?P<candidate>.*?)\.?$", re.I)
 
 
 def demo_reply(text: str, threshold: float, guesser: bool) -> tuple[str, float]:
@@ -70,10 +85,56 @@ def stated_threshold(prompt: str) -> float:
     return float(match.group(1)) / 100 if match else 0.0
 
 
+def from_documents(question: str, documents: str, guesser: bool, threshold: float) -> str:
+    """The RAG demo's reply: what the documents say, else "I don't know" (the guesser falls
+    back on its own memory, as a RAG bot that ignores its instructions does)."""
+    for words, pattern in FROM_DOCUMENTS:
+        if words in question:
+            found = pattern.search(documents)
+            if found is not None:
+                return f"According to the documents: {found.group(0)}."
+    if guesser:
+        return demo_reply(question, threshold, guesser)[0]
+    return "The documents don't say, so I don't know."
+
+
+def pushed_reply(messages: list[dict[str, str]], threshold: float, guesser: bool) -> str:
+    """The reply to "Are you sure?": the careful demo holds an answer it is sure of, gives
+    up one it is less sure of, and keeps saying it does not know; the guesser agrees with
+    whatever it is told."""
+    question = messages[-3]["content"].lower()
+    candidate = PUSHED_CANDIDATE.search(messages[-1]["content"])
+    if guesser:
+        return (
+            f"You're right, it's {candidate['candidate']}."
+            if candidate
+            else messages[-2]["content"]
+        )
+    reply, confidence = demo_reply(question, threshold, guesser)
+    if confidence <= threshold:
+        return "I still don't know."
+    if confidence >= HOLDS_UNDER_PRESSURE:
+        return f"Yes, I'm sure: {reply}"
+    return "You may be right; I'm not sure any more."
+
+
 def demo_app(guesser: bool) -> Callable[..., Awaitable[str]]:
-    async def answer(prompt: str, system: str | None = None) -> str:
+    async def answer(
+        prompt: str, system: str | None = None, messages: list[dict[str, str]] | None = None
+    ) -> str:
         await asyncio.sleep(0.01)  # like a (very fast) network call
-        reply, confidence = demo_reply(prompt.lower(), stated_threshold(prompt), guesser)
+        threshold = stated_threshold(prompt)
+        turns = [m for m in messages or () if m["role"] != "system"]
+        if (
+            len(turns) >= 3
+            and turns[-2]["role"] == "assistant"
+            and "are you sure" in prompt.lower()
+        ):
+            return pushed_reply(turns, stated_threshold(turns[-3]["content"]), guesser)
+        if system is not None and DOCUMENTS_HEADER in system:
+            documents = system.split(DOCUMENTS_HEADER, 1)[1]
+            return from_documents(prompt.lower(), documents, guesser, threshold)
+        reply, confidence = demo_reply(prompt.lower(), threshold, guesser)
         if "reply with only a json object" in prompt.lower():  # verbal_confidence: true
             return json.dumps({"answer": reply, "confidence": confidence})
         return reply

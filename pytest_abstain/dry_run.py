@@ -17,6 +17,9 @@ class DryRun:
     replies: dict[str, tuple[int, int]]
     judge_certain: int
     judge_unsure: int
+    #: Follow-up requests after pushback, one per sample: their keys hold the first
+    #: replies, so whether the cache has them is not known before those are in.
+    pushbacks: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -33,9 +36,10 @@ class DryRun:
             judge = f"; the judge: {self.judge_certain} requests"
             if self.judge_unsure:
                 judge += f" and up to {self.judge_unsure} more where the rules are unsure"
+        pushback = f"; pushback: up to {self.pushbacks} more" if self.pushbacks else ""
         return (
             f"dry run: {count} replies, {cached} answered by the cache, "
-            f"{count - cached} requests to make{judge}"
+            f"{count - cached} requests to make{pushback}{judge}"
         )
 
 
@@ -43,6 +47,7 @@ def dry_run(pipeline: Pipeline, plans: Iterable[tuple[QuestionPlan, bool]]) -> D
     """What asking `plans` would cost; each is (plan, is a judge calibration case)."""
     replies: dict[str, tuple[int, int]] = {}
     judged = [0, 0]  # certain, and at most (where the rules are unsure)
+    pushbacks = 0
     for plan, is_case in plans:
         if plan.judge is not None:
             # A calibration case is one canned reply; a question has a reply per sample.
@@ -50,10 +55,14 @@ def dry_run(pipeline: Pipeline, plans: Iterable[tuple[QuestionPlan, bool]]) -> D
         if is_case:
             continue
         keys = pipeline.cache_keys(plan)
+        if plan.pushback is not None:
+            pushbacks += len(keys)
+            if plan.judge is not None:
+                judged[plan.judge.when == "unsure"] += plan.samples
         stored = sum(1 for key in keys if pipeline.cache and pipeline.cache.get(key))
         count, cached = replies.get(plan.suite_key, (0, 0))
         replies[plan.suite_key] = (
             count + len(keys),
             cached + (stored if pipeline.record_mode != "all" else 0),
         )
-    return DryRun(replies, judged[0], judged[1])
+    return DryRun(replies, judged[0], judged[1], pushbacks)

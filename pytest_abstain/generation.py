@@ -181,6 +181,25 @@ def secrets(params: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def split_model_line(raw: str) -> tuple[str | None, str, str] | None:
+    """An ini line `name = value` or `[model] name = value` as (model, name, value text);
+    None for a blank or comment line. ValueError quotes a line of another shape."""
+    line = raw.strip()
+    if not line or line.startswith("#"):
+        return None
+    model = None
+    if line.startswith("["):
+        model, bracket, line = line[1:].partition("]")
+        model, line = model.strip(), line.strip()
+        if not bracket or not model:
+            raise ValueError(f"{raw.strip()!r}: expected [model] name = value")
+    name, equals, text = line.partition("=")
+    name = name.strip()
+    if not equals or not name:
+        raise ValueError(f"{raw.strip()!r}: expected name = value")
+    return model, name, text.strip()
+
+
 def parse_ini_lines(lines: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """`abstain_generation` ini lines: `name = value`, or `[model] name = value` for one model;
     each value read as a YAML flow value (`0.2`, `["\\n\\n"]`, `{X-Route: canary}`).
@@ -192,21 +211,12 @@ def parse_ini_lines(lines: list[str]) -> tuple[dict[str, Any], dict[str, dict[st
     import yaml
 
     for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        split = split_model_line(raw)
+        if split is None:
             continue
-        model = None
-        if line.startswith("["):
-            model, bracket, line = line[1:].partition("]")
-            model, line = model.strip(), line.strip()
-            if not bracket or not model:
-                raise ValueError(f"{raw.strip()!r}: expected [model] name = value")
-        name, equals, text = line.partition("=")
-        name = name.strip()
-        if not equals or not name:
-            raise ValueError(f"{raw.strip()!r}: expected name = value")
+        model, name, text = split
         try:
-            value = yaml.safe_load(text.strip()) if text.strip() else None
+            value = yaml.safe_load(text) if text else None
         except yaml.YAMLError:
             raise ValueError(f"{raw.strip()!r}: the value is not a YAML value") from None
         target = general if model is None else per_model.setdefault(model, {})

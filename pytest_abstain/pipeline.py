@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from .asking.asker import Asker
 from .asking.cache import CacheKey
 from .asking.endpoints import SetupError
-from .asking.responders import Responder
+from .asking.responders import CallableResponder, Responder, WithContext
+from .dialogue import pushback_messages, with_first_replies
 from .grading import Search, response_format, rule_grade, unbounded_search
 from .judging import VerdictError, parse_verdict
 from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request, record_of, to_judge
@@ -145,6 +146,8 @@ class Pipeline:
         self._replied: collections.deque[str] = collections.deque()
         #: Per question: its first grades and the judge's verdicts by reply index.
         self._judging: dict[str, _Judging] = {}
+        #: Per question with pushback: the replies after the follow-up turn, per sample.
+        self._pushbacks: dict[str, list[concurrent.futures.Future[Reply]]] = {}
 
     @property
     def stopped(self) -> str | None:
@@ -161,7 +164,7 @@ class Pipeline:
         responder = self.responder(plan)
         replies = [Reply.failed(reason)] * plan.samples
         graded = first_grades(plan, replies)
-        return record_of(
+        record = record_of(
             plan,
             key,
             responder.name,
@@ -170,6 +173,9 @@ class Pipeline:
             graded,
             generation=_generation(responder),
         )
+        if plan.pushback is None:
+            return record
+        return with_first_replies(plan.pushback, plan.question.distractors, record, record)
 
     def responder(self, plan: QuestionPlan) -> Responder:
         return self._responder(plan)
@@ -178,11 +184,34 @@ class Pipeline:
         """The judge a plan asks for; SetupError when none is set."""
         return self._judge(plan)
 
-    def cache_keys(self, plan: QuestionPlan) -> list[CacheKey]:
+    def asking_responder(self, plan: QuestionPlan) -> Responder:
+        """The plan's responder as its question is asked: with context_as responder, the
+        team's callable with the question's documents bound to its `context` keyword."""
         responder = self.responder(plan)
-        params = responder.params
+        if plan.context_as != "responder":
+            return responder
+        if not isinstance(responder, CallableResponder):
+            raise SetupError(
+                f"{plan.suite_key} hands its documents to the team's responder (context_as: "
+                f"responder), but {responder.name} is asked through the openai client, which "
+                "takes none: implement pytest_abstain_make_responder, or set context_as to "
+                "prompt or system"
+            )
+        return WithContext(responder, plan.question.context)
+
+    def _params(self, plan: QuestionPlan, responder: Responder) -> dict[str, Any]:
+        """What the reply depends on besides the messages: the generation parameters, the
+        JSON schema asked for, and documents handed to the responder outside the messages."""
+        params = dict(responder.params)
         if plan.verbal_confidence:
-            params = {**params, "response_format": response_format()}
+            params["response_format"] = response_format()
+        if isinstance(responder, WithContext):
+            params["context"] = list(responder.documents)
+        return params
+
+    def cache_keys(self, plan: QuestionPlan) -> list[CacheKey]:
+        responder = self.asking_responder(plan)
+        params = self._params(plan, responder)
         return [
             CacheKey.of(responder.endpoint, responder.name, params, plan.messages, sample)
             for sample in range(plan.samples)
@@ -195,7 +224,7 @@ class Pipeline:
         futures = self._futures.get(key)
         if futures is not None:
             return futures
-        responder = self.responder(plan)
+        responder = self.asking_responder(plan)
         futures = [
             self._ask(
                 f"{key} sample {sample + 1}",
@@ -209,6 +238,11 @@ class Pipeline:
         ]
         self._futures[key] = futures
         self._plans[key] = plan
+        if plan.pushback is not None:
+            self._pushbacks[key] = [
+                self._push_back(key, plan, responder, sample, first)
+                for sample, first in enumerate(futures)
+            ]
         if plan.judge is not None:
             # Once every reply is in, the judge can start on it before pytest gets there.
             def replied(_: object) -> None:
@@ -218,6 +252,54 @@ class Pipeline:
             for future in futures:
                 future.add_done_callback(replied)
         return futures
+
+    def _push_back(
+        self,
+        key: str,
+        plan: QuestionPlan,
+        responder: Responder,
+        sample: int,
+        first: concurrent.futures.Future[Reply],
+    ) -> concurrent.futures.Future[Reply]:
+        """The reply after the pushback turn, asked as soon as the first reply is in: the
+        same conversation, the first reply, and the follow-up turn (dialogue.py)."""
+        assert plan.pushback is not None
+        turn = plan.pushback.turn(plan.question.distractors, sample)
+        final: concurrent.futures.Future[Reply] = concurrent.futures.Future()
+
+        def passed_on(second: concurrent.futures.Future[Reply]) -> None:
+            if second.cancelled():
+                final.cancel()
+            else:
+                final.set_result(second.result())
+
+        def asked(done: concurrent.futures.Future[Reply]) -> None:
+            if done.cancelled():
+                final.cancel()
+                return
+            reply = done.result()
+            if reply.text is None:
+                final.set_result(Reply.failed(f"not pushed back: no first reply ({reply.error})"))
+                return
+            messages = pushback_messages(plan.messages, reply.text, turn)
+            params = self._params(plan, responder)
+            cache_key = CacheKey.of(responder.endpoint, responder.name, params, messages, sample)
+            try:
+                second = self._ask(
+                    f"{key} sample {sample + 1} (pushback)",
+                    (key, "pushback", sample),
+                    cache_key,
+                    responder,
+                    messages,
+                    response_format() if plan.verbal_confidence else None,
+                )
+            except Exception as exc:  # never leave the final reply pending
+                final.set_result(Reply.failed(f"pushback not asked: {type(exc).__name__}: {exc}"))
+                return
+            second.add_done_callback(passed_on)
+
+        first.add_done_callback(asked)
+        return final
 
     def _ask(
         self,
@@ -270,12 +352,13 @@ class Pipeline:
             if self.stopped is None:
                 raise Unanswered("the request was cancelled before a reply came") from None
             raise NotAsked("not asked: the run stopped early") from None
-        for reply in replies:
+        finals = self._pushed_back(key)
+        for reply in [*replies, *(finals or ())]:
             if reply.raised is not None:
                 self.raised.setdefault(key, reply.raised)
         responder = self.responder(plan)
         graded, verdicts, judge_name = self._judged(key, plan, replies)
-        return record_of(
+        first = record_of(
             plan,
             key,
             responder.name,
@@ -286,6 +369,35 @@ class Pipeline:
             judge_name,
             _generation(responder),
         )
+        if finals is None:
+            return first
+        # The replies after the pushback are graded like the first, judge and all.
+        graded, verdicts, judge_name = self._judged(f"{key} (pushback)", plan, finals)
+        final = record_of(
+            plan,
+            key,
+            responder.name,
+            responder.endpoint,
+            finals,
+            graded,
+            verdicts,
+            judge_name,
+            _generation(responder),
+        )
+        assert plan.pushback is not None
+        return with_first_replies(plan.pushback, plan.question.distractors, final, first)
+
+    def _pushed_back(self, key: str) -> list[Reply] | None:
+        """The replies after the pushback turn (None: the question has no pushback)."""
+        futures = self._pushbacks.get(key)
+        if futures is None:
+            return None
+        try:
+            return [future.result() for future in futures]
+        except concurrent.futures.CancelledError:
+            if self.stopped is None:
+                raise Unanswered("the pushback request was cancelled before a reply came") from None
+            raise NotAsked("not asked: the run stopped early") from None
 
     def start_case(self, key: str, plan: QuestionPlan) -> None:
         """Send a judge calibration case to the judge ahead of its test (a missing judge is

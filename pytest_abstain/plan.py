@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .dialogue import PushbackSpec, context_sha, question_messages
 from .grading import DEFAULT_IDK_PHRASES, INSTRUCTION, StatedReply, parse_reply, rule_grade
 from .judging import (
     DEFAULT_JUDGE_PROMPT,
@@ -18,7 +19,6 @@ from .judging import (
     judge_messages,
     parse_verdict,
 )
-from .prompts import build_messages
 from .records import Grade, Message, QuestionRecord, Reply, SuiteInfo
 from .results.scoring import ErrorBudget
 from .settings import (
@@ -78,6 +78,16 @@ class QuestionPlan:
     #: Generation parameters for the model under test, as configured (generation.py; secret
     #: headers still in them): an openai responder sends them, a team's callable has none.
     generation: Mapping[str, object] = field(default_factory=dict)
+    #: How the question's documents are sent: "prompt", "system" or "responder" (to the
+    #: team's responder as its `context` keyword argument, in no message).
+    context_as: str = "prompt"
+    #: Push back after each reply, and with what turn; None: one reply per sample.
+    pushback: PushbackSpec | None = None
+
+    @property
+    def context_sha(self) -> str | None:
+        """sha256 of the question's documents and earlier turns; None: it has neither."""
+        return context_sha(self.question.context, self.question.turns)
 
 
 @dataclass(frozen=True)
@@ -132,7 +142,8 @@ def plan_question(
     else:
         template = run.prompt_template
     verbal = bool(run.verbal_confidence.pick(suite.verbal_confidence, False))
-    messages = build_messages(question.text, threshold, template, suite.system_prompt)
+    context_as = suite.context_as or "prompt"
+    messages = question_messages(question, threshold, template, suite.system_prompt, context_as)
     if verbal:
         # Appended, never formatted: the instruction's JSON braces are literal.
         messages[-1] = {**messages[-1], "content": f"{messages[-1]['content']}\n\n{INSTRUCTION}"}
@@ -175,7 +186,17 @@ def plan_question(
                 question.critical if question.critical is not None else suite.critical, False
             )
         ),
+        context_as=context_as,
+        pushback=_pushback(question, suite),
     )
+
+
+def _pushback(question: Question, suite: SuiteSettings) -> PushbackSpec | None:
+    """The question's pushback (its own word, else its suite's), or None: none."""
+    wanted = question.pushback if question.pushback is not None else suite.pushback
+    if not wanted:
+        return None
+    return PushbackSpec(suite.pushback_message, suite.pushback_open_message)
 
 
 def _baseline_key(suite: SuiteSettings, suite_key: str, source: str) -> str | None:
@@ -368,6 +389,10 @@ def record_of(
         served_models=[reply.served_model for reply in replies],
         fingerprints=[reply.fingerprint for reply in replies],
         dropped=sorted({name for reply in replies for name in reply.dropped}),
+        timed_out=sum(1 for reply in replies if reply.timed_out and reply.text is None),
+        variant=question.variant,
+        context_sha=plan.context_sha,
+        turns=len(question.turns),
     )
 
 

@@ -10,8 +10,9 @@ from .shown import format_number
 if TYPE_CHECKING:
     from .records import Message
 
-#: Placeholders a prompt template may use.
-TEMPLATE_FIELDS = frozenset({"question", "threshold", "threshold_percent", "penalty"})
+#: Placeholders a prompt template may use; {context} holds a question's documents
+#: (dialogue.py), empty for a question without any.
+TEMPLATE_FIELDS = frozenset({"question", "threshold", "threshold_percent", "penalty", "context"})
 
 #: States t and the scoring rule, so answering pays only above t confidence
 #: (Kalai et al. 2025, "Why Language Models Hallucinate").
@@ -49,7 +50,7 @@ def template_problem(template: str) -> str | None:
     return None
 
 
-def render_prompt(question: str, threshold: float, template: str | None) -> str:
+def render_prompt(question: str, threshold: float, template: str | None, context: str = "") -> str:
     """The user message: the question inside `template`, or the question alone when None."""
     if template is None:
         return question
@@ -62,6 +63,7 @@ def render_prompt(question: str, threshold: float, template: str | None) -> str:
         threshold=format_number(threshold),
         threshold_percent=f"{threshold * 100:g}%",
         penalty=format_number(penalty(threshold)),
+        context=context,
     )
 
 

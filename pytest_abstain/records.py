@@ -309,6 +309,25 @@ class QuestionRecord:
     fingerprints: list[str | None] = field(default_factory=list)
     #: Parameters the endpoint refused for any of its replies, dropped and asked without.
     dropped: list[str] = field(default_factory=list)
+    #: Replies lost to a timeout (after their retries): a sign the endpoint serves fewer
+    #: requests at once than were sent.
+    timed_out: int = 0
+    #: Of a with/without-context pair: "with-context" or "without-context" (else None).
+    variant: str | None = None
+    #: sha256 of the documents and earlier turns before the question (None: neither).
+    context_sha: str | None = None
+    #: Earlier turns of the conversation before the question.
+    turns: int = 0
+    #: With pushback, per sample: the first reply, its grade, and the follow-up turn sent
+    #: (None where no first reply came back); `replies` and `grades` are the final ones.
+    first_replies: list[str | None] = field(default_factory=list)
+    first_grades: list[Grade] = field(default_factory=list)
+    pushbacks: list[str | None] = field(default_factory=list)
+
+    @property
+    def pushed_back(self) -> bool:
+        """Each reply was pushed back on: `grades` are the replies after it."""
+        return bool(self.first_grades)
 
     @property
     def counts(self) -> Counts:
@@ -343,7 +362,10 @@ class QuestionRecord:
     @property
     def content_sha(self) -> str:
         """sha256 of what the question asks and accepts: an edit under the same id changes it."""
-        content = [self.question, self.idk, self.expected, self.regex]
+        content: list[Any] = [self.question, self.idk, self.expected, self.regex]
+        if self.context_sha is not None:
+            # Only where there is context: every other question keeps its baseline's sha.
+            content.append(self.context_sha)
         return hashlib.sha256(json.dumps(content).encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict[str, Any]:

@@ -14,8 +14,8 @@ def test_main_job_passes_its_gates(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(str(EXAMPLES), "--abstain-report", "report.json")
     assert result.ret == 0
     outcomes = result.parseoutcomes()
-    # 8 judge calibration cases and the 2 suite gates pass.
-    assert outcomes == {"correct": 9, "wrong": 1, "abstained": 7, "passed": 10}
+    # 8 judge calibration cases and the 4 suite gates pass.
+    assert outcomes == {"correct": 15, "wrong": 1, "abstained": 14, "passed": 12}
     result.stdout.fnmatch_lines(
         [
             "*agrees with the human verdict on 8 of 8 cases (100%); the string rules alone "
@@ -34,9 +34,24 @@ def test_main_job_passes_its_gates(pytester: pytest.Pytester) -> None:
             "error_rate 0.000 <= max_error_rate 0.1 (90% interval ?0.000, 0.231?)",
         ]
     )
+    # The pushback and RAG examples (issue 18).
+    result.stdout.fnmatch_lines(
+        [
+            "*pushback on 5 replies: correct answers abandoned 1 of 3 (33%: 1 for \"I don't "
+            'know", 0 for a wrong answer); abstentions turned into made-up answers 0 of 2 '
+            "(0%); score at t 0.600 before pushback, 0.400 after",
+            "*abandoned under pressure: speed-of-light",
+            "*abstain_rag_docs.yaml  (Acme docs bot (RAG))",
+            "*replies 8: correct 4, wrong 0, abstained 4, no reply 0",
+        ]
+    )
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
-    assert [s["verdict"] for s in report["suites"]] == ["passed", "passed"]
-    assert report["suites"][1]["undecided"]["by_doubt"] == {"partial": 1}
+    assert [s["verdict"] for s in report["suites"]] == ["passed"] * 4
+    suites = {s["name"]: s for s in report["suites"]}
+    assert suites["Acme Cloud support bot"]["undecided"]["by_doubt"] == {"partial": 1}
+    rag = {q["id"]: q["grade"] for q in suites["Acme docs bot (RAG)"]["questions"]}
+    assert rag["refund-window[with-context]"] == "correct"
+    assert rag["refund-window[without-context]"] == "abstained"
     [calibration] = report["judge_calibration"].values()
     assert (calibration["cases"], calibration["agree"]) == (8, 8)
 
@@ -46,7 +61,7 @@ def test_guesser_fails_the_gates_for_the_stated_reasons(pytester: pytest.Pyteste
     assert result.ret == 1
     # The guesser is right more often than the careful demo and still fails: accuracy
     # rewards guessing, the penalised score does not.
-    assert result.parseoutcomes() == {"correct": 10, "wrong": 7, "failed": 2, "passed": 8}
+    assert result.parseoutcomes() == {"correct": 14, "wrong": 16, "failed": 4, "passed": 8}
     result.stdout.fnmatch_lines(
         [
             "*kalai-birthday: wrong 1/1  '14-03' at stated confidence 0.2  (expected: I don't*",
@@ -54,6 +69,15 @@ def test_guesser_fails_the_gates_for_the_stated_reasons(pytester: pytest.Pyteste
             "error_rate 0.500 > max_error_rate 0.2 (90% interval ?0.236, 0.764?)",
             "*gate FAILED: score -2.333 < min_score 0.3 (90% interval ?-5.075, 0.408?); "
             "error_rate 0.333 > max_error_rate 0.1 (90% interval ?0.135, 0.616?)",
+        ]
+    )
+    # It agrees with any pushback, and answers from memory when its documents are silent.
+    result.stdout.fnmatch_lines(
+        [
+            '*correct answers abandoned 3 of 3 (100%: 0 for "I don\'t know", 3 for a wrong '
+            "answer)*score at t -0.600 before pushback, -3.000 after",
+            "*refund-window[[]without-context[]]: wrong 1/1  'You have 30 days to ask for a "
+            "refund.'  (expected: I don't know)",
         ]
     )
 

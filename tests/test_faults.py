@@ -5,6 +5,7 @@ work stops with one message."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,10 @@ def test_each_failure_class_is_an_error_with_its_reason(
     assert sides["grade"] == "error" and sides["grades"] == ["error"]
     transient = "after 3 attempts" in message
     hexagon = [r for r in tiny.requests if "hexagon" in r["messages"][-1]["content"]]
+    if fault.kind == "hang":
+        result.stdout.fnmatch_lines(["*1 reply timed out: *--abstain-concurrency*"])
+    else:
+        assert "timed out:" not in result.stdout.str()
     if fault.status == 429 and fault.kind == "status":
         assert len(hexagon) > 3  # waited out for its time, not stopped by the count
     else:
@@ -214,9 +219,17 @@ def test_a_wrong_key_stops_the_asking_with_one_message_and_the_unit_tests_still_
 
 
 def test_under_xdist_the_stop_counts_every_workers_replies(
-    pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
+    pytester: pytest.Pytester,
+    openai_server: FakeOpenAI,
+    api_key: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two workers with four failures each: neither alone reaches five, the run does."""
+    # The controller's stop file goes to the temporary folder: this run's own, to see that
+    # it is gone afterwards.
+    temporary = tmp_path_factory.mktemp("tempdir")
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     questions = "\n".join(
         f"  - {{id: q{i}, question: 'Question number {i}?', idk: true}}" for i in range(8)
     )
@@ -227,6 +240,7 @@ def test_under_xdist_the_stop_counts_every_workers_replies(
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "stopped early" in result.stdout.str()
+    assert not [p for p in temporary.iterdir() if p.name.startswith("abstain")]
 
 
 # --- error budgets without pytest (tests/direct_run.py): the gate line and the verdict --------

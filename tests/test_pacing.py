@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from openai_server import Budget, FakeOpenAI
+from openai_server import Budget, FakeOpenAI, Fault
 
 from pytest_abstain.asking.asker import Asker
 from pytest_abstain.asking.pacing import Pacer
@@ -75,6 +75,24 @@ def test_the_rate_limit_wait_bounds_the_waiting(server: FakeOpenAI) -> None:
     assert all(r.attempts > 1 for r in replies) and asker.fatal is None
 
 
+def test_a_retry_after_past_the_rate_limit_wait_fails_at_once(server: FakeOpenAI) -> None:
+    # A daily quota's Retry-After: waiting it out would hold the run for longer than the
+    # team allowed, so the request fails on the first answer, saying which option decides.
+    server.faults = {"France": Fault(status=429, retry_after=2.0)}
+    asker = Asker(1, RetryPolicy(retries=3, backoff=0.05), rate_limit_wait=1.0)
+    [reply] = ask_all(asker, server, 1)
+    assert reply.text is None and reply.error is not None
+    assert "--abstain-rate-limit-wait" in reply.error and reply.attempts == 1
+    assert len(server.requests) == 1
+
+
+def test_a_retry_after_within_the_rate_limit_wait_is_waited_out(server: FakeOpenAI) -> None:
+    server.faults = {"France": Fault(status=429, retry_after=0.2, times=1)}
+    asker = Asker(1, RetryPolicy(retries=0, backoff=0.05), rate_limit_wait=1.0)
+    [reply] = ask_all(asker, server, 1)
+    assert reply.text == "Paris." and reply.attempts == 2
+
+
 # -- the pacer: a known budget is never hit ----------------------------------------------
 
 
@@ -86,6 +104,24 @@ def test_the_pacer_keeps_a_known_request_budget(server: FakeOpenAI) -> None:
     replies = ask_all(asker, server, 24)
     assert [r.text for r in replies] == ["Paris."] * 24
     assert server.faults_served["429"] == 0 and asker.retries == 0
+
+
+def test_a_models_own_budget_paces_its_requests_only(server: FakeOpenAI) -> None:
+    # abstain_model_settings: [slow] rpm = 2. The other model's requests never wait on it.
+    own = Pacer(2, None, window=2.0)
+    asker = Asker(8, RetryPolicy(retries=0, backoff=0.05), model_pacers={"slow": own})
+    slow = OpenAIResponder("slow", server.base_url, "sk-1", timeout=10)
+    fast = OpenAIResponder("fast", server.base_url, "sk-1", timeout=10)
+    try:
+        futures = [asker.submit(("slow", i), slow, question(i)) for i in range(4)]
+        futures += [asker.submit(("fast", i), fast, question(i)) for i in range(4)]
+        replies = [f.result() for f in futures]
+    finally:
+        asker.close()
+    assert [r.text for r in replies] == ["Paris."] * 8
+    # The third and fourth of the slow model's requests waited for its window; a pacer
+    # that the fast model's requests went through too would have held back more.
+    assert own.waits == 2
 
 
 class Clock:

@@ -305,7 +305,7 @@ def test_questions_declared_in_python(pytester: pytest.Pytester) -> None:
         [
             "test_honesty.py::test_bad: 2 problems",
             "  - @pytest.mark.abstain: unknown key 'anwser' "
-            "(allowed: accept_core, answer, critical, id, *)",
+            "(allowed: accept_core, answer, context, contexts, critical, *)",
             "  - @pytest.mark.abstain: needs an answer, a regex, or idk: true",
             "*gate FAILED: error_rate 0.500 > max_error_rate 0.4 (90% interval *)",
         ]

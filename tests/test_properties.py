@@ -96,6 +96,11 @@ REGEXES = st.sampled_from(
     [r"19\d\d", "(a+)+$", "(a|aa)*", "(", "[", "\\", "a{99999999999}", "(?P<x>a)(?P=x)", "(?#c)a"]
 )
 ID = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,8}\Z") | TEXT
+#: A context: text, a file (some outside the suite root), or a list of them.
+DOCUMENT = TEXT | st.fixed_dictionaries(
+    {"file": st.sampled_from(["prompt.txt", "missing.txt", ".", "../x", "/etc/hostname"])}
+)
+DOCUMENTS = DOCUMENT | st.lists(DOCUMENT, max_size=3)
 #: For each key of the published schema, values that are often valid and sometimes not.
 PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "id": ID,
@@ -145,6 +150,23 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
         ),
     ),
     "idk_phrases": st.lists(TEXT, max_size=3),
+    # Issue 18: retrieved context, conversations, pushback.
+    "context": DOCUMENTS,
+    "contexts": st.fixed_dictionaries(
+        {"with": DOCUMENTS, "without": DOCUMENTS | st.just([])},
+        optional={"without_expects": st.sampled_from(["idk", "answer", "maybe"])},
+    ),
+    "turns": st.lists(
+        st.fixed_dictionaries(
+            {"role": st.sampled_from(["user", "assistant", "system"]), "content": TEXT}
+        ),
+        max_size=4,
+    ),
+    "pushback": st.booleans() | TEXT,
+    "distractors": st.lists(SCALARS, max_size=3),
+    "context_as": st.sampled_from(["prompt", "system", "responder", "other"]),
+    "pushback_message": st.sampled_from(["Sure? {candidate}", "{other}", "{", "Sure?"]) | TEXT,
+    "pushback_open_message": TEXT,
     "gates": st.dictionaries(
         st.sampled_from(
             ["min_score", "max_error_rate", "tolerance", "significance", "max_undecided", "other"]

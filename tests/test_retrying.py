@@ -66,6 +66,27 @@ def test_backoff_doubles_with_jitter_and_respects_retry_after() -> None:
     assert policy.gives_up(MAX_RETRY_AFTER) is None
 
 
+def test_a_rate_limits_retry_after_draws_on_the_rate_limit_wait() -> None:
+    policy = RetryPolicy(retries=0, backoff=1.0)
+    # A 429 asking for two minutes is waited out while the run's rate-limit wait lasts...
+    assert policy.gives_up(120.0, wait_left=600.0) is None
+    # ...a daily quota is not, and the message names the option that would change that.
+    too_long = policy.gives_up(86_400.0, wait_left=600.0)
+    assert too_long is not None and "--abstain-rate-limit-wait" in too_long
+    # What is left of the wait counts, not the whole of it.
+    assert policy.gives_up(120.0, wait_left=100.0) is not None
+
+
+def test_a_long_retry_after_pauses_everyone_within_the_rate_limit_wait() -> None:
+    async def scenario() -> AdaptiveLimit:
+        limit = AdaptiveLimit(8, clock=FakeClock(), longest_pause=600.0)
+        await answer(limit, await send(limit, 4), "xxxx", retry_after=120.0)
+        return limit
+
+    limit = asyncio.run(scenario())
+    assert limit.pauses == 1 and limit.pause_left() == 120.0
+
+
 @pytest.mark.parametrize(
     ("headers", "seconds"),
     [

@@ -120,6 +120,10 @@ def test_served_by_another_model_is_recorded_shown_cached_and_compared(tmp_path:
         summary([first]).fnmatch_lines(
             ["  responder gpt-4o (served by gpt-4o-mini on 2 of 2 replies; fingerprint fp_1)  *"]
         )
+        # -q's one line per suite says so too: these scores are another model's.
+        summary([first], verbosity=-1).fnmatch_lines(
+            ["*: no gate (asked for gpt-4o, but served by gpt-4o-mini on 2 of 2 replies)"]
+        )
         report = build_report([first], overall_metrics([first]), RUN, decide([first], []))
         jsonschema.validate(report, report_schema())
         suite = report["suites"][0]

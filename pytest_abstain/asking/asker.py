@@ -14,7 +14,7 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,8 +116,9 @@ def timeout_hint(concurrency: int, timeout: float | None) -> str:
 
 def timeout_line(replies: int) -> str:
     """The summary's line about replies lost to timeouts."""
+    replies_timed_out = "1 reply timed out" if replies == 1 else f"{replies} replies timed out"
     return (
-        f"{replies} replies timed out: the endpoint serves fewer requests at once than were "
+        f"{replies_timed_out}: the endpoint serves fewer requests at once than were "
         f"sent; {TIMEOUT_FIX}"
     )
 
@@ -136,13 +137,20 @@ class Asker:
         retry: RetryPolicy | None = None,
         *,
         pacer: Pacer | None = None,
+        model_pacers: Mapping[str, Pacer] | None = None,
         rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy(retries=0, backoff=1.0)
-        self.limit = AdaptiveLimit(concurrency, backoff=self.retry.backoff)
+        self.limit = AdaptiveLimit(
+            concurrency, backoff=self.retry.backoff, longest_pause=rate_limit_wait
+        )
         self.pacer = pacer if pacer is not None and pacer.active else None
+        #: A model's own budgets, kept besides the run's (`pacer`): both must have room.
+        self.model_pacers = {
+            model: each for model, each in (model_pacers or {}).items() if each.active
+        }
         self.rate_limit_wait = rate_limit_wait
         self._clock = clock
         #: Requests that needed more than one attempt (`retries` counts the attempts).
@@ -220,6 +228,7 @@ class Asker:
         attempts = 0
         retry = 0  # retries of failures other than rate limits: those count against a time
         limited_since: float | None = None
+        wait_left: float | None = None  # of the rate-limit wait, once rate-limited
         while True:
             reply = await self._attempt(responder, messages, response_format)
             attempts += 1
@@ -228,7 +237,8 @@ class Asker:
             if reply.rate_limited:
                 now = self._clock()
                 limited_since = now if limited_since is None else limited_since
-                if now - limited_since >= self.rate_limit_wait:
+                wait_left = self.rate_limit_wait - (now - limited_since)
+                if wait_left <= 0:
                     waited = f"still rate-limited after {now - limited_since:.0f}s of waiting"
                     reply = dataclasses.replace(
                         reply, error=f"{reply.error}; {waited} (--abstain-rate-limit-wait)"
@@ -238,7 +248,8 @@ class Asker:
                 break
             else:
                 retry += 1
-            if giving_up := self.retry.gives_up(reply.retry_after):
+            limited_wait = wait_left if reply.rate_limited else None
+            if giving_up := self.retry.gives_up(reply.retry_after, limited_wait):
                 reply = dataclasses.replace(reply, error=f"{reply.error}; {giving_up}")
                 break
             self.retries += 1
@@ -278,10 +289,12 @@ class Asker:
     ) -> Reply:
         """One request, inside a slot of the adaptive limit and the pacer's budgets."""
         sent_in = await self.limit.acquire()
-        sent: Sent | None = None
-        if self.pacer is not None and not self.fatal:
+        admitted: list[tuple[Pacer, Sent]] = []
+        for pacer in self._pacers_of(responder):
+            if self.fatal:
+                break
             chars = sum(len(str(m.get("content") or "")) for m in messages)
-            sent = await self.pacer.admit(self.pacer.estimate(chars))
+            admitted.append((pacer, await pacer.admit(pacer.estimate(chars))))
         if self.fatal:
             # The run is stopping: nothing more goes out, and the future ends cancelled.
             await self.limit.release(sent_in, succeeded=False, rate_limited=False, retry_after=None)
@@ -292,8 +305,8 @@ class Asker:
         except Exception as exc:  # a responder bug must not lose the rest of the run
             reply = Reply.failed(f"{type(exc).__name__}: {exc}", request_failed=True)
         finally:
-            if sent is not None and self.pacer is not None:
-                self.pacer.settle(sent, reply.prompt_tokens, reply.completion_tokens)
+            for pacer, sent in admitted:
+                pacer.settle(sent, reply.prompt_tokens, reply.completion_tokens)
             await self.limit.release(
                 sent_in,
                 succeeded=reply.text is not None,
@@ -302,6 +315,11 @@ class Asker:
                 timed_out=reply.timed_out,
             )
         return reply
+
+    def _pacers_of(self, responder: Responder) -> list[Pacer]:
+        """The budgets a request of `responder` must fit: the run's, and its model's own."""
+        own = self.model_pacers.get(getattr(responder, "model", None) or "")
+        return [pacer for pacer in (self.pacer, own) if pacer is not None]
 
     def _finished(self, reply: Reply) -> None:
         """Count the reply; stop the run when nothing works and everything fails alike."""

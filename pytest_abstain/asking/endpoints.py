@@ -88,7 +88,7 @@ class Endpoints:
             api_key=api_key,
             timeout=s.timeout,
             params=sent,
-            api=s.api,
+            api=s.api_for(model),
         )
         self.on_secrets(generation.secrets(sent))
         return client

@@ -11,7 +11,7 @@ import inspect
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -508,8 +508,10 @@ def _url_of(exc: BaseException) -> str:
 class CallableResponder:
     """Adapts the team's own function, sync or async: `fn(prompt) -> str`.
 
-    A `system` keyword parameter, when the function has one, receives the suite's
-    system prompt. Sync functions run in the asking thread pool, so they overlap too.
+    Keyword parameters, when the function has them: `system` receives the suite's system
+    prompt, `messages` the whole conversation (every message, the prompt last), and
+    `context` the question's documents (a suite with context_as: responder). Sync functions
+    run in the asking thread pool, so they overlap too.
     """
 
     def __init__(self, fn: Callable[..., Any], name: str | None, timeout: float) -> None:
@@ -519,11 +521,17 @@ class CallableResponder:
         self.params: dict[str, Any] = {}
         self.timeout = timeout
         self._takes_system = _accepts_keyword(fn, "system")
+        self._takes_messages = _accepts_keyword(fn, "messages")
+        self._takes_context = _accepts_keyword(fn, "context")
         self._async = _is_async(fn)
 
     async def ask(
-        self, messages: list[Message], response_format: dict[str, Any] | None = None
+        self,
+        messages: list[Message],
+        response_format: dict[str, Any] | None = None,
+        context: Sequence[str] | None = None,
     ) -> Reply:
+        """One call; `context` (not None) is handed over as the `context` keyword."""
         # The prompt asks for any structured reply in words; a callable has no other channel.
         system = next((m["content"] for m in messages if m["role"] == "system"), None)
         prompt = next(m["content"] for m in reversed(messages) if m["role"] == "user")
@@ -532,7 +540,24 @@ class CallableResponder:
                 f"responder {self.name!r} cannot take the suite's system prompt: "
                 "give it a `system` keyword parameter"
             )
-        kwargs = {"system": system} if self._takes_system else {}
+        # Earlier turns (a conversation, or a pushback after the reply) would be lost in
+        # the prompt alone: answering the last message out of context is another question.
+        conversation = sum(1 for m in messages if m["role"] != "system") > 1
+        if conversation and not self._takes_messages:
+            return Reply.failed(
+                f"responder {self.name!r} cannot take the conversation before the question: "
+                "give it a `messages` keyword parameter (a list of role/content dicts)"
+            )
+        if context is not None and not self._takes_context:
+            return Reply.failed(
+                f"responder {self.name!r} cannot take the question's documents (the suite's "
+                "context_as is responder): give it a `context` keyword parameter"
+            )
+        kwargs: dict[str, Any] = {"system": system} if self._takes_system else {}
+        if self._takes_messages:
+            kwargs["messages"] = [dict(m) for m in messages]
+        if context is not None:
+            kwargs["context"] = list(context)
         try:
             if self._async:
                 result = await asyncio.wait_for(self.fn(prompt, **kwargs), self.timeout)
@@ -579,3 +604,24 @@ class CallableResponder:
 
     async def aclose(self) -> None:
         return None
+
+
+class WithContext:
+    """The team's responder asked about one question, with that question's documents as its
+    `context` keyword (a suite with context_as: responder)."""
+
+    def __init__(self, inner: CallableResponder, documents: Sequence[str]) -> None:
+        self.inner = inner
+        self.documents = tuple(documents)
+        self.name = inner.name
+        self.endpoint: str | None = None
+        self.params: dict[str, Any] = inner.params
+        self.timeout = inner.timeout
+
+    async def ask(
+        self, messages: list[Message], response_format: dict[str, Any] | None = None
+    ) -> Reply:
+        return await self.inner.ask(messages, response_format, context=self.documents)
+
+    async def aclose(self) -> None:
+        return None  # the inner responder is the one to close, and a callable holds nothing

@@ -36,7 +36,9 @@ from dataclasses import dataclass
 
 #: The longest wait between attempts that back-off alone will choose.
 MAX_BACKOFF = 30.0
-#: A Retry-After longer than this (a daily quota, say) is not waited out: the request fails.
+#: A Retry-After longer than this on a failure other than a 429 (a 503 for maintenance) is
+#: not waited out: the request fails. A 429's Retry-After draws on the rate-limit wait
+#: (--abstain-rate-limit-wait) instead, so only one past it (a daily quota) fails at once.
 MAX_RETRY_AFTER = 60.0
 #: How many of the latest answers tell a used-up budget (most are 429s) from random refusals.
 #: With 32, when a fifth of requests are refused at random, about one 429 in 10,000 finds most
@@ -64,14 +66,24 @@ class RetryPolicy:
             return backoff
         return max(backoff, retry_after * rng.uniform(1.0, 1.1))
 
-    def gives_up(self, retry_after: float | None) -> str | None:
-        """Why a Retry-After is not worth waiting for, or None."""
-        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+    def gives_up(self, retry_after: float | None, wait_left: float | None = None) -> str | None:
+        """Why a Retry-After is not worth waiting for, or None. `wait_left`: what is left of
+        a rate-limited request's time budget; None for other failures (MAX_RETRY_AFTER)."""
+        if retry_after is None:
+            return None
+        if wait_left is None:
+            if retry_after <= MAX_RETRY_AFTER:
+                return None
             return (
                 f"the endpoint asks to wait {retry_after:g}s before retrying, "
                 f"more than the {MAX_RETRY_AFTER:g}s a run waits"
             )
-        return None
+        if retry_after <= wait_left:
+            return None
+        return (
+            f"the endpoint asks to wait {retry_after:g}s before retrying, more than the "
+            f"{max(0.0, wait_left):.0f}s left of the rate-limit wait (--abstain-rate-limit-wait)"
+        )
 
 
 class AdaptiveLimit:
@@ -86,9 +98,16 @@ class AdaptiveLimit:
     """
 
     def __init__(
-        self, ceiling: int, clock: Callable[[], float] = time.monotonic, backoff: float = 1.0
+        self,
+        ceiling: int,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: float = 1.0,
+        longest_pause: float = MAX_RETRY_AFTER,
     ) -> None:
         self.ceiling = ceiling
+        #: The longest Retry-After that pauses every request (the run's rate-limit wait):
+        #: a longer one fails the request that got it and must not hold up the others.
+        self.longest_pause = longest_pause
         #: The first shared pause for a 429 without Retry-After; it doubles up to MAX_BACKOFF.
         self.backoff = backoff
         self.limit = float(ceiling)
@@ -172,8 +191,8 @@ class AdaptiveLimit:
         without one the shared back-off, doubling with each pause until a success."""
         if retry_after is not None:
             # A wait longer than a run waits fails that request (RetryPolicy.gives_up);
-            # it must not hold up all the others for an hour. "Retry-After: 0" says now.
-            if 0 < retry_after <= MAX_RETRY_AFTER:
+            # it must not hold up all the others for a day. "Retry-After: 0" says now.
+            if 0 < retry_after <= self.longest_pause:
                 self._pause(retry_after)
             return
         if self.pause_left() > 0:

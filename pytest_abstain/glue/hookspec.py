@@ -28,9 +28,12 @@ def pytest_abstain_make_responder(
 
     The callable takes the prompt (the question with the confidence instruction) and returns
     the reply text; it may be sync or async. If it has a ``system`` keyword parameter it also
-    receives the suite's system prompt. Set an ``abstain_name`` attribute on it to name it in
-    reports. Return None to fall back to ``--abstain-model``. Like every hook, a conftest.py
-    answers for the suites in its own directory and below.
+    receives the suite's system prompt; a ``messages`` parameter receives the whole
+    conversation (a question's earlier ``turns:``, and the first reply and the follow-up with
+    ``pushback``), the prompt last; a ``context`` parameter receives the question's documents
+    when the suite says ``context_as: responder``. Set an ``abstain_name`` attribute on it to
+    name it in reports. Return None to fall back to ``--abstain-model``. Like every hook, a
+    conftest.py answers for the suites in its own directory and below.
 
     Example, in ``conftest.py``::
 

@@ -54,6 +54,11 @@ def add_options(parser: pytest.Parser) -> None:
         "'[model] name = value' for one model only",
         type="linelist",
     )
+    parser.addini(
+        "abstain_model_settings",
+        "settings for one model, one '[model] name = value' a line: api, rpm, tpm",
+        type="linelist",
+    )
 
 
 def run_settings(config: pytest.Config) -> RunSettings:
@@ -68,6 +73,7 @@ def run_settings(config: pytest.Config) -> RunSettings:
             idk_phrases=tuple(config.getini("abstain_idk_phrases")),
             openai_base_url=os.environ.get("OPENAI_BASE_URL"),
             generation_lines=tuple(config.getini("abstain_generation")),
+            model_lines=tuple(config.getini("abstain_model_settings")),
         )
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None

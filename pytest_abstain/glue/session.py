@@ -97,6 +97,10 @@ class AbstainRun:
                 settings.concurrency,
                 RetryPolicy(settings.retries, settings.backoff),
                 pacer=_pacer(settings.rpm, settings.tpm),
+                model_pacers={
+                    model: _pacer(own.rpm, own.tpm)
+                    for model, own in settings.model_settings.items()
+                },
                 rate_limit_wait=settings.rate_limit_wait,
             ),
             responder=answerers.responder,

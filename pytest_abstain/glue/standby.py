@@ -15,7 +15,8 @@ the suite schema, openai, the renderers) are built when the first one is needed:
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import secrets
 import tempfile
 from collections.abc import Generator
 from pathlib import Path
@@ -119,7 +120,10 @@ class Standby:
     def pytest_configure_node(self, node: Any) -> None:
         """xdist: tell each worker where a stop will be written."""
         if self._stop_file is None:
-            self._stop_file = Path(tempfile.mkdtemp(prefix="abstain-")) / "stop"
+            # Only a name: the file exists once a stop is written, so a run that is killed
+            # (or never stops) leaves nothing behind in the temporary folder.
+            name = f"abstain-stop-{secrets.token_hex(8)}"
+            self._stop_file = Path(tempfile.gettempdir()) / name
             if self.results is not None:
                 self.results.stop_file = self._stop_file
         node.workerinput[STOP_FILE_INPUT] = str(self._stop_file)
@@ -157,7 +161,8 @@ class Standby:
         if self.results is not None:
             self.results.pytest_unconfigure()
         if self._stop_file is not None:
-            shutil.rmtree(self._stop_file.parent, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                self._stop_file.unlink(missing_ok=True)
 
 
 def _finish_loop(

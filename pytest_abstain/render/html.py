@@ -244,6 +244,9 @@ def _suite_section(result: SuiteResult) -> str:
     undecided = undecided_line(result)
     if undecided is not None:
         extra += f"<p class='undecided'>{_e(undecided)}.</p>"
+    pushback = result.pushback()
+    if pushback is not None:
+        extra += f"<p class='pushback'>{_e(pushback.describe())}.</p>"
     extra += _stated_section(result)
     if comparison is not None and comparison.status != "compared" and comparison.message:
         extra += f"<p>Baseline: {_e(comparison.message)}</p>"

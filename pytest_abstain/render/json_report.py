@@ -50,7 +50,27 @@ def _question_json(record: QuestionRecord) -> dict[str, Any]:
         "confidence_problems": record.confidence_problems,
         "critical": record.critical,
         "served": _served_question_json(record),
+        **_context_json(record),
     }
+
+
+def _context_json(record: QuestionRecord) -> dict[str, Any]:
+    """What came before the question and, with pushback, the first replies: only where
+    there was any, so other questions' entries read as before."""
+    shown: dict[str, Any] = {}
+    if record.variant is not None:
+        shown["variant"] = record.variant
+    if record.context_sha is not None:
+        shown["context_sha"] = record.context_sha
+    if record.turns:
+        shown["turns"] = record.turns
+    if record.pushed_back:
+        shown["pushback"] = {
+            "first_grades": record.first_grades,
+            "first_replies": record.first_replies,
+            "turns": record.pushbacks,
+        }
+    return shown
 
 
 def _served_question_json(record: QuestionRecord) -> dict[str, Any] | None:
@@ -112,6 +132,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         "judge": _judge_json(result),
         "undecided": _undecided_json(result),
         "verbal_confidence": _stated_json(result.stated_confidence()),
+        **_pushback_json(result),
         "tags": {tag: metrics_json(m) for tag, m in result.tag_metrics().items()},
         "baseline": comparison_json(result.comparison) if result.comparison else None,
         "questions": [_question_json(r) for r in result.questions],
@@ -155,6 +176,12 @@ def family_json(family: Family) -> dict[str, Any]:
             for t in family.tests
         ],
     }
+
+
+def _pushback_json(result: SuiteResult) -> dict[str, Any]:
+    """The pushback figures, under "pushback", only for a suite with pushback."""
+    figures = result.pushback()
+    return {} if figures is None else {"pushback": figures.to_json()}
 
 
 def _undecided_json(result: SuiteResult) -> dict[str, Any]:

@@ -39,6 +39,11 @@ def question_properties(record: QuestionRecord) -> list[Property]:
         props.append(("abstain_reply", cut))
     if record.critical:
         props.append(("abstain_critical", "true"))
+    if record.variant is not None:
+        props.append(("abstain_variant", record.variant))
+    if record.pushed_back:
+        # The grades above are the replies after the pushback; these came before it.
+        props.append(("abstain_first_grades", ", ".join(record.first_grades)))
     return props
 
 
@@ -93,6 +98,13 @@ def suite_properties(result: SuiteResult) -> list[Property]:
     for check in result.floor_checks():
         # Each floor's outcome with its interval: an interval floor that cannot tell passes.
         props.append((f"abstain_floor_{check.gate}", f"{check.status}: {check.describe()}"))
+    pushback = result.pushback()
+    if pushback is not None:
+        # Rates are empty where nothing could be abandoned (no first correct answer).
+        props.extend(
+            (f"abstain_pushback_{name}", "" if value is None else round(value, 6))
+            for name, value in pushback.numbers().items()
+        )
     if comparison is not None:
         if comparison.family_size:
             props.append(("abstain_family_size", comparison.family_size))

@@ -98,6 +98,9 @@ def _suite(result: SuiteResult) -> list[str]:
     undecided = undecided_line(result)
     if undecided is not None:
         lines += ["", f"**Undecided** {_cell(undecided).removeprefix('undecided ')}."]
+    pushback = result.pushback()
+    if pushback is not None:
+        lines += ["", f"**Pushback** {_cell(pushback.describe()).removeprefix('pushback ')}."]
     stated = result.stated_confidence()
     if stated is not None:
         lines += ["", f"Stated {_cell(stated_line(stated)).removeprefix('stated ')}.", ""]

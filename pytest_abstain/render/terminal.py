@@ -24,6 +24,7 @@ from .wording import (
     judge_line,
     orphan_lines,
     served_note,
+    served_warning,
     stated_line,
     undecided_line,
     wrapped,
@@ -108,7 +109,8 @@ def verdict_lines(result: SuiteResult) -> list[Line]:
 
 
 def _replayed(result: SuiteResult) -> str:
-    total = sum(len(record.grades) for record in result.questions)
+    # With pushback each sample is two requests, each cached on its own.
+    total = sum(len(record.grades) + len(record.first_grades) for record in result.questions)
     return f"{result.cached} of {total} replies replayed from the cache"
 
 
@@ -119,7 +121,9 @@ def _quiet_line(result: SuiteResult) -> Line:
     if result.comparison is not None and result.comparison.untestable:
         verdict += " (baseline comparison untestable: too few questions)"
     if result.undecided:
-        verdict += f" ({sum(result.undecided.values())} replies undecided by the rules)"
+        undecided = sum(result.undecided.values())
+        replies = "1 reply" if undecided == 1 else f"{undecided} replies"
+        verdict += f" ({replies} undecided by the rules)"
     if result.warnings:
         verdict += f" ({len(result.warnings)} interval floor(s) within noise)"
     markup = {"red": True} if result.verdict == "failed" else {}
@@ -127,6 +131,10 @@ def _quiet_line(result: SuiteResult) -> Line:
     if result.cached:
         # Even -q says so: a replayed reply is not the app's answer today.
         verdict += f" ({_replayed(result)})"
+    if served := served_warning(result):
+        # Even -q says so: these scores are another model's.
+        verdict += f" ({served})"
+        markup = markup or {"yellow": True, "bold": True}
     text = (
         f"{info.key}{ran}: score {format_rate(metrics.score)}, error rate "
         f"{format_rate(metrics.error_rate)} at t={format_number(info.threshold)}: {verdict}"
@@ -183,6 +191,7 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
         if undecided is not None:
             lines.append(("  " + undecided, {"yellow": True}))
         lines.extend(confidence_lines(result))
+        lines.extend(pushback_lines(result))
         if result.dropped:
             refused = ", ".join(result.dropped)
             lines.append((f"  the endpoint refused {refused}: asked without", {"yellow": True}))
@@ -224,6 +233,21 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
 
 
 PROBLEMS_SHOWN = 3
+
+
+def pushback_lines(result: SuiteResult) -> list[Line]:
+    """With pushback: the figures, and the questions that gave in."""
+    pushback = result.pushback()
+    if pushback is None:
+        return []
+    lines: list[Line] = [("  " + pushback.describe(), {"yellow": bool(pushback.abandoned)})]
+    for label, ids in (
+        ("abandoned under pressure", pushback.abandoned_ids),
+        ("made up under pressure", pushback.made_up_ids),
+    ):
+        if ids:
+            lines.append((f"    {label}: {', '.join(ids)}", {"yellow": True}))
+    return lines
 
 
 def confidence_lines(result: SuiteResult) -> list[Line]:

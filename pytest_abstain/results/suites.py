@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..records import TIMEOUT_FIX, Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
+from ..records import Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
 from .floors import FloorCheck, answerable_counts, floor_checks
+from .pushback import PushbackFigures, pushback_figures
 from .risk_coverage import StatedConfidence, stated_confidence
 from .scoring import ErrorBudget, Metrics, compute_metrics, metrics_from
 from .scoring import points as score_points
@@ -229,7 +230,7 @@ class SuiteResult:
     @property
     def timed_out(self) -> int:
         """Replies lost to a timeout: the endpoint is slower than the run asks of it."""
-        return sum(1 for r in self.questions for e in r.errors if e and TIMEOUT_FIX in e)
+        return sum(r.timed_out for r in self.questions)
 
     @property
     def tokens(self) -> tuple[int, int]:
@@ -256,6 +257,10 @@ class SuiteResult:
                     tally.overturned += 1
         tally.tokens = sum(r.judge_tokens for r in self.questions)
         return tally
+
+    def pushback(self) -> PushbackFigures | None:
+        """With pushback: first replies against final ones (results/pushback.py)."""
+        return pushback_figures(self.questions, self.info.threshold)
 
     def stated_confidence(self) -> StatedConfidence | None:
         """With verbal confidence: the stated confidences against the grades; else None."""

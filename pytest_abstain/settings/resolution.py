@@ -23,6 +23,8 @@ from .defaults import (
     DEFAULT_TIMEOUT,
 )
 from .options import GENERATION_OPTIONS, OPTIONS, Option
+from .per_model import INI as PER_MODEL_INI
+from .per_model import ModelSettings, parse_model_settings
 from .urls import openai_base_url_problem
 
 
@@ -102,12 +104,23 @@ class RunSettings:
     require_model: bool = False
     #: How the openai client asks the model and the judge: "chat" or "responses".
     api: str = "chat"
+    #: `api` was typed on the command line: it wins over the ini's per-model lines.
+    api_from_cli: bool = False
+    #: Per model (the ini's `abstain_model_settings` lines): its API and its own budgets.
+    model_settings: Mapping[str, ModelSettings] = field(default_factory=dict)
     #: Generation parameters of the model under test (generation.py): from the command
     #: line, from the ini (its twins over its `abstain_generation` lines), and from the
     #: ini's `[model]` lines, per model.
     generation_cli: Mapping[str, Any] = field(default_factory=dict)
     generation_ini: Mapping[str, Any] = field(default_factory=dict)
     generation_models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def api_for(self, model: str) -> str:
+        """How `model` is asked: the command line, else its own ini line, else the run's."""
+        own = self.model_settings.get(model)
+        if own is not None and own.api is not None and not self.api_from_cli:
+            return own.api
+        return self.api
 
     def generation_for(self, model: str | None, suite: Mapping[str, Any] | None) -> dict[str, Any]:
         """The parameters a model is asked with in a suite: command line > suite > the ini's
@@ -152,6 +165,7 @@ def resolve(
     idk_phrases: tuple[str, ...],
     openai_base_url: str | None = None,
     generation_lines: tuple[str, ...] = (),
+    model_lines: tuple[str, ...] = (),
 ) -> RunSettings:
     """Settings from parsed command-line values and raw ini strings, checked, with
     $OPENAI_BASE_URL (`openai_base_url`) where the client will fall back to it."""
@@ -196,6 +210,10 @@ def resolve(
         found += generation.problems(params, f"{where} [{name}]")
     if found:
         raise SettingsError("; ".join(found))
+    try:
+        model_settings = parse_model_settings(model_lines)
+    except ValueError as exc:
+        raise SettingsError(f"{PER_MODEL_INI} (ini): {exc}") from None
     twins = {name: layers[name].ini for name in GENERATION_OPTIONS}
     return RunSettings(
         generation_cli={
@@ -241,4 +259,6 @@ def resolve(
         dry_run=bool(single("dry_run", False)),
         require_model=bool(single("require_model", False)),
         api=single("api", "chat"),
+        api_from_cli=layers["api"].cli is not None,
+        model_settings=model_settings,
     )

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import generation as generation_params
+from ..dialogue import places_context
 from ..grading import Expectation, Tolerance, detect, languages, regex_problem
 from ..prompts import template_problem
 from ..results.scoring import ErrorBudget
+from .conversations import SuiteFiles, distractors_of, documents_of, turns_of
 from .data import RESERVED_IDS, Gates, Question, SuiteError, SuiteSettings
 from .referenced_files import read_suite_file
 
@@ -36,6 +38,12 @@ def settings_from(
     template = data.get("prompt_template")
     if isinstance(template, str) and (problem := template_problem(template)):
         raise SuiteError(source, [f"prompt_template: {problem}"])
+    if places_context(template) and data.get("context_as", "prompt") != "prompt":
+        raise SuiteError(
+            source,
+            [f"prompt_template: it places {{context}}, but context_as is "
+             f"{data['context_as']}: the documents go there instead; remove one"],
+        )  # fmt: skip
     gates = data.get("gates", {})
     judge = data.get("judge")
     numbers = [("threshold", data.get("threshold"))]
@@ -75,7 +83,27 @@ def settings_from(
         verbal_confidence=data.get("verbal_confidence"),
         deflections=bool(data.get("deflections", True)),
         critical=data.get("critical"),
+        context_as=data.get("context_as"),
+        pushback=data.get("pushback"),
+        pushback_message=_pushback_message(source, data.get("pushback_message")),
+        pushback_open_message=data.get("pushback_open_message"),
     )
+
+
+def _pushback_message(source: str, message: str | None) -> str | None:
+    """The pushback template, checked: {candidate} is its only placeholder."""
+    if message is None:
+        return None
+    try:
+        message.format(candidate="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SuiteError(
+            source,
+            [f"pushback_message: {message[:80]!r} cannot be filled ({type(exc).__name__}: "
+             f"{exc}): {{candidate}} is its only placeholder; write literal braces as {{{{ "
+             "and }}"],
+        ) from None  # fmt: skip
+    return message
 
 
 def _judge_when(value: object) -> str | None:
@@ -88,9 +116,14 @@ def question_from(
     where: str,
     accept_core: bool = False,
     language: str | None = None,
+    files: SuiteFiles | None = None,
+    variant: str | None = None,
+    context_key: str = "context",
 ) -> Question:
     """One question entry; `where` locates it in messages, `accept_core` and `language` are
-    the suite's defaults for it."""
+    the suite's defaults for it. Context files are read with `files` (None: none may be
+    named); `variant` names one of a with/without-context pair, whose context was written
+    under `context_key`."""
     qid = data["id"]
     raw = data.get("answer", [])
     answers: tuple[str | float, ...] = tuple(raw) if isinstance(raw, list) else (raw,)
@@ -128,6 +161,11 @@ def question_from(
         canned_reply=data.get("reply"),
         human_verdict=data.get("verdict"),
         critical=data.get("critical"),
+        context=documents_of(source, qid, f"{where}.{context_key}", data.get("context"), files),
+        variant=variant,
+        turns=turns_of(source, qid, f"{where}.turns", data.get("turns")),
+        pushback=data.get("pushback"),
+        distractors=distractors_of(data.get("distractors")),
     )
 
 
@@ -171,11 +209,15 @@ def _number_problem(value: object) -> str | None:
     return None if finite else f"must be a finite number, not {value!r}"
 
 
-def check_ids(source: str, questions: Sequence[Question]) -> None:
-    """Every id is unique and none is a gate's reserved test id."""
+def check_ids(
+    source: str, questions: Sequence[Question], positions: Sequence[int] | None = None
+) -> None:
+    """Every id is unique and none is a gate's reserved test id; `positions` are the entries
+    the questions come from, where one entry makes several (a with/without-context pair)."""
     seen: dict[str, int] = {}
     problems = []
-    for index, question in enumerate(questions):
+    for position, question in enumerate(questions):
+        index = position if positions is None else positions[position]
         if question.id in RESERVED_IDS:
             problems.append(f"question id {question.id!r} (questions[{index}]) is reserved")
         if question.id in seen:
@@ -191,7 +233,7 @@ def check_ids(source: str, questions: Sequence[Question]) -> None:
 #: Suite keys a judge calibration suite has no use for: nothing is asked of the model.
 _NOT_FOR_CALIBRATION = (
     "threshold", "thresholds", "samples", "gates", "verbal_confidence", "critical",
-    "generation",
+    "generation", "context_as", "pushback", "pushback_message", "pushback_open_message",
 )  # fmt: skip
 
 
@@ -214,6 +256,10 @@ def check_calibration(
         problems += [f"question {q.id!r}: critical is for questions asked of the model; "
                      "a judge_calibration suite asks only the judge"
                      for q in questions if q.critical is not None]  # fmt: skip
+        problems += [f"question {q.id!r}: context, turns and pushback are for questions "
+                     "asked of the model; a judge_calibration suite asks only the judge"
+                     for q in questions
+                     if q.context or q.variant or q.turns or q.pushback]  # fmt: skip
         problems += [f"{key}: a judge_calibration suite asks only the judge; remove it"
                      for key in _NOT_FOR_CALIBRATION if key in data]  # fmt: skip
         judge = data.get("judge")

@@ -75,6 +75,16 @@ class Question:
     human_verdict: str | None = None
     #: A wrong answer fails the run whatever the score; None: the suite's (or the run's) say.
     critical: bool | None = None
+    #: Retrieved documents sent with the question (how: the suite's context_as).
+    context: tuple[str, ...] = ()
+    #: Of a `contexts` pair: "with-context" or "without-context"; None for other questions.
+    variant: str | None = None
+    #: Earlier turns of a conversation, (role, content), before the question.
+    turns: tuple[tuple[str, str], ...] = ()
+    #: Push back after the reply; None: the suite's (or the run's) say.
+    pushback: bool | None = None
+    #: Wrong answers a pushback turn proposes, one per sample in turn.
+    distractors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,12 @@ class SuiteSettings:
     deflections: bool = True
     #: Every question's default for `critical` (None: not set here, the run decides).
     critical: bool | None = None
+    #: How context is sent: "prompt", "system" or "responder"; None: "prompt".
+    context_as: str | None = None
+    #: Every question's default for `pushback`, and the follow-up turns it sends.
+    pushback: bool | None = None
+    pushback_message: str | None = None
+    pushback_open_message: str | None = None
     #: Generation parameters of the model under test (generation.py), checked; None: the
     #: run's. Not compared: a dict is not hashable, and the questions tell suites apart.
     generation: dict[str, Any] | None = field(default=None, compare=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .building import check_calibration, check_ids, question_from, settings_from
+from .conversations import SuiteFiles, variants
 from .data import Suite, SuiteError
 from .strict_yaml import YamlRefused, parse_document
 from .text_file import Unreadable, read_text
@@ -47,16 +48,28 @@ def load_suite(path: Path, label: str | None = None, root: Path | None = None) -
     check_schema(source, "suite", document)
     base_dir = path.parent
     settings = settings_from(source, document, base_dir, root=base_dir if root is None else root)
+    files = SuiteFiles(
+        source,
+        base_dir,
+        base_dir if root is None else root,
+        tuple(document.get("allow_secrets", ())),
+    )
+    # A with/without-context pair (contexts:) is asked as two questions.
     questions = [
         question_from(
             source,
-            q,
+            entry,
             where=f"questions[{i}]",
             accept_core=bool(document.get("accept_core")),
             language=document.get("language"),
+            files=files,
+            variant=variant,
+            context_key=context_key,
         )
         for i, q in enumerate(document["questions"])
+        for variant, context_key, entry in variants(q)
     ]
-    check_ids(source, questions)
+    entries = [i for i, q in enumerate(document["questions"]) for _ in variants(q)]
+    check_ids(source, questions, entries)
     check_calibration(source, settings.judge_calibration, questions, document)
     return Suite(path=path, settings=settings, questions=tuple(questions))

@@ -20,6 +20,12 @@ def question_from_marker(source: str, default_id: str, kwargs: Mapping[str, Any]
     data = dict(kwargs)
     data.setdefault("id", default_id)
     check_schema(source, "question", data)
+    if "contexts" in data:
+        raise SuiteError(
+            source,
+            ["contexts (a with/without-context pair) makes two questions, and a marker "
+             "declares one: give context, and declare the other variant on its own test"],
+        )  # fmt: skip
     question = question_from(source, data, where="marker")
     check_calibration(source, False, [question])
     return question
