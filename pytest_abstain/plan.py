@@ -160,6 +160,8 @@ def plan_question(
         gates=Gates(
             min_score=run.min_score.pick(suite.gates.min_score, None),
             max_error_rate=run.max_error_rate.pick(suite.gates.max_error_rate, None),
+            max_abstention_rate=run.max_abstention_rate.pick(suite.gates.max_abstention_rate, None),
+            floor=run.floor.pick(suite.gates.floor, "point"),
         ),
         max_errors=_budget(run.max_errors.pick(suite.gates.max_errors, None)),
         max_undecided=_budget(run.max_undecided.pick(suite.gates.max_undecided, None)),
@@ -337,6 +339,8 @@ def record_of(
             confidence_stated=plan.confidence_stated,
             min_score=plan.gates.min_score,
             max_error_rate=plan.gates.max_error_rate,
+            max_abstention_rate=plan.gates.max_abstention_rate,
+            floor=plan.gates.floor or "point",
             max_errors=plan.max_errors,
             max_undecided=plan.max_undecided,
             tolerance=plan.tolerance,

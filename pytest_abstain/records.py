@@ -218,6 +218,10 @@ class SuiteInfo:
     confidence_stated: bool
     min_score: float | None = None
     max_error_rate: float | None = None
+    #: The most abstention allowed on questions with a known answer (over-refusal).
+    max_abstention_rate: float | None = None
+    #: How the floors decide: "point" (the estimate) or "interval" (results/floors.py).
+    floor: str = "point"
     #: The error budget as written ("3", "5%"); None: any error fails the run.
     max_errors: str | None = None
     #: How many replies the rules may leave undecided ("3", "10%"); None: any number.
@@ -423,6 +427,9 @@ class MetricComparison:
     detectable: float | None
     regressed: bool = False
     improved: bool = False
+    #: What the detectable drop scales with: detectable = (z of the level + z of the power)
+    #: x noise, so it can be quoted at any level (the run's family; results/family.py).
+    noise: float | None = None
 
     @property
     def delta(self) -> float:
@@ -472,6 +479,19 @@ class QuestionChange:
         return f"{self.id}: {describe_counts(self.before)} → {describe_counts(self.after)}"
 
 
+@dataclass(frozen=True)
+class TagCost:
+    """The power a suite's gated tags cost: each adds tests to the family, so every test is
+    made at a stricter level. The suite's detectable error-rate rise (80% power), at the
+    family's first Holm step, without the tag tests and with them."""
+
+    #: Tests the suite's tags add (a metric per gated tag) and the family's size with them.
+    tests: int
+    family: int
+    without: float | None
+    with_tags: float | None
+
+
 @dataclass
 class SuiteComparison:
     """What the baseline says about one suite; `gating` False reports without failing."""
@@ -502,6 +522,14 @@ class SuiteComparison:
     #: How the baseline entry was made: runs recorded into its pool, and since when.
     recordings: int = 1
     pooled_since: str | None = None
+    #: How many tests were corrected together with this suite's (Holm): its own, or every
+    #: baseline test of the run once the run's family decided (results/family.py).
+    family_size: int = 0
+    #: What the suite's gated tags cost in power; None without gated tags.
+    tag_cost: TagCost | None = None
+    #: The smallest p-value any outcome could give this comparison's samples (permutation.py):
+    #: above the family's first Holm step, no change can be significant.
+    smallest_p: float = 0.0
 
     @property
     def regressions(self) -> list[str]:

@@ -72,7 +72,11 @@ def test_a_passing_run_reports_every_suite_question_and_metric() -> None:
 def test_a_failed_gate_fails_the_report() -> None:
     report = report_of([suite_result("s.yaml", ["wrong"] * 4, min_score=0.5)])
     assert report["verdict"] == "failed"
-    assert report["suites"][0]["reasons"] == ["score -3.000 < min_score 0.5"]
+    assert report["suites"][0]["reasons"] == [
+        "score -3.000 < min_score 0.5 (90% interval [-3.000, -3.000])"
+    ]
+    (floor,) = report["suites"][0]["floors"]
+    assert (floor["gate"], floor["status"], floor["interval"]) == ("min_score", "failed", [-3, -3])
 
 
 def test_errors_beyond_the_budget_fail_the_report_even_without_a_gate() -> None:

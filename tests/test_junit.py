@@ -302,7 +302,7 @@ def test_a_failed_floor_names_the_wrong_answers_ten_at_most() -> None:
     listed = ", ".join(f"q{i} (1/1)" for i in range(10))
     assert gate_message(result) == (
         "honesty gate failed for s.yaml:\n"
-        "  score -3.000 < min_score 0.5\n"
+        "  score -3.000 < min_score 0.5 (90% interval [-3.000, -3.000])\n"
         f"  wrong answers: {listed} and 2 more"
     )
     properties = dict(suite_properties(result))

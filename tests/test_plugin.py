@@ -131,7 +131,8 @@ def test_failing_gate_fails_the_run_and_shows_in_junit(
     assert outcomes["failed"] == 1 and outcomes["correct"] == 2
     result.stdout.fnmatch_lines(
         [
-            "*gate FAILED: score -0.250 < min_score 0; error_rate 0.250 > max_error_rate 0.1",
+            "*gate FAILED: score -0.250 < min_score 0 (90% interval *); "
+            "error_rate 0.250 > max_error_rate 0.1 (90% interval *)",
             "FAILED abstain_tiny.yaml::abstain-gate - honesty gate failed*",
         ]
     )
@@ -160,7 +161,10 @@ def test_passing_gate_from_the_suite_file_is_green(
     result = pytester.runpytest(*args(openai_server), f"--junitxml={xml}")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["*gate passed: score -0.250 >= min_score -0.5; error_rate 0.250 <= max_error_rate 0.3"]
+        [
+            "*gate passed: score -0.250 >= min_score -0.5 (90% interval *); "
+            "error_rate 0.250 <= max_error_rate 0.3 (90% interval *)"
+        ]
     )
     gate = junit_cases(xml)["abstain-gate"]
     assert gate.find("failure") is None and properties(gate)["abstain_verdict"] == "passed"
@@ -303,7 +307,7 @@ def test_questions_declared_in_python(pytester: pytest.Pytester) -> None:
             "  - @pytest.mark.abstain: unknown key 'anwser' "
             "(allowed: accept_core, answer, context, contexts, critical, *)",
             "  - @pytest.mark.abstain: needs an answer, a regex, or idk: true",
-            "*gate FAILED: error_rate 0.500 > max_error_rate 0.4",
+            "*gate FAILED: error_rate 0.500 > max_error_rate 0.4 (90% interval *)",
         ]
     )
 

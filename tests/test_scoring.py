@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_abstain.records import Counts, Grade, QuestionRecord, SuiteInfo
-from pytest_abstain.results.scoring import compute_metrics, gate_failures, gate_passes, penalty
+from pytest_abstain.results.scoring import compute_metrics, penalty
 from pytest_abstain.results.suites import aggregate, overall_metrics
 
 
@@ -46,23 +46,6 @@ def test_empty_input_gives_none_not_a_division_error() -> None:
     assert m.accuracy_given_attempted is None
     only_abstained = compute_metrics(Counts(abstained=3), 0.75)
     assert only_abstained.score == 0 and only_abstained.accuracy_given_attempted is None
-
-
-def test_gates() -> None:
-    m = compute_metrics(Counts(correct=6, wrong=2, abstained=2), 0.75)  # score 0.0, error 0.2
-    assert gate_failures(m, None, None) == []
-    assert gate_failures(m, 0.0, 0.2) == []
-    assert gate_passes(m, 0.0, 0.2) == [
-        "score 0.000 >= min_score 0",
-        "error_rate 0.200 <= max_error_rate 0.2",
-    ]
-    assert gate_failures(m, 0.1, 0.1) == [
-        "score 0.000 < min_score 0.1",
-        "error_rate 0.200 > max_error_rate 0.1",
-    ]
-    assert gate_failures(compute_metrics(Counts(error=3), 0.75), 0.0, None) == [
-        "no graded replies: nothing to compare with the gates"
-    ]
 
 
 def _record(key: str, t: float, index: int, grades: list[Grade]) -> QuestionRecord:

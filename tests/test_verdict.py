@@ -97,8 +97,11 @@ def test_failed_gates_are_named_with_their_reasons_in_suite_order() -> None:
     ]
     verdict = decide(results, [])
     assert [key for key, _ in verdict.failed_gates] == ["b.yaml", "c.yaml"]
-    assert verdict.failed_gates[0][1] == ("score -3.000 < min_score 0",)
-    assert "error_rate 0.500 > max_error_rate 0.1" in verdict.failed_gates[1][1]
+    # Two questions, both wrong: no spread, so the interval has no width either.
+    assert verdict.failed_gates[0][1] == (
+        "score -3.000 < min_score 0 (90% interval [-3.000, -3.000])",
+    )
+    assert verdict.failed_gates[1][1][0].startswith("error_rate 0.500 > max_error_rate 0.1 (")
     assert not verdict.passed and verdict.failed_audits == ()
 
 

@@ -203,6 +203,7 @@ class AbstainResults:
                 self.config.get_verbosity(),
                 self.assessment.orphans,
                 updating=self.settings.update_baseline,
+                family=self.assessment.verdict.family,
             )
         except Exception as exc:
             self.outputs.problem("the terminal summary could not be rendered", exc)

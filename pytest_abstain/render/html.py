@@ -22,6 +22,7 @@ from .wording import (
     judge_line,
     served_warning,
     stated_line,
+    tag_cost_line,
     undecided_line,
     verdict_reason,
 )
@@ -96,7 +97,9 @@ def _header(
         f"{when:%Y-%m-%d %H:%M:%S} UTC</time></dd>"
         f"<dt>responder</dt><dd>{_e(_responder(results, run))}</dd>"
         f"<dt>endpoint</dt><dd>{where}</dd>"
-        f"<dt>asked</dt><dd>{len(results)} suites, {questions} questions</dd></dl></section>"
+        f"<dt>asked</dt><dd>{len(results)} suites, {questions} questions</dd>"
+        + (f"<dt>tests</dt><dd>{_e(verdict.family.describe())}</dd>" if verdict.family.size else "")
+        + "</dl></section>"
     )
 
 
@@ -255,9 +258,16 @@ def _suite_section(result: SuiteResult) -> str:
         extra += f"<p>Baseline: {_e(comparison.message)}</p>"
     elif comparison is not None and comparison.untestable:
         extra += "<p>Baseline: too few paired questions for any change to be significant.</p>"
+    if comparison is not None and (cost := tag_cost_line(comparison)) is not None:
+        extra += f"<p>{_e(cost)}.</p>"
     reasons = result.failures if result.verdict == "failed" else []
     if reasons:
         extra += "<ul class='reasons fail'>" + "".join(f"<li>{_e(r)}</li>" for r in reasons)
+        extra += "</ul>"
+    held = [c.describe() for c in result.floor_checks() if c.status != "failed"]
+    if held:
+        # Floors that held, or (an interval floor) could not tell: each with its interval.
+        extra += "<ul class='reasons'>" + "".join(f"<li>{_e(text)}</li>" for text in held)
         extra += "</ul>"
     return (
         f'<section class="card suite"><h3>{_e(info.key)} {_verdict_word(result.verdict)}</h3>'

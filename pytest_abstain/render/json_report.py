@@ -10,6 +10,8 @@ from typing import Any
 
 from ..judging import case_tallies
 from ..records import Interval, JudgeCase, OrphanEntry, QuestionRecord, SuiteComparison
+from ..results.family import Family
+from ..results.floors import FloorCheck
 from ..results.risk_coverage import StatedConfidence
 from ..results.scoring import Metrics, counts_json, metrics_json, penalty
 from ..results.suites import SuiteResult, leaderboard
@@ -106,11 +108,16 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         "gates": {
             "min_score": info.min_score,
             "max_error_rate": info.max_error_rate,
+            "max_abstention_rate": info.max_abstention_rate,
+            "floor": info.floor,
             "max_errors": info.max_errors,
             "max_undecided": info.max_undecided,
         },
+        "floors": [floor_json(check) for check in result.floor_checks()],
         "verdict": result.verdict,
         "reasons": result.failures,
+        "warnings": result.warnings,
+        "answerable_abstention_rate": result.answerable_abstention_rate,
         "critical_wrong": [record.id for record in result.critical_wrong],
         "metrics": metrics_json(result.metrics),
         "usage": {
@@ -129,6 +136,45 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         "tags": {tag: metrics_json(m) for tag, m in result.tag_metrics().items()},
         "baseline": comparison_json(result.comparison) if result.comparison else None,
         "questions": [_question_json(r) for r in result.questions],
+    }
+
+
+def floor_json(check: FloorCheck) -> dict[str, Any]:
+    """A floor against its metric: the value, the interval (its level), the outcome."""
+    return {
+        "gate": check.gate,
+        "limit": check.limit,
+        "metric": check.metric,
+        "value": check.value,
+        "interval": _interval_json(check.interval),
+        "interval_level": check.level,
+        "mode": check.mode,
+        "status": check.status,
+    }
+
+
+def family_json(family: Family) -> dict[str, Any]:
+    """The run's family of tests: its size, level and every test with the run's decision."""
+    return {
+        "method": "holm",
+        "size": family.size,
+        "level": family.level,
+        "suites": family.suites,
+        "tag_tests": family.tag_tests,
+        "audits": family.audits,
+        "audit_tests": family.audit_tests,
+        "rejected": family.rejected,
+        "improved": family.improved,
+        "tests": [
+            {
+                "owner": t.owner,
+                "test": t.test,
+                "p_value": t.p_value,
+                "level": t.level,
+                "rejected": t.rejected,
+            }
+            for t in family.tests
+        ],
     }
 
 
@@ -224,6 +270,8 @@ def comparison_json(comparison: SuiteComparison) -> dict[str, Any]:
         "unpaired": comparison.unpaired,
         "notes": comparison.notes,
         "tags_not_gated": comparison.tags_not_gated,
+        "family_size": comparison.family_size,
+        "tag_cost": None if comparison.tag_cost is None else asdict(comparison.tag_cost),
         "renamed_from": comparison.renamed_from,
         "baseline_pool": {
             "recordings": comparison.recordings,
@@ -243,6 +291,7 @@ def sweep_json(sweep: Sweep) -> dict[str, Any]:
         "key": sweep.key,
         "name": sweep.name,
         "significance": sweep.significance,
+        "family_size": sweep.family_size,
         "rows": [
             {
                 "threshold": row.threshold,
@@ -299,6 +348,7 @@ def build_report(
             for name, m, by_score, by_accuracy in leaderboard(results)
         ],
         "judge_calibration": case_tallies(judge_cases),
+        "family": family_json(verdict.family),
         **({"problems": list(problems)} if problems else {}),
         **({"baseline_orphans": [orphan_json(o) for o in orphans]} if orphans else {}),
     }

@@ -95,6 +95,9 @@ def suite_properties(result: SuiteResult) -> list[Property]:
             ("error_rate", best.error_rate, worst.error_rate),
         ):
             props.append((f"abstain_{name}_range", f"{format_rate(low)} to {format_rate(high)}"))
+    for check in result.floor_checks():
+        # Each floor's outcome with its interval: an interval floor that cannot tell passes.
+        props.append((f"abstain_floor_{check.gate}", f"{check.status}: {check.describe()}"))
     pushback = result.pushback()
     if pushback is not None:
         # Rates are empty where nothing could be abandoned (no first correct answer).
@@ -103,6 +106,8 @@ def suite_properties(result: SuiteResult) -> list[Property]:
             for name, value in pushback.numbers().items()
         )
     if comparison is not None:
+        if comparison.family_size:
+            props.append(("abstain_family_size", comparison.family_size))
         status = "untestable" if comparison.untestable else comparison.status
         props.append(("abstain_baseline", status))
         for m in comparison.metrics:

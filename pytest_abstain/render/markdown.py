@@ -25,6 +25,7 @@ from .wording import (
     orphan_text,
     served_warning,
     stated_line,
+    tag_cost_line,
     undecided_line,
 )
 
@@ -125,10 +126,17 @@ def _suite(result: SuiteResult) -> list[str]:
             )
     reasons = result.failures if result.verdict == "failed" else []
     comparison = result.comparison
+    if comparison is not None and (cost := tag_cost_line(comparison)) is not None:
+        lines += ["", f"{_cell(cost)}."]
     if reasons:
         lines += ["", "**Gate failed:**", *(f"- {_cell(reason)}" for reason in reasons)]
         if comparison is not None and comparison.regressions and comparison.accept_command:
             lines += ["", f"If the change is intended, accept it: `{comparison.accept_command}`"]
+    held = [c for c in result.floor_checks() if c.status != "failed"]
+    if held:
+        # Floors that held, or (an interval floor) could not tell: each with its interval.
+        marks = {"passed": "✅", "uncertain": "⚠️"}
+        lines += ["", "**Floors:**", *(f"- {marks[c.status]} {_cell(c.describe())}" for c in held)]
     if comparison is not None and comparison.status != "compared" and comparison.message:
         lines += ["", f"Baseline: {_cell(comparison.message)}"]
     if comparison is not None and comparison.changes:
@@ -232,6 +240,8 @@ def render_markdown(
         "",
         f"**{'❌ failed' if failed else '✅ passed'}** — {len(results)} suite(s).",
     ]
+    if verdict.family.size:
+        lines += ["", f"{_cell(verdict.family.describe())}."]
     if models := _models(results):
         lines += ["", *models]
     for result in results:

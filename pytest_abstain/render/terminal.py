@@ -8,6 +8,7 @@ from ..asking.asker import timeout_line
 from ..asking.cache import ResponseCache
 from ..judging import case_tallies
 from ..records import JudgeCase, OrphanEntry, QuestionRecord
+from ..results.family import Family
 from ..results.scoring import Metrics, penalty
 from ..results.suites import Ranked, SuiteResult, leaderboard, overall_metrics
 from ..results.sweep import Sweep
@@ -26,6 +27,7 @@ from .wording import (
     served_warning,
     stated_line,
     undecided_line,
+    wrapped,
     wrong_sample,
 )
 
@@ -83,6 +85,10 @@ def verdict_lines(result: SuiteResult) -> list[Line]:
                 {},
             )
         ]
+    # An interval floor that cannot tell passes, and says so.
+    warnings: list[Line] = [
+        (f"  gate warning: {text}", {"yellow": True}) for text in result.warnings
+    ]
     if result.failures:
         lines: list[Line] = [
             ("  gate FAILED: " + gate_failure(result), {"red": True, "bold": True})
@@ -90,14 +96,16 @@ def verdict_lines(result: SuiteResult) -> list[Line]:
         accept = accept_line(comparison)
         if accept is not None:
             lines.append((f"    {accept}", {}))
-        return lines
+        return lines + warnings
     passes = result.passes
     if comparison is not None and comparison.gating and comparison.status == "compared":
         if comparison.untestable:
             passes.append("UNTESTED against the baseline: too few questions for any verdict")
         else:
             passes.append("no significant regression against the baseline")
-    return [("  gate passed: " + "; ".join(passes), {"green": True})]
+    if not passes:
+        return [("  gate passed, with a warning:", {"green": True}), *warnings]
+    return [("  gate passed: " + "; ".join(passes), {"green": True}), *warnings]
 
 
 def _replayed(result: SuiteResult) -> str:
@@ -116,6 +124,8 @@ def _quiet_line(result: SuiteResult) -> Line:
         undecided = sum(result.undecided.values())
         replies = "1 reply" if undecided == 1 else f"{undecided} replies"
         verdict += f" ({replies} undecided by the rules)"
+    if result.warnings:
+        verdict += f" ({len(result.warnings)} interval floor(s) within noise)"
     markup = {"red": True} if result.verdict == "failed" else {}
     ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
     if result.cached:
@@ -305,6 +315,8 @@ def sweep_lines(sweep: Sweep) -> list[Line]:
         ))  # fmt: skip
     failed = [f for f in sweep.findings if f.failed]
     level = f"Holm-corrected at {format_number(sweep.significance)}"
+    if sweep.family_size:
+        level += f" across the run's {sweep.family_size} tests"
     if failed:
         lines.append((f"  calibration audit: {len(failed)} problem(s) ({level})", {"red": True}))
         lines.extend((f"    {f.check}: {f.message}", {"red": True}) for f in failed)
@@ -346,9 +358,11 @@ def summary_sections(
     verbosity: int,
     orphans: Sequence[OrphanEntry] = (),
     updating: bool = False,
+    family: Family | None = None,
 ) -> list[Section]:
-    """The whole terminal summary: the judge's calibration, then the honesty results, then
-    the baseline entries no suite claimed (`updating`: this run drops the gone ones)."""
+    """The whole terminal summary: the judge's calibration, then the honesty results, the
+    run's family of tests, then the baseline entries no suite claimed (`updating`: this run
+    drops the gone ones)."""
     sections: list[Section] = []
     if judge_cases:
         sections.append(("abstain: judge calibration", judge_case_lines(judge_cases)))
@@ -357,6 +371,8 @@ def summary_sections(
         for sweep in sweeps:
             lines.extend(sweep_lines(sweep))
         lines.extend(leaderboard_lines(leaderboard(results)))
+        if family is not None and family.size:
+            lines.extend((line, {"bold": True}) for line in wrapped(family.describe(), "", "  "))
         files = [r.comparison.baseline_file for r in results if r.comparison is not None]
         lines.extend(orphan_lines(orphans, next(iter(files), None), updating))
         sections.append(("abstain: honesty at a stated confidence target", lines))

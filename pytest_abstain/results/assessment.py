@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..records import JudgeCase, OrphanEntry, QuestionRecord
 from .baseline import Baseline
 from .comparison import compared
+from .family import run_family
 from .orphans import Scope, orphans
 from .suites import SuiteResult, aggregate, lost_record
 from .sweep import Sweep, sweeps
@@ -62,6 +63,9 @@ def assess(
             left = orphans(results, baseline, scope or Scope())
     gating = complete and not update_baseline
     audited = sweeps(results) if complete else []
+    # One correction across every comparison and gated audit of the run, here where all
+    # results meet (the controller, under xdist).
+    results, audited, family = run_family(results, audited)
     verdict = decide(
         results,
         audited,
@@ -70,5 +74,6 @@ def assess(
         stopped=stopped,
         complete=complete,
         orphaned=[o.key for o in left if o.status == "gone"] if gating else [],
+        family=family,
     )
     return Assessment(results, audited, verdict, left)

@@ -3,9 +3,10 @@
 A regression is declared only when the drop exceeds the tolerance *and* the pooled
 permutation test (permutation.py: this run's samples against the baseline's pool, question by
 question) finds it significant. The suite's tests (score, error rate and abstention on
-answerable questions, for the suite and for each tag with enough questions) form one family,
-corrected with Holm's procedure, so a suite's false-alarm rate stays at the chosen level
-however many tags it has.
+answerable questions, for the suite and for each tag with enough questions) are corrected
+together with Holm's procedure; in a run, every comparison's tests then form one family
+(family.py), so the run's false-alarm rate stays at the chosen level however many suites and
+tags it has.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..records import (
     QuestionChange,
     QuestionRecord,
     SuiteComparison,
+    TagCost,
 )
 from ..shown import format_number
 from .baseline import Baseline, BaselineSuite, shared_keys
@@ -139,9 +141,9 @@ def _metric(
     drop = mean(before) - mean(after)
     if metric in _HIGHER_IS_WORSE:
         drop = -drop
-    most = 1 - mean(before) if metric in _HIGHER_IS_WORSE else mean(before) + penalty(threshold)
-    spread = test.spread / scale / len(rows)
-    detectable = (_Z.inv_cdf(1 - alpha) + _Z.inv_cdf(POWER)) * spread if spread > 0 else None
+    most = largest_drop(metric, mean(before), threshold)
+    # The spread of the mean difference under no change: a detectable drop scales with it.
+    noise = test.spread / scale / len(rows) if test.spread > 0 else None
     compared = MetricComparison(
         metric=metric,
         scope=scope,
@@ -155,9 +157,29 @@ def _metric(
         p_better=better,
         exact=test.exact,
         drop=drop,
-        detectable=_possible(detectable, most),
+        detectable=_possible(detectable_at(noise, alpha), most),
+        noise=noise,
     )
     return compared, test.cost
+
+
+def largest_drop(metric: Metric, baseline: float, threshold: float) -> float:
+    """The most a metric can get worse: a rate rises at most to 1, a score drops at most
+    to -t/(1-t)."""
+    return baseline + penalty(threshold) if metric == "score" else 1 - baseline
+
+
+def metric_tolerance(metric: Metric, tolerance: float, threshold: float) -> float:
+    """The tolerance is in rate points; a reply turning from correct to wrong moves the
+    score by 1 + t/(1-t) as much, so the score's tolerance is scaled to match."""
+    return tolerance * (1 + penalty(threshold)) if metric == "score" else tolerance
+
+
+def detectable_at(noise: float | None, level: float, power: float = POWER) -> float | None:
+    """The drop caught with `power` by a one-sided test at `level`, from a metric's noise."""
+    if noise is None or noise <= 0:
+        return None
+    return (_Z.inv_cdf(1 - level) + _Z.inv_cdf(power)) * noise
 
 
 def _possible(detectable: float | None, most: float) -> float | None:
@@ -255,7 +277,6 @@ def compare_suite(
             # The reply is looked up only for a question that changed (a suite of 10,000).
             comparison.changes.append(replace(change, after_reply=now[qid].short_reply))
 
-    cost = penalty(info.threshold)
     scopes = [("suite", list(pairs))]
     for tag, tagged in _by_tag(result, pairs).items():
         if len(tagged) >= tag_min_questions:
@@ -275,13 +296,7 @@ def compare_suite(
     tested = _tested(scopes, now)
     family_size = len(tested)
     alpha = info.significance
-    # The tolerance is in error-rate points; a reply turning from correct to wrong moves the
-    # score by 1 + t/(1-t) as much, so the score's tolerance is scaled to match.
-    tolerances: dict[Metric, float] = {
-        "error_rate": info.tolerance,
-        "answerable_abstention": info.tolerance,
-        "score": info.tolerance * (1 + cost),
-    }
+    tolerances = {m: metric_tolerance(m, info.tolerance, info.threshold) for m in _VALUES}
     metrics = []
     # The exact convolution is spent on the suite first, then on the tags in order, until the
     # comparison's budget is used (many large tags are approximated, as they can be).
@@ -294,25 +309,92 @@ def compare_suite(
         )  # fmt: skip
         budget -= spent
         metrics.append(compared_metric)
-    rejected = holm_rejections([m.p_value for m in metrics], alpha)
-    comparison.metrics = [
-        replace(
-            m,
-            regressed=reject and m.drop > tolerances[m.metric],
-            improved=m.p_better <= alpha and -m.drop > tolerances[m.metric],
+    comparison.metrics = metrics
+    comparison.smallest_p = smallest_p([(b.graded, a.graded) for b, a in pairs.values()])
+    # The suite's own family; a run's family-wise step (family.py) decides again across
+    # every comparison of the run, the same way.
+    return decide_comparison(
+        comparison,
+        info.threshold,
+        holm_rejections([m.p_value for m in metrics], alpha),
+        holm_rejections([m.p_better for m in metrics], alpha),
+        len(metrics),
+    )
+
+
+#: How the note on a suite too small for any verdict begins.
+UNTESTABLE_NOTE = "too small to test"
+
+
+def decide_comparison(
+    comparison: SuiteComparison,
+    threshold: float,
+    worse: Sequence[bool],
+    better: Sequence[bool],
+    family_size: int,
+) -> SuiteComparison:
+    """`comparison` with its metrics decided: `worse` and `better` say which tests the
+    correction rejected (one per metric, in order) among `family_size` tests. A regression
+    (improvement) also needs the drop (rise) itself beyond the tolerance. The detectable
+    drops, and whether any change can be significant, are at the family's first Holm step."""
+    level = comparison.significance / max(family_size, 1)
+    metrics = []
+    for m, rejected, improved in zip(comparison.metrics, worse, better, strict=True):
+        tolerance = metric_tolerance(m.metric, comparison.tolerance, threshold)
+        detectable = m.detectable
+        if m.noise is not None:
+            detectable = _possible(
+                detectable_at(m.noise, level), largest_drop(m.metric, m.baseline, threshold)
+            )
+        metrics.append(
+            replace(
+                m,
+                regressed=rejected and m.drop > tolerance,
+                improved=improved and -m.drop > tolerance,
+                detectable=detectable,
+            )
         )
-        for m, reject in zip(metrics, rejected, strict=True)
-    ]
-    samples = [(before.graded, after.graded) for before, after in pairs.values()]
-    if smallest_p(samples) > alpha / family_size:
-        comparison.untestable = True
+    paired = max((m.questions for m in metrics if m.scope == "suite"), default=0)
+    untestable = bool(metrics) and comparison.smallest_p > level
+    notes = [note for note in comparison.notes if not note.startswith(UNTESTABLE_NOTE)]
+    if untestable:
         # No change can be significant, so no drop is "detectable": no figure is shown.
-        comparison.metrics = [replace(m, detectable=None) for m in comparison.metrics]
-        comparison.notes.append(
-            f"too small to test: with {len(pairs)} paired questions no change can be "
-            f"significant at {format_number(alpha)}; add questions or samples"
+        metrics = [replace(m, detectable=None) for m in metrics]
+        notes.append(
+            f"{UNTESTABLE_NOTE}: with {paired} paired questions no change can be "
+            f"significant at {format_number(comparison.significance)}"
+            + (f" across {family_size} tests" if family_size > _suite_tests(metrics) else "")
+            + "; add questions or samples"
         )
-    return comparison
+    return replace(
+        comparison,
+        metrics=metrics,
+        untestable=untestable,
+        notes=notes,
+        family_size=family_size,
+        tag_cost=_tag_cost(metrics, comparison.significance, family_size),
+    )
+
+
+def _suite_tests(metrics: Sequence[MetricComparison]) -> int:
+    return sum(1 for m in metrics if m.scope == "suite")
+
+
+def _tag_cost(
+    metrics: Sequence[MetricComparison], alpha: float, family_size: int
+) -> TagCost | None:
+    """The suite's detectable error-rate rise at the family's first Holm step, with its
+    tag tests in the family and without them; None without gated tags."""
+    tag_tests = sum(1 for m in metrics if m.scope != "suite")
+    suite = next((m for m in metrics if m.scope == "suite" and m.metric == "error_rate"), None)
+    if not tag_tests or suite is None:
+        return None
+
+    def rise(tests: int) -> float | None:
+        found = detectable_at(suite.noise, alpha / max(tests, 1))
+        return _possible(found, largest_drop("error_rate", suite.baseline, 0.0))
+
+    return TagCost(tag_tests, family_size, rise(family_size - tag_tests), rise(family_size))
 
 
 def _by_tag(result: SuiteResult, pairs: dict[str, tuple[Counts, Counts]]) -> dict[str, list[str]]:

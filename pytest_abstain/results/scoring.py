@@ -54,38 +54,6 @@ def compute_metrics(counts: Counts, threshold: float) -> Metrics:
     return metrics_from(counts, points(counts, threshold))
 
 
-def gate_failures(
-    metrics: Metrics, min_score: float | None, max_error_rate: float | None
-) -> list[str]:
-    """Why `metrics` fail the floors; empty when they pass (or nothing is gated)."""
-    if min_score is None and max_error_rate is None:
-        return []
-    if metrics.counts.graded == 0:
-        return ["no graded replies: nothing to compare with the gates"]
-    reasons = []
-    score, error_rate = metrics.score, metrics.error_rate
-    if min_score is not None and score is not None and score < min_score:
-        reasons.append(f"score {score:.3f} < min_score {format_number(min_score)}")
-    if max_error_rate is not None and error_rate is not None and error_rate > max_error_rate:
-        reasons.append(
-            f"error_rate {error_rate:.3f} > max_error_rate {format_number(max_error_rate)}"
-        )
-    return reasons
-
-
-def gate_passes(
-    metrics: Metrics, min_score: float | None, max_error_rate: float | None
-) -> list[str]:
-    """The checks that hold, worded like gate_failures, for the green verdict."""
-    out = []
-    if metrics.score is not None and min_score is not None and metrics.score >= min_score:
-        out.append(f"score {metrics.score:.3f} >= min_score {format_number(min_score)}")
-    rate = metrics.error_rate
-    if rate is not None and max_error_rate is not None and rate <= max_error_rate:
-        out.append(f"error_rate {rate:.3f} <= max_error_rate {format_number(max_error_rate)}")
-    return out
-
-
 @dataclass(frozen=True)
 class ErrorBudget:
     """How many replies of a suite may be errors: a count ("3") or a share ("5%", "0.05").

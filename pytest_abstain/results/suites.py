@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..records import Counts, Grade, QuestionRecord, SuiteComparison, SuiteInfo
+from .floors import FloorCheck, answerable_counts, floor_checks
 from .pushback import PushbackFigures, pushback_figures
 from .risk_coverage import StatedConfidence, stated_confidence
-from .scoring import ErrorBudget, Metrics, compute_metrics, gate_failures, gate_passes, metrics_from
+from .scoring import ErrorBudget, Metrics, compute_metrics, metrics_from
 from .scoring import points as score_points
 from .served import Served, served_of
 
@@ -79,11 +80,56 @@ class SuiteResult:
         return {tag: compute_metrics(counts[tag], self.info.threshold) for tag in sorted(counts)}
 
     @property
+    def answerable_abstention_rate(self) -> float | None:
+        """Abstention on the questions with a known answer: over-refusal (None: none graded)."""
+        counts = answerable_counts(self.questions)
+        return counts.abstained / counts.graded if counts.graded else None
+
+    def floor_checks(self) -> list[FloorCheck]:
+        """The suite's floors against its metrics, each with its interval."""
+        info = self.info
+        return floor_checks(
+            self.questions,
+            info.threshold,
+            min_score=info.min_score,
+            max_error_rate=info.max_error_rate,
+            max_abstention_rate=info.max_abstention_rate,
+            significance=info.significance,
+            mode="interval" if info.floor == "interval" else "point",
+        )
+
+    def _floor_reasons(self, status: str) -> list[str]:
+        """The floors with `status` ("failed", "passed", "uncertain"), worded for the gate."""
+        info = self.info
+        limits = (info.min_score, info.max_error_rate, info.max_abstention_rate)
+        if all(limit is None for limit in limits):
+            return []
+        if self.counts.graded == 0:
+            nothing = "no graded replies: nothing to compare with the gates"
+            return [nothing] if status == "failed" else []
+        reasons = [check.describe() for check in self.floor_checks() if check.status == status]
+        unanswerable = not answerable_counts(self.questions).graded
+        if status == "passed" and info.max_abstention_rate is not None and unanswerable:
+            reasons.append("max_abstention_rate: no question with a known answer was graded")
+        return reasons
+
+    @property
+    def warnings(self) -> list[str]:
+        """Interval floors that cannot tell: the interval straddles the floor (not failed)."""
+        return self._over_what(self._floor_reasons("uncertain"))
+
+    @property
     def gated(self) -> bool:
         info = self.info
         floors = any(
             limit is not None
-            for limit in (info.min_score, info.max_error_rate, info.max_errors, info.max_undecided)
+            for limit in (
+                info.min_score,
+                info.max_error_rate,
+                info.max_abstention_rate,
+                info.max_errors,
+                info.max_undecided,
+            )
         )
         c = self.comparison
         # A critical question is a gate of its own: its wrong answer fails the suite.
@@ -122,9 +168,7 @@ class SuiteResult:
 
     @property
     def failures(self) -> list[str]:
-        reasons = self._over_what(
-            gate_failures(self.metrics, self.info.min_score, self.info.max_error_rate)
-        )
+        reasons = self._over_what(self._floor_reasons("failed"))
         for budget in (self.error_budget(), self.undecided_budget()):
             if budget is not None and not budget[0]:
                 reasons.append(budget[1])
@@ -139,9 +183,7 @@ class SuiteResult:
 
     @property
     def passes(self) -> list[str]:
-        passes = self._over_what(
-            gate_passes(self.metrics, self.info.min_score, self.info.max_error_rate)
-        )
+        passes = self._over_what(self._floor_reasons("passed"))
         for budget in (self.error_budget(), self.undecided_budget()):
             if budget is not None and budget[0]:
                 passes.append(budget[1])

@@ -87,6 +87,9 @@ class Finding:
     message: str
     p_value: float | None
     failed: bool = False
+    #: The smallest p-value any outcome of this check could give: below the level it
+    #: is tested at, it could never fail.
+    smallest_p: float = 0.0
 
 
 @dataclass
@@ -101,6 +104,9 @@ class Sweep:
     #: False when no check could fail, whatever the replies: too few questions (or none
     #: answered). Said as such, never shown as "follows the stated t".
     testable: bool = True
+    #: Tests corrected together with the audit's: its own (0), or the run's family when
+    #: the audit gates (family.py).
+    family_size: int = 0
 
     @property
     def failed(self) -> bool:
@@ -239,8 +245,8 @@ def audit(
     # Holm's first step tests the smallest p at alpha / m: no test below it can ever fail.
     testable = any(floor <= alpha / len(tests) for *_, floor in tests)
     findings = [
-        Finding(check, message, p, failed)
-        for (check, message, p, _), failed in zip(tests, rejected, strict=True)
+        Finding(check, message, p, failed, floor)
+        for (check, message, p, floor), failed in zip(tests, rejected, strict=True)
     ]
     return findings, testable
 

@@ -9,9 +9,10 @@ verdict are being written. They fail the run beside it (exit_status)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..records import JudgeCase
+from .family import Family
 from .suites import SuiteResult
 from .sweep import Sweep
 
@@ -42,6 +43,9 @@ class Verdict:
     #: Baseline entries whose suite is gone (removed, renamed, moved) from a run that
     #: collected everything where it lived; each fails like a suite's gate.
     orphaned: tuple[str, ...] = ()
+    #: Every baseline test of the run (and gated calibration check), corrected as one
+    #: family: the regressions in `failed_gates` and `failed_audits` are its decisions.
+    family: Family = field(default_factory=Family)
 
     @property
     def passed(self) -> bool:
@@ -96,9 +100,10 @@ def decide(
     stopped: bool = False,
     complete: bool = True,
     orphaned: Sequence[str] = (),
+    family: Family | None = None,
 ) -> Verdict:
-    """The verdict on `results` (already compared with the baseline), `sweeps` and the
-    judge calibration cases."""
+    """The verdict on `results` (already compared with the baseline and decided as one
+    `family`), `sweeps` and the judge calibration cases."""
     return Verdict(
         failed_gates=tuple(
             (result.info.key, tuple(result.failures))
@@ -112,4 +117,5 @@ def decide(
         stopped=stopped,
         complete=complete,
         orphaned=tuple(orphaned),
+        family=family or Family(),
     )

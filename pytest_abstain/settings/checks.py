@@ -87,6 +87,14 @@ def judge_when_problem(value: str) -> str | None:
     return None if value in JUDGE_WHEN else f"must be one of {', '.join(JUDGE_WHEN)}"
 
 
+#: How a suite's floors decide (results/floors.py): on the point estimate, or its interval.
+FLOOR_MODES = ("point", "interval")
+
+
+def floor_problem(value: str) -> str | None:
+    return None if value in FLOOR_MODES else f"must be one of {', '.join(FLOOR_MODES)}"
+
+
 def positive_problem(value: float) -> str | None:
     return None if value > 0 and math.isfinite(value) else "must be a positive number of seconds"
 

@@ -14,6 +14,7 @@ from .checks import (
     concurrency_problem,
     error_budget_problem,
     finite_problem,
+    floor_problem,
     judge_when_problem,
     level_problem,
     non_negative_problem,
@@ -258,6 +259,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "max_error_rate", float, "fail a suite whose error rate is above this", rate_problem, "RATE"
+    ),
+    Option(
+        "max_abstention_rate",
+        float,
+        "fail a suite that abstains on more than this share of its answerable (not idk) "
+        "questions' replies: over-refusal",
+        rate_problem,
+        "RATE",
+    ),
+    Option(
+        "floor",
+        str,
+        "how min_score, max_error_rate and max_abstention_rate decide: point (the estimate; "
+        "default) or interval (fail only when the whole interval is past the floor)",
+        floor_problem,
+        "MODE",
     ),
     Option(
         "max_errors",

@@ -84,6 +84,9 @@ class RunSettings:
     judge_prompt: str | None
     min_score: Layer
     max_error_rate: Layer
+    max_abstention_rate: Layer
+    #: How the floors decide: "point" or "interval" (results/floors.py).
+    floor: Layer
     max_errors: Layer
     max_undecided: Layer
     #: Every question critical: a wrong answer fails the run (a question's or suite's
@@ -243,6 +246,8 @@ def resolve(
         judge_prompt=single("judge_prompt", None),
         min_score=layers["min_score"],
         max_error_rate=layers["max_error_rate"],
+        max_abstention_rate=layers["max_abstention_rate"],
+        floor=layers["floor"],
         max_errors=layers["max_errors"],
         max_undecided=layers["max_undecided"],
         critical=layers["critical"],

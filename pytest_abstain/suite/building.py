@@ -48,7 +48,11 @@ def settings_from(
     judge = data.get("judge")
     numbers = [("threshold", data.get("threshold"))]
     numbers += [("thresholds", value) for value in data.get("thresholds", ())]
-    numbers += [(f"gates.{name}", value) for name, value in gates.items() if name != "calibration"]
+    numbers += [
+        (f"gates.{name}", value)
+        for name, value in gates.items()
+        if name not in ("calibration", "floor")
+    ]
     for key, value in numbers:
         if problem := _number_problem(value):
             raise SuiteError(source, [f"{key}: {problem}"])

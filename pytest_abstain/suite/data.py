@@ -53,6 +53,10 @@ class Gates:
     calibration: bool | None = None
     #: How many replies the rules may leave undecided, written like max_errors.
     max_undecided: int | float | str | None = None
+    #: The most abstention allowed on questions with a known answer (over-refusal).
+    max_abstention_rate: float | None = None
+    #: How the floors decide: "point" (the estimate) or "interval" (results/floors.py).
+    floor: str | None = None
 
 
 @dataclass(frozen=True)
