@@ -33,12 +33,16 @@ def metric(scope: str, name: str, p_value: float, p_better: float = 1.0) -> Metr
     )  # fmt: skip
 
 
-def compared(key: str, *metrics: MetricComparison, significance: float = 0.05) -> SuiteResult:
-    """A suite compared with its baseline, with the given tests."""
+def compared(
+    key: str, *metrics: MetricComparison, significance: float = 0.05, smallest_p: float = 1e-30
+) -> SuiteResult:
+    """A suite compared with its baseline, with the given tests; `smallest_p`: the smallest
+    p-value its samples could give."""
     result = suite_result(key, ["correct"] * 4)
     comparison = SuiteComparison(
-        status="compared", metrics=list(metrics), significance=significance
-    )
+        status="compared", metrics=list(metrics), significance=significance,
+        smallest_p=smallest_p,
+    )  # fmt: skip
     return replace(result, comparison=comparison)
 
 
@@ -135,11 +139,12 @@ def tagged_comparison(tags: int, seed: int = 3) -> SuiteComparison:
 
 def test_the_power_tags_cost_is_measured_at_the_family_level() -> None:
     untagged = tagged_comparison(0)
-    assert untagged.tag_cost is None and untagged.family_size == 2
+    # Score, error rate and abstention on answerable questions, for the suite and each tag.
+    assert untagged.tag_cost is None and untagged.family_size == 3
     comparison = tagged_comparison(5)
     cost = comparison.tag_cost
-    assert cost is not None and comparison.family_size == 12
-    assert (cost.tests, cost.family) == (10, 12)
+    assert cost is not None and comparison.family_size == 18
+    assert (cost.tests, cost.family) == (15, 18)
     assert cost.without is not None and cost.with_tags is not None
     assert cost.without < cost.with_tags
     # Without the tags the suite's own detectable rise is the untagged suite's figure.
@@ -152,7 +157,8 @@ def test_the_power_tags_cost_is_measured_at_the_family_level() -> None:
 def test_a_bigger_family_makes_a_suite_untestable_and_says_at_what() -> None:
     # 6 paired questions: the smallest p is 1/64, below 0.05 / 2 but not below 0.05 / 10.
     small = compared("a.yaml", replace(metric("suite", "error_rate", 0.5), questions=6),
-                     replace(metric("suite", "score", 0.5), questions=6))  # fmt: skip
+                     replace(metric("suite", "score", 0.5), questions=6),
+                     smallest_p=1 / 64)  # fmt: skip
     (alone,), _, _ = run_family([small], [])
     assert alone.comparison is not None and not alone.comparison.untestable
     others = [

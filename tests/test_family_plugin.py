@@ -192,15 +192,16 @@ def test_the_run_corrects_every_baseline_test_as_one_family(
         next(line for line in result.stdout.lines if line.startswith("family-wise control:"))
     )
     assert result.stdout.lines[start : start + 2] == [
-        "family-wise control: 6 tests in one family (3 suites against the baseline), "
+        "family-wise control: 9 tests in one family (3 suites against the baseline), "
         "Holm at 0.05: 0",
         "  significant, 0 improvements",
     ]
     data = report(pytester.path / "r.json")
     family = data["family"]
-    assert (family["size"], family["suites"], family["rejected"]) == (6, 3, 0)
+    # Score, error rate and abstention on answerable questions, per suite.
+    assert (family["size"], family["suites"], family["rejected"]) == (9, 3, 0)
     assert sorted({t["owner"] for t in family["tests"]}) == [
         "abstain_one.yaml", "abstain_three.yaml", "abstain_two.yaml"
     ]  # fmt: skip
-    assert all(s["baseline"]["family_size"] == 6 for s in data["suites"])
-    assert "family-wise control: 6 tests" in (pytester.path / "s.md").read_text(encoding="utf-8")
+    assert all(s["baseline"]["family_size"] == 9 for s in data["suites"])
+    assert "family-wise control: 9 tests" in (pytester.path / "s.md").read_text(encoding="utf-8")
