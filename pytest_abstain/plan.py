@@ -78,6 +78,8 @@ class QuestionPlan:
     #: Generation parameters for the model under test, as configured (generation.py; secret
     #: headers still in them): an openai responder sends them, a team's callable has none.
     generation: Mapping[str, object] = field(default_factory=dict)
+    #: Past its valid_until on the run's day (expiry.py); kept or asked expecting idk.
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -364,6 +366,8 @@ def record_of(
         served_models=[reply.served_model for reply in replies],
         fingerprints=[reply.fingerprint for reply in replies],
         dropped=sorted({name for reply in replies for name in reply.dropped}),
+        valid_until=question.valid_until,
+        stale=plan.stale,
     )
 
 

@@ -305,6 +305,10 @@ class QuestionRecord:
     fingerprints: list[str | None] = field(default_factory=list)
     #: Parameters the endpoint refused for any of its replies, dropped and asked without.
     dropped: list[str] = field(default_factory=list)
+    #: The last day the expected answer is known to hold, and whether the run's day is past
+    #: it (then `idk` says whether it was asked expecting "I don't know" instead).
+    valid_until: str | None = None
+    stale: bool = False
 
     @property
     def counts(self) -> Counts:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
+from ..expiry import Dated, dated, run_day
 from ..plan import QuestionPlan
 from ..planning import Marked, file_plans, marked_plan, with_messages
 from ..records import JudgeCase, QuestionRecord
@@ -16,6 +18,7 @@ from ..suite import (
     SuiteError,
     load_suite,
 )
+from .xdist_bridge import mark_expiry
 
 
 class Run(Protocol):
@@ -47,12 +50,17 @@ class SuiteFile(pytest.File):
         label = self.nodeid or self.path.name
         suite = load_suite(self.path, label=label, root=run.suite_root)
         plans = file_plans(suite, label, self.path, run.settings, run.judge_prompt)
+        today = run_day(run.settings.today)
         for name, plan in plans:
             if suite.settings.judge_calibration:
                 yield JudgeCaseItem.from_parent(self, name=name, plan=plan)
             else:
                 plan = custom_messages(self.config, plan, str(self.path))
-                yield QuestionItem.from_parent(self, name=name, plan=plan)
+                found = dated(plan.question, plan.suite_key, today, run.settings.expired)
+                plan = dated_plan(plan, found)
+                item = QuestionItem.from_parent(self, name=name, plan=plan)
+                mark_dated(item, found)
+                yield item
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
         self, excinfo: pytest.ExceptionInfo[BaseException]
@@ -116,6 +124,8 @@ class JudgeCaseItem(pytest.Item):
 def plan_marked_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every @pytest.mark.abstain test its plan (or the reason it has none), and the
     abstain_result fixture; a test module is the suite of its marked tests."""
+    run = config.stash[RUN_KEY]
+    today = run_day(run.settings.today)
     positions: dict[str, int] = {}
     claimed: dict[tuple[str, str], str] = {}
     sizes: dict[str, int] = {}
@@ -141,7 +151,9 @@ def plan_marked_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
         except SuiteError as exc:
             item.stash[PLAN_ERROR_KEY] = exc.render()
         else:
-            item.stash[PLAN_KEY] = plan
+            found = dated(plan.question, plan.suite_key, today, run.settings.expired)
+            item.stash[PLAN_KEY] = dated_plan(plan, found)
+            mark_dated(item, found)
         if "abstain_result" not in item.fixturenames:
             item.fixturenames.append("abstain_result")
 
@@ -173,6 +185,22 @@ def _plan_marked(
     )
     positions[module.nodeid] = index  # counted once it is a question
     return custom_messages(config, plan, item.nodeid)
+
+
+def dated_plan(plan: QuestionPlan, found: Dated) -> QuestionPlan:
+    """The plan with its question as the run's day leaves it (expiry.py)."""
+    if not found.stale:
+        return plan
+    return dataclasses.replace(plan, question=found.question, stale=True)
+
+
+def mark_dated(item: pytest.Item, found: Dated) -> None:
+    """A stale or expiring question tells the controller (and JUnit XML); a stale one the
+    policy skips is skipped with the reason, and never asked."""
+    if found.note is not None:
+        mark_expiry(item, found.note)
+    if found.skip is not None:
+        item.add_marker(pytest.mark.skip(reason=found.skip))
 
 
 def custom_messages(config: pytest.Config, plan: QuestionPlan, source: str) -> QuestionPlan:

@@ -105,6 +105,10 @@ class RunSettings:
     generation_cli: Mapping[str, Any] = field(default_factory=dict)
     generation_ini: Mapping[str, Any] = field(default_factory=dict)
     generation_models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: What a stale question becomes ("keep", "idk", "skip"), and the day valid_until is
+    #: compared with (YYYY-MM-DD; None: today).
+    expired: str = "keep"
+    today: str | None = None
 
     def generation_for(self, model: str | None, suite: Mapping[str, Any] | None) -> dict[str, Any]:
         """The parameters a model is asked with in a suite: command line > suite > the ini's
@@ -236,4 +240,6 @@ def resolve(
         dry_run=bool(single("dry_run", False)),
         require_model=bool(single("require_model", False)),
         api=single("api", "chat"),
+        expired=single("expired", "keep"),
+        today=single("today", None),
     )

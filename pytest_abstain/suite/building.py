@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import generation as generation_params
+from ..expiry import date_problem
 from ..grading import Expectation, Tolerance, detect, languages, regex_problem
 from ..prompts import template_problem
 from ..results.scoring import ErrorBudget
@@ -84,10 +85,14 @@ def question_from(
     where: str,
     accept_core: bool = False,
     language: str | None = None,
+    valid_until: str | None = None,
 ) -> Question:
-    """One question entry; `where` locates it in messages, `accept_core` and `language` are
-    the suite's defaults for it."""
+    """One question entry; `where` locates it in messages, `accept_core`, `language` and
+    `valid_until` are the suite's defaults for it."""
     qid = data["id"]
+    until = data.get("valid_until", valid_until)
+    if until is not None and (problem := date_problem(until)):
+        raise SuiteError(source, [f"question {qid!r} ({where}.valid_until): {problem}"])
     raw = data.get("answer", [])
     answers: tuple[str | float, ...] = tuple(raw) if isinstance(raw, list) else (raw,)
     for answer in answers:
@@ -124,6 +129,7 @@ def question_from(
         canned_reply=data.get("reply"),
         human_verdict=data.get("verdict"),
         critical=data.get("critical"),
+        valid_until=until,
     )
 
 

@@ -71,6 +71,8 @@ class Question:
     human_verdict: str | None = None
     #: A wrong answer fails the run whatever the score; None: the suite's (or the run's) say.
     critical: bool | None = None
+    #: The last day the expected answer is known to hold (YYYY-MM-DD); None: no end.
+    valid_until: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..expiry import date_problem
 from .building import check_calibration, check_ids, question_from, settings_from
 from .data import Suite, SuiteError
+from .dataset import dataset_questions
 from .strict_yaml import YamlRefused, parse_document
 from .text_file import Unreadable, read_text
 from .validation import CONTROL, check_schema
@@ -15,7 +17,8 @@ _KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", b
 
 
 def load_suite(path: Path, label: str | None = None, root: Path | None = None) -> Suite:
-    """Read, validate and build the suite in `path`; errors name it as `label`.
+    """Read, validate and build the suite in `path` (with its dataset's rows after its
+    questions); errors name it as `label`.
 
     Files the suite names are read only inside `root` (default: the suite's folder).
     """
@@ -39,7 +42,8 @@ def load_suite(path: Path, label: str | None = None, root: Path | None = None) -
         raise SuiteError(source, [str(exc)]) from None
     if document is None:
         raise SuiteError(
-            source, ["the file is empty (no YAML data); a suite needs a 'questions' list"]
+            source,
+            ["the file is empty (no YAML data); a suite needs a 'questions' list or a 'dataset'"],
         )
     if not isinstance(document, dict):
         kind = _KINDS.get(type(document), f"a {type(document).__name__}")
@@ -47,6 +51,8 @@ def load_suite(path: Path, label: str | None = None, root: Path | None = None) -
     check_schema(source, "suite", document)
     base_dir = path.parent
     settings = settings_from(source, document, base_dir, root=base_dir if root is None else root)
+    if "valid_until" in document and (problem := date_problem(document["valid_until"])):
+        raise SuiteError(source, [f"valid_until: {problem}"])
     questions = [
         question_from(
             source,
@@ -54,9 +60,16 @@ def load_suite(path: Path, label: str | None = None, root: Path | None = None) -
             where=f"questions[{i}]",
             accept_core=bool(document.get("accept_core")),
             language=document.get("language"),
+            valid_until=document.get("valid_until"),
         )
-        for i, q in enumerate(document["questions"])
+        for i, q in enumerate(document.get("questions", ()))
     ]
     check_ids(source, questions)
+    if "dataset" in document:
+        taken: dict[str, str | int] = {q.id: f"questions[{i}]" for i, q in enumerate(questions)}
+        # Row by row into the one list pytest's items will share: no copy of the file.
+        questions.extend(
+            dataset_questions(source, document, base_dir, base_dir if root is None else root, taken)
+        )
     check_calibration(source, settings.judge_calibration, questions, document)
     return Suite(path=path, settings=settings, questions=tuple(questions))

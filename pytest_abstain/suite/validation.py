@@ -54,6 +54,14 @@ def check_schema(source: str, part: str, document: Any) -> None:
         raise SuiteError(source, [_describe(document, e, root) for e in errors[:10]])
 
 
+def entry_problems(entry: Any) -> list[str]:
+    """How one question entry (a dataset's row) breaks the schema, first ten: 'answer: must
+    be ...', or the problem alone where it is the entry's as a whole."""
+    found = _validator("question").iter_errors(entry)
+    errors = sorted(found, key=lambda e: list(map(str, e.path)))
+    return [_describe(entry, e, "").removeprefix(": ") for e in errors[:10]]
+
+
 def _where(document: Any, path: Iterable[Any], root: str) -> str:
     """'question 'x' (questions[3].answer)' or 'key threshold' for an error path."""
     parts = list(path)
