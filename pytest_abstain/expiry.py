@@ -42,6 +42,11 @@ def date_problem(value: object) -> str | None:
     return None
 
 
+def day_problem(value: str) -> str | None:
+    """Why an option's value is not a day (the option quotes the value itself)."""
+    return "must be a day of the calendar written YYYY-MM-DD" if date_problem(value) else None
+
+
 def policy_problem(value: str) -> str | None:
     return None if value in EXPIRED_POLICIES else f"must be one of {', '.join(EXPIRED_POLICIES)}"
 

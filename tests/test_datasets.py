@@ -66,7 +66,7 @@ def test_columns_map_keys_to_other_names_and_answers_to_several_columns(tmp_path
     questions = loaded(
         tmp_path,
         "metadata,problem,gold,alias\n"
-        '"{\'topic\': \'Art\'}",Who painted the Mona Lisa?,Leonardo da Vinci,Leonardo\n'
+        "\"{'topic': 'Art'}\",Who painted the Mona Lisa?,Leonardo da Vinci,Leonardo\n"
         "{},Boiling point of water in C?,100,\n",
         head="columns: {question: problem, answer: [gold, alias]}\n",
     )
@@ -75,7 +75,7 @@ def test_columns_map_keys_to_other_names_and_answers_to_several_columns(tmp_path
         "Boiling point of water in C?",
     ]
     assert questions[0].expected == ("Leonardo da Vinci", "Leonardo")
-    assert questions[1].expected == "100" or questions[1].expected == ("100",)
+    assert questions[1].expected == ("100",)
 
 
 def test_jsonl_rows_keep_their_json_types(tmp_path: Path) -> None:
@@ -115,9 +115,7 @@ def test_suite_defaults_apply_to_rows(tmp_path: Path) -> None:
 
 def test_rows_without_ids_get_ids_that_follow_the_question_not_the_row(tmp_path: Path) -> None:
     first = loaded(tmp_path, "question,answer\nWhat is 2 + 2?,4\nWho wrote Hamlet?,Shakespeare\n")
-    swapped = loaded(
-        tmp_path, "question,answer\nWho wrote Hamlet?,Shakespeare\nWhat is 2 + 2?,4\n"
-    )
+    swapped = loaded(tmp_path, "question,answer\nWho wrote Hamlet?,Shakespeare\nWhat is 2 + 2?,4\n")
     assert {q.text: q.id for q in first} == {q.text: q.id for q in swapped}
     assert first[0].id.startswith("what-is-2-2-")
     assert first[0].id != first[1].id

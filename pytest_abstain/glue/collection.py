@@ -40,6 +40,8 @@ PLAN_ERROR_KEY = pytest.StashKey[str]()
 CASE_PLAN_KEY = pytest.StashKey[QuestionPlan]()
 CASE_KEY = pytest.StashKey[JudgeCase]()
 RECORD_KEY = pytest.StashKey[QuestionRecord]()
+#: Why a question is not asked (a stale one, under --abstain-expired=skip).
+SKIP_KEY = pytest.StashKey[str]()
 
 
 class SuiteFile(pytest.File):
@@ -57,9 +59,11 @@ class SuiteFile(pytest.File):
             else:
                 plan = custom_messages(self.config, plan, str(self.path))
                 found = dated(plan.question, plan.suite_key, today, run.settings.expired)
-                plan = dated_plan(plan, found)
-                item = QuestionItem.from_parent(self, name=name, plan=plan)
-                mark_dated(item, found)
+                item = QuestionItem.from_parent(
+                    self, name=name, plan=dated_plan(plan, found), skip=found.skip
+                )
+                if found.note is not None:
+                    mark_expiry(item, found.note)
                 yield item
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
@@ -73,15 +77,22 @@ class SuiteFile(pytest.File):
 class QuestionItem(pytest.Item):
     """One question of a suite file; its replies are fetched and graded at setup."""
 
-    def __init__(self, *, plan: QuestionPlan, **kwargs: Any) -> None:
+    def __init__(self, *, plan: QuestionPlan, skip: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.stash[PLAN_KEY] = plan
+        if skip is None:
+            self.stash[PLAN_KEY] = plan
+        else:
+            # Without a plan nothing asks it (ahead, on a worker, in a dry run); not a skip
+            # mark, which pytest reports at the item's line, and a question has none.
+            self.stash[SKIP_KEY] = skip
         # Tags select with -k; as markers they would break --strict-markers. The abstain
         # marker (registered) lets -m "not abstain" leave every honesty question out.
         self.extra_keyword_matches.update(plan.question.tags)
         self.add_marker("abstain")
 
     def setup(self) -> None:
+        if SKIP_KEY in self.stash:
+            pytest.skip(self.stash[SKIP_KEY])
         self.config.stash[RUN_KEY].resolve(self)
 
     def runtest(self) -> None:
@@ -194,8 +205,8 @@ def dated_plan(plan: QuestionPlan, found: Dated) -> QuestionPlan:
     return dataclasses.replace(plan, question=found.question, stale=True)
 
 
-def mark_dated(item: pytest.Item, found: Dated) -> None:
-    """A stale or expiring question tells the controller (and JUnit XML); a stale one the
+def mark_dated(item: pytest.Function, found: Dated) -> None:
+    """A stale or expiring marked test tells the controller (and JUnit XML); a stale one the
     policy skips is skipped with the reason, and never asked."""
     if found.note is not None:
         mark_expiry(item, found.note)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..expiry import date_problem, policy_problem
+from ..expiry import day_problem, policy_problem
 from ..generation import CHECKS as GENERATION_CHECKS
 from ..generation import DEFAULT_MAX_TOKENS, REASONING_EFFORTS
 from .checks import (
@@ -349,7 +349,7 @@ OPTIONS: tuple[Option, ...] = (
         "today",
         str,
         "the day valid_until is compared with, YYYY-MM-DD (default: today, UTC)",
-        date_problem,
+        day_problem,
         "DATE",
     ),
 )
