@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI, last_user_message
 
-from pytest_abstain.suite import Question, SuiteError, load_suite
+from pytest_abstain.suite import Question, SuiteError, load_suite, settings_from_marker
 from pytest_abstain.suite.dataset import MAX_LINE_BYTES, dataset_questions, derived_id
 
 
@@ -263,6 +263,30 @@ def test_a_suite_needs_questions_or_a_dataset(tmp_path: Path) -> None:
     with pytest.raises(SuiteError) as excinfo:
         load_suite(path)
     assert "needs a 'questions' list or a 'dataset' file" in excinfo.value.render()
+
+
+@pytest.mark.parametrize(
+    ("data", "name"), [("question,answer\n", "data.csv"), ("\n\n", "data.jsonl")]
+)
+def test_a_dataset_without_rows_is_named(tmp_path: Path, data: str, name: str) -> None:
+    assert f"dataset {name}: no rows" in problems(tmp_path, data, name=name)
+
+
+def test_columns_without_a_dataset_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "abstain_x.yaml"
+    path.write_text(
+        "columns: {question: problem}\nquestions: [{id: a, question: A?, answer: a}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SuiteError, match="columns: maps the columns of a dataset"):
+        load_suite(path)
+
+
+@pytest.mark.parametrize("key", ["dataset", "columns", "valid_until"])
+def test_the_suite_marker_takes_no_dataset(tmp_path: Path, key: str) -> None:
+    value = {"dataset": "data.csv", "columns": {}, "valid_until": "2027-01-31"}[key]
+    with pytest.raises(SuiteError, match=f"unknown key '{key}'"):
+        settings_from_marker("test_x.py", {key: value}, tmp_path, tmp_path)
 
 
 def test_columns_refuse_unknown_keys(tmp_path: Path) -> None:

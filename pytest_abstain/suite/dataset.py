@@ -82,6 +82,7 @@ def dataset_questions(
     secrets = secret_values(suite.get("allow_secrets", ()))
     problems: list[str] = []
     name = path.name
+    number = 0
     try:
         with path.open("rb") as handle:
             lines = _text_lines(handle)
@@ -112,6 +113,8 @@ def dataset_questions(
         raise SuiteError(source, [*problems, f"dataset {name}: {exc}"]) from None
     if problems:
         raise SuiteError(source, problems)
+    if number == 0:
+        raise SuiteError(source, [f"dataset {name}: no rows, only a header (or nothing)"])
 
 
 def derived_id(question: str) -> str:

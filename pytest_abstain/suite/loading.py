@@ -51,6 +51,8 @@ def load_suite(path: Path, label: str | None = None, root: Path | None = None) -
     check_schema(source, "suite", document)
     base_dir = path.parent
     settings = settings_from(source, document, base_dir, root=base_dir if root is None else root)
+    if "columns" in document and "dataset" not in document:
+        raise SuiteError(source, ["columns: maps the columns of a dataset; the suite has none"])
     if "valid_until" in document and (problem := date_problem(document["valid_until"])):
         raise SuiteError(source, [f"valid_until: {problem}"])
     questions = [

@@ -23,6 +23,10 @@ def suite_schema() -> dict[str, Any]:
     return load_schema("suite")
 
 
+#: Suite keys only a suite file takes.
+_FILE_ONLY = ("questions", "dataset", "columns", "valid_until")
+
+
 @cache
 def _validator(part: str) -> jsonschema.Draft202012Validator:
     schema = suite_schema()
@@ -31,8 +35,10 @@ def _validator(part: str) -> jsonschema.Draft202012Validator:
     defs = {"$defs": schema["$defs"]}
     if part == "question":
         return jsonschema.Draft202012Validator({"$ref": "#/$defs/question", **defs})
-    # Suite-level keys given in Python (the abstain_suite marker): everything but questions.
-    props = {k: v for k, v in schema["properties"].items() if k != "questions"}
+    # Suite-level keys given in Python (the abstain_suite marker): everything but the
+    # questions and where they come from (a dataset is for suite files), and valid_until,
+    # which a marked question takes itself.
+    props = {k: v for k, v in schema["properties"].items() if k not in _FILE_ONLY}
     return jsonschema.Draft202012Validator(
         {"type": "object", "additionalProperties": False, "properties": props, **defs}
     )
