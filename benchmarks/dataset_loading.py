@@ -56,11 +56,15 @@ def questions(count: int) -> list[dict[str, Any]]:
     """`count` seeded questions: one in ten idk, the rest with one or two answers, tags."""
     rng = random.Random(SEED)
     made: list[dict[str, Any]] = []
+    asked: set[str] = set()
     for index in range(count):
-        subject = f"{rng.choice(SUBJECTS)} {rng.randrange(10**6)}"
+        text = ""
+        while not text or text in asked:  # each question once: ids may be derived from it
+            text = f"{rng.choice(ASKED)} the {rng.choice(SUBJECTS)} {rng.randrange(10**6)}?"
+        asked.add(text)
         entry: dict[str, Any] = {
             "id": f"q{index:06d}",
-            "question": f"{rng.choice(ASKED)} the {subject}?",
+            "question": text,
             "tags": [rng.choice(["geo", "history"])],
         }
         if index % 10 == 0:
@@ -122,12 +126,14 @@ def write_files(folder: Path, entries: list[dict[str, Any]]) -> dict[str, Path]:
 
 def measure(folder: Path, suite: Path, what: str, expected: int) -> float:
     """Seconds to load `suite`, or its peak of Python allocations in MiB, in a fresh process."""
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", MEASURE, str(folder), str(suite), what],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout.split()
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"loading {suite.name} failed:\n{done.stderr[-3000:]}")
+    out = done.stdout.split()
     if int(out[0]) != expected:
         raise SystemExit(f"{suite.name}: loaded {out[0]} questions, expected {expected}")
     value = float(out[1])

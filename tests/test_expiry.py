@@ -5,6 +5,7 @@ expiring questions."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from openai_server import FakeOpenAI, last_user_message
 
 from pytest_abstain.expiry import date_problem, dated, freshness, run_day
+from pytest_abstain.render.expiry import SHOWN, by_suite, expiry_lines
 from pytest_abstain.render.json_report import report_schema
 from pytest_abstain.suite import Question, SuiteError, load_suite, question_from_marker
 
@@ -142,7 +144,11 @@ def questions_of(report: dict[str, object]) -> dict[str, dict[str, object]]:
 def test_keep_grades_a_stale_question_as_written_and_names_it(
     pytester: pytest.Pytester, facts: FakeOpenAI
 ) -> None:
-    result, report = run(pytester, facts)
+    result, report = run(pytester, facts, "--junitxml", "out.xml")
+    cases = {c.get("name"): c for c in ET.parse(pytester.path / "out.xml").iter("testcase")}
+    shown = {p.get("name"): p.get("value") for p in cases["ceo"].iter("property")}
+    assert json.loads(shown["abstain_expiry"] or "{}")["state"] == "stale"
+    assert "abstain_expiry" not in {p.get("name") for p in cases["capital"].iter("property")}
     result.stdout.fnmatch_lines(
         [
             "*abstain: facts that expire (valid_until)*",
@@ -260,3 +266,19 @@ def test_bad_option_values_are_usage_errors(
     result = pytester.runpytest(option, value, "-p", "no:xdist")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{option}: {expected}*"])
+
+
+def test_the_listing_names_each_question_once_and_cuts_long_lists() -> None:
+    def note(qid: str, days: int, state: str = "expiring") -> dict[str, object]:
+        return {"suite": "abstain_x.yaml", "id": qid, "valid_until": f"2027-03-{days:02d}",
+                "days_left": days, "state": state, "action": "keep"}  # fmt: skip
+
+    # The same question asked by two models (or at two t) is one entry.
+    notes = [note("a", 5), note("a", 5), note("old", -1, "stale")]
+    grouped = by_suite(notes)
+    assert [e["id"] for e in grouped["abstain_x.yaml"]] == ["old", "a"]
+    many = [note(f"q{i:02d}", i + 1) for i in range(SHOWN + 3)]
+    lines = [text for text, _ in expiry_lines(many)]
+    assert f"  expiring within 30 days ({SHOWN + 3}):" in lines
+    assert "    ... and 3 more (-v shows all)" in lines
+    assert len([t for t, _ in expiry_lines(many, verbosity=1) if t.startswith("    q")]) == 13

@@ -58,7 +58,7 @@ class SuiteFile(pytest.File):
                 yield JudgeCaseItem.from_parent(self, name=name, plan=plan)
             else:
                 plan = custom_messages(self.config, plan, str(self.path))
-                found = dated(plan.question, plan.suite_key, today, run.settings.expired)
+                found = dated(plan.question, suite_source(plan), today, run.settings.expired)
                 item = QuestionItem.from_parent(
                     self, name=name, plan=dated_plan(plan, found), skip=found.skip
                 )
@@ -162,7 +162,7 @@ def plan_marked_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
         except SuiteError as exc:
             item.stash[PLAN_ERROR_KEY] = exc.render()
         else:
-            found = dated(plan.question, plan.suite_key, today, run.settings.expired)
+            found = dated(plan.question, suite_source(plan), today, run.settings.expired)
             item.stash[PLAN_KEY] = dated_plan(plan, found)
             mark_dated(item, found)
         if "abstain_result" not in item.fixturenames:
@@ -196,6 +196,12 @@ def _plan_marked(
     )
     positions[module.nodeid] = index  # counted once it is a question
     return custom_messages(config, plan, item.nodeid)
+
+
+def suite_source(plan: QuestionPlan) -> str:
+    """The suite's file (or test module), without the model and t of a variant: a question
+    expires once, however many models and thresholds ask it."""
+    return plan.side_by_side or plan.sweep or plan.suite_key
 
 
 def dated_plan(plan: QuestionPlan, found: Dated) -> QuestionPlan:

@@ -21,12 +21,17 @@ _ACTIONS = {
 
 
 def by_suite(notes: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The notes grouped per suite (in the order suites first appear), stale first, each
-    state soonest first, without the suite key (the JSON report's `expiry`)."""
+    """The notes grouped per suite file (in the order suites first appear), each question
+    once, stale first, each state soonest first (the JSON report's `expiry`)."""
     suites: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, str]] = set()
     for note in notes:
+        suite, qid = str(note["suite"]), str(note["id"])
+        if (suite, qid) in seen:
+            continue  # one per question, not per model or t that asked it
+        seen.add((suite, qid))
         entry = {k: note[k] for k in ("id", "valid_until", "days_left", "state", "action")}
-        suites.setdefault(str(note["suite"]), []).append(entry)
+        suites.setdefault(suite, []).append(entry)
     for entries in suites.values():
         entries.sort(key=lambda e: (e["state"] != "stale", e["valid_until"], e["id"]))
     return suites
