@@ -90,6 +90,8 @@ class Outputs:
         self.baseline_note: Line | None = None
         #: Entries an update removed or moved, one line each, after the note.
         self.baseline_changes: list[Line] = []
+        #: Top-level sections of the JSON report that the controller adds (expiry).
+        self.report_extras: dict[str, Any] = {}
 
     def publish(
         self,
@@ -176,15 +178,18 @@ class Outputs:
         report = self.rendered(
             "JSON report",
             wanted,
-            lambda: build_report(
-                results,
-                overall_metrics(results),
-                run,
-                verdict,
-                sweeps,
-                judge_cases,
-                self.problems,
-                orphans,
+            lambda: (
+                build_report(
+                    results,
+                    overall_metrics(results),
+                    run,
+                    verdict,
+                    sweeps,
+                    judge_cases,
+                    self.problems,
+                    orphans,
+                )
+                | self.report_extras
             ),
         )
         if report is not None:

@@ -83,6 +83,8 @@ class QuestionPlan:
     context_as: str = "prompt"
     #: Push back after each reply, and with what turn; None: one reply per sample.
     pushback: PushbackSpec | None = None
+    #: Past its valid_until on the run's day (expiry.py); kept or asked expecting idk.
+    stale: bool = False
 
     @property
     def context_sha(self) -> str | None:
@@ -393,6 +395,8 @@ def record_of(
         variant=question.variant,
         context_sha=plan.context_sha,
         turns=len(question.turns),
+        valid_until=question.valid_until,
+        stale=plan.stale,
     )
 
 

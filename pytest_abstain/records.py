@@ -330,6 +330,10 @@ class QuestionRecord:
     first_replies: list[str | None] = field(default_factory=list)
     first_grades: list[Grade] = field(default_factory=list)
     pushbacks: list[str | None] = field(default_factory=list)
+    #: The last day the expected answer is known to hold, and whether the run's day is past
+    #: it (then `idk` says whether it was asked expecting "I don't know" instead).
+    valid_until: str | None = None
+    stale: bool = False
 
     @property
     def pushed_back(self) -> bool:

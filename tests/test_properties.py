@@ -47,6 +47,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One folder for every example (hypothesis reruns a test, not its fixtures)."""
     path = tmp_path_factory.mktemp("properties")
     (path / "prompt.txt").write_text("Be brief.", encoding="utf-8")
+    (path / "data.csv").write_text("id,question,answer\nd1,Data?,yes\n", encoding="utf-8")
+    (path / "data.jsonl").write_text('{"question": "Data?", "idk": true}\n', encoding="utf-8")
     return path
 
 
@@ -167,6 +169,13 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "context_as": st.sampled_from(["prompt", "system", "responder", "other"]),
     "pushback_message": st.sampled_from(["Sure? {candidate}", "{other}", "{", "Sure?"]) | TEXT,
     "pushback_open_message": TEXT,
+    "valid_until": st.sampled_from(["2027-01-31", "2027-02-30", "20270131", ""]) | TEXT,
+    "dataset": st.sampled_from(["data.csv", "data.jsonl", "missing.csv", "prompt.txt", "../x"]),
+    "columns": st.dictionaries(
+        st.sampled_from(["question", "answer", "id", "tags", "other"]),
+        st.sampled_from(["question", "answer", "id", "nope"]) | st.lists(TEXT, max_size=2),
+        max_size=3,
+    ),
     "gates": st.dictionaries(
         st.sampled_from(
             ["min_score", "max_error_rate", "tolerance", "significance", "max_undecided", "other"]

@@ -80,7 +80,7 @@ def test_example_suites_are_valid() -> None:
         ("questions: [\n  - id: a\n    question: x\n", "YAML syntax error: line"),
         ("", "the file is empty"),
         ("- a\n- b\n", "top level must be a mapping"),
-        ("threshold: 0.5\n", "missing required key 'questions'"),
+        ("threshold: 0.5\n", "needs a 'questions' list or a 'dataset' file"),
         (
             "questions:\n  - id: a\n    question: q\n    anser: Paris\n",
             "question 'a' (questions[0]): unknown key 'anser'",

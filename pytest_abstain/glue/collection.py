@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
+from ..expiry import Dated, dated, run_day
 from ..plan import QuestionPlan
 from ..planning import Marked, file_plans, marked_plan, with_messages
 from ..records import JudgeCase, QuestionRecord
@@ -16,6 +18,7 @@ from ..suite import (
     SuiteError,
     load_suite,
 )
+from .xdist_bridge import mark_expiry
 
 
 class Run(Protocol):
@@ -37,6 +40,8 @@ PLAN_ERROR_KEY = pytest.StashKey[str]()
 CASE_PLAN_KEY = pytest.StashKey[QuestionPlan]()
 CASE_KEY = pytest.StashKey[JudgeCase]()
 RECORD_KEY = pytest.StashKey[QuestionRecord]()
+#: Why a question is not asked (a stale one, under --abstain-expired=skip).
+SKIP_KEY = pytest.StashKey[str]()
 
 
 class SuiteFile(pytest.File):
@@ -47,12 +52,19 @@ class SuiteFile(pytest.File):
         label = self.nodeid or self.path.name
         suite = load_suite(self.path, label=label, root=run.suite_root)
         plans = file_plans(suite, label, self.path, run.settings, run.judge_prompt)
+        today = run_day(run.settings.today)
         for name, plan in plans:
             if suite.settings.judge_calibration:
                 yield JudgeCaseItem.from_parent(self, name=name, plan=plan)
             else:
                 plan = custom_messages(self.config, plan, str(self.path))
-                yield QuestionItem.from_parent(self, name=name, plan=plan)
+                found = dated(plan.question, suite_source(plan), today, run.settings.expired)
+                item = QuestionItem.from_parent(
+                    self, name=name, plan=dated_plan(plan, found), skip=found.skip
+                )
+                if found.note is not None:
+                    mark_expiry(item, found.note)
+                yield item
 
     def repr_failure(  # type: ignore[override]  # as pytest's own Collector does
         self, excinfo: pytest.ExceptionInfo[BaseException]
@@ -65,15 +77,22 @@ class SuiteFile(pytest.File):
 class QuestionItem(pytest.Item):
     """One question of a suite file; its replies are fetched and graded at setup."""
 
-    def __init__(self, *, plan: QuestionPlan, **kwargs: Any) -> None:
+    def __init__(self, *, plan: QuestionPlan, skip: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.stash[PLAN_KEY] = plan
+        if skip is None:
+            self.stash[PLAN_KEY] = plan
+        else:
+            # Without a plan nothing asks it (ahead, on a worker, in a dry run); not a skip
+            # mark, which pytest reports at the item's line, and a question has none.
+            self.stash[SKIP_KEY] = skip
         # Tags select with -k; as markers they would break --strict-markers. The abstain
         # marker (registered) lets -m "not abstain" leave every honesty question out.
         self.extra_keyword_matches.update(plan.question.tags)
         self.add_marker("abstain")
 
     def setup(self) -> None:
+        if SKIP_KEY in self.stash:
+            pytest.skip(self.stash[SKIP_KEY])
         self.config.stash[RUN_KEY].resolve(self)
 
     def runtest(self) -> None:
@@ -116,6 +135,8 @@ class JudgeCaseItem(pytest.Item):
 def plan_marked_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every @pytest.mark.abstain test its plan (or the reason it has none), and the
     abstain_result fixture; a test module is the suite of its marked tests."""
+    run = config.stash[RUN_KEY]
+    today = run_day(run.settings.today)
     positions: dict[str, int] = {}
     claimed: dict[tuple[str, str], str] = {}
     sizes: dict[str, int] = {}
@@ -141,7 +162,9 @@ def plan_marked_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
         except SuiteError as exc:
             item.stash[PLAN_ERROR_KEY] = exc.render()
         else:
-            item.stash[PLAN_KEY] = plan
+            found = dated(plan.question, suite_source(plan), today, run.settings.expired)
+            item.stash[PLAN_KEY] = dated_plan(plan, found)
+            mark_dated(item, found)
         if "abstain_result" not in item.fixturenames:
             item.fixturenames.append("abstain_result")
 
@@ -173,6 +196,28 @@ def _plan_marked(
     )
     positions[module.nodeid] = index  # counted once it is a question
     return custom_messages(config, plan, item.nodeid)
+
+
+def suite_source(plan: QuestionPlan) -> str:
+    """The suite's file (or test module), without the model and t of a variant: a question
+    expires once, however many models and thresholds ask it."""
+    return plan.side_by_side or plan.sweep or plan.suite_key
+
+
+def dated_plan(plan: QuestionPlan, found: Dated) -> QuestionPlan:
+    """The plan with its question as the run's day leaves it (expiry.py)."""
+    if not found.stale:
+        return plan
+    return dataclasses.replace(plan, question=found.question, stale=True)
+
+
+def mark_dated(item: pytest.Function, found: Dated) -> None:
+    """A stale or expiring marked test tells the controller (and JUnit XML); a stale one the
+    policy skips is skipped with the reason, and never asked."""
+    if found.note is not None:
+        mark_expiry(item, found.note)
+    if found.skip is not None:
+        item.add_marker(pytest.mark.skip(reason=found.skip))
 
 
 def custom_messages(config: pytest.Config, plan: QuestionPlan, source: str) -> QuestionPlan:

@@ -19,6 +19,7 @@ from ..asking.endpoints import run_description
 from ..files import write_atomic
 from ..outputs import BaselineUse, OutputPaths, Outputs, checked_baseline, step_summary_path
 from ..records import JudgeCase, QuestionRecord
+from ..render.expiry import by_suite, expiry_lines
 from ..render.junit import (
     calibration_message,
     calibration_properties,
@@ -40,6 +41,7 @@ from .xdist_bridge import (
     attached_case,
     attached_record,
     attached_tally,
+    expiry_of,
     is_malformed,
     stopped_after,
 )
@@ -73,6 +75,8 @@ class AbstainResults:
         #: Items deselected on this process (-k, -m, --lf, a plugin's own selection).
         self.deselected = 0
         self.session: pytest.Session | None = None
+        #: Stale and expiring questions by node id (expiry.py), skipped ones too.
+        self.expiry: dict[str, dict[str, Any]] = {}
         #: The SIGINT handler before a Ctrl-C replaced it, restored when pytest is done.
         self._sigint: Any = None
         self.outputs = Outputs(
@@ -107,6 +111,9 @@ class AbstainResults:
         record = attached_record(report)
         if record is not None:
             self.records[report.nodeid] = record
+        note = expiry_of(report)
+        if note is not None:
+            self.expiry[report.nodeid] = note
         stopped = stopped_after(report)
         if stopped is not None:
             self._stop(stopped)
@@ -181,6 +188,8 @@ class AbstainResults:
         return outcome
 
     def _assess(self, complete: bool) -> Assessment:
+        if self.expiry:
+            self.outputs.report_extras["expiry"] = by_suite(self.expiry.values())
         self.assessment = assess(
             list(self.records.values()),
             crashed=self.crashed,
@@ -311,6 +320,10 @@ class AbstainResults:
         for title, lines in self.sections:
             terminalreporter.write_sep("=", title or "abstain")
             for text, markup in lines:
+                terminalreporter.write_line(text, **markup)
+        if self.expiry:
+            terminalreporter.write_sep("=", "abstain: facts that expire (valid_until)")
+            for text, markup in expiry_lines(self.expiry.values(), self.config.get_verbosity()):
                 terminalreporter.write_line(text, **markup)
         assessment = self.assessment
         if assessment is None or not assessment.results:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -34,9 +34,13 @@ MALFORMED_PROPERTY = "abstain_malformed"
 TALLY_PROPERTY = "abstain_tally"
 #: The workerinput key naming the file where the controller writes why the run stops.
 STOP_FILE_INPUT = "abstain_stop_file"
+#: The user property of a question past (or near) its valid_until: on the item, so that a
+#: question skipped as stale still tells the controller (and JUnit XML shows the date).
+EXPIRY_PROPERTY = "abstain_expiry"
 _PROPERTIES = frozenset(
-    {RECORD_PROPERTY, CASE_PROPERTY, STOP_PROPERTY, MALFORMED_PROPERTY, TALLY_PROPERTY}
-)
+    {RECORD_PROPERTY, CASE_PROPERTY, STOP_PROPERTY, MALFORMED_PROPERTY, TALLY_PROPERTY,
+     EXPIRY_PROPERTY}
+)  # fmt: skip
 
 
 def carries_honesty(report: pytest.TestReport) -> bool:
@@ -76,6 +80,18 @@ def mark_malformed(item: pytest.Item) -> None:
 
 def is_malformed(report: pytest.TestReport) -> bool:
     return any(name == MALFORMED_PROPERTY for name, _ in report.user_properties)
+
+
+def mark_expiry(item: pytest.Item, note: dict[str, Any]) -> None:
+    item.user_properties.append((EXPIRY_PROPERTY, json.dumps(note)))
+
+
+def expiry_of(report: pytest.TestReport) -> dict[str, Any] | None:
+    for name, value in report.user_properties:
+        if name == EXPIRY_PROPERTY:
+            note: dict[str, Any] = json.loads(str(value))
+            return note
+    return None
 
 
 def attach_tally(report: pytest.TestReport, worker: str, tally: Tally) -> None:

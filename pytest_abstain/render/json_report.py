@@ -49,6 +49,8 @@ def _question_json(record: QuestionRecord) -> dict[str, Any]:
         "confidences": record.confidences,
         "confidence_problems": record.confidence_problems,
         "critical": record.critical,
+        "valid_until": record.valid_until,
+        "stale": record.stale,
         "served": _served_question_json(record),
         **_context_json(record),
     }

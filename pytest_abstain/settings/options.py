@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..expiry import day_problem, policy_problem
 from ..generation import CHECKS as GENERATION_CHECKS
 from ..generation import DEFAULT_MAX_TOKENS, REASONING_EFFORTS
 from .checks import (
@@ -362,6 +363,21 @@ OPTIONS: tuple[Option, ...] = (
         f"tags with fewer questions are reported, not gated (default {DEFAULT_TAG_MIN_QUESTIONS})",
         positive_int_problem,
         "N",
+    ),
+    Option(
+        "expired",
+        str,
+        "what a stale question (past its valid_until) becomes: keep (graded as written; "
+        "the default), idk (expects 'I don't know') or skip (skipped with the reason)",
+        policy_problem,
+        "POLICY",
+    ),
+    Option(
+        "today",
+        str,
+        "the day valid_until is compared with, YYYY-MM-DD (default: today, UTC)",
+        day_problem,
+        "DATE",
     ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}

@@ -116,6 +116,10 @@ class RunSettings:
     generation_cli: Mapping[str, Any] = field(default_factory=dict)
     generation_ini: Mapping[str, Any] = field(default_factory=dict)
     generation_models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: What a stale question becomes ("keep", "idk", "skip"), and the day valid_until is
+    #: compared with (YYYY-MM-DD; None: today).
+    expired: str = "keep"
+    today: str | None = None
 
     def api_for(self, model: str) -> str:
         """How `model` is asked: the command line, else its own ini line, else the run's."""
@@ -264,4 +268,6 @@ def resolve(
         api=single("api", "chat"),
         api_from_cli=layers["api"].cli is not None,
         model_settings=model_settings,
+        expired=single("expired", "keep"),
+        today=single("today", None),
     )

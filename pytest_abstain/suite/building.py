@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import generation as generation_params
 from ..dialogue import places_context
+from ..expiry import date_problem
 from ..grading import Expectation, Tolerance, detect, languages, regex_problem
 from ..prompts import template_problem
 from ..results.scoring import ErrorBudget
@@ -116,15 +117,19 @@ def question_from(
     where: str,
     accept_core: bool = False,
     language: str | None = None,
+    valid_until: str | None = None,
     files: SuiteFiles | None = None,
     variant: str | None = None,
     context_key: str = "context",
 ) -> Question:
-    """One question entry; `where` locates it in messages, `accept_core` and `language` are
-    the suite's defaults for it. Context files are read with `files` (None: none may be
-    named); `variant` names one of a with/without-context pair, whose context was written
-    under `context_key`."""
+    """One question entry; `where` locates it in messages, `accept_core`, `language` and
+    `valid_until` are the suite's defaults for it. Context files are read with `files` (None:
+    none may be named); `variant` names one of a with/without-context pair, whose context was
+    written under `context_key`."""
     qid = data["id"]
+    until = data.get("valid_until", valid_until)
+    if until is not None and (problem := date_problem(until)):
+        raise SuiteError(source, [f"question {qid!r} ({where}.valid_until): {problem}"])
     raw = data.get("answer", [])
     answers: tuple[str | float, ...] = tuple(raw) if isinstance(raw, list) else (raw,)
     for answer in answers:
@@ -166,6 +171,7 @@ def question_from(
         turns=turns_of(source, qid, f"{where}.turns", data.get("turns")),
         pushback=data.get("pushback"),
         distractors=distractors_of(data.get("distractors")),
+        valid_until=until,
     )
 
 

@@ -85,6 +85,8 @@ class Question:
     pushback: bool | None = None
     #: Wrong answers a pushback turn proposes, one per sample in turn.
     distractors: tuple[str, ...] = ()
+    #: The last day the expected answer is known to hold (YYYY-MM-DD); None: no end.
+    valid_until: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,21 @@ def read_suite_file(
 ) -> str:
     """The text of the file a suite names under `key`: relative to `base_dir`, inside `root`
     once symlinks and '..' are resolved, and holding no secret the suite did not allow."""
+    path = suite_file_path(source, key, given, base_dir, root)
+    try:
+        text = read_text(path)
+    except (OSError, Unreadable) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SuiteError(source, [f"{key}: cannot read {str(path)!r}: {reason}"]) from None
+    found = _secrets_in(text, allowed)
+    if found:
+        raise SuiteError(source, [secret_problem(key, given, found)])
+    return text
+
+
+def suite_file_path(source: str, key: str, given: str, base_dir: Path, root: Path) -> Path:
+    """The file a suite names under `key`, resolved: relative to `base_dir`, inside `root`
+    once symlinks and '..' are resolved, and a regular file when it exists."""
     if Path(given).is_absolute():
         raise SuiteError(
             source,
@@ -43,34 +58,31 @@ def read_suite_file(
             [f"{key}: {given!r} leads outside the suite root {root} (to {path}); keep the "
              "files suites read inside it, or set abstain_root in the ini file"],
         )  # fmt: skip
-    try:
-        if path.exists() and not path.is_file():
-            # A named pipe would block the open until someone writes to it.
-            raise Unreadable("not a regular file")
-        text = read_text(path)
-    except (OSError, Unreadable) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise SuiteError(source, [f"{key}: cannot read {str(path)!r}: {reason}"]) from None
-    found = _secrets_in(text, allowed)
-    if found:
-        names = ", ".join(found)
-        raise SuiteError(
-            source,
-            [f"{key}: {given!r} contains the value of {names}, an environment variable that "
-             "looks secret; the suite would send it to the endpoint. Remove it from the file, "
-             "or list the variable in allow_secrets if it is meant to be sent"],
-        )  # fmt: skip
-    return text
+    if path.exists() and not path.is_file():
+        # A named pipe would block the open until someone writes to it.
+        raise SuiteError(source, [f"{key}: cannot read {str(path)!r}: not a regular file"])
+    return path
+
+
+def secret_problem(key: str, given: str, names: Collection[str]) -> str:
+    return (
+        f"{key}: {given!r} contains the value of {', '.join(names)}, an environment variable "
+        "that looks secret; the suite would send it to the endpoint. Remove it from the file, "
+        "or list the variable in allow_secrets if it is meant to be sent"
+    )
+
+
+def secret_values(allowed: Collection[str]) -> dict[str, str]:
+    """The values of the secret-looking environment variables, except `allowed`, by name."""
+    found = {}
+    for name, value in os.environ.items():
+        # The run strips the API key before use: a CI secret often ends in a newline.
+        secret = value.strip()
+        if len(secret) >= MIN_SECRET_CHARS and name not in allowed and _SECRET_NAME.search(name):
+            found[name] = secret
+    return found
 
 
 def _secrets_in(text: str, allowed: Collection[str]) -> list[str]:
     """The secret-looking environment variables, except `allowed`, whose values `text` holds."""
-    found = []
-    for name, value in os.environ.items():
-        # The run strips the API key before use: a CI secret often ends in a newline.
-        secret = value.strip()
-        if len(secret) < MIN_SECRET_CHARS or name in allowed or not _SECRET_NAME.search(name):
-            continue
-        if secret in text:
-            found.append(name)
-    return sorted(found)
+    return sorted(name for name, secret in secret_values(allowed).items() if secret in text)

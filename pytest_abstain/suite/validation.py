@@ -23,6 +23,10 @@ def suite_schema() -> dict[str, Any]:
     return load_schema("suite")
 
 
+#: Suite keys only a suite file takes.
+_FILE_ONLY = ("questions", "dataset", "columns", "valid_until")
+
+
 @cache
 def _validator(part: str) -> jsonschema.Draft202012Validator:
     schema = suite_schema()
@@ -31,8 +35,10 @@ def _validator(part: str) -> jsonschema.Draft202012Validator:
     defs = {"$defs": schema["$defs"]}
     if part == "question":
         return jsonschema.Draft202012Validator({"$ref": "#/$defs/question", **defs})
-    # Suite-level keys given in Python (the abstain_suite marker): everything but questions.
-    props = {k: v for k, v in schema["properties"].items() if k != "questions"}
+    # Suite-level keys given in Python (the abstain_suite marker): everything but the
+    # questions and where they come from (a dataset is for suite files), and valid_until,
+    # which a marked question takes itself.
+    props = {k: v for k, v in schema["properties"].items() if k not in _FILE_ONLY}
     return jsonschema.Draft202012Validator(
         {"type": "object", "additionalProperties": False, "properties": props, **defs}
     )
@@ -52,6 +58,14 @@ def check_schema(source: str, part: str, document: Any) -> None:
     if errors:
         root = _ROOT_LABELS[part]
         raise SuiteError(source, [_describe(document, e, root) for e in errors[:10]])
+
+
+def entry_problems(entry: Any) -> list[str]:
+    """How one question entry (a dataset's row) breaks the schema, first ten: 'answer: must
+    be ...', or the problem alone where it is the entry's as a whole."""
+    found = _validator("question").iter_errors(entry)
+    errors = sorted(found, key=lambda e: list(map(str, e.path)))
+    return [_describe(entry, e, "").removeprefix(": ") for e in errors[:10]]
 
 
 def _where(document: Any, path: Iterable[Any], root: str) -> str:
