@@ -212,7 +212,14 @@ class Outputs:
         markdown = self.rendered(
             "Markdown summary",
             wants_markdown,
-            lambda: render_markdown(results, sweeps, verdict, bool(self.problems), orphans),
+            lambda: render_markdown(
+                results,
+                sweeps,
+                verdict,
+                bool(self.problems),
+                orphans,
+                self.report_extras.get("expiry"),
+            ),
         )
         html = self.rendered(
             "HTML report",
@@ -225,6 +232,7 @@ class Outputs:
                 run=run or {},
                 created=datetime.now(timezone.utc),
                 problems=self.problems,
+                expiry=self.report_extras.get("expiry"),
             ),
         )
         return markdown, html

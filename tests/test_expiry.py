@@ -144,7 +144,10 @@ def questions_of(report: dict[str, object]) -> dict[str, dict[str, object]]:
 def test_keep_grades_a_stale_question_as_written_and_names_it(
     pytester: pytest.Pytester, facts: FakeOpenAI
 ) -> None:
-    result, report = run(pytester, facts, "--junitxml", "out.xml")
+    result, report = run(
+        pytester, facts, "--junitxml", "out.xml", "--abstain-markdown", "s.md",
+        "--abstain-html", "r.html",
+    )  # fmt: skip
     cases = {c.get("name"): c for c in ET.parse(pytester.path / "out.xml").iter("testcase")}
     shown = {p.get("name"): p.get("value") for p in cases["ceo"].iter("property")}
     assert json.loads(shown["abstain_expiry"] or "{}")["state"] == "stale"
@@ -172,6 +175,14 @@ def test_keep_grades_a_stale_question_as_written_and_names_it(
              "action": "keep"},
         ]
     }  # fmt: skip
+    # The Markdown summary (a PR comment) and the HTML report list them too.
+    markdown = (pytester.path / "s.md").read_text(encoding="utf-8")
+    section = markdown.split("### Facts that expire (valid_until)")[1]
+    assert "  - ceo: valid until 2027-01-31, graded as written" in section
+    assert "  - price: valid until 2027-02-20 (19 days left)" in section
+    html = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert "<h2>Facts that expire (valid_until)</h2>" in html
+    assert "<li>ceo: valid until 2027-01-31, graded as written</li>" in html
     assert result.ret == 0
 
 

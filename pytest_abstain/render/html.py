@@ -16,6 +16,7 @@ from ..results.suites import SuiteResult, leaderboard
 from ..results.sweep import Sweep
 from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
+from .expiry import grouped
 from .wording import (
     UNTESTABLE,
     curve_shown,
@@ -375,6 +376,22 @@ def _models_section(results: Sequence[SuiteResult]) -> str:
     )
 
 
+def _expiry_section(suites: Mapping[str, list[dict[str, Any]]]) -> str:
+    """Facts that expire: per suite, its stale questions and those expiring soon."""
+    if not suites:
+        return ""
+    cards = []
+    for suite, groups in grouped(suites).items():
+        body = "".join(
+            f"<p{' class=regressed' if stale else ''}>{_e(heading)}</p><ul>"
+            + "".join(f"<li>{_e(text)}</li>" for text in texts)
+            + "</ul>"
+            for (heading, stale), texts in groups
+        )
+        cards.append(f"<div class='card'><h3>{_e(suite)}</h3>{body}</div>")
+    return f"<h2>Facts that expire (valid_until)</h2><div class='grid'>{''.join(cards)}</div>"
+
+
 def render_html(
     results: Sequence[SuiteResult],
     sweeps: Sequence[Sweep],
@@ -384,9 +401,11 @@ def render_html(
     run: Mapping[str, Any],
     created: datetime,
     problems: Sequence[str] = (),
+    expiry: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> str:
     """The whole report as one HTML document; `run` is the JSON report's run description
-    (model, endpoint), `problems` what went wrong in the run itself so far."""
+    (model, endpoint), `problems` what went wrong in the run itself so far, `expiry` the
+    facts that expire (the JSON report's)."""
     legend = "".join(_grade(grade) for grade in COLOURS)
     total = sum(len(r.questions) for r in results)
     swept = "".join(_sweep_section(s) for s in sweeps)
@@ -401,6 +420,7 @@ def render_html(
         + "".join(_suite_section(r) for r in results)
         + "</div>"
         + (f"<h2>Threshold sweeps</h2><div class='grid sweeps'>{swept}</div>" if swept else "")
+        + _expiry_section(expiry or {})
         + "<h2>Questions</h2><input id='filter' type='search' hidden "
         "placeholder='Filter: suite, id, question, grade or reply'> "
         f"<span id='shown'>{total} of {total}</span><div class='wide'>"

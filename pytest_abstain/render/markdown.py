@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..records import METRIC_NAMES, OrphanEntry, SuiteComparison, shortened
 from ..results.scoring import Metrics, penalty
@@ -17,6 +18,7 @@ from ..results.sweep import Sweep
 from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
 from ..untrusted import plain
+from .expiry import expiry_markdown
 from .wording import (
     REPLY_SHOWN,
     UNTESTABLE,
@@ -231,9 +233,11 @@ def render_markdown(
     verdict: Verdict,
     run_failed: bool,
     orphans: Sequence[OrphanEntry] = (),
+    expiry: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> str:
     """The whole summary, as one Markdown document, headed by the run's verdict, with the
-    baseline entries no suite claimed (`orphans`) at the end."""
+    baseline entries no suite claimed (`orphans`) and the facts that expire (`expiry`, the
+    JSON report's) at the end."""
     failed = verdict.status(run_failed) == "failed"
     lines = [
         "## pytest-abstain: honesty at a stated confidence target",
@@ -250,4 +254,6 @@ def render_markdown(
         lines += ["", *_sweep(sweep)]
     if orphans:
         lines += ["", *_orphans(orphans, verdict.orphaned)]
+    if expiry:
+        lines += ["", *expiry_markdown(expiry)]
     return "\n".join(lines) + "\n"
