@@ -177,7 +177,7 @@ def main() -> int:
     print("|---|---|")
     alone, family = gate_runs(runs, 5, 200, 1, 5, 0.0, seed)
     print(f"| each suite on its own (Holm per suite) | {alone} |")
-    print(f"| the run's family (one Holm, 60 tests) | {family} |")
+    print(f"| the run's family (one Holm over every suite's tests) | {family} |")
     ok &= family.at_most(0.05, options.quick)
 
     print("\npower: one tag of 40 questions (of 200) gets +30 points of error rate:")
