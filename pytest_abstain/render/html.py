@@ -16,10 +16,10 @@ from ..results.suites import SuiteResult, leaderboard
 from ..results.sweep import Sweep
 from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
-from .expiry import grouped
 from .wording import (
     UNTESTABLE,
     curve_shown,
+    expiry_groups,
     judge_line,
     served_warning,
     stated_line,
@@ -381,7 +381,7 @@ def _expiry_section(suites: Mapping[str, list[dict[str, Any]]]) -> str:
     if not suites:
         return ""
     cards = []
-    for suite, groups in grouped(suites).items():
+    for suite, groups in expiry_groups(suites).items():
         body = "".join(
             f"<p{' class=regressed' if stale else ''}>{_e(heading)}</p><ul>"
             + "".join(f"<li>{_e(text)}</li>" for text in texts)

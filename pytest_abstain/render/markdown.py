@@ -18,11 +18,11 @@ from ..results.sweep import Sweep
 from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
 from ..untrusted import plain
-from .expiry import expiry_markdown
 from .wording import (
     REPLY_SHOWN,
     UNTESTABLE,
     curve_shown,
+    expiry_groups,
     judge_line,
     orphan_text,
     served_warning,
@@ -255,5 +255,18 @@ def render_markdown(
     if orphans:
         lines += ["", *_orphans(orphans, verdict.orphaned)]
     if expiry:
-        lines += ["", *expiry_markdown(expiry)]
+        lines += ["", *_expiry(expiry)]
     return "\n".join(lines) + "\n"
+
+
+def _expiry(suites: Mapping[str, list[dict[str, Any]]]) -> list[str]:
+    """The Markdown section: per suite, its stale and expiring questions, all of them."""
+    if not suites:
+        return []
+    lines = ["### Facts that expire (valid_until)"]
+    for suite, groups in expiry_groups(suites).items():
+        lines += ["", f"**{suite}**", ""]
+        for (heading, stale), texts in groups:
+            lines.append(f"- {'⚠️ ' if stale else ''}{heading}")
+            lines += [f"  - {text}" for text in texts]
+    return lines

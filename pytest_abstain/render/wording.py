@@ -7,8 +7,10 @@ the JUnit message of its test case). Pure."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from ..expiry import EXPIRING_DAYS
 from ..grading import parse_reply
 from ..records import (
     METRIC_NAMES,
@@ -411,3 +413,46 @@ def verdict_reason(
     if verdict.forgiven:
         line += f"; {verdict.forgiven} questions without a reply, within the error budgets"
     return line
+
+
+#: What became of a stale question, by the run's policy (--abstain-expired).
+_EXPIRED_ACTIONS = {
+    "keep": "graded as written",
+    "idk": "asked expecting 'I don't know'",
+    "skip": "skipped",
+}
+
+
+#: (the heading of a group of questions, whether it is the stale group), its questions' lines.
+Group = tuple[tuple[str, bool], list[str]]
+
+
+def expiry_groups(suites: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[Group]]:
+    """Per suite (the JSON report's `expiry`): the stale group and the expiring group, each
+    with a heading and one line per question, for every output to lay out its own way."""
+    out: dict[str, list[Group]] = {}
+    for suite, entries in suites.items():
+        stale = [e for e in entries if e["state"] == "stale"]
+        expiring = [e for e in entries if e["state"] == "expiring"]
+        groups: list[Group] = []
+        if stale:
+            heading = (
+                f"stale, past valid_until ({len(stale)}): the expected answer may no longer "
+                "be true; update it and its valid_until"
+            )
+            groups.append(((heading, True), [_stale_text(e) for e in stale]))
+        if expiring:
+            heading = f"expiring within {EXPIRING_DAYS} days ({len(expiring)}):"
+            groups.append(((heading, False), [_expiring_text(e) for e in expiring]))
+        out[suite] = groups
+    return out
+
+
+def _stale_text(entry: Mapping[str, Any]) -> str:
+    return f"{entry['id']}: valid until {entry['valid_until']}, {_EXPIRED_ACTIONS[entry['action']]}"
+
+
+def _expiring_text(entry: Mapping[str, Any]) -> str:
+    days = entry["days_left"]
+    left = "today is its last day" if days == 0 else f"{days} day{'s' if days != 1 else ''} left"
+    return f"{entry['id']}: valid until {entry['valid_until']} ({left})"
