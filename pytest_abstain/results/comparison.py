@@ -123,11 +123,11 @@ def _metric(
     scope: str,
     rows: Sequence[_Row],
     threshold: float,
-    alpha: float,
     tolerance: float,
     budget: int,
 ) -> tuple[MetricComparison, int]:
-    """The metric compared, and the multiply-adds its exact test spent of `budget`."""
+    """The metric compared, and the multiply-adds its exact test spent of `budget`. Its
+    detectable drop depends on the family's size: decide_comparison works it out."""
     before = [row[0] for row in rows]
     after = [row[1] for row in rows]
     _, scale = _sample_values(metric, threshold)
@@ -141,7 +141,6 @@ def _metric(
     drop = mean(before) - mean(after)
     if metric in _HIGHER_IS_WORSE:
         drop = -drop
-    most = largest_drop(metric, mean(before), threshold)
     # The spread of the mean difference under no change: a detectable drop scales with it.
     noise = test.spread / scale / len(rows) if test.spread > 0 else None
     compared = MetricComparison(
@@ -157,7 +156,7 @@ def _metric(
         p_better=better,
         exact=test.exact,
         drop=drop,
-        detectable=_possible(detectable_at(noise, alpha), most),
+        detectable=None,
         noise=noise,
     )
     return compared, test.cost
@@ -294,7 +293,6 @@ def compare_suite(
         return comparison
 
     tested = _tested(scopes, now)
-    family_size = len(tested)
     alpha = info.significance
     tolerances = {m: metric_tolerance(m, info.tolerance, info.threshold) for m in _VALUES}
     metrics = []
@@ -304,8 +302,8 @@ def compare_suite(
     rows = {metric: _rows(metric, pairs, info.threshold) for metric in _VALUES}
     for scope, metric, ids in tested:
         compared_metric, spent = _metric(
-            metric, scope, [rows[metric][q] for q in ids], info.threshold, alpha / family_size,
-            tolerances[metric], min(budget, EXACT_BUDGET),
+            metric, scope, [rows[metric][q] for q in ids], info.threshold, tolerances[metric],
+            min(budget, EXACT_BUDGET),
         )  # fmt: skip
         budget -= spent
         metrics.append(compared_metric)
