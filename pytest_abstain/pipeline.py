@@ -25,7 +25,18 @@ from .dialogue import pushback_messages, with_first_replies
 from .grading import Search, response_format, rule_grade, unbounded_search
 from .judging import VerdictError, parse_verdict
 from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request, record_of, to_judge
-from .records import JudgeCase, Message, QuestionRecord, Reply
+from .records import JudgeCase, Message, QuestionRecord, Reply, joined
+from .sampling import follow_up_wanted
+
+#: The key of a question's later replies (samples: auto), beside its own.
+FOLLOW_UP = " (follow-up)"
+#: How often the wait for a reply stops to grade what came in meanwhile (samples: auto).
+_AHEAD_EVERY = 0.05
+
+
+def _question_key(key: str) -> str:
+    """The question's key from one of its batches' keys (its pushback, its follow-ups)."""
+    return key.removesuffix(" (pushback)").removesuffix(FOLLOW_UP)
 
 
 class NotAsked(Exception):
@@ -148,6 +159,13 @@ class Pipeline:
         self._judging: dict[str, _Judging] = {}
         #: Per question with pushback: the replies after the follow-up turn, per sample.
         self._pushbacks: dict[str, list[concurrent.futures.Future[Reply]]] = {}
+        #: samples: auto: questions whose first replies are all in, to grade and decide on
+        #: ahead of pytest; each one's first record, and whether it was followed up.
+        self._first_in: collections.deque[str] = collections.deque()
+        self._firsts: dict[str, QuestionRecord] = {}
+        self._followed: dict[str, bool] = {}
+        self._adaptive = False
+        self._ahead = False
 
     @property
     def stopped(self) -> str | None:
@@ -162,7 +180,7 @@ class Pipeline:
         """The record of a question the run did not ask: an error on every sample, so its
         suite counts it, and no gate passes on the questions that happened to be asked."""
         responder = self.responder(plan)
-        replies = [Reply.failed(reason)] * plan.samples
+        replies = [Reply.failed(reason)] * plan.first_samples
         graded = first_grades(plan, replies)
         record = record_of(
             plan,
@@ -220,28 +238,42 @@ class Pipeline:
     # -- replies ----------------------------------------------------------------------
 
     def submit(self, key: str, plan: QuestionPlan) -> list[concurrent.futures.Future[Reply]]:
-        """The question's replies, one future per sample: from the cache, or asked (once)."""
+        """The question's first replies, one future per sample, from the cache or asked
+        (once): every sample, or with samples: auto the first (the rest may follow)."""
         futures = self._futures.get(key)
         if futures is not None:
             return futures
+        futures = self._submit_samples(key, plan, range(plan.first_samples))
+        if plan.adaptive:
+            self._adaptive = True
+            last = self._pushbacks.get(key, futures)
+            # Once the first reply (and its pushback) is in, it can be graded ahead of pytest.
+            last[0].add_done_callback(lambda _: self._first_in.append(key))
+        return futures
+
+    def _submit_samples(
+        self, key: str, plan: QuestionPlan, samples: range
+    ) -> list[concurrent.futures.Future[Reply]]:
+        """Ask `samples` (by number) of the question, kept under `key`."""
         responder = self.asking_responder(plan)
+        keys = self.cache_keys(plan)
         futures = [
             self._ask(
-                f"{key} sample {sample + 1}",
-                (key, sample),
-                cache_key,
+                f"{_question_key(key)} sample {sample + 1}",
+                (_question_key(key), sample),
+                keys[sample],
                 responder,
                 plan.messages,
                 response_format() if plan.verbal_confidence else None,
             )
-            for sample, cache_key in enumerate(self.cache_keys(plan))
+            for sample in samples
         ]
         self._futures[key] = futures
         self._plans[key] = plan
         if plan.pushback is not None:
             self._pushbacks[key] = [
-                self._push_back(key, plan, responder, sample, first)
-                for sample, first in enumerate(futures)
+                self._push_back(_question_key(key), plan, responder, sample, first)
+                for sample, first in zip(samples, futures, strict=True)
             ]
         if plan.judge is not None:
             # Once every reply is in, the judge can start on it before pytest gets there.
@@ -341,13 +373,86 @@ class Pipeline:
 
     def record(self, key: str, plan: QuestionPlan) -> QuestionRecord:
         """Wait for the question's replies, grade them (the judge too) and make its record.
+        With samples: auto, the rest of its replies are asked where the first leaves it open.
 
         Raises SetupError (nothing can ask it), NotAsked (the run stopped first) or
         Unanswered (its request was cancelled).
         """
-        futures = self.submit(key, plan)
+        self.submit(key, plan)
+        first = self._firsts.get(key) or self._batch_record(key, plan)
+        if not plan.adaptive:
+            return first
+        self._follow_up(key, plan, first)
+        if not self._followed[key]:
+            return first
+        return joined(first, self._batch_record(key + FOLLOW_UP, plan))
+
+    def _follow_up(self, key: str, plan: QuestionPlan, first: QuestionRecord) -> None:
+        """Decide (once) whether the question's first record leaves it open, and if so ask
+        the rest of its budget."""
+        self._firsts[key] = first
+        if key in self._followed:
+            return
+        self._followed[key] = follow_up_wanted(first)
+        if self._followed[key]:
+            self._submit_samples(key + FOLLOW_UP, plan, range(1, plan.samples))
+
+    def _work_ahead(self) -> None:
+        """Grade the first replies of samples: auto questions already in, and ask their
+        follow-ups, without waiting: the model works ahead of pytest."""
+        if self._ahead:
+            return  # grading a record waits on its (done) replies, which comes back here
+        self._ahead = True
         try:
-            replies = [future.result() for future in futures]
+            self._decide_ready()
+        finally:
+            self._ahead = False
+
+    def _decide_ready(self) -> None:
+        while self._first_in:
+            key = self._first_in.popleft()
+            if key in self._followed:
+                continue
+            plan = self._plans[key]
+            pending = [] if plan.judge is None else self._pending_verdicts(key, plan)
+            if pending is None:
+                continue  # the run is stopping, or its grading failed: its record says so
+            if pending:
+                # Decided once the judge has spoken.
+                pending[0].add_done_callback(functools.partial(self._first_back, key))
+                continue
+            with contextlib.suppress(Exception):
+                self._follow_up(key, plan, self._batch_record(key, plan))
+
+    def _first_back(self, key: str, _: object) -> None:
+        self._first_in.append(key)
+
+    def _pending_verdicts(
+        self, key: str, plan: QuestionPlan
+    ) -> list[concurrent.futures.Future[Reply]] | None:
+        """The judge's verdicts the question's first record still waits for, its replies
+        graded and sent to the judge; None when that cannot be done ahead."""
+        batches: list[tuple[str, list[Reply] | None]] = [(key, None)]
+        finals = self._pushbacks.get(key)
+        if finals is not None:
+            if not all(f.done() and not f.cancelled() for f in finals):
+                return None
+            batches.append((f"{key} (pushback)", [f.result() for f in finals]))
+        pending: list[concurrent.futures.Future[Reply]] = []
+        for batch, replies in batches:
+            try:
+                judging = self._start_judging(batch, plan, replies)
+            except Exception:
+                return None
+            pending += [f for f in judging.verdicts.values() if not f.done()]
+        return pending
+
+    def _batch_record(self, key: str, plan: QuestionPlan) -> QuestionRecord:
+        """The record of the replies asked under `key` (a question's, or its follow-ups)."""
+        futures = self._futures[key]
+        owner = _question_key(key)
+        try:
+            replies = self._results(futures)
         except concurrent.futures.CancelledError:
             if self.stopped is None:
                 raise Unanswered("the request was cancelled before a reply came") from None
@@ -355,12 +460,12 @@ class Pipeline:
         finals = self._pushed_back(key)
         for reply in [*replies, *(finals or ())]:
             if reply.raised is not None:
-                self.raised.setdefault(key, reply.raised)
+                self.raised.setdefault(owner, reply.raised)
         responder = self.responder(plan)
         graded, verdicts, judge_name = self._judged(key, plan, replies)
         first = record_of(
             plan,
-            key,
+            owner,
             responder.name,
             responder.endpoint,
             replies,
@@ -375,7 +480,7 @@ class Pipeline:
         graded, verdicts, judge_name = self._judged(f"{key} (pushback)", plan, finals)
         final = record_of(
             plan,
-            key,
+            owner,
             responder.name,
             responder.endpoint,
             finals,
@@ -386,6 +491,16 @@ class Pipeline:
         )
         assert plan.pushback is not None
         return with_first_replies(plan.pushback, plan.question.distractors, final, first)
+
+    def _results(self, futures: list[concurrent.futures.Future[Reply]]) -> list[Reply]:
+        """The replies, once in. With samples: auto, the wait stops now and then to grade
+        the first replies that came in meanwhile and ask their follow-ups."""
+        if self._adaptive:
+            self._work_ahead()
+            while not all(future.done() for future in futures):
+                concurrent.futures.wait(futures, timeout=_AHEAD_EVERY)
+                self._work_ahead()
+        return [future.result() for future in futures]
 
     def _pushed_back(self, key: str) -> list[Reply] | None:
         """The replies after the pushback turn (None: the question has no pushback)."""
@@ -458,7 +573,7 @@ class Pipeline:
         try:
             return hooked_grade(plan, reply, self._hooks, self._search)
         except Exception as exc:  # first_grades makes it the reply's error; keep the cause
-            self.raised.setdefault(key, exc)
+            self.raised.setdefault(_question_key(key), exc)
             raise
 
     def _start_judging(

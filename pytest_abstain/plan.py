@@ -21,6 +21,7 @@ from .judging import (
 )
 from .records import Grade, Message, QuestionRecord, Reply, SuiteInfo
 from .results.scoring import ErrorBudget
+from .sampling import parse_samples
 from .settings import (
     DEFAULT_SAMPLES,
     DEFAULT_SIGNIFICANCE,
@@ -43,6 +44,7 @@ class QuestionPlan:
     suite_size: int
     question: Question
     threshold: float
+    #: Replies per question; with `adaptive`, at most this many (sampling.py).
     samples: int
     confidence_stated: bool
     gates: Gates
@@ -85,6 +87,13 @@ class QuestionPlan:
     pushback: PushbackSpec | None = None
     #: Past its valid_until on the run's day (expiry.py); kept or asked expecting idk.
     stale: bool = False
+    #: samples: auto: one reply, and the rest only where it is not the expected grade.
+    adaptive: bool = False
+
+    @property
+    def first_samples(self) -> int:
+        """Replies asked before any is graded: all of them, or one when adaptive."""
+        return 1 if self.adaptive else self.samples
 
     @property
     def context_sha(self) -> str | None:
@@ -149,6 +158,7 @@ def plan_question(
     if verbal:
         # Appended, never formatted: the instruction's JSON braces are literal.
         messages[-1] = {**messages[-1], "content": f"{messages[-1]['content']}\n\n{INSTRUCTION}"}
+    sampling = parse_samples(run.samples.pick(suite.samples, DEFAULT_SAMPLES))
     return QuestionPlan(
         suite_key=suite_key,
         suite_name=suite.name or suite_name,
@@ -157,7 +167,8 @@ def plan_question(
         suite_size=suite_size,
         question=question,
         threshold=threshold,
-        samples=int(run.samples.pick(suite.samples, DEFAULT_SAMPLES)),
+        samples=sampling.budget,
+        adaptive=sampling.auto,
         confidence_stated=template is not None,
         gates=Gates(
             min_score=run.min_score.pick(suite.gates.min_score, None),
@@ -337,6 +348,7 @@ def record_of(
             name=plan.suite_name,
             threshold=plan.threshold,
             samples=plan.samples,
+            adaptive=plan.adaptive,
             responder=responder,
             confidence_stated=plan.confidence_stated,
             min_score=plan.gates.min_score,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -213,6 +213,8 @@ class SuiteInfo:
     key: str
     name: str
     threshold: float
+    #: Replies per question; with `adaptive` (samples: auto), at most this many: one, and the
+    #: rest where the first was not the expected grade.
     samples: int
     responder: str
     confidence_stated: bool
@@ -251,6 +253,12 @@ class SuiteInfo:
     #: The generation parameters the responder sent (secret header values redacted); None
     #: for a team's own responder, which takes none. Not compared: a dict is not hashable.
     generation: dict[str, Any] | None = field(default=None, compare=False)
+    adaptive: bool = False
+
+    @property
+    def samples_label(self) -> str:
+        """'3', or 'auto (at most 3)'."""
+        return f"auto (at most {self.samples})" if self.adaptive else str(self.samples)
 
     @property
     def baseline_id(self) -> str:
@@ -342,7 +350,25 @@ class QuestionRecord:
 
     @property
     def counts(self) -> Counts:
+        """Every reply's grade: what the question's own line shows."""
         return Counts.of(self.grades)
+
+    @property
+    def scored_grades(self) -> list[Grade]:
+        """The grades the metrics, floors and baseline count: every reply's, or with samples:
+        auto the first's only. The others were asked because the first was not the expected
+        grade: counting them would weigh the metrics toward errors."""
+        return self.grades[:1] if self.suite.adaptive else self.grades
+
+    @property
+    def scored(self) -> Counts:
+        return Counts.of(self.scored_grades)
+
+    @property
+    def follow_ups(self) -> Counts:
+        """With samples: auto, the grades of the replies asked after the first (none where
+        the first was the expected grade); what the baseline test's second stage compares."""
+        return Counts.of(self.grades[1:]) if self.suite.adaptive else Counts()
 
     @property
     def verdict(self) -> Grade:
@@ -392,6 +418,27 @@ class QuestionRecord:
         return cls(**fields)
 
 
+#: A record's lists with an entry per reply, and its tallies over replies.
+_PER_REPLY = (
+    "grades", "replies", "errors", "graded_by", "rule_grades", "doubts", "confidences",
+    "confidence_problems", "served_models", "fingerprints", "first_replies", "first_grades",
+    "pushbacks",
+)  # fmt: skip
+_TALLIES = (
+    "prompt_tokens", "completion_tokens", "cached", "retries", "retried", "judge_tokens",
+    "timed_out",
+)  # fmt: skip
+
+
+def joined(first: QuestionRecord, later: QuestionRecord) -> QuestionRecord:
+    """One question's record from two batches of its replies (samples: auto asks the rest
+    after the first): per-reply lists end to end, tallies added, the rest the first's."""
+    merged: dict[str, Any] = {name: getattr(first, name) + getattr(later, name)
+                              for name in (*_PER_REPLY, *_TALLIES)}  # fmt: skip
+    merged["dropped"] = sorted({*first.dropped, *later.dropped})
+    return replace(first, **merged)
+
+
 @dataclass(frozen=True)
 class JudgeCase:
     """A calibration case's outcome: the judge's verdict against the human one."""
@@ -434,6 +481,9 @@ class MetricComparison:
     #: What the detectable drop scales with: detectable = (z of the level + z of the power)
     #: x noise, so it can be quoted at any level (the run's family; results/family.py).
     noise: float | None = None
+    #: With samples: auto, 2: the first replies and the follow-ups are tested apart, each at
+    #: half the level (p_value is the smaller p doubled; results/comparison.py).
+    stages: int = 1
 
     @property
     def delta(self) -> float:

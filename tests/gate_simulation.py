@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
 from pytest_abstain.results.baseline import Baseline, BaselineQuestion, BaselineSuite, updated
 from pytest_abstain.results.comparison import compare_suite
 from pytest_abstain.results.suites import SuiteResult
+from pytest_abstain.sampling import follow_up_wanted
 
 Profile = tuple[float, float, float]  # P(correct), P(wrong), P(abstained)
 GRADE_ORDER: tuple[Grade, Grade, Grade] = ("correct", "wrong", "abstained")
@@ -195,3 +196,73 @@ def policy_false_alarms(
     spread = math.sqrt(sum((s - centre) ** 2 for s in shares) / max(1, sequences - 1) / sequences)
     low, high = max(0.0, centre - 1.96 * spread), min(1.0, centre + 1.96 * spread)
     return PolicyRates(centre, sum(later) / sequences, low, high)
+
+
+def adaptive_run_of(rng: random.Random, profiles: list[Profile], budget: int) -> SuiteResult:
+    """A run with samples: auto: one reply per question, and `budget` - 1 more where the
+    first was not the expected grade (the product's own rule, sampling.follow_up_wanted)."""
+    info = SuiteInfo(**{**INFO.__dict__, "samples": budget, "adaptive": True})
+    records = []
+    for i, p in enumerate(profiles):
+        record = QuestionRecord(
+            suite=info, nodeid=f"sim::{i}", index=i, id=f"q{i}", question="?", idk=p[0] == 0,
+            expected=[], regex=None, tags=[], grades=sample_grades(rng, p, 1), replies=[],
+            errors=[None],
+        )  # fmt: skip
+        if follow_up_wanted(record):
+            more = sample_grades(rng, p, budget - 1)
+            record = replace(record, grades=record.grades + more, errors=[None] * budget)
+        records.append(record)
+    return SuiteResult(info, records)
+
+
+@dataclass(frozen=True)
+class AdaptiveRates:
+    """Gate rates with samples: auto and with a fixed K, on the same draws of questions,
+    and the replies each asked per question (stable model, then regressed)."""
+
+    fixed: GateRates
+    auto: GateRates
+    fixed_replies: float
+    auto_replies: tuple[float, float]
+
+
+def adaptive_rates(
+    questions: int,
+    budget: int,
+    runs: int,
+    seed: int = 2025,
+    extra_error: float = 0.10,
+    baseline_runs: int = 1,
+    baseline_auto: bool = False,
+) -> AdaptiveRates:
+    """False alarms and power of samples: auto (budget K) against samples: K, each compared
+    with a baseline pooled from `baseline_runs` recordings: at K, or (`baseline_auto`) made
+    by auto runs themselves, as when the main branch records what pull requests run."""
+    rng = random.Random(seed)
+    tallies = {"fixed": [0, 0], "auto": [0, 0]}
+    replies = [0, 0]
+    for _ in range(runs):
+        profiles = draw_profiles(rng, questions)
+        baseline: Baseline | None = None
+        for _ in range(baseline_runs):
+            recorded = (
+                adaptive_run_of(rng, profiles, budget)
+                if baseline_auto
+                else run_of(rng, profiles, budget)
+            )
+            baseline = updated(baseline, [recorded]).baseline
+        assert baseline is not None
+        base = baseline.suites[INFO.key]
+        worse_profiles = hallucinate_more(profiles, extra_error)
+        for slot, model in enumerate((profiles, worse_profiles)):
+            fixed = run_of(rng, model, budget)
+            auto = adaptive_run_of(rng, model, budget)
+            tallies["fixed"][slot] += bool(compare_suite(fixed, base, 20).regressions)
+            tallies["auto"][slot] += bool(compare_suite(auto, base, 20).regressions)
+            replies[slot] += sum(len(r.grades) for r in auto.questions)
+    rates = {name: GateRates(t[0] / runs, t[1] / runs) for name, t in tallies.items()}
+    per_run = questions * runs
+    return AdaptiveRates(
+        rates["fixed"], rates["auto"], float(budget), (replies[0] / per_run, replies[1] / per_run)
+    )

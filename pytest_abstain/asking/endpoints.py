@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import generation
+from ..sampling import Samples
 from ..settings import RunSettings, openai_base_url_problem
 from .responders import OpenAIResponder, endpoint_of
 
@@ -99,12 +100,17 @@ def run_endpoint(settings: RunSettings) -> str | None:
     return endpoint_of(settings.base_url) if settings.model else None
 
 
+def _samples_json(given: Samples | None) -> int | str | None:
+    """The run-wide samples: a number, "auto" or "auto:K"; None when suites decide."""
+    return None if given is None else (str(given) if given.auto else given.budget)
+
+
 def run_description(settings: RunSettings) -> dict[str, Any]:
     """What produced a report: the model(s), the endpoint, samples and concurrency."""
     return {
         "model": settings.model,
         "models": list(settings.models),
         "endpoint": run_endpoint(settings),
-        "samples": settings.samples.given,
+        "samples": _samples_json(settings.samples.given),
         "concurrency": settings.concurrency,
     }

@@ -18,6 +18,7 @@ from ..results.verdict import Verdict
 from ..shown import format_number, format_percent, format_rate
 from .wording import (
     UNTESTABLE,
+    auto_samples_line,
     curve_shown,
     expiry_groups,
     judge_line,
@@ -248,6 +249,9 @@ def _suite_section(result: SuiteResult) -> str:
     served = served_warning(result)
     if served is not None:
         extra += f"<p class='undecided'><b>Another model answered:</b> {_e(served)}.</p>"
+    auto = auto_samples_line(result)
+    if auto is not None:
+        extra += f"<p class='samples'>{_e(auto)}.</p>"
     undecided = undecided_line(result)
     if undecided is not None:
         extra += f"<p class='undecided'>{_e(undecided)}.</p>"

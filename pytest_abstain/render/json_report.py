@@ -96,6 +96,20 @@ def _served_json(result: SuiteResult) -> dict[str, Any] | None:
     }
 
 
+def _sampling_json(result: SuiteResult) -> dict[str, Any]:
+    """How the suite's replies were asked: `samples` each, or with auto at most that many."""
+    auto = result.auto_samples
+    if auto is None:
+        return {"auto": False}
+    return {
+        "auto": True,
+        "replies": auto.replies,
+        "most": auto.most,
+        "saved": round(auto.saved, 6),
+        "followed_up": auto.followed_up,
+    }
+
+
 def suite_json(result: SuiteResult) -> dict[str, Any]:
     info = result.info
     prompt_tokens, completion_tokens = result.tokens
@@ -106,6 +120,7 @@ def suite_json(result: SuiteResult) -> dict[str, Any]:
         "threshold": info.threshold,
         "penalty": penalty(info.threshold),
         "samples": info.samples,
+        "sampling": _sampling_json(result),
         "confidence_stated": info.confidence_stated,
         "gates": {
             "min_score": info.min_score,

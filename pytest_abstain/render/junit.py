@@ -98,6 +98,10 @@ def suite_properties(result: SuiteResult) -> list[Property]:
     for check in result.floor_checks():
         # Each floor's outcome with its interval: an interval floor that cannot tell passes.
         props.append((f"abstain_floor_{check.gate}", f"{check.status}: {check.describe()}"))
+    auto = result.auto_samples
+    if auto is not None:
+        props.append(("abstain_samples_asked", auto.replies))
+        props.append(("abstain_samples_budget", auto.most))
     pushback = result.pushback()
     if pushback is not None:
         # Rates are empty where nothing could be abandoned (no first correct answer).

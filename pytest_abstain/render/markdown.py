@@ -21,6 +21,7 @@ from ..untrusted import plain
 from .wording import (
     REPLY_SHOWN,
     UNTESTABLE,
+    auto_samples_line,
     curve_shown,
     expiry_groups,
     judge_line,
@@ -109,6 +110,9 @@ def _suite(result: SuiteResult) -> list[str]:
         lines += ["", f"**Another model answered:** {_cell(served)}."]
     if info.judge_when is not None:
         lines += ["", f"LLM {_cell(judge_line(result))}."]
+    auto = auto_samples_line(result)
+    if auto is not None:
+        lines += ["", f"**Samples** {_cell(auto).removeprefix('samples ')}."]
     undecided = undecided_line(result)
     if undecided is not None:
         lines += ["", f"**Undecided** {_cell(undecided).removeprefix('undecided ')}."]

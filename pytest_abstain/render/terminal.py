@@ -17,6 +17,7 @@ from .wording import (
     UNTESTABLE,
     Line,
     accept_line,
+    auto_samples_line,
     comparison_lines,
     curve_shown,
     expected_shown,
@@ -126,6 +127,8 @@ def _quiet_line(result: SuiteResult) -> Line:
         verdict += f" ({replies} undecided by the rules)"
     if result.warnings:
         verdict += f" ({len(result.warnings)} interval floor(s) within noise)"
+    if result.auto_samples is not None:
+        verdict += f" (samples auto: {result.auto_samples.saved:.0%} of replies saved)"
     markup = {"red": True} if result.verdict == "failed" else {}
     ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
     if result.cached:
@@ -175,12 +178,15 @@ def render(results: Sequence[SuiteResult], overall: Metrics, verbosity: int) -> 
             (
                 f"  responder {info.responder}{served_text}   t={format_number(info.threshold)} "
                 f"(a wrong answer costs {format_number(penalty(info.threshold))}{stated})   "
-                f"samples {info.samples}",
+                f"samples {info.samples_label}",
                 {"yellow": True, "bold": True} if served is not None and served[1] else {},
             )
         )
         lines.append(("  " + counts_line(metrics), {}))
         lines.append(("  " + metrics_line(metrics), {}))
+        auto = auto_samples_line(result)
+        if auto is not None:
+            lines.append(("  " + auto, {}))
         lines.extend(_cache_lines(result))
         prompt_tokens, completion_tokens = result.tokens
         if prompt_tokens or completion_tokens:

@@ -226,7 +226,9 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
     info = result.info
     questions = {}
     for record in result.questions:
-        counts = record.counts
+        # With samples: auto, the first reply alone: a pool of every reply would hold more
+        # samples of the questions whose first reply was off, and lean toward errors.
+        counts = record.scored
         if counts.graded:
             graded = Counts(counts.correct, counts.wrong, counts.abstained)
             questions[record.id] = BaselineQuestion(

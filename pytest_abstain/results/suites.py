@@ -16,6 +16,26 @@ from .scoring import points as score_points
 from .served import Served, served_of
 
 
+@dataclass(frozen=True)
+class AutoSamples:
+    """What samples: auto asked: a first reply per question, and the rest of the budget for
+    the questions it left open (`followed_up`)."""
+
+    budget: int
+    questions: int
+    followed_up: int
+    replies: int
+
+    @property
+    def most(self) -> int:
+        """The replies a fixed number of samples at the budget would have asked."""
+        return self.questions * self.budget
+
+    @property
+    def saved(self) -> float:
+        return 1 - self.replies / self.most if self.most else 0.0
+
+
 @dataclass
 class SuiteResult:
     """A suite's questions, metrics and gate verdict."""
@@ -29,6 +49,24 @@ class SuiteResult:
 
     @property
     def counts(self) -> Counts:
+        """The grades the metrics count (with samples: auto, each question's first reply)."""
+        return Counts.summed(record.scored for record in self.questions)
+
+    @property
+    def auto_samples(self) -> AutoSamples | None:
+        """With samples: auto, what it asked against its budget; None with a fixed number."""
+        if not self.info.adaptive:
+            return None
+        return AutoSamples(
+            budget=self.info.samples,
+            questions=len(self.questions),
+            followed_up=sum(1 for record in self.questions if len(record.grades) > 1),
+            replies=sum(len(record.grades) for record in self.questions),
+        )
+
+    @property
+    def replies(self) -> Counts:
+        """Every reply's grade, follow-ups of samples: auto included."""
         return Counts.summed(record.counts for record in self.questions)
 
     @property
@@ -49,7 +87,7 @@ class SuiteResult:
         worst: list[Grade] = []
         for record in self.questions:
             open_replies = {index for index, _ in record.undecided}
-            for index, grade in enumerate(record.grades):
+            for index, grade in enumerate(record.scored_grades):
                 if index in open_replies:
                     best.append("abstained" if record.idk else "correct")
                     worst.append("wrong")
@@ -66,9 +104,8 @@ class SuiteResult:
         """(within budget, why) when the suite limits undecided replies; else None."""
         if self.info.max_undecided is None:
             return None
-        counts = self.counts
         return ErrorBudget.parse(self.info.max_undecided).check(
-            sum(self.undecided.values()), counts.graded, "undecided", "max_undecided"
+            sum(self.undecided.values()), self.replies.graded, "undecided", "max_undecided"
         )
 
     def tag_metrics(self) -> dict[str, Metrics]:
@@ -76,7 +113,7 @@ class SuiteResult:
         counts: dict[str, Counts] = {}
         for record in self.questions:
             for tag in record.tags:
-                counts[tag] = counts.get(tag, Counts()) + record.counts
+                counts[tag] = counts.get(tag, Counts()) + record.scored
         return {tag: compute_metrics(counts[tag], self.info.threshold) for tag in sorted(counts)}
 
     @property
@@ -146,13 +183,13 @@ class SuiteResult:
         """(within budget, why) when the suite has an error budget; None when it has none."""
         if self.info.max_errors is None:
             return None
-        counts = self.counts
-        return ErrorBudget.parse(self.info.max_errors).check(counts.error, counts.total)
+        replies = self.replies
+        return ErrorBudget.parse(self.info.max_errors).check(replies.error, replies.total)
 
     @property
     def errors_excused(self) -> bool:
         """No errors, or as many as the suite's error budget allows (in a completed run)."""
-        if not self.counts.error:
+        if not self.replies.error:
             return True
         budget = self.error_budget()
         return budget is not None and budget[0] and self.evaluated
@@ -270,8 +307,12 @@ class SuiteResult:
         confidences: list[float | None] = []
         problems: list[str] = []
         for record in self.questions:
+            scored = len(record.scored_grades)
             for grade, confidence, problem in zip(
-                record.grades, record.confidences, record.confidence_problems, strict=True
+                record.scored_grades,
+                record.confidences[:scored],
+                record.confidence_problems[:scored],
+                strict=True,
             ):
                 grades.append(grade)
                 confidences.append(confidence)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ..sampling import parse_samples
 from .defaults import MAX_CONCURRENCY, MAX_RETRIES
 
 
@@ -64,8 +65,12 @@ def retries_problem(value: int) -> str | None:
     return None if 0 <= value <= MAX_RETRIES else f"must be from 0 to {MAX_RETRIES}"
 
 
-def samples_problem(value: int) -> str | None:
-    return None if 1 <= value <= 1000 else "must be from 1 to 1000"
+def samples_problem(value: object) -> str | None:
+    try:
+        parse_samples(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def record_mode_problem(value: str) -> str | None:

@@ -102,7 +102,14 @@ OPTIONS: tuple[Option, ...] = (
         bool,
         "fail a threshold sweep whose calibration audit finds a problem",
     ),
-    Option("samples", int, "replies asked per question (default 1)", samples_problem, "K"),
+    Option(
+        "samples",
+        str,
+        "replies asked per question (default 1); auto: one, and up to 3 (auto:K: up to K) "
+        "only where the first reply is not the expected grade",
+        samples_problem,
+        "K|auto",
+    ),
     Option(
         "verbal_confidence",
         bool,

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import generation
 from ..prompts import DEFAULT_TEMPLATE, template_problem
+from ..sampling import parse_samples
 from .checks import parse_bool
 from .defaults import (
     DEFAULT_BACKOFF,
@@ -136,6 +137,11 @@ class RunSettings:
         return generation.with_default(generation.merged(*layers))
 
 
+def _samples(layer: Layer) -> Layer:
+    """`samples` as given, parsed (its check passed): a fixed number or auto's budget."""
+    return Layer(*(None if v is None else parse_samples(v) for v in (layer.cli, layer.ini)))
+
+
 def _parse_ini(option: Option, raw: str) -> Any:
     try:
         return parse_bool(raw) if option.kind is bool else option.kind(raw.strip())
@@ -242,7 +248,7 @@ def resolve(
         threshold=layers["threshold"],
         thresholds=layers["thresholds"],
         calibration_gate=layers["calibration_gate"],
-        samples=layers["samples"],
+        samples=_samples(layers["samples"]),
         verbal_confidence=layers["verbal_confidence"],
         judge=layers["judge"],
         judge_model=layers["judge_model"],

@@ -99,7 +99,8 @@ class SuiteSettings:
     threshold: float | None = None
     #: A threshold sweep's targets, as written in the suite.
     thresholds: tuple[float, ...] | None = None
-    samples: int | None = None
+    #: A number, or "auto" / "auto:K" (sampling.py).
+    samples: int | str | None = None
     system_prompt: str | None = None
     #: A template string; False turns the instruction off; None = not set.
     prompt_template: str | bool | None = None
