@@ -20,6 +20,8 @@ class DryRun:
     #: Follow-up requests after pushback, one per sample: their keys hold the first
     #: replies, so whether the cache has them is not known before those are in.
     pushbacks: int = 0
+    #: With samples: auto, the most further replies: asked if the first leave the verdict open.
+    follow_ups: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -37,9 +39,12 @@ class DryRun:
             if self.judge_unsure:
                 judge += f" and up to {self.judge_unsure} more where the rules are unsure"
         pushback = f"; pushback: up to {self.pushbacks} more" if self.pushbacks else ""
+        follow_ups = ""
+        if self.follow_ups:
+            follow_ups = f"; samples auto: up to {self.follow_ups} more if the first leave it open"
         return (
             f"dry run: {count} replies, {cached} answered by the cache, "
-            f"{count - cached} requests to make{pushback}{judge}"
+            f"{count - cached} requests to make{follow_ups}{pushback}{judge}"
         )
 
 
@@ -47,14 +52,16 @@ def dry_run(pipeline: Pipeline, plans: Iterable[tuple[QuestionPlan, bool]]) -> D
     """What asking `plans` would cost; each is (plan, is a judge calibration case)."""
     replies: dict[str, tuple[int, int]] = {}
     judged = [0, 0]  # certain, and at most (where the rules are unsure)
-    pushbacks = 0
+    pushbacks = follow_ups = 0
     for plan, is_case in plans:
         if plan.judge is not None:
             # A calibration case is one canned reply; a question has a reply per sample.
             judged[plan.judge.when == "unsure"] += 1 if is_case else plan.samples
         if is_case:
             continue
-        keys = pipeline.cache_keys(plan)
+        # samples: auto asks the first reply; the rest depends on it.
+        keys = pipeline.cache_keys(plan)[: plan.first_samples]
+        follow_ups += plan.samples - plan.first_samples
         if plan.pushback is not None:
             pushbacks += len(keys)
             if plan.judge is not None:
@@ -65,4 +72,4 @@ def dry_run(pipeline: Pipeline, plans: Iterable[tuple[QuestionPlan, bool]]) -> D
             count + len(keys),
             cached + (stored if pipeline.record_mode != "all" else 0),
         )
-    return DryRun(replies, judged[0], judged[1], pushbacks)
+    return DryRun(replies, judged[0], judged[1], pushbacks, follow_ups)

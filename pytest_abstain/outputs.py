@@ -279,7 +279,7 @@ class Outputs:
                 "its results are not a reference",
                 {"red": True},
             )
-        errors = sum(result.replies.error for result in results)
+        errors = sum(result.counts.error for result in results)
         if errors and not use.allow_errors:
             return (
                 f"baseline NOT updated: {errors} replies could not be obtained, and a baseline "

@@ -26,12 +26,10 @@ from .grading import Search, response_format, rule_grade, unbounded_search
 from .judging import VerdictError, parse_verdict
 from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request, record_of, to_judge
 from .records import JudgeCase, Message, QuestionRecord, Reply, joined
-from .sampling import follow_up_wanted
+from .sampling import Settled
 
 #: The key of a question's later replies (samples: auto), beside its own.
 FOLLOW_UP = " (follow-up)"
-#: How often the wait for a reply stops to grade what came in meanwhile (samples: auto).
-_AHEAD_EVERY = 0.05
 
 
 def _question_key(key: str) -> str:
@@ -137,6 +135,7 @@ class Pipeline:
         explain_misses: bool = False,
         hooks: Hooks = Hooks(),
         search: Search = unbounded_search,
+        settle: Callable[[str, list[QuestionRecord]], Settled] | None = None,
     ) -> None:
         self.asker = asker
         self.cache = cache
@@ -159,13 +158,14 @@ class Pipeline:
         self._judging: dict[str, _Judging] = {}
         #: Per question with pushback: the replies after the follow-up turn, per sample.
         self._pushbacks: dict[str, list[concurrent.futures.Future[Reply]]] = {}
-        #: samples: auto: questions whose first replies are all in, to grade and decide on
-        #: ahead of pytest; each one's first record, and whether it was followed up.
-        self._first_in: collections.deque[str] = collections.deque()
+        #: samples: auto (results/settling.py): per suite, its questions when this process
+        #: asks them all, or why it asks each its whole budget; each question's first record;
+        #: the suite's decision once its first replies are in.
+        self._settle = settle
+        self._members: dict[str, dict[str, QuestionPlan]] = {}
+        self._whole: dict[str, str] = {}
         self._firsts: dict[str, QuestionRecord] = {}
-        self._followed: dict[str, bool] = {}
-        self._adaptive = False
-        self._ahead = False
+        self._settled: dict[str, Settled] = {}
 
     @property
     def stopped(self) -> str | None:
@@ -238,18 +238,13 @@ class Pipeline:
     # -- replies ----------------------------------------------------------------------
 
     def submit(self, key: str, plan: QuestionPlan) -> list[concurrent.futures.Future[Reply]]:
-        """The question's first replies, one future per sample, from the cache or asked
-        (once): every sample, or with samples: auto the first (the rest may follow)."""
+        """The question's replies, one future per sample, from the cache or asked (once):
+        with samples: auto, the first (the rest may follow once its suite's are in)."""
         futures = self._futures.get(key)
         if futures is not None:
             return futures
-        futures = self._submit_samples(key, plan, range(plan.first_samples))
-        if plan.adaptive:
-            self._adaptive = True
-            last = self._pushbacks.get(key, futures)
-            # Once the first reply (and its pushback) is in, it can be graded ahead of pytest.
-            last[0].add_done_callback(lambda _: self._first_in.append(key))
-        return futures
+        first = plan.first_samples if self._staged(key, plan) else plan.samples
+        return self._submit_samples(key, plan, range(first))
 
     def _submit_samples(
         self, key: str, plan: QuestionPlan, samples: range
@@ -371,9 +366,58 @@ class Pipeline:
 
     # -- records ----------------------------------------------------------------------
 
+    # -- samples: auto -----------------------------------------------------------------
+
+    def sequential(self, suite_key: str, plans: dict[str, QuestionPlan]) -> None:
+        """Ask the samples: auto suite `suite_key` in two steps: a first reply of each of
+        its questions (`plans`, by key: all of the suite this run asks), then, if its first
+        replies leave the gate's verdict open, the rest of the budget of each."""
+        self._members[suite_key] = plans
+
+    def whole_budget(self, suite_key: str, why: str) -> None:
+        """Ask every question of a samples: auto suite its whole budget at once."""
+        self._whole[suite_key] = why
+
+    def _staged(self, key: str, plan: QuestionPlan) -> bool:
+        members = self._members.get(plan.suite_key)
+        return plan.adaptive and self._settle is not None and members is not None and key in members
+
+    def _settle_suite(self, suite_key: str) -> Settled:
+        """The suite's decision (once): its first replies graded, then settled or not."""
+        found = self._settled.get(suite_key)
+        if found is not None:
+            return found
+        assert self._settle is not None
+        members = self._members[suite_key]
+        firsts = []
+        try:
+            for key, plan in members.items():
+                self.submit(key, plan)
+                record = self._firsts.get(key) or self._batch_record(key, plan)
+                self._firsts[key] = record
+                firsts.append(record)
+        except (NotAsked, Unanswered, SetupError):
+            settled = Settled(True, "a first reply could not be had: the whole budget is asked")
+        else:
+            settled = self._settle(suite_key, firsts)
+        self._settled[suite_key] = settled
+        if settled.ask_rest:
+            # All at once: the follow-ups are asked while pytest walks the suite.
+            for key, plan in members.items():
+                self._ask_rest(key, plan)
+        return settled
+
+    def _ask_rest(self, key: str, plan: QuestionPlan) -> None:
+        if key + FOLLOW_UP not in self._futures:
+            self._submit_samples(key + FOLLOW_UP, plan, range(plan.first_samples, plan.samples))
+
+    # -- records ----------------------------------------------------------------------
+
     def record(self, key: str, plan: QuestionPlan) -> QuestionRecord:
         """Wait for the question's replies, grade them (the judge too) and make its record.
-        With samples: auto, the rest of its replies are asked where the first leaves it open.
+        With samples: auto, the first time a suite's question is recorded its first replies
+        are all graded and settled (results/settling.py); the rest follows if they leave
+        the verdict open.
 
         Raises SetupError (nothing can ask it), NotAsked (the run stopped first) or
         Unanswered (its request was cancelled).
@@ -382,70 +426,15 @@ class Pipeline:
         first = self._firsts.get(key) or self._batch_record(key, plan)
         if not plan.adaptive:
             return first
-        self._follow_up(key, plan, first)
-        if not self._followed[key]:
-            return first
-        return joined(first, self._batch_record(key + FOLLOW_UP, plan))
-
-    def _follow_up(self, key: str, plan: QuestionPlan, first: QuestionRecord) -> None:
-        """Decide (once) whether the question's first record leaves it open, and if so ask
-        the rest of its budget."""
-        self._firsts[key] = first
-        if key in self._followed:
-            return
-        self._followed[key] = follow_up_wanted(first)
-        if self._followed[key]:
-            self._submit_samples(key + FOLLOW_UP, plan, range(1, plan.samples))
-
-    def _work_ahead(self) -> None:
-        """Grade the first replies of samples: auto questions already in, and ask their
-        follow-ups, without waiting: the model works ahead of pytest."""
-        if self._ahead:
-            return  # grading a record waits on its (done) replies, which comes back here
-        self._ahead = True
-        try:
-            self._decide_ready()
-        finally:
-            self._ahead = False
-
-    def _decide_ready(self) -> None:
-        while self._first_in:
-            key = self._first_in.popleft()
-            if key in self._followed:
-                continue
-            plan = self._plans[key]
-            pending = [] if plan.judge is None else self._pending_verdicts(key, plan)
-            if pending is None:
-                continue  # the run is stopping, or its grading failed: its record says so
-            if pending:
-                # Decided once the judge has spoken.
-                pending[0].add_done_callback(functools.partial(self._first_back, key))
-                continue
-            with contextlib.suppress(Exception):
-                self._follow_up(key, plan, self._batch_record(key, plan))
-
-    def _first_back(self, key: str, _: object) -> None:
-        self._first_in.append(key)
-
-    def _pending_verdicts(
-        self, key: str, plan: QuestionPlan
-    ) -> list[concurrent.futures.Future[Reply]] | None:
-        """The judge's verdicts the question's first record still waits for, its replies
-        graded and sent to the judge; None when that cannot be done ahead."""
-        batches: list[tuple[str, list[Reply] | None]] = [(key, None)]
-        finals = self._pushbacks.get(key)
-        if finals is not None:
-            if not all(f.done() and not f.cancelled() for f in finals):
-                return None
-            batches.append((f"{key} (pushback)", [f.result() for f in finals]))
-        pending: list[concurrent.futures.Future[Reply]] = []
-        for batch, replies in batches:
-            try:
-                judging = self._start_judging(batch, plan, replies)
-            except Exception:
-                return None
-            pending += [f for f in judging.verdicts.values() if not f.done()]
-        return pending
+        if not self._staged(key, plan):
+            why = self._whole.get(plan.suite_key, "asked its whole budget at once")
+            return dataclasses.replace(first, sampling=why)
+        settled = self._settle_suite(plan.suite_key)
+        if not settled.ask_rest:
+            return dataclasses.replace(first, sampling=settled.why)
+        self._ask_rest(key, plan)
+        both = joined(first, self._batch_record(key + FOLLOW_UP, plan))
+        return dataclasses.replace(both, sampling=settled.why)
 
     def _batch_record(self, key: str, plan: QuestionPlan) -> QuestionRecord:
         """The record of the replies asked under `key` (a question's, or its follow-ups)."""
@@ -492,14 +481,8 @@ class Pipeline:
         assert plan.pushback is not None
         return with_first_replies(plan.pushback, plan.question.distractors, final, first)
 
-    def _results(self, futures: list[concurrent.futures.Future[Reply]]) -> list[Reply]:
-        """The replies, once in. With samples: auto, the wait stops now and then to grade
-        the first replies that came in meanwhile and ask their follow-ups."""
-        if self._adaptive:
-            self._work_ahead()
-            while not all(future.done() for future in futures):
-                concurrent.futures.wait(futures, timeout=_AHEAD_EVERY)
-                self._work_ahead()
+    @staticmethod
+    def _results(futures: list[concurrent.futures.Future[Reply]]) -> list[Reply]:
         return [future.result() for future in futures]
 
     def _pushed_back(self, key: str) -> list[Reply] | None:

@@ -87,13 +87,15 @@ class QuestionPlan:
     pushback: PushbackSpec | None = None
     #: Past its valid_until on the run's day (expiry.py); kept or asked expecting idk.
     stale: bool = False
-    #: samples: auto: one reply, and the rest only where it is not the expected grade.
+    #: samples: auto: a first reply, and the rest if the suite's first replies leave the
+    #: gate's verdict open (results/settling.py).
     adaptive: bool = False
 
     @property
     def first_samples(self) -> int:
-        """Replies asked before any is graded: all of them, or one when adaptive."""
-        return 1 if self.adaptive else self.samples
+        """Replies asked before the suite's first replies are settled: one with samples:
+        auto, except for a critical question, whose every reply is a chance to be wrong."""
+        return 1 if self.adaptive and not self.critical else self.samples
 
     @property
     def context_sha(self) -> str | None:

@@ -213,8 +213,8 @@ class SuiteInfo:
     key: str
     name: str
     threshold: float
-    #: Replies per question; with `adaptive` (samples: auto), at most this many: one, and the
-    #: rest where the first was not the expected grade.
+    #: Replies per question; with `adaptive` (samples: auto), at most this many: one, and
+    #: the rest if the suite's first replies leave the gate's verdict open.
     samples: int
     responder: str
     confidence_stated: bool
@@ -342,6 +342,9 @@ class QuestionRecord:
     #: it (then `idk` says whether it was asked expecting "I don't know" instead).
     valid_until: str | None = None
     stale: bool = False
+    #: With samples: auto, why the question got one reply or its whole budget (the suite's
+    #: decision after its first replies; sampling.py).
+    sampling: str | None = None
 
     @property
     def pushed_back(self) -> bool:
@@ -350,25 +353,7 @@ class QuestionRecord:
 
     @property
     def counts(self) -> Counts:
-        """Every reply's grade: what the question's own line shows."""
         return Counts.of(self.grades)
-
-    @property
-    def scored_grades(self) -> list[Grade]:
-        """The grades the metrics, floors and baseline count: every reply's, or with samples:
-        auto the first's only. The others were asked because the first was not the expected
-        grade: counting them would weigh the metrics toward errors."""
-        return self.grades[:1] if self.suite.adaptive else self.grades
-
-    @property
-    def scored(self) -> Counts:
-        return Counts.of(self.scored_grades)
-
-    @property
-    def follow_ups(self) -> Counts:
-        """With samples: auto, the grades of the replies asked after the first (none where
-        the first was the expected grade); what the baseline test's second stage compares."""
-        return Counts.of(self.grades[1:]) if self.suite.adaptive else Counts()
 
     @property
     def verdict(self) -> Grade:
@@ -481,9 +466,6 @@ class MetricComparison:
     #: What the detectable drop scales with: detectable = (z of the level + z of the power)
     #: x noise, so it can be quoted at any level (the run's family; results/family.py).
     noise: float | None = None
-    #: With samples: auto, 2: the first replies and the follow-ups are tested apart, each at
-    #: half the level (p_value is the smaller p doubled; results/comparison.py).
-    stages: int = 1
 
     @property
     def delta(self) -> float:

@@ -1,14 +1,10 @@
-"""How many replies a question gets: a fixed number, or `auto` (a budget): one reply, then
-the rest of the budget only where it was not the expected grade (results/staged.py says why
-that keeps the baseline test's error rate)."""
+"""How many replies a question gets: a fixed number, or `auto` (a budget): a first reply of
+every question of the suite, then the rest of the budget of each only if those leave the
+gate's verdict open (results/settling.py decides, and says why that keeps the gate's level)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the settings read this module, and a run without a suite imports little
-    from .records import QuestionRecord
 
 #: The budget of plain `auto`: the K the baseline test's power was measured at.
 AUTO_BUDGET = 3
@@ -49,11 +45,10 @@ def parse_samples(value: object) -> Samples:
     return Samples(int(count), auto)
 
 
-def follow_up_wanted(first: QuestionRecord) -> bool:
-    """With samples: auto, whether a question's first reply leaves it open: graded, but not
-    the expected grade (correct, or abstained where no answer is known). Only this reply
-    decides, never the baseline: the baseline's samples are what the further replies are
-    compared with, and choosing by them would bias that comparison. A reply that failed
-    is not followed up: the question is not scored, and asking a failing endpoint costs."""
-    grade = first.grades[0] if first.grades else "error"
-    return grade != "error" and grade != ("abstained" if first.idk else "correct")
+@dataclass(frozen=True)
+class Settled:
+    """samples: auto's decision on a suite's first replies (results/settling.py): whether
+    the rest of the budget is asked, and why (shown in every output)."""
+
+    ask_rest: bool
+    why: str

@@ -18,8 +18,8 @@ from typing import Literal
 from pytest_abstain.records import Grade, QuestionRecord, SuiteInfo
 from pytest_abstain.results.baseline import Baseline, BaselineQuestion, BaselineSuite, updated
 from pytest_abstain.results.comparison import compare_suite
+from pytest_abstain.results.settling import settle
 from pytest_abstain.results.suites import SuiteResult
-from pytest_abstain.sampling import follow_up_wanted
 
 Profile = tuple[float, float, float]  # P(correct), P(wrong), P(abstained)
 GRADE_ORDER: tuple[Grade, Grade, Grade] = ("correct", "wrong", "abstained")
@@ -198,31 +198,51 @@ def policy_false_alarms(
     return PolicyRates(centre, sum(later) / sequences, low, high)
 
 
-def adaptive_run_of(rng: random.Random, profiles: list[Profile], budget: int) -> SuiteResult:
-    """A run with samples: auto: one reply per question, and `budget` - 1 more where the
-    first was not the expected grade (the product's own rule, sampling.follow_up_wanted)."""
+def adaptive_run_of(
+    rng: random.Random, profiles: list[Profile], budget: int, base: BaselineSuite | None
+) -> SuiteResult:
+    """A run with samples: auto: a first reply of every question, then the rest of the
+    budget of each if the product's own decision (results/settling.py) finds the verdict
+    open against `base`."""
     info = SuiteInfo(**{**INFO.__dict__, "samples": budget, "adaptive": True})
-    records = []
-    for i, p in enumerate(profiles):
-        record = QuestionRecord(
-            suite=info, nodeid=f"sim::{i}", index=i, id=f"q{i}", question="?", idk=p[0] == 0,
-            expected=[], regex=None, tags=[], grades=sample_grades(rng, p, 1), replies=[],
+    first = [sample_grades(rng, p, 1) for p in profiles]
+    records = [
+        QuestionRecord(
+            suite=info,
+            nodeid=f"sim::{i}",
+            index=i,
+            id=f"q{i}",
+            question="?",
+            idk=p[0] == 0,
+            expected=[],
+            regex=None,
+            tags=[],
+            grades=grades,
+            replies=[],
             errors=[None],
-        )  # fmt: skip
-        if follow_up_wanted(record):
-            more = sample_grades(rng, p, budget - 1)
-            record = replace(record, grades=record.grades + more, errors=[None] * budget)
-        records.append(record)
-    return SuiteResult(info, records)
+        )
+        for i, (p, grades) in enumerate(zip(profiles, first, strict=True))
+    ]
+    result = SuiteResult(info, records)
+    if not settle(result, base, 20).ask_rest:
+        return result
+    return SuiteResult(
+        info,
+        [
+            replace(r, grades=r.grades + sample_grades(rng, p, budget - 1), errors=[None] * budget)
+            for r, p in zip(records, profiles, strict=True)
+        ],
+    )
 
 
 @dataclass(frozen=True)
 class AdaptiveRates:
-    """Gate rates with samples: auto and with a fixed K, on the same draws of questions,
-    and the replies each asked per question (stable model, then regressed)."""
+    """Gate rates with samples: auto (budget K), with a fixed K and with K - 1, on the same
+    draws of questions, and the replies auto asked per question (stable model, regressed)."""
 
     fixed: GateRates
     auto: GateRates
+    fewer: GateRates
     fixed_replies: float
     auto_replies: tuple[float, float]
 
@@ -234,35 +254,32 @@ def adaptive_rates(
     seed: int = 2025,
     extra_error: float = 0.10,
     baseline_runs: int = 1,
-    baseline_auto: bool = False,
 ) -> AdaptiveRates:
-    """False alarms and power of samples: auto (budget K) against samples: K, each compared
-    with a baseline pooled from `baseline_runs` recordings: at K, or (`baseline_auto`) made
-    by auto runs themselves, as when the main branch records what pull requests run."""
+    """False alarms and power of samples: auto (budget K) against samples: K and K - 1,
+    each compared with a baseline pooled from `baseline_runs` recordings at K (a recording
+    run of auto asks its whole budget)."""
     rng = random.Random(seed)
-    tallies = {"fixed": [0, 0], "auto": [0, 0]}
+    tallies = {"fixed": [0, 0], "auto": [0, 0], "fewer": [0, 0]}
     replies = [0, 0]
     for _ in range(runs):
         profiles = draw_profiles(rng, questions)
-        baseline: Baseline | None = None
-        for _ in range(baseline_runs):
-            recorded = (
-                adaptive_run_of(rng, profiles, budget)
-                if baseline_auto
-                else run_of(rng, profiles, budget)
-            )
-            baseline = updated(baseline, [recorded]).baseline
-        assert baseline is not None
-        base = baseline.suites[INFO.key]
+        base = pooled_baseline(rng, profiles, budget, baseline_runs)
         worse_profiles = hallucinate_more(profiles, extra_error)
         for slot, model in enumerate((profiles, worse_profiles)):
-            fixed = run_of(rng, model, budget)
-            auto = adaptive_run_of(rng, model, budget)
-            tallies["fixed"][slot] += bool(compare_suite(fixed, base, 20).regressions)
-            tallies["auto"][slot] += bool(compare_suite(auto, base, 20).regressions)
-            replies[slot] += sum(len(r.grades) for r in auto.questions)
+            runs_of = {
+                "fixed": run_of(rng, model, budget),
+                "auto": adaptive_run_of(rng, model, budget, base),
+                "fewer": run_of(rng, model, budget - 1),
+            }
+            for name, result in runs_of.items():
+                tallies[name][slot] += bool(compare_suite(result, base, 20).regressions)
+            replies[slot] += sum(len(r.grades) for r in runs_of["auto"].questions)
     rates = {name: GateRates(t[0] / runs, t[1] / runs) for name, t in tallies.items()}
     per_run = questions * runs
     return AdaptiveRates(
-        rates["fixed"], rates["auto"], float(budget), (replies[0] / per_run, replies[1] / per_run)
+        rates["fixed"],
+        rates["auto"],
+        rates["fewer"],
+        float(budget),
+        (replies[0] / per_run, replies[1] / per_run),
     )

@@ -5,6 +5,7 @@ on a critical question), and marks its reports."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Generator
@@ -27,6 +28,10 @@ from ..plan import QuestionPlan
 from ..records import JudgeCase, QuestionRecord, worst_grade
 from ..render.junit import question_properties, wrong_message
 from ..render.terminal import cache_sections
+from ..results.baseline import Baseline, BaselineError, read_baseline
+from ..results.settling import settle
+from ..results.suites import aggregate
+from ..sampling import Settled
 from ..settings import RunSettings
 from .collection import (
     CASE_KEY,
@@ -68,6 +73,9 @@ class AbstainRun:
         self.endpoints = Endpoints(settings, os.environ)
         self._next_progress = 0.0
         self._session: pytest.Session | None = None
+        #: samples: auto suites (their items by index) and those the pipeline knows of.
+        self._auto: dict[str, dict[int, pytest.Item]] | None = None
+        self._planned_suites: set[str] = set()
         workerinput = getattr(config, "workerinput", {})
         #: Where the xdist controller writes why the run stops (STOP_FILE_INPUT).
         self._stop_file: str | None = workerinput.get(STOP_FILE_INPUT)
@@ -118,10 +126,59 @@ class AbstainRun:
             ),
             # The glue runs grading on the main thread, where a timer can bound a regex.
             search=bounded_search,
+            settle=self._settle,
         )
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._session = session
+
+    # -- samples: auto ----------------------------------------------------------------
+
+    @functools.cached_property
+    def _baseline(self) -> Baseline | None:
+        """The baseline samples: auto settles against; None without one, or when it cannot
+        be read (the controller says why, and the whole budget is asked)."""
+        path = option_path(self.config, "baseline")
+        try:
+            return read_baseline(path) if path is not None else None
+        except BaselineError:
+            return None
+
+    def _settle(self, suite_key: str, firsts: list[QuestionRecord]) -> Settled:
+        (result,) = aggregate(firsts)
+        baseline = self._baseline
+        found = baseline.entry_of(result.info) if baseline is not None else None
+        entry = found[1] if found is not None else None
+        return settle(result, entry, self.settings.tag_min_questions)
+
+    def _auto_suites(self, items: list[pytest.Item]) -> dict[str, dict[int, pytest.Item]]:
+        """The run's samples: auto suites: each one's items by index (found once)."""
+        if self._auto is None:
+            self._auto = {}
+            for index, item in enumerate(items):
+                plan = item.stash.get(PLAN_KEY, None)
+                # As _ask_ahead: a question that may be skipped is asked when it runs.
+                skipped = item.get_closest_marker("skip") or item.get_closest_marker("skipif")
+                if plan is not None and plan.adaptive and not skipped:
+                    self._auto.setdefault(plan.suite_key, {})[index] = item
+        return self._auto
+
+    def _plan_auto_suite(
+        self, suite_key: str, members: dict[int, pytest.Item], held: set[int] | None
+    ) -> None:
+        """Tell the pipeline how to ask a samples: auto suite: in two steps when this process
+        asks all of its questions (`held`: the indices it holds, None: all), else each
+        question its whole budget at once."""
+        self._planned_suites.add(suite_key)
+        if self.settings.update_baseline:
+            why = "recording the baseline: the whole budget, so what is recorded does not "
+            self.pipeline.whole_budget(suite_key, why + "depend on what the run finds")
+        elif held is not None and not set(members) <= held:
+            why = "this xdist worker does not hold the whole suite (--dist loadfile keeps "
+            self.pipeline.whole_budget(suite_key, why + "a file on one worker)")
+        else:
+            plans = {item.nodeid: item.stash[PLAN_KEY] for item in members.values()}
+            self.pipeline.sequential(suite_key, plans)
 
     def _make_responder(self, suite_path: Path) -> object:
         """The conftest responder for the suite at `suite_path`: only the conftest files
@@ -209,6 +266,8 @@ class AbstainRun:
         return (yield)
 
     def _ask_ahead(self, items: list[pytest.Item]) -> None:
+        for suite_key, members in self._auto_suites(items).items():
+            self._plan_auto_suite(suite_key, members, None)
         for item in items:
             # A skip mark means the test will not run: asking would cost for nothing.
             # (A skipif is decided at setup; such a test is asked then, if it runs.)
@@ -250,11 +309,20 @@ class AbstainRun:
             for line in [*dry.lines(), dry.total()]:
                 reporter.write_line(line)
 
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         """On an xdist worker, ask for every question already queued to this worker."""
         if not hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
-        for index in queued_on_this_worker(self.config):
+        waiting = queued_on_this_worker(self.config)
+        plan = item.stash.get(PLAN_KEY, None)
+        if plan is not None and plan.adaptive and plan.suite_key not in self._planned_suites:
+            # Decided at the suite's first item here, from what xdist has sent so far.
+            # xdist holds the next item out of its queue: it is this worker's too.
+            members = self._auto_suites(item.session.items).get(plan.suite_key, {})
+            here = {index for index, member in members.items() if member in (item, nextitem)}
+            if any(members[index] is item for index in here):
+                self._plan_auto_suite(plan.suite_key, members, {*waiting, *here})
+        for index in waiting:
             queued = item.session.items[index]
             if PLAN_KEY in queued.stash and not queued.get_closest_marker("skip"):
                 self._submit(queued)

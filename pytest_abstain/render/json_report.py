@@ -106,7 +106,8 @@ def _sampling_json(result: SuiteResult) -> dict[str, Any]:
         "replies": auto.replies,
         "most": auto.most,
         "saved": round(auto.saved, 6),
-        "followed_up": auto.followed_up,
+        "asked_rest": auto.asked_rest,
+        "why": auto.why,
     }
 
 

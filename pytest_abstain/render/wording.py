@@ -302,15 +302,14 @@ def curve_shown(stated: StatedConfidence, threshold: float) -> list[CoveragePoin
 
 
 def auto_samples_line(result: SuiteResult) -> str | None:
-    """'samples auto (at most 3): 263 of 600 replies asked, 56% saved; 32 of 200 questions
-    followed up where the first reply was off; the metrics count first replies', or None."""
+    """'samples auto (at most 3): 200 of 600 replies asked, 67% saved: settled on first
+    replies: ...', or None with a fixed number of samples."""
     auto = result.auto_samples
     if auto is None:
         return None
     return (
         f"samples auto (at most {auto.budget}): {auto.replies} of {auto.most} replies asked, "
-        f"{auto.saved:.0%} saved; {auto.followed_up} of {auto.questions} questions followed "
-        "up where the first reply was off; the metrics count first replies"
+        f"{auto.saved:.0%} saved: {auto.why}"
     )
 
 
@@ -324,7 +323,7 @@ def undecided_line(result: SuiteResult) -> str | None:
     why = ", ".join(f"{kind} {n}" for kind, n in result.undecided.most_common())
     return (
         f"undecided by the string rules: {sum(result.undecided.values())} of "
-        f"{result.replies.graded} replies ({why}); graded the worst and the best way: "
+        f"{result.counts.graded} replies ({why}); graded the worst and the best way: "
         f"score {format_rate(worst.score)} to {format_rate(best.score)}, "
         f"error rate {format_rate(best.error_rate)} to {format_rate(worst.error_rate)}, "
         f"accuracy {format_rate(worst.accuracy)} to {format_rate(best.accuracy)}"

@@ -226,9 +226,7 @@ def suite_baseline(result: SuiteResult) -> BaselineSuite:
     info = result.info
     questions = {}
     for record in result.questions:
-        # With samples: auto, the first reply alone: a pool of every reply would hold more
-        # samples of the questions whose first reply was off, and lean toward errors.
-        counts = record.scored
+        counts = record.counts
         if counts.graded:
             graded = Counts(counts.correct, counts.wrong, counts.abstained)
             questions[record.id] = BaselineQuestion(

@@ -2,15 +2,7 @@
 
 A regression is declared only when the drop exceeds the tolerance *and* the pooled
 permutation test (permutation.py: this run's samples against the baseline's pool, question by
-question) finds it significant.
-
-With samples: auto, a question's later replies were asked because its first was off, so the
-two are tested apart: the first replies of every question, and the follow-ups of the
-questions that have them, each against the baseline's pool. The follow-ups were chosen by
-the first replies alone, which are not in their test, so given that choice they are still
-draws like the baseline's and their test keeps its level. Each test is made at half the
-level (p is the smaller of the two p-values, doubled: Bonferroni), so the pair together keeps
-it, whatever the first replies chose. The suite's tests (score, error rate and abstention on
+question) finds it significant. The suite's tests (score, error rate and abstention on
 answerable questions, for the suite and for each tag with enough questions) are corrected
 together with Holm's procedure; in a run, every comparison's tests then form one family
 (family.py), so the run's false-alarm rate stays at the chosen level however many suites and
@@ -170,52 +162,6 @@ def _metric(
     return compared, test.cost
 
 
-def _follow_ups(
-    result: SuiteResult, base: BaselineSuite, pairs: dict[str, tuple[Counts, Counts]]
-) -> dict[str, tuple[Counts, Counts]]:
-    """With samples: auto, each paired question with graded follow-ups: the baseline's pool
-    and its follow-ups (empty otherwise)."""
-    if not result.info.adaptive:
-        return {}
-    later = {}
-    for record in result.questions:
-        if record.id in pairs and record.follow_ups.graded:
-            later[record.id] = (base.questions[record.id].counts, record.follow_ups)
-    return later
-
-
-def _with_follow_ups(
-    first: MetricComparison,
-    rows: Sequence[_Row],
-    threshold: float,
-    tolerance: float,
-    budget: int,
-) -> tuple[MetricComparison, int]:
-    """`first` (the first replies' test) with the follow-ups' test beside it: each at half
-    the level, so its p-values are the smaller of the two doubled. The estimates stay the
-    first replies': the follow-ups were asked where the first was off, and lean toward it."""
-    if not rows:
-        p_worse = p_better = 1.0
-        exact, cost = True, 0
-    else:
-        _, scale = _sample_values(first.metric, threshold)
-        test = pooled_test([row[2] for row in rows], tolerance * len(rows) * scale, budget)
-        p_worse, p_better = (
-            (test.upper, test.lower)
-            if first.metric in _HIGHER_IS_WORSE
-            else (test.lower, test.upper)
-        )
-        exact, cost = test.exact, test.cost
-    staged = replace(
-        first,
-        p_value=min(1.0, 2 * min(first.p_value, p_worse)),
-        p_better=min(1.0, 2 * min(first.p_better, p_better)),
-        exact=first.exact and exact,
-        stages=2,
-    )
-    return staged, cost
-
-
 def largest_drop(metric: Metric, baseline: float, threshold: float) -> float:
     """The most a metric can get worse: a rate rises at most to 1, a score drops at most
     to -t/(1-t)."""
@@ -320,13 +266,12 @@ def compare_suite(
 
     pairs: dict[str, tuple[Counts, Counts]] = {}
     for qid in common:
-        before, after = base.questions[qid].counts, now[qid].scored
+        before, after = base.questions[qid].counts, now[qid].counts
         if after.graded == 0 or before.graded == 0:
             comparison.unpaired.append(qid)  # an errored question is not evidence either way
             continue
         pairs[qid] = (before, after)
-        # Every reply, follow-ups of samples: auto too: what the question's line shows.
-        change = _change(qid, before, now[qid].counts, (base.questions[qid].reply, None))
+        change = _change(qid, before, after, (base.questions[qid].reply, None))
         if change is not None:
             # The reply is looked up only for a question that changed (a suite of 10,000).
             comparison.changes.append(replace(change, after_reply=now[qid].short_reply))
@@ -355,28 +300,15 @@ def compare_suite(
     # comparison's budget is used (many large tags are approximated, as they can be).
     budget = COMPARISON_BUDGET
     rows = {metric: _rows(metric, pairs, info.threshold) for metric in _VALUES}
-    later = _follow_ups(result, base, pairs)
-    later_rows = {metric: _rows(metric, later, info.threshold) for metric in _VALUES}
     for scope, metric, ids in tested:
         compared_metric, spent = _metric(
             metric, scope, [rows[metric][q] for q in ids], info.threshold, tolerances[metric],
             min(budget, EXACT_BUDGET),
         )  # fmt: skip
         budget -= spent
-        if info.adaptive:
-            followed = [later_rows[metric][q] for q in ids if q in later]
-            compared_metric, spent = _with_follow_ups(
-                compared_metric, followed, info.threshold, tolerances[metric],
-                min(max(budget, 0), EXACT_BUDGET),
-            )  # fmt: skip
-            budget -= spent
         metrics.append(compared_metric)
     comparison.metrics = metrics
     comparison.smallest_p = smallest_p([(b.graded, a.graded) for b, a in pairs.values()])
-    if info.adaptive:
-        # Either test may give the smaller p; doubled, as the verdict doubles it.
-        attainable = smallest_p([(b.graded, a.graded) for b, a in later.values()])
-        comparison.smallest_p = min(1.0, 2 * min(comparison.smallest_p, attainable))
     # The suite's own family; a run's family-wise step (family.py) decides again across
     # every comparison of the run, the same way.
     return decide_comparison(
@@ -409,11 +341,8 @@ def decide_comparison(
         tolerance = metric_tolerance(m.metric, comparison.tolerance, threshold)
         detectable = m.detectable
         if m.noise is not None:
-            # With samples: auto, the first replies alone at their half of the level: the
-            # follow-ups can only add to what is caught.
             detectable = _possible(
-                detectable_at(m.noise, level / m.stages),
-                largest_drop(m.metric, m.baseline, threshold),
+                detectable_at(m.noise, level), largest_drop(m.metric, m.baseline, threshold)
             )
         metrics.append(
             replace(
@@ -460,7 +389,7 @@ def _tag_cost(
         return None
 
     def rise(tests: int) -> float | None:
-        found = detectable_at(suite.noise, alpha / max(tests, 1) / suite.stages)
+        found = detectable_at(suite.noise, alpha / max(tests, 1))
         return _possible(found, largest_drop("error_rate", suite.baseline, 0.0))
 
     return TagCost(tag_tests, family_size, rise(family_size - tag_tests), rise(family_size))

@@ -66,14 +66,14 @@ def rate_interval(shares: Sequence[float], replies: int, level: float) -> Interv
 
 
 def _shares(records: Sequence[QuestionRecord], grade: str) -> tuple[list[float], int]:
-    graded = [r.scored for r in records if r.scored.graded]
+    graded = [r.counts for r in records if r.counts.graded]
     return [getattr(c, grade) / c.graded for c in graded], sum(c.graded for c in graded)
 
 
 def answerable_counts(records: Sequence[QuestionRecord]) -> Counts:
     """The grades of the questions with a known answer (not `idk`): where abstaining is
     over-refusal rather than honesty."""
-    return Counts.summed(r.scored for r in records if not r.idk)
+    return Counts.summed(r.counts for r in records if not r.idk)
 
 
 @dataclass(frozen=True)
@@ -155,11 +155,11 @@ def floor_checks(
     metric has no reply (no answerable question for max_abstention_rate) is left out."""
     level = floor_level(significance)
     checks: list[FloorCheck] = []
-    graded = [r for r in records if r.scored.graded]
+    graded = [r for r in records if r.counts.graded]
     if min_score is not None and graded:
-        per_question = [points(r.scored, threshold) / r.scored.graded for r in graded]
-        replies = sum(r.scored.graded for r in graded)
-        value = sum(points(r.scored, threshold) for r in graded) / replies
+        per_question = [points(r.counts, threshold) / r.counts.graded for r in graded]
+        replies = sum(r.counts.graded for r in graded)
+        value = sum(points(r.counts, threshold) for r in graded) / replies
         interval = mean_interval(per_question, level) if len(graded) > 1 else None
         checks.append(FloorCheck("min_score", "score", value, min_score, interval, level, mode))
     rates = (
@@ -176,7 +176,7 @@ def floor_checks(
         if limit is None or not among:
             continue
         shares, replies = _shares(among, grade)
-        value = sum(getattr(r.scored, grade) for r in among) / replies
+        value = sum(getattr(r.counts, grade) for r in among) / replies
         interval = rate_interval(shares, replies, level)
         checks.append(FloorCheck(gate, metric, value, limit, interval, level, mode))
     return checks

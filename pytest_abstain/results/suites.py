@@ -18,17 +18,18 @@ from .served import Served, served_of
 
 @dataclass(frozen=True)
 class AutoSamples:
-    """What samples: auto asked: a first reply per question, and the rest of the budget for
-    the questions it left open (`followed_up`)."""
+    """What samples: auto asked of a suite, against its budget, and why."""
 
     budget: int
     questions: int
-    followed_up: int
     replies: int
+    #: The first replies left the verdict open: the rest of the budget was asked.
+    asked_rest: bool
+    why: str
 
     @property
     def most(self) -> int:
-        """The replies a fixed number of samples at the budget would have asked."""
+        """The replies a fixed number of samples at the budget asks."""
         return self.questions * self.budget
 
     @property
@@ -49,25 +50,21 @@ class SuiteResult:
 
     @property
     def counts(self) -> Counts:
-        """The grades the metrics count (with samples: auto, each question's first reply)."""
-        return Counts.summed(record.scored for record in self.questions)
+        return Counts.summed(record.counts for record in self.questions)
 
     @property
     def auto_samples(self) -> AutoSamples | None:
-        """With samples: auto, what it asked against its budget; None with a fixed number."""
-        if not self.info.adaptive:
+        """With samples: auto, what it asked and why; None with a fixed number."""
+        if not self.info.adaptive or not self.questions:
             return None
+        replies = sum(len(record.grades) for record in self.questions)
         return AutoSamples(
             budget=self.info.samples,
             questions=len(self.questions),
-            followed_up=sum(1 for record in self.questions if len(record.grades) > 1),
-            replies=sum(len(record.grades) for record in self.questions),
+            replies=replies,
+            asked_rest=any(len(r.grades) > 1 and not r.critical for r in self.questions),
+            why=self.questions[0].sampling or "",
         )
-
-    @property
-    def replies(self) -> Counts:
-        """Every reply's grade, follow-ups of samples: auto included."""
-        return Counts.summed(record.counts for record in self.questions)
 
     @property
     def metrics(self) -> Metrics:
@@ -87,7 +84,7 @@ class SuiteResult:
         worst: list[Grade] = []
         for record in self.questions:
             open_replies = {index for index, _ in record.undecided}
-            for index, grade in enumerate(record.scored_grades):
+            for index, grade in enumerate(record.grades):
                 if index in open_replies:
                     best.append("abstained" if record.idk else "correct")
                     worst.append("wrong")
@@ -104,8 +101,9 @@ class SuiteResult:
         """(within budget, why) when the suite limits undecided replies; else None."""
         if self.info.max_undecided is None:
             return None
+        counts = self.counts
         return ErrorBudget.parse(self.info.max_undecided).check(
-            sum(self.undecided.values()), self.replies.graded, "undecided", "max_undecided"
+            sum(self.undecided.values()), counts.graded, "undecided", "max_undecided"
         )
 
     def tag_metrics(self) -> dict[str, Metrics]:
@@ -113,7 +111,7 @@ class SuiteResult:
         counts: dict[str, Counts] = {}
         for record in self.questions:
             for tag in record.tags:
-                counts[tag] = counts.get(tag, Counts()) + record.scored
+                counts[tag] = counts.get(tag, Counts()) + record.counts
         return {tag: compute_metrics(counts[tag], self.info.threshold) for tag in sorted(counts)}
 
     @property
@@ -183,13 +181,13 @@ class SuiteResult:
         """(within budget, why) when the suite has an error budget; None when it has none."""
         if self.info.max_errors is None:
             return None
-        replies = self.replies
-        return ErrorBudget.parse(self.info.max_errors).check(replies.error, replies.total)
+        counts = self.counts
+        return ErrorBudget.parse(self.info.max_errors).check(counts.error, counts.total)
 
     @property
     def errors_excused(self) -> bool:
         """No errors, or as many as the suite's error budget allows (in a completed run)."""
-        if not self.replies.error:
+        if not self.counts.error:
             return True
         budget = self.error_budget()
         return budget is not None and budget[0] and self.evaluated
@@ -307,12 +305,8 @@ class SuiteResult:
         confidences: list[float | None] = []
         problems: list[str] = []
         for record in self.questions:
-            scored = len(record.scored_grades)
             for grade, confidence, problem in zip(
-                record.scored_grades,
-                record.confidences[:scored],
-                record.confidence_problems[:scored],
-                strict=True,
+                record.grades, record.confidences, record.confidence_problems, strict=True
             ):
                 grades.append(grade)
                 confidences.append(confidence)

@@ -131,18 +131,18 @@ def _accuracy_interval(result: SuiteResult) -> Interval | None:
     """Wilson over replies with one sample each; over per-question shares with several,
     since a question's repeated replies mostly agree."""
     counts = result.counts
-    if result.info.samples == 1 or result.info.adaptive:
+    if result.info.samples == 1:
         return wilson(counts.correct, counts.attempted)
-    shares = [r.scored.correct / r.scored.attempted for r in result.questions if r.scored.attempted]
+    shares = [r.counts.correct / r.counts.attempted for r in result.questions if r.counts.attempted]
     return mean_interval(shares) if shares else None
 
 
 def _score_interval(result: SuiteResult) -> Interval | None:
     threshold = result.info.threshold
     per_question = [
-        points(record.scored, threshold) / record.scored.graded
+        points(record.counts, threshold) / record.counts.graded
         for record in result.questions
-        if record.scored.graded
+        if record.counts.graded
     ]
     return mean_interval(per_question) if per_question else None
 
@@ -156,8 +156,8 @@ PAIRED_CHECKS = (
 
 
 def _share(record: QuestionRecord, grade: str) -> float | None:
-    graded = record.scored.graded
-    return sum(g == grade for g in record.scored_grades) / graded if graded else None
+    graded = record.counts.graded
+    return sum(g == grade for g in record.grades) / graded if graded else None
 
 
 def _paired(low: SuiteResult, high: SuiteResult, grade: str, rising_is_bad: bool) -> list[float]:
@@ -186,7 +186,7 @@ def _accuracy_when_answering(result: SuiteResult, t: float) -> tuple[float, floa
     reply each, an exact binomial test over questions; with several, the normal test of the
     mean per-question accuracy.
     """
-    shares = [r.scored.correct / r.scored.attempted for r in result.questions if r.scored.attempted]
+    shares = [r.counts.correct / r.counts.attempted for r in result.questions if r.counts.attempted]
     n = len(shares)
     accuracy = sum(shares) / n
     floor = (1 - t) ** n  # every answer wrong: the smallest p any outcome gives

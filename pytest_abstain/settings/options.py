@@ -105,8 +105,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "samples",
         str,
-        "replies asked per question (default 1); auto: one, and up to 3 (auto:K: up to K) "
-        "only where the first reply is not the expected grade",
+        "replies asked per question (default 1); auto: one of each question of a suite, then "
+        "up to 3 (auto:K: K) of each only if those leave the gate's verdict open",
         samples_problem,
         "K|auto",
     ),

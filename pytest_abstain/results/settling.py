@@ -1,0 +1,56 @@
+"""samples: auto's one decision per suite: once every question has its first reply, is the
+gate's verdict settled, or is the rest of the budget asked of every question? (pure)
+
+The rest is asked when the first replies leave the verdict open: a floor that does not pass
+on them, or a test against the baseline whose p-value is below the futility level (0.1, or
+twice the suite's significance if that is more). Otherwise the suite stops at one reply a
+question. The baseline test keeps its level: a suite that goes on is tested on its whole
+budget, exactly as a fixed K would be, and one that stops reports its first replies' p-values,
+which are all above the futility level and so above any level the gate rejects at. Stopping
+can only take rejections away; it cannot add one. A regression is never failed on first
+replies alone: it is confirmed on the whole budget.
+"""
+
+from __future__ import annotations
+
+from ..sampling import Settled
+from ..shown import format_number
+from .baseline import BaselineSuite
+from .comparison import compare_suite
+from .suites import SuiteResult
+
+#: Below this p-value on first replies, a test against the baseline is worth more replies.
+FUTILITY = 0.1
+
+
+def futility_level(significance: float) -> float:
+    """Never at or below the level the gate rejects at: a stopped suite cannot fail."""
+    return max(FUTILITY, 2 * significance)
+
+
+def settle(first: SuiteResult, entry: BaselineSuite | None, tag_min_questions: int) -> Settled:
+    """The decision on a suite's first replies (`first`), with its baseline entry, if any."""
+    for check in first.floor_checks():
+        if check.status != "passed":
+            return Settled(True, f"{check.gate} is not settled on first replies")
+    compared = False
+    if entry is not None:
+        comparison = compare_suite(first, entry, tag_min_questions)
+        if comparison.status == "compared":
+            if comparison.untestable:
+                return Settled(True, "first replies are too few for any verdict on the baseline")
+            level = futility_level(first.info.significance)
+            open_tests = [m for m in comparison.metrics if m.p_value < level]
+            if open_tests:
+                worst = min(open_tests, key=lambda m: m.p_value)
+                return Settled(
+                    True,
+                    f"{worst.label} against the baseline is open on first replies "
+                    f"(p={worst.p_value:.3g}, below {format_number(level)})",
+                )
+            compared = True
+    shown = format_number(futility_level(first.info.significance))
+    done = [f"every test against the baseline at p >= {shown}"] if compared else []
+    if first.floor_checks():
+        done.append("every floor passed")
+    return Settled(False, "settled on first replies: " + ("; ".join(done) or "no gate to settle"))
