@@ -58,6 +58,7 @@ HELD = "tests/test_held_behaviour.py"
 HELD_2 = "tests/test_held_behaviour_2.py"
 
 FOLLOWS = "tests/test_baseline_follows.py"
+AUTO = "tests/test_auto_samples.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
@@ -95,7 +96,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="xdist-no-ask-ahead",
         file="pytest_abstain/glue/session.py",
-        find="        for index in queued_on_this_worker(self.config):",
+        find="        for index in waiting:",
         replace="        for index in ():",
         tests=(f"{HELD}::test_xdist_workers_ask_ahead_for_the_questions_queued_to_them",),
         harm="xdist workers ask one question at a time: -n 2 keeps 2 requests in flight, not C",
@@ -301,6 +302,33 @@ MUTATIONS: tuple[Mutation, ...] = (
         tests=("tests/test_idle.py::test_a_run_without_honesty_questions_imports_nothing_heavy",),
         harm="every pytest run of the repo, unit tests only included, loads the suite schema "
         "and the grading rules",
+    ),
+    Mutation(
+        name="auto-never-asks-the-rest",
+        file="pytest_abstain/results/settling.py",
+        find="open_tests = [m for m in comparison.metrics if m.p_value < level]",
+        replace="open_tests = [m for m in comparison.metrics if m.p_value < level / 1000]",
+        tests=(AUTO,),
+        harm="samples: auto stops at one reply a question on a regressed model whose first "
+        "replies already look worse: the regression passes the gate",
+    ),
+    Mutation(
+        name="auto-records-first-replies",
+        file="pytest_abstain/glue/session.py",
+        find="        if self.settings.update_baseline:\n            why = \"recording the baseline",
+        replace="        if False:\n            why = \"recording the baseline",
+        tests=(AUTO,),
+        harm="a recording run of samples: auto stops early, so the baseline pool holds the "
+        "whole budget only of the runs that looked worse, and leans toward errors",
+    ),
+    Mutation(
+        name="auto-grades-first-replies-twice",
+        file="pytest_abstain/pipeline.py",
+        find="        self._firsts[key] = first  # graded once, here or with its suite's",
+        replace="        pass",
+        tests=(AUTO,),
+        harm="with samples: auto every first reply is graded twice: a team's grading hook "
+        "runs twice, and the judge is waited for twice",
     ),
 )
 

@@ -364,8 +364,6 @@ class Pipeline:
             f"{cache.explain_miss(key)}. Record it with --abstain-record missing"
         )
 
-    # -- records ----------------------------------------------------------------------
-
     # -- samples: auto -----------------------------------------------------------------
 
     def sequential(self, suite_key: str, plans: dict[str, QuestionPlan]) -> None:
@@ -429,6 +427,7 @@ class Pipeline:
         if not self._staged(key, plan):
             why = self._whole.get(plan.suite_key, "asked its whole budget at once")
             return dataclasses.replace(first, sampling=why)
+        self._firsts[key] = first  # graded once, here or with its suite's
         settled = self._settle_suite(plan.suite_key)
         if not settled.ask_rest:
             return dataclasses.replace(first, sampling=settled.why)
@@ -441,7 +440,7 @@ class Pipeline:
         futures = self._futures[key]
         owner = _question_key(key)
         try:
-            replies = self._results(futures)
+            replies = [future.result() for future in futures]
         except concurrent.futures.CancelledError:
             if self.stopped is None:
                 raise Unanswered("the request was cancelled before a reply came") from None
@@ -480,10 +479,6 @@ class Pipeline:
         )
         assert plan.pushback is not None
         return with_first_replies(plan.pushback, plan.question.distractors, final, first)
-
-    @staticmethod
-    def _results(futures: list[concurrent.futures.Future[Reply]]) -> list[Reply]:
-        return [future.result() for future in futures]
 
     def _pushed_back(self, key: str) -> list[Reply] | None:
         """The replies after the pushback turn (None: the question has no pushback)."""

@@ -20,7 +20,8 @@ from pytest_abstain.asking.asker import Asker
 from pytest_abstain.asking.cache import CacheKey
 from pytest_abstain.asking.responders import CallableResponder
 from pytest_abstain.dry_run import dry_run
-from pytest_abstain.pipeline import Pipeline
+from pytest_abstain.pipeline import Hooks, Pipeline
+from pytest_abstain.plan import QuestionPlan
 from pytest_abstain.records import Counts, Grade, QuestionRecord, Reply, SuiteInfo, joined
 from pytest_abstain.results.baseline import BaselineQuestion, BaselineSuite
 from pytest_abstain.results.comparison import compare_suite
@@ -235,13 +236,23 @@ def _sequential(
         assert [len(r.grades) for r in firsts] == [1, 1, 1]
         return Settled(ask_rest, "because the test says so")
 
+    graded: list[str] = []
+
+    def grade_hook(plan: QuestionPlan, reply: str) -> None:
+        graded.append(reply)  # no opinion: the rules grade; counted to see each graded once
+
     responder = CallableResponder(answers, "team-bot", timeout=10)
-    run = Pipeline(asker, responder=lambda p: responder, judge=lambda p: responder, settle=decide)
+    run = Pipeline(
+        asker, responder=lambda p: responder, judge=lambda p: responder, settle=decide,
+        hooks=Hooks(grade=grade_hook),
+    )  # fmt: skip
     plans = {plan.question.id: plan for plan in planned(path)}
     run.sequential(plans["capital"].suite_key, plans)
     for key, plan in plans.items():
         run.submit(key, plan)
-    return [run.record(key, plan) for key, plan in plans.items()], seen
+    records = [run.record(key, plan) for key, plan in plans.items()]
+    assert len(graded) == sum(len(r.grades) for r in records)
+    return records, seen
 
 
 def test_a_settled_suite_is_asked_once_a_question(tmp_path: Path, asker: Asker) -> None:
