@@ -315,8 +315,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="auto-records-first-replies",
         file="pytest_abstain/glue/session.py",
-        find="        if self.settings.update_baseline:\n            why = \"recording the baseline",
-        replace="        if False:\n            why = \"recording the baseline",
+        find='        if self.settings.update_baseline:\n            why = "recording the baseline',
+        replace='        if False:\n            why = "recording the baseline',
         tests=(AUTO,),
         harm="a recording run of samples: auto stops early, so the baseline pool holds the "
         "whole budget only of the runs that looked worse, and leans toward errors",

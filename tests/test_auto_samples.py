@@ -8,6 +8,7 @@ import dataclasses
 import json
 import re
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -416,13 +417,28 @@ def test_auto_records_its_whole_budget_settles_a_stable_run_and_confirms_a_regre
     assert str(_sampling(pytester)["why"]).startswith("recording the baseline: the whole budget")
 
     openai_server.requests.clear()
-    stable = _run(pytester, openai_server)
+    stable = _run(
+        pytester, openai_server, "--junitxml=out.xml", "--abstain-markdown", "summary.md",
+        "--abstain-html", "report.html",
+    )  # fmt: skip
     assert stable.ret == 0
     assert len(openai_server.requests) == questions
     stable.stdout.fnmatch_lines(
         ["*samples auto (at most 3): 25 of 75 replies asked, 67% saved: settled on first*"]
     )
     assert _sampling(pytester)["saved"] == pytest.approx(2 / 3)
+    # Every output says it: the gate case's properties, the Markdown, the HTML.
+    gate = ET.parse(pytester.path / "out.xml").find(".//testcase[@name='abstain-gate']")
+    assert gate is not None
+    properties = {p.get("name"): p.get("value") for p in gate.iter("property")}
+    assert (properties["abstain_samples_asked"], properties["abstain_samples_budget"]) == (
+        "25",
+        "75",
+    )
+    markdown = (pytester.path / "summary.md").read_text(encoding="utf-8")
+    assert "**Samples** auto (at most 3): 25 of 75 replies asked, 67% saved" in markdown
+    html = (pytester.path / "report.html").read_text(encoding="utf-8")
+    assert "samples auto (at most 3): 25 of 75 replies asked, 67% saved" in html
 
     openai_server.requests.clear()
     for i in range(8):
