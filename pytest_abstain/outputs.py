@@ -24,6 +24,7 @@ from .results.baseline import Baseline, BaselineError, read_baseline, update_bas
 from .results.suites import SuiteResult, overall_metrics
 from .results.sweep import Sweep
 from .results.verdict import Verdict
+from .shown import counted
 from .untrusted import plain
 
 T = TypeVar("T")
@@ -282,7 +283,8 @@ class Outputs:
         errors = sum(result.counts.error for result in results)
         if errors and not use.allow_errors:
             return (
-                f"baseline NOT updated: {errors} replies could not be obtained, and a baseline "
+                f"baseline NOT updated: {counted(errors, 'reply', 'replies')} could not be "
+                "obtained, and a baseline "
                 "with holes compares badly. Fix them, or pass --abstain-baseline-allow-errors",
                 {"red": True},
             )

@@ -13,6 +13,11 @@ def format_rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """'1 reply', '3 replies'."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def format_percent(value: float | None) -> str:
     """A share as a whole percentage: 0.625 -> '62%'; 'n/a' where there was none."""
     return "n/a" if value is None else f"{value * 100:.0f}%"

@@ -555,7 +555,7 @@ def test_an_unwritable_cache_costs_a_re_ask_not_the_run(
     )  # fmt: skip
     assert result.ret == 0 and "Traceback" not in result.stdout.str()
     result.stdout.fnmatch_lines(
-        ["abstain: 1 replies could not be stored in the cache (first: *); they will be asked*"]
+        ["abstain: 1 reply could not be stored in the cache (first: *); asked again next time"]
     )
 
 

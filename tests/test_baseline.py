@@ -198,7 +198,7 @@ def test_baseline_is_not_updated_from_a_run_with_errors(
     server.faults = {"Fact question 3?": Fault(500)}
     result = run(pytester, server, "--abstain-update-baseline", "--abstain-retries", "0")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["baseline NOT updated: 1 replies could not be obtained*"])
+    result.stdout.fnmatch_lines(["baseline NOT updated: 1 reply could not be obtained*"])
     assert not (pytester.path / "baseline.json").exists()
     result = run(
         pytester, server, "--abstain-update-baseline", "--abstain-retries", "0",

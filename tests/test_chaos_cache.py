@@ -494,6 +494,6 @@ def test_a_system_prompt_file_holding_the_api_key_is_asked_not_stored(
         "--abstain-cache", "cache",
     )  # fmt: skip
     assert result.ret == 0 and len(openai_server.requests) == 1
-    result.stdout.fnmatch_lines(["*1 replies could not be stored*it would store an API key*"])
+    result.stdout.fnmatch_lines(["*1 reply could not be stored*it would store an API key*"])
     assert api_key not in result.stdout.str()
     assert not [p for p in (pytester.path / "cache").rglob("*") if p.is_file()]

@@ -109,7 +109,7 @@ def test_a_run_with_errors_updates_the_baseline_only_when_allowed(tmp_path: Path
     results = [suite_result("s.yaml", ["correct", "error", "wrong"])]
     outputs = Outputs(OutputPaths(baseline=path))
     text, markup = outputs.baseline_step(BaselineUse(None, True, False), results) or ("", {})
-    assert text.startswith("baseline NOT updated: 1 replies could not be obtained")
+    assert text.startswith("baseline NOT updated: 1 reply could not be obtained")
     assert "--abstain-baseline-allow-errors" in text and markup == {"red": True}
     assert not path.exists()
     allowed = outputs.baseline_step(BaselineUse(None, True, True), results)

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..records import TIMEOUT_FIX, Message, Reply
 from ..settings.defaults import DEFAULT_RATE_LIMIT_WAIT
+from ..shown import counted
 from .pacing import Pacer, Sent
 from .responders import Responder
 from .retrying import AdaptiveLimit, RetryPolicy
@@ -116,7 +117,7 @@ def timeout_hint(concurrency: int, timeout: float | None) -> str:
 
 def timeout_line(replies: int) -> str:
     """The summary's line about replies lost to timeouts."""
-    replies_timed_out = "1 reply timed out" if replies == 1 else f"{replies} replies timed out"
+    replies_timed_out = counted(replies, "reply", "replies") + " timed out"
     return (
         f"{replies_timed_out}: the endpoint serves fewer requests at once than were "
         f"sent; {TIMEOUT_FIX}"
@@ -290,10 +291,10 @@ class Asker:
         """One request, inside a slot of the adaptive limit and the pacer's budgets."""
         sent_in = await self.limit.acquire()
         admitted: list[tuple[Pacer, Sent]] = []
+        chars = sum(len(str(m.get("content") or "")) for m in messages)
         for pacer in self._pacers_of(responder):
             if self.fatal:
                 break
-            chars = sum(len(str(m.get("content") or "")) for m in messages)
             admitted.append((pacer, await pacer.admit(pacer.estimate(chars))))
         if self.fatal:
             # The run is stopping: nothing more goes out, and the future ends cancelled.

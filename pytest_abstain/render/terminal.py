@@ -12,7 +12,7 @@ from ..results.family import Family
 from ..results.scoring import Metrics, penalty
 from ..results.suites import Ranked, SuiteResult, leaderboard, overall_metrics
 from ..results.sweep import Sweep
-from ..shown import format_number, format_percent, format_rate
+from ..shown import counted, format_number, format_percent, format_rate
 from .wording import (
     UNTESTABLE,
     Line,
@@ -123,7 +123,7 @@ def _quiet_line(result: SuiteResult) -> Line:
         verdict += " (baseline comparison untestable: too few questions)"
     if result.undecided:
         undecided = sum(result.undecided.values())
-        replies = "1 reply" if undecided == 1 else f"{undecided} replies"
+        replies = counted(undecided, "reply", "replies")
         verdict += f" ({replies} undecided by the rules)"
     if result.warnings:
         verdict += f" ({len(result.warnings)} interval floor(s) within noise)"
@@ -401,8 +401,9 @@ def cache_sections(misses: Sequence[str], cache: ResponseCache | None) -> list[S
     if unwritable:
         path, problem = unwritable[0]
         text = (
-            f"abstain: {len(unwritable)} replies could not be stored in the cache "
-            f"(first: {path}: {problem}); they will be asked again next time"
+            f"abstain: {counted(len(unwritable), 'reply', 'replies')} could not be stored in "
+            "the cache "
+            f"(first: {path}: {problem}); asked again next time"
         )
         sections.append((None, [(text, {"yellow": True})]))
     return sections
