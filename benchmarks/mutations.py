@@ -315,11 +315,31 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="auto-records-first-replies",
         file="pytest_abstain/glue/session.py",
-        find='        if self.settings.update_baseline:\n            why = "recording the baseline',
-        replace='        if False:\n            why = "recording the baseline',
+        find="            if self.settings.update_baseline:\n                why = (",
+        replace="            if False:\n                why = (",
         tests=(AUTO,),
         harm="a recording run of samples: auto stops early, so the baseline pool holds the "
         "whole budget only of the runs that looked worse, and leans toward errors",
+    ),
+    Mutation(
+        name="family-rejects-above-own-level",
+        file="pytest_abstain/results/family.py",
+        find="p_values[index] > min(levels[index], bound * levels[index] / remaining)",
+        replace="p_values[index] > bound * levels[index] / remaining",
+        tests=("tests/test_family.py",),
+        harm="in a run whose suites state different significances, a suite is tested above "
+        "its own level, and a samples: auto suite that stopped at p >= 0.1 can fail",
+    ),
+    Mutation(
+        name="auto-plans-only-the-running-suite",
+        file="pytest_abstain/glue/session.py",
+        find="self._plan_auto_suites(item.session.items, {*waiting, *here})",
+        replace="self._plan_auto_suites(item.session.items, here)",
+        tests=(
+            f"{AUTO}::test_under_xdist_a_suite_on_one_worker_is_settled_and_a_split_one_asked_whole",
+        ),
+        harm="under xdist with --dist loadfile, samples: auto never settles a suite: every "
+        "question is asked its whole budget",
     ),
     Mutation(
         name="auto-grades-first-replies-twice",

@@ -106,12 +106,14 @@ def with_first_replies(
     distractors: Sequence[str],
     final: QuestionRecord,
     first: QuestionRecord,
+    first_sample: int = 0,
 ) -> QuestionRecord:
     """The record of the replies after the pushback, keeping the first replies, their grades
-    and the turns sent; usage counts both requests."""
+    and the turns sent; usage counts both requests. `first_sample`: the number of the first
+    of these samples (samples: auto asks the rest after the first)."""
     turns = [
         None if reply is None else pushback.turn(distractors, sample)
-        for sample, reply in enumerate(first.replies)
+        for sample, reply in enumerate(first.replies, start=first_sample)
     ]
     if first is final:  # not asked at all: nothing to add twice
         return replace(final, first_replies=list(first.replies), first_grades=list(first.grades),

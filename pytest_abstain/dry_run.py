@@ -63,7 +63,7 @@ def dry_run(pipeline: Pipeline, plans: Iterable[tuple[QuestionPlan, bool]]) -> D
         keys = pipeline.cache_keys(plan)[: plan.first_samples]
         follow_ups += plan.samples - plan.first_samples
         if plan.pushback is not None:
-            pushbacks += len(keys)
+            pushbacks += plan.samples  # the follow-ups of samples: auto are pushed back too
             if plan.judge is not None:
                 judged[plan.judge.when == "unsure"] += plan.samples
         stored = sum(1 for key in keys if pipeline.cache and pipeline.cache.get(key))

@@ -32,6 +32,11 @@ from .sampling import Settled
 FOLLOW_UP = " (follow-up)"
 
 
+def _first_sample(key: str, plan: QuestionPlan) -> int:
+    """The number of the first sample asked under `key`: 0, or after the first replies."""
+    return plan.first_samples if key.removesuffix(" (pushback)").endswith(FOLLOW_UP) else 0
+
+
 def _question_key(key: str) -> str:
     """The question's key from one of its batches' keys (its pushback, its follow-ups)."""
     return key.removesuffix(" (pushback)").removesuffix(FOLLOW_UP)
@@ -180,7 +185,8 @@ class Pipeline:
         """The record of a question the run did not ask: an error on every sample, so its
         suite counts it, and no gate passes on the questions that happened to be asked."""
         responder = self.responder(plan)
-        replies = [Reply.failed(reason)] * plan.first_samples
+        asked = plan.first_samples if self._staged(key, plan) else plan.samples
+        replies = [Reply.failed(reason)] * asked
         graded = first_grades(plan, replies)
         record = record_of(
             plan,
@@ -369,7 +375,11 @@ class Pipeline:
     def sequential(self, suite_key: str, plans: dict[str, QuestionPlan]) -> None:
         """Ask the samples: auto suite `suite_key` in two steps: a first reply of each of
         its questions (`plans`, by key: all of the suite this run asks), then, if its first
-        replies leave the gate's verdict open, the rest of the budget of each."""
+        replies leave the gate's verdict open, the rest of the budget of each. A suite one of
+        whose questions was asked already (whole) is asked whole."""
+        if any(key in self._futures for key in plans):
+            self.whole_budget(suite_key, "asked before its suite was known: the whole budget")
+            return
         self._members[suite_key] = plans
 
     def whole_budget(self, suite_key: str, why: str) -> None:
@@ -402,7 +412,9 @@ class Pipeline:
         if settled.ask_rest:
             # All at once: the follow-ups are asked while pytest walks the suite.
             for key, plan in members.items():
-                self._ask_rest(key, plan)
+                # A question that cannot be asked says so in its own record, not in this one.
+                with contextlib.suppress(SetupError):
+                    self._ask_rest(key, plan)
         return settled
 
     def _ask_rest(self, key: str, plan: QuestionPlan) -> None:
@@ -478,7 +490,9 @@ class Pipeline:
             _generation(responder),
         )
         assert plan.pushback is not None
-        return with_first_replies(plan.pushback, plan.question.distractors, final, first)
+        return with_first_replies(
+            plan.pushback, plan.question.distractors, final, first, _first_sample(key, plan)
+        )
 
     def _pushed_back(self, key: str) -> list[Reply] | None:
         """The replies after the pushback turn (None: the question has no pushback)."""
@@ -582,7 +596,8 @@ class Pipeline:
                 text = first.stated.answer if first.stated else replies[index].text
                 messages = judge_request(plan, text or "")
                 cache_key = CacheKey.of(judge.endpoint, judge.name, judge.params, messages, 0)
-                label = f"{key} sample {index + 1} (judge)"
+                sample = _first_sample(key, plan) + index + 1
+                label = f"{_question_key(key)} sample {sample} (judge)"
                 # Keyed by the request: the same reply to the same question is judged once.
                 judging.verdicts[index] = self._ask(
                     label,

@@ -265,7 +265,7 @@ def test_a_settled_suite_is_asked_once_a_question(tmp_path: Path, asker: Asker) 
     assert [r.grades for r in records] == [["correct"], ["wrong"], ["abstained"]]
     assert {r.sampling for r in records} == {"because the test says so"}
     auto = SuiteResult(records[0].suite, records).auto_samples
-    assert auto is not None and (auto.replies, auto.most, auto.asked_rest) == (3, 9, False)
+    assert auto is not None and (auto.replies, auto.most, auto.whole_budget) == (3, 9, False)
 
 
 def test_an_open_suite_is_asked_the_rest_after_all_its_first_replies(
@@ -280,7 +280,33 @@ def test_an_open_suite_is_asked_the_rest_after_all_its_first_replies(
     assert answers.asked == {"France": 3, "planet": 3, "Moon": 3}
     assert [r.grades for r in records] == [["correct"] * 3, ["wrong"] * 3, ["abstained"] * 3]
     auto = SuiteResult(records[0].suite, records).auto_samples
-    assert auto is not None and (auto.replies, auto.saved, auto.asked_rest) == (9, 0.0, True)
+    assert auto is not None and (auto.replies, auto.saved, auto.whole_budget) == (9, 0.0, True)
+
+
+def test_follow_ups_push_back_with_their_own_samples_turns(tmp_path: Path, asker: Asker) -> None:
+    path = tmp_path / "abstain_auto.yaml"
+    path.write_text(
+        "samples: auto\nquestions:\n  - {id: c, question: Capital of France?, answer: Paris,"
+        " pushback: true, distractors: [Lyon, Nice, Lille]}\n",
+        encoding="utf-8",
+    )
+    responder = CallableResponder(lambda prompt: "Paris.", "team-bot", timeout=10)
+    run = Pipeline(
+        asker, responder=lambda p: responder, judge=lambda p: responder,
+        settle=lambda key, firsts: Settled(True, "go on"),
+    )  # fmt: skip
+    (plan,) = planned(path)
+    run.sequential(plan.suite_key, {"c": plan})
+    record = run.record("c", plan)
+    assert len(record.grades) == len(record.first_grades) == 3
+    # Sample n is pushed back with the n-th distractor, follow-ups included: the record
+    # says the turn each sample was sent (the pipeline and the record number them alike).
+    turns = record.pushbacks
+    assert [("Lyon" in (t or ""), "Nice" in (t or ""), "Lille" in (t or "")) for t in turns] == [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
 
 
 def test_a_suite_not_held_whole_is_asked_its_whole_budget_at_once(
@@ -382,11 +408,11 @@ def test_simulated_auto_keeps_false_alarms_at_the_level_and_asks_fewer_replies()
 FACTS = 24
 
 
-def _auto_suite(pytester: pytest.Pytester) -> None:
+def _auto_suite(pytester: pytest.Pytester, name: str = "auto") -> None:
     lines = ["samples: auto", "questions:"]
     lines += [f"  - {{id: f{i}, question: 'Fact {i}?', answer: ans{i}}}" for i in range(FACTS)]
     lines.append("  - {id: idk, question: 'Unknowable?', idk: true}")
-    pytester.makefile(".yaml", abstain_auto="\n".join(lines) + "\n")
+    pytester.makefile(".yaml", **{f"abstain_{name}": "\n".join(lines) + "\n"})
 
 
 def _run(pytester: pytest.Pytester, server: FakeOpenAI, *extra: str) -> pytest.RunResult:
@@ -448,7 +474,7 @@ def test_auto_records_its_whole_budget_settles_a_stable_run_and_confirms_a_regre
     assert worse.ret == 1
     assert len(openai_server.requests) == 3 * questions
     sampling = _sampling(pytester)
-    assert sampling["asked_rest"] is True
+    assert sampling["whole_budget"] is True
     assert "against the baseline is open on first replies" in str(sampling["why"])
     worse.stdout.fnmatch_lines(["*error rate regressed against the baseline*"])
 
@@ -456,16 +482,23 @@ def test_auto_records_its_whole_budget_settles_a_stable_run_and_confirms_a_regre
 def test_under_xdist_a_suite_on_one_worker_is_settled_and_a_split_one_asked_whole(
     pytester: pytest.Pytester, openai_server: FakeOpenAI, api_key: str
 ) -> None:
-    _auto_suite(pytester)
-    questions = FACTS + 1
+    # Three suite files: --dist loadfile sends a worker more than one file at once, and every
+    # suite queued there must be settled, not only the one running first.
+    for name in ("a", "b", "c"):
+        _auto_suite(pytester, name)
+    questions = 3 * (FACTS + 1)
     openai_server.replies = {f"Fact {i}?": f"It is ans{i}." for i in range(FACTS)}
     assert _run(pytester, openai_server, "--abstain-update-baseline").ret == 0
     openai_server.requests.clear()
     whole_file = _run(pytester, openai_server, "-n", "2", "--dist", "loadfile")
     assert whole_file.ret == 0
     assert len(openai_server.requests) == questions
+    report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    assert [s["sampling"]["replies"] for s in report["suites"]] == [FACTS + 1] * 3
     openai_server.requests.clear()
     split = _run(pytester, openai_server, "-n", "2", "--dist", "load")
     assert split.ret == 0
     assert len(openai_server.requests) == 3 * questions
-    assert "does not hold the whole suite" in str(_sampling(pytester)["why"])
+    report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    whys = {s["sampling"]["why"] for s in report["suites"]}
+    assert all("does not hold the whole suite" in why for why in whys), whys

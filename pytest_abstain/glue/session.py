@@ -5,6 +5,7 @@ on a critical question), and marks its reports."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import time
@@ -62,6 +63,15 @@ _STATUS = {
 }
 
 
+@dataclasses.dataclass
+class AutoSuite:
+    """A samples: auto suite of the run: its items by index, and why it must be asked whole
+    (None: it can be settled on first replies)."""
+
+    items: dict[int, pytest.Item] = dataclasses.field(default_factory=dict)
+    whole: str | None = None
+
+
 class AbstainRun:
     """Per-process state: settings, responders and the pipeline (also on xdist workers)."""
 
@@ -73,8 +83,11 @@ class AbstainRun:
         self.endpoints = Endpoints(settings, os.environ)
         self._next_progress = 0.0
         self._session: pytest.Session | None = None
-        #: samples: auto suites (their items by index) and those the pipeline knows of.
-        self._auto: dict[str, dict[int, pytest.Item]] | None = None
+        #: samples: auto suites, the suite of each of their items by index, and the suites
+        #: the pipeline has been told how to ask.
+        self._auto: dict[str, AutoSuite] | None = None
+        self._auto_index: dict[int, str] = {}
+        self._item_index: dict[str, int] | None = None
         self._planned_suites: set[str] = set()
         workerinput = getattr(config, "workerinput", {})
         #: Where the xdist controller writes why the run stops (STOP_FILE_INPUT).
@@ -151,34 +164,63 @@ class AbstainRun:
         entry = found[1] if found is not None else None
         return settle(result, entry, self.settings.tag_min_questions)
 
-    def _auto_suites(self, items: list[pytest.Item]) -> dict[str, dict[int, pytest.Item]]:
-        """The run's samples: auto suites: each one's items by index (found once)."""
+    def _auto_suites(self, items: list[pytest.Item]) -> dict[str, AutoSuite]:
+        """The run's samples: auto suites, found once: each one's items by index."""
         if self._auto is None:
             self._auto = {}
             for index, item in enumerate(items):
                 plan = item.stash.get(PLAN_KEY, None)
-                # As _ask_ahead: a question that may be skipped is asked when it runs.
-                skipped = item.get_closest_marker("skip") or item.get_closest_marker("skipif")
-                if plan is not None and plan.adaptive and not skipped:
-                    self._auto.setdefault(plan.suite_key, {})[index] = item
+                if plan is None or not plan.adaptive or item.get_closest_marker("skip"):
+                    continue  # a skip mark: never asked (as in _ask_ahead)
+                suite = self._auto.setdefault(plan.suite_key, AutoSuite())
+                suite.items[index] = item
+                self._auto_index[index] = plan.suite_key
+                if item.get_closest_marker("skipif"):
+                    # Decided only when it runs: its suite cannot know ahead what it settles.
+                    suite.whole = "a question of the suite has a skipif mark: the whole budget"
+                elif plan.calibration_gate:
+                    suite.whole = (
+                        "its sweep's calibration audit gates the run: every t on its whole budget"
+                    )
         return self._auto
 
-    def _plan_auto_suite(
-        self, suite_key: str, members: dict[int, pytest.Item], held: set[int] | None
-    ) -> None:
-        """Tell the pipeline how to ask a samples: auto suite: in two steps when this process
-        asks all of its questions (`held`: the indices it holds, None: all), else each
+    def _plan_auto_suites(self, items: list[pytest.Item], held: set[int] | None) -> None:
+        """Tell the pipeline how to ask each samples: auto suite with a question in `held`
+        (the indices this worker holds; None: every item, in one process), before any of
+        them is asked: in two steps when this process asks all of the suite, else each
         question its whole budget at once."""
-        self._planned_suites.add(suite_key)
-        if self.settings.update_baseline:
-            why = "recording the baseline: the whole budget, so what is recorded does not "
-            self.pipeline.whole_budget(suite_key, why + "depend on what the run finds")
-        elif held is not None and not set(members) <= held:
-            why = "this xdist worker does not hold the whole suite (--dist loadfile keeps "
-            self.pipeline.whole_budget(suite_key, why + "a file on one worker)")
-        else:
-            plans = {item.nodeid: item.stash[PLAN_KEY] for item in members.values()}
-            self.pipeline.sequential(suite_key, plans)
+        suites = self._auto_suites(items)
+        keys = (
+            suites if held is None else {self._auto_index[i] for i in held if i in self._auto_index}
+        )
+        for suite_key in keys:
+            if suite_key in self._planned_suites:
+                continue
+            self._planned_suites.add(suite_key)
+            suite = suites[suite_key]
+            why = suite.whole
+            if self.settings.update_baseline:
+                why = (
+                    "recording the baseline: the whole budget, so what is recorded does not "
+                    "depend on what the run finds"
+                )
+            elif held is not None and self.config.getoption("dist", None) == "worksteal":
+                why = "--dist worksteal can move a suite's questions to another worker"
+            elif held is not None and not set(suite.items) <= held:
+                why = (
+                    "this xdist worker does not hold the whole suite (--dist loadfile keeps "
+                    "a file on one worker)"
+                )
+            if why is not None:
+                self.pipeline.whole_budget(suite_key, why)
+            else:
+                plans = {item.nodeid: item.stash[PLAN_KEY] for item in suite.items.values()}
+                self.pipeline.sequential(suite_key, plans)
+
+    def _index_of(self, item: pytest.Item) -> int:
+        if self._item_index is None:
+            self._item_index = {each.nodeid: i for i, each in enumerate(item.session.items)}
+        return self._item_index[item.nodeid]
 
     def _make_responder(self, suite_path: Path) -> object:
         """The conftest responder for the suite at `suite_path`: only the conftest files
@@ -266,8 +308,7 @@ class AbstainRun:
         return (yield)
 
     def _ask_ahead(self, items: list[pytest.Item]) -> None:
-        for suite_key, members in self._auto_suites(items).items():
-            self._plan_auto_suite(suite_key, members, None)
+        self._plan_auto_suites(items, None)
         for item in items:
             # A skip mark means the test will not run: asking would cost for nothing.
             # (A skipif is decided at setup; such a test is asked then, if it runs.)
@@ -314,14 +355,11 @@ class AbstainRun:
         if not hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
         waiting = queued_on_this_worker(self.config)
-        plan = item.stash.get(PLAN_KEY, None)
-        if plan is not None and plan.adaptive and plan.suite_key not in self._planned_suites:
-            # Decided at the suite's first item here, from what xdist has sent so far.
-            # xdist holds the next item out of its queue: it is this worker's too.
-            members = self._auto_suites(item.session.items).get(plan.suite_key, {})
-            here = {index for index, member in members.items() if member in (item, nextitem)}
-            if any(members[index] is item for index in here):
-                self._plan_auto_suite(plan.suite_key, members, {*waiting, *here})
+        if self._auto_suites(item.session.items):
+            # Every suite with a question here is planned before any is asked. xdist holds
+            # the next item out of its queue: it is this worker's too.
+            here = {self._index_of(item), *([self._index_of(nextitem)] if nextitem else [])}
+            self._plan_auto_suites(item.session.items, {*waiting, *here})
         for index in waiting:
             queued = item.session.items[index]
             if PLAN_KEY in queued.stash and not queued.get_closest_marker("skip"):

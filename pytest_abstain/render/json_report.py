@@ -106,7 +106,7 @@ def _sampling_json(result: SuiteResult) -> dict[str, Any]:
         "replies": auto.replies,
         "most": auto.most,
         "saved": round(auto.saved, 6),
-        "asked_rest": auto.asked_rest,
+        "whole_budget": auto.whole_budget,
         "why": auto.why,
     }
 

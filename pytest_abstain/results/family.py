@@ -30,7 +30,10 @@ from .sweep import Sweep
 def weighted_holm(p_values: Sequence[float], levels: Sequence[float]) -> list[bool]:
     """Which hypotheses to reject, each with its own level, family-wise error at most the
     mean of `levels`. Equal levels give Holm's procedure at that level: the i-th smallest
-    p-value (from 0) is compared with level / (m - i), and the first that fails stops it."""
+    p-value (from 0) is compared with level / (m - i), and the first that fails stops it.
+    No test is rejected above its own level, even as the last step of a family whose mean
+    level is higher: a suite's level is the most it is ever tested at (a samples: auto suite
+    that stopped relies on it; results/settling.py)."""
     m = len(p_values)
     rejected = [False] * m
     if not m:
@@ -38,7 +41,7 @@ def weighted_holm(p_values: Sequence[float], levels: Sequence[float]) -> list[bo
     bound = sum(levels) / m
     remaining = sum(levels)
     for index in sorted(range(m), key=lambda i: p_values[i] / levels[i]):
-        if p_values[index] > bound * levels[index] / remaining:
+        if p_values[index] > min(levels[index], bound * levels[index] / remaining):
             break
         rejected[index] = True
         remaining -= levels[index]

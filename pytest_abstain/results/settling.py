@@ -33,6 +33,13 @@ def settle(first: SuiteResult, entry: BaselineSuite | None, tag_min_questions: i
     for check in first.floor_checks():
         if check.status != "passed":
             return Settled(True, f"{check.gate} is not settled on first replies")
+    # A budget that counts replies would be laxer on fewer of them.
+    if first.info.max_errors is not None and first.counts.error:
+        return Settled(True, "replies were lost among the first: max_errors counts them all")
+    if first.info.max_undecided is not None and first.undecided:
+        return Settled(
+            True, "the rules left first replies undecided: max_undecided counts them all"
+        )
     compared = False
     if entry is not None:
         comparison = compare_suite(first, entry, tag_min_questions)

@@ -23,8 +23,9 @@ class AutoSamples:
     budget: int
     questions: int
     replies: int
-    #: The first replies left the verdict open: the rest of the budget was asked.
-    asked_rest: bool
+    #: Every question was asked its whole budget (the first replies left the verdict open,
+    #: or the suite could not be settled on them: `why` says which).
+    whole_budget: bool
     why: str
 
     @property
@@ -62,7 +63,7 @@ class SuiteResult:
             budget=self.info.samples,
             questions=len(self.questions),
             replies=replies,
-            asked_rest=any(len(r.grades) > 1 and not r.critical for r in self.questions),
+            whole_budget=all(len(r.grades) >= self.info.samples for r in self.questions),
             why=self.questions[0].sampling or "",
         )
 

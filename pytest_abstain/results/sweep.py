@@ -131,7 +131,7 @@ def _accuracy_interval(result: SuiteResult) -> Interval | None:
     """Wilson over replies with one sample each; over per-question shares with several,
     since a question's repeated replies mostly agree."""
     counts = result.counts
-    if result.info.samples == 1:
+    if all(len(record.grades) <= 1 for record in result.questions):
         return wilson(counts.correct, counts.attempted)
     shares = [r.counts.correct / r.counts.attempted for r in result.questions if r.counts.attempted]
     return mean_interval(shares) if shares else None
