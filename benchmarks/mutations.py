@@ -328,7 +328,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         replace="p_values[index] > bound * levels[index] / remaining",
         tests=("tests/test_family.py",),
         harm="in a run whose suites state different significances, a suite is tested above "
-        "its own level, and a samples: auto suite that stopped at p >= 0.1 can fail",
+        "its own level, and a samples: auto suite that stopped at p >= 0.12 can fail",
     ),
     Mutation(
         name="auto-plans-only-the-running-suite",

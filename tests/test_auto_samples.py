@@ -151,7 +151,7 @@ AS_BEFORE = [RIGHT] * 54 + [WRONG] * 6
 def test_first_replies_like_the_baseline_settle_the_suite() -> None:
     settled = settle(_first_replies(AS_BEFORE), _baseline(POOLS), tag_min_questions=20)
     assert not settled.ask_rest
-    assert settled.why == "settled on first replies: every test against the baseline at p >= 0.1"
+    assert settled.why == ("settled on first replies: every test against the baseline at p >= 0.12")
 
 
 def test_first_replies_that_look_worse_ask_the_rest_naming_the_open_test() -> None:
@@ -160,7 +160,7 @@ def test_first_replies_that_look_worse_ask_the_rest_naming_the_open_test() -> No
     assert settled.ask_rest
     assert re.fullmatch(
         r"(score|error rate) against the baseline is open on first replies "
-        r"\(p=0\.\d+, below 0\.1\)",
+        r"\(p=0\.\d+, below 0\.12\)",
         settled.why,
     ), settled.why
 
@@ -179,7 +179,7 @@ def test_without_a_gate_there_is_nothing_to_settle() -> None:
 
 
 def test_the_futility_level_stays_above_the_level_the_gate_rejects_at() -> None:
-    assert futility_level(0.05) == 0.1
+    assert futility_level(0.05) == 0.12
     assert futility_level(0.2) == 0.4
     # A suite stopped on first replies cannot fail its baseline test: none of its p-values
     # is below the futility level, which is above the gate's.

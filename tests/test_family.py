@@ -176,7 +176,7 @@ def test_a_bigger_family_makes_a_suite_untestable_and_says_at_what() -> None:
 
 def test_no_test_is_rejected_above_its_own_level_in_a_family_of_mixed_levels() -> None:
     # Six tests at 0.5 and one at 0.05: the family's mean level is 0.44, but the last test
-    # is still only rejected at its own 0.05 (a samples: auto suite that stopped at p >= 0.1
+    # is still only rejected at its own 0.05 (a samples: auto suite that stopped at p >= 0.12
     # relies on it: results/settling.py).
     levels = [0.5] * 6 + [0.05]
     assert weighted_holm([0.001] * 6 + [0.15], levels) == [True] * 6 + [False]
