@@ -5,6 +5,7 @@ pure code's, so that they need no pytester run and no HTTP server."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,13 +14,14 @@ from typing import Any
 import pytest
 
 from pytest_abstain.asking.asker import Asker
-from pytest_abstain.asking.cache import ResponseCache
+from pytest_abstain.asking.cache import CacheKey, ResponseCache
 from pytest_abstain.asking.endpoints import SetupError
 from pytest_abstain.asking.responders import CallableResponder, Responder
 from pytest_abstain.judging import DEFAULT_JUDGE_PROMPT
 from pytest_abstain.pipeline import Hooks, Pipeline
 from pytest_abstain.plan import QuestionPlan, plan_question
 from pytest_abstain.planning import file_plans
+from pytest_abstain.records import Reply
 from pytest_abstain.render.terminal import render
 from pytest_abstain.results.baseline import Baseline
 from pytest_abstain.results.comparison import compared
@@ -140,3 +142,22 @@ def plans_of(tmp_path: Path, suite: str, file_name: str) -> list[QuestionPlan]:
         )
         for index, question in enumerate(loaded.questions)
     ]
+
+
+class MemoryCache:
+    """An in-memory response cache with the pipeline's interface."""
+
+    root = "memory"
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Reply] = {}
+
+    def get(self, key: CacheKey) -> Reply | None:
+        stored = self.entries.get(key.digest)
+        return None if stored is None else dataclasses.replace(stored, cached=True)
+
+    def put(self, key: CacheKey, reply: Reply) -> None:
+        self.entries[key.digest] = reply
+
+    def explain_miss(self, key: CacheKey) -> str:
+        return "never asked"

@@ -60,9 +60,18 @@ INFO = SuiteInfo(
 )  # fmt: skip
 
 
-def run_of(rng: random.Random, profiles: list[Profile], samples: int, tags: int = 0) -> SuiteResult:
-    """A run of the suite; with `tags`, question i carries tag i mod `tags`."""
-    info = SuiteInfo(**{**INFO.__dict__, "samples": samples})
+def run_of(
+    rng: random.Random,
+    profiles: list[Profile],
+    samples: int,
+    tags: int = 0,
+    budget: int | None = None,
+) -> SuiteResult:
+    """A run of the suite; with `tags`, question i carries tag i mod `tags`; with `budget`, a
+    samples: auto run of that budget, `samples` replies asked so far."""
+    info = SuiteInfo(
+        **{**INFO.__dict__, "samples": budget or samples, "adaptive": budget is not None}
+    )
     records = [
         QuestionRecord(
             suite=info,
@@ -204,33 +213,14 @@ def adaptive_run_of(
     """A run with samples: auto: a first reply of every question, then the rest of the
     budget of each if the product's own decision (results/settling.py) finds the verdict
     open against `base`."""
-    info = SuiteInfo(**{**INFO.__dict__, "samples": budget, "adaptive": True})
-    first = [sample_grades(rng, p, 1) for p in profiles]
-    records = [
-        QuestionRecord(
-            suite=info,
-            nodeid=f"sim::{i}",
-            index=i,
-            id=f"q{i}",
-            question="?",
-            idk=p[0] == 0,
-            expected=[],
-            regex=None,
-            tags=[],
-            grades=grades,
-            replies=[],
-            errors=[None],
-        )
-        for i, (p, grades) in enumerate(zip(profiles, first, strict=True))
-    ]
-    result = SuiteResult(info, records)
+    result = run_of(rng, profiles, 1, budget=budget)
     if not settle(result, base, 20).ask_rest:
         return result
     return SuiteResult(
-        info,
+        result.info,
         [
             replace(r, grades=r.grades + sample_grades(rng, p, budget - 1), errors=[None] * budget)
-            for r, p in zip(records, profiles, strict=True)
+            for r, p in zip(result.questions, profiles, strict=True)
         ],
     )
 

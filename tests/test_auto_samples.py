@@ -9,21 +9,20 @@ import json
 import re
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from direct_run import planned, settings
+from direct_run import MemoryCache, planned, settings
 from gate_simulation import adaptive_rates
 from openai_server import FakeOpenAI
 
 from pytest_abstain.asking.asker import Asker
-from pytest_abstain.asking.cache import CacheKey
 from pytest_abstain.asking.responders import CallableResponder
 from pytest_abstain.dry_run import dry_run
 from pytest_abstain.pipeline import Hooks, Pipeline
 from pytest_abstain.plan import QuestionPlan
-from pytest_abstain.records import Counts, Grade, QuestionRecord, Reply, SuiteInfo, joined
+from pytest_abstain.records import Counts, Grade, QuestionRecord, SuiteInfo, joined
 from pytest_abstain.results.baseline import BaselineQuestion, BaselineSuite
 from pytest_abstain.results.comparison import compare_suite
 from pytest_abstain.results.settling import futility_level, settle
@@ -225,6 +224,43 @@ def asker() -> Iterator[Asker]:
 ANSWERS = {"France": "Paris.", "planet": "Saturn.", "Moon": "I don't know."}
 
 
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    path = tmp_path / "abstain_auto.yaml"
+    path.write_text(SUITE, encoding="utf-8")
+    return path
+
+
+Decide = Callable[[str, list[QuestionRecord]], Settled]
+
+
+def _pipeline(
+    asker: Asker,
+    answer: Callable[[str], str],
+    settle: Decide | None = None,
+    *,
+    cache: MemoryCache | None = None,
+    record_mode: str = "missing",
+    hooks: Hooks | None = None,
+) -> Pipeline:
+    """The pipeline with a team's responder, and `settle` standing in for the decision."""
+    responder = CallableResponder(answer, "team-bot", timeout=10)
+    hooks = hooks or Hooks()
+    return Pipeline(
+        asker, responder=lambda p: responder, judge=lambda p: responder, settle=settle,
+        cache=cache, record_mode=record_mode, hooks=hooks,
+    )  # fmt: skip
+
+
+def _records_of(run: Pipeline, path: Path) -> list[QuestionRecord]:
+    """The suite at `path` asked in two steps: submitted first, then recorded in order."""
+    plans = {plan.question.id: plan for plan in planned(path)}
+    run.sequential(next(iter(plans.values())).suite_key, plans)
+    for key, plan in plans.items():
+        run.submit(key, plan)
+    return [run.record(key, plan) for key, plan in plans.items()]
+
+
 def _sequential(
     asker: Asker, answers: Counting, path: Path, ask_rest: bool
 ) -> tuple[list[QuestionRecord], list[dict[str, int]]]:
@@ -242,25 +278,14 @@ def _sequential(
     def grade_hook(plan: QuestionPlan, reply: str) -> None:
         graded.append(reply)  # no opinion: the rules grade; counted to see each graded once
 
-    responder = CallableResponder(answers, "team-bot", timeout=10)
-    run = Pipeline(
-        asker, responder=lambda p: responder, judge=lambda p: responder, settle=decide,
-        hooks=Hooks(grade=grade_hook),
-    )  # fmt: skip
-    plans = {plan.question.id: plan for plan in planned(path)}
-    run.sequential(plans["capital"].suite_key, plans)
-    for key, plan in plans.items():
-        run.submit(key, plan)
-    records = [run.record(key, plan) for key, plan in plans.items()]
+    records = _records_of(_pipeline(asker, answers, decide, hooks=Hooks(grade=grade_hook)), path)
     assert len(graded) == sum(len(r.grades) for r in records)
     return records, seen
 
 
-def test_a_settled_suite_is_asked_once_a_question(tmp_path: Path, asker: Asker) -> None:
-    path = tmp_path / "abstain_auto.yaml"
-    path.write_text(SUITE, encoding="utf-8")
+def test_a_settled_suite_is_asked_once_a_question(suite: Path, asker: Asker) -> None:
     answers = Counting(ANSWERS)
-    records, _ = _sequential(asker, answers, path, ask_rest=False)
+    records, _ = _sequential(asker, answers, suite, ask_rest=False)
     assert answers.asked == {"France": 1, "planet": 1, "Moon": 1}
     assert [r.grades for r in records] == [["correct"], ["wrong"], ["abstained"]]
     assert {r.sampling for r in records} == {"because the test says so"}
@@ -269,12 +294,10 @@ def test_a_settled_suite_is_asked_once_a_question(tmp_path: Path, asker: Asker) 
 
 
 def test_an_open_suite_is_asked_the_rest_after_all_its_first_replies(
-    tmp_path: Path, asker: Asker
+    suite: Path, asker: Asker
 ) -> None:
-    path = tmp_path / "abstain_auto.yaml"
-    path.write_text(SUITE, encoding="utf-8")
     answers = Counting(ANSWERS)
-    records, seen = _sequential(asker, answers, path, ask_rest=True)
+    records, seen = _sequential(asker, answers, suite, ask_rest=True)
     # Decided once, on every first reply and nothing more.
     assert seen == [{"France": 1, "planet": 1, "Moon": 1}]
     assert answers.asked == {"France": 3, "planet": 3, "Moon": 3}
@@ -290,14 +313,8 @@ def test_follow_ups_push_back_with_their_own_samples_turns(tmp_path: Path, asker
         " pushback: true, distractors: [Lyon, Nice, Lille]}\n",
         encoding="utf-8",
     )
-    responder = CallableResponder(lambda prompt: "Paris.", "team-bot", timeout=10)
-    run = Pipeline(
-        asker, responder=lambda p: responder, judge=lambda p: responder,
-        settle=lambda key, firsts: Settled(True, "go on"),
-    )  # fmt: skip
-    (plan,) = planned(path)
-    run.sequential(plan.suite_key, {"c": plan})
-    record = run.record("c", plan)
+    go_on: Decide = lambda key, firsts: Settled(True, "go on")  # noqa: E731
+    (record,) = _records_of(_pipeline(asker, lambda prompt: "Paris.", go_on), path)
     assert len(record.grades) == len(record.first_grades) == 3
     # Sample n is pushed back with the n-th distractor, follow-ups included: the record
     # says the turn each sample was sent (the pipeline and the record number them alike).
@@ -310,82 +327,38 @@ def test_follow_ups_push_back_with_their_own_samples_turns(tmp_path: Path, asker
 
 
 def test_a_suite_not_held_whole_is_asked_its_whole_budget_at_once(
-    tmp_path: Path, asker: Asker
+    suite: Path, asker: Asker
 ) -> None:
-    path = tmp_path / "abstain_auto.yaml"
-    path.write_text(SUITE, encoding="utf-8")
-    answers = Counting(ANSWERS)
-    responder = CallableResponder(answers, "team-bot", timeout=10)
-
     def never(suite_key: str, firsts: list[QuestionRecord]) -> Settled:
         raise AssertionError("a suite asked whole is not settled")
 
-    run = Pipeline(asker, responder=lambda p: responder, judge=lambda p: responder, settle=never)
-    (plan, *_) = planned(path)
+    run = _pipeline(asker, Counting(ANSWERS), never)
+    (plan, *_) = planned(suite)
     run.whole_budget(plan.suite_key, "the worker holds part of it")
     record = run.record("capital", plan)
     assert record.grades == ["correct"] * 3 and record.sampling == "the worker holds part of it"
 
 
-def test_a_replayed_run_makes_the_same_decision_and_asks_nothing(
-    tmp_path: Path, asker: Asker
-) -> None:
-    path = tmp_path / "abstain_auto.yaml"
-    path.write_text(SUITE, encoding="utf-8")
+def test_a_replayed_run_makes_the_same_decision_and_asks_nothing(suite: Path, asker: Asker) -> None:
+    # The decision goes by the first replies: the planet is wrong, so the rest is asked.
+    def decide(suite_key: str, firsts: list[QuestionRecord]) -> Settled:
+        return Settled(any(r.grades == ["wrong"] for r in firsts), "by the first replies")
+
     cache = MemoryCache()
-    first, _ = _sequential_cached(asker, Counting(ANSWERS), path, cache, "missing")
+    first = _records_of(_pipeline(asker, Counting(ANSWERS), decide, cache=cache), suite)
     silent = Counting({key: "x" for key in ANSWERS})
-    again, _ = _sequential_cached(asker, silent, path, cache, "replay")
+    replay = _pipeline(asker, silent, decide, cache=cache, record_mode="replay")
+    again = _records_of(replay, suite)
     assert sum(silent.asked.values()) == 0
     assert [r.grades for r in again] == [r.grades for r in first]
     assert sum(r.cached for r in again) == 9
 
 
-class MemoryCache:
-    """An in-memory response cache with the pipeline's interface."""
-
-    root = "memory"
-
-    def __init__(self) -> None:
-        self.entries: dict[str, Reply] = {}
-
-    def get(self, key: CacheKey) -> Reply | None:
-        stored = self.entries.get(key.digest)
-        return None if stored is None else dataclasses.replace(stored, cached=True)
-
-    def put(self, key: CacheKey, reply: Reply) -> None:
-        self.entries[key.digest] = reply
-
-    def explain_miss(self, key: CacheKey) -> str:
-        return "never asked"
-
-
-def _sequential_cached(
-    asker: Asker, answers: Counting, path: Path, cache: MemoryCache, mode: str
-) -> tuple[list[QuestionRecord], Pipeline]:
-    # The decision goes by the first replies: the planet is wrong, so the rest is asked.
-    def decide(suite_key: str, firsts: list[QuestionRecord]) -> Settled:
-        return Settled(any(r.grades == ["wrong"] for r in firsts), "by the first replies")
-
-    responder = CallableResponder(answers, "team-bot", timeout=10)
-    run = Pipeline(
-        asker, responder=lambda p: responder, judge=lambda p: responder, settle=decide,
-        cache=cache, record_mode=mode,
-    )  # fmt: skip
-    plans = {plan.question.id: plan for plan in planned(path)}
-    run.sequential(plans["capital"].suite_key, plans)
-    return [run.record(key, plan) for key, plan in plans.items()], run
-
-
 def test_a_dry_run_counts_first_replies_and_says_how_many_more_may_follow(
-    tmp_path: Path, asker: Asker
+    suite: Path, asker: Asker
 ) -> None:
-    path = tmp_path / "abstain_auto.yaml"
-    path.write_text(SUITE, encoding="utf-8")
     answers = Counting(ANSWERS)
-    responder = CallableResponder(answers, "team-bot", timeout=10)
-    run = Pipeline(asker, responder=lambda p: responder, judge=lambda p: responder)
-    dry = dry_run(run, [(plan, False) for plan in planned(path)])
+    dry = dry_run(_pipeline(asker, answers), [(plan, False) for plan in planned(suite)])
     assert dry.total().startswith(
         "dry run: 3 replies, 0 answered by the cache, 3 requests to make; "
         "samples auto: up to 6 more if the first leave it open"

@@ -3,22 +3,19 @@ asker's event loop, the team's own responder functions, an in-memory cache. No p
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from direct_run import plans_of
+from direct_run import MemoryCache, plans_of
 
 from pytest_abstain.asking.asker import STOP_AFTER_SAME_FAILURES, Asker
-from pytest_abstain.asking.cache import CacheKey
 from pytest_abstain.asking.endpoints import SetupError
 from pytest_abstain.asking.responders import CallableResponder, Responder
 from pytest_abstain.dry_run import dry_run
 from pytest_abstain.pipeline import Hooks, NotAsked, Pipeline, failure_text
 from pytest_abstain.plan import QuestionPlan
-from pytest_abstain.records import Reply
 
 
 def plans(tmp_path: Path, suite: str) -> list[QuestionPlan]:
@@ -37,25 +34,6 @@ class Answers:
         with self.lock:
             self.asked.append(prompt)
         return next(reply for key, reply in self.table.items() if key in prompt)
-
-
-class MemoryCache:
-    """An in-memory response cache with the pipeline's interface."""
-
-    root = "memory"
-
-    def __init__(self) -> None:
-        self.entries: dict[str, Reply] = {}
-
-    def get(self, key: CacheKey) -> Reply | None:
-        stored = self.entries.get(key.digest)
-        return None if stored is None else dataclasses.replace(stored, cached=True)
-
-    def put(self, key: CacheKey, reply: Reply) -> None:
-        self.entries[key.digest] = reply
-
-    def explain_miss(self, key: CacheKey) -> str:
-        return "never asked"
 
 
 @pytest.fixture
