@@ -149,8 +149,8 @@ class AbstainRun:
 
     @functools.cached_property
     def _baseline(self) -> Baseline | None:
-        """The baseline samples: auto settles against; None without one, or when it cannot
-        be read (the controller says why, and the whole budget is asked)."""
+        """The baseline samples: auto settles against; None without one. (An unreadable
+        file stops the run before anything is asked: the controller checks it first.)"""
         path = option_path(self.config, "baseline")
         try:
             return read_baseline(path) if path is not None else None
