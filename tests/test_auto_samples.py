@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from direct_run import MemoryCache, planned, settings
+from direct_run import MemoryCache, planned, settings, summary
 from gate_simulation import adaptive_rates
 from openai_server import FakeOpenAI
 
@@ -100,6 +100,14 @@ def test_two_batches_of_a_question_join_into_one_record() -> None:
     assert (both.retries, both.cached, both.dropped) == (2, 1, ["seed"])
     # What is the question's, not its replies', is not doubled.
     assert both.expected == ["A"] and both.tags == ["geo"] and both.index == 0
+
+
+def test_the_one_line_summary_says_what_auto_saved_or_that_it_asked_everything() -> None:
+    settled = [dataclasses.replace(_record(["correct"]), sampling="settled")]
+    whole = [dataclasses.replace(_record(["correct"] * 3), sampling="recording")]
+    for records, shown in ((settled, "67% of replies saved"), (whole, "the whole budget")):
+        lines = summary([SuiteResult(records[0].suite, records)], verbosity=-1)
+        lines.fnmatch_lines([f"*(samples auto: {shown})*"])
 
 
 # -- the decision -------------------------------------------------------------------------

@@ -127,8 +127,10 @@ def _quiet_line(result: SuiteResult) -> Line:
         verdict += f" ({replies} undecided by the rules)"
     if result.warnings:
         verdict += f" ({len(result.warnings)} interval floor(s) within noise)"
-    if result.auto_samples is not None:
-        verdict += f" (samples auto: {result.auto_samples.saved:.0%} of replies saved)"
+    auto = result.auto_samples
+    if auto is not None:
+        saved = "the whole budget" if auto.whole_budget else f"{auto.saved:.0%} of replies saved"
+        verdict += f" (samples auto: {saved})"
     markup = {"red": True} if result.verdict == "failed" else {}
     ran = f" [ran {len(result.questions)} of {info.size}]" if result.partial else ""
     if result.cached:
