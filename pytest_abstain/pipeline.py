@@ -28,18 +28,20 @@ from .plan import FirstGrade, Graded, QuestionPlan, first_grades, judge_request,
 from .records import JudgeCase, Message, QuestionRecord, Reply, joined
 from .sampling import Settled
 
-#: The key of a question's later replies (samples: auto), beside its own.
+#: The keys of a question's later replies (samples: auto) and of its replies after the
+#: pushback turn, beside its own.
 FOLLOW_UP = " (follow-up)"
+PUSHED_BACK = " (pushback)"
 
 
 def _first_sample(key: str, plan: QuestionPlan) -> int:
     """The number of the first sample asked under `key`: 0, or after the first replies."""
-    return plan.first_samples if key.removesuffix(" (pushback)").endswith(FOLLOW_UP) else 0
+    return plan.first_samples if key.removesuffix(PUSHED_BACK).endswith(FOLLOW_UP) else 0
 
 
 def _question_key(key: str) -> str:
     """The question's key from one of its batches' keys (its pushback, its follow-ups)."""
-    return key.removesuffix(" (pushback)").removesuffix(FOLLOW_UP)
+    return key.removesuffix(PUSHED_BACK).removesuffix(FOLLOW_UP)
 
 
 class NotAsked(Exception):
@@ -477,7 +479,7 @@ class Pipeline:
         if finals is None:
             return first
         # The replies after the pushback are graded like the first, judge and all.
-        graded, verdicts, judge_name = self._judged(f"{key} (pushback)", plan, finals)
+        graded, verdicts, judge_name = self._judged(key + PUSHED_BACK, plan, finals)
         final = record_of(
             plan,
             owner,

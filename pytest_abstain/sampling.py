@@ -19,11 +19,6 @@ class Samples:
     budget: int
     auto: bool = False
 
-    @property
-    def first(self) -> int:
-        """Replies asked of every question before any is graded."""
-        return 1 if self.auto else self.budget
-
     def __str__(self) -> str:
         if not self.auto:
             return str(self.budget)
@@ -36,11 +31,12 @@ def parse_samples(value: object) -> Samples:
     if isinstance(value, Samples):
         return value
     text = str(value).strip().lower() if not isinstance(value, bool) else ""
-    auto = text == "auto" or text.startswith("auto:")
-    count = text.removeprefix("auto").removeprefix(":") if auto else text
-    if auto and text == "auto":
-        count = str(AUTO_BUDGET)
-    if not count.isdigit() or not 1 <= int(count) <= MAX_SAMPLES or (auto and int(count) < 2):
+    if text == "auto":
+        return Samples(AUTO_BUDGET, auto=True)
+    auto = text.startswith("auto:")
+    count = text.removeprefix("auto:")
+    # auto:1 would be a fixed 1 with extra steps.
+    if not count.isdigit() or not 1 + auto <= int(count) <= MAX_SAMPLES:
         raise ValueError(PROBLEM)
     return Samples(int(count), auto)
 

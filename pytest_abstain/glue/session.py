@@ -355,7 +355,7 @@ class AbstainRun:
         if not hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
         waiting = queued_on_this_worker(self.config)
-        if self._auto_suites(item.session.items):
+        if len(self._planned_suites) < len(self._auto_suites(item.session.items)):
             # Every suite with a question here is planned before any is asked. xdist holds
             # the next item out of its queue: it is this worker's too.
             here = {self._index_of(item), *([self._index_of(nextitem)] if nextitem else [])}

@@ -33,7 +33,9 @@ def futility_level(significance: float) -> float:
 
 def settle(first: SuiteResult, entry: BaselineSuite | None, tag_min_questions: int) -> Settled:
     """The decision on a suite's first replies (`first`), with its baseline entry, if any."""
-    for check in first.floor_checks():
+    floors = first.floor_checks()
+    level = futility_level(first.info.significance)
+    for check in floors:
         if check.status != "passed":
             return Settled(True, f"{check.gate} is not settled on first replies")
     # A budget that counts replies would be laxer on fewer of them.
@@ -49,7 +51,6 @@ def settle(first: SuiteResult, entry: BaselineSuite | None, tag_min_questions: i
         if comparison.status == "compared":
             if comparison.untestable:
                 return Settled(True, "first replies are too few for any verdict on the baseline")
-            level = futility_level(first.info.significance)
             open_tests = [m for m in comparison.metrics if m.p_value < level]
             if open_tests:
                 worst = min(open_tests, key=lambda m: m.p_value)
@@ -59,8 +60,7 @@ def settle(first: SuiteResult, entry: BaselineSuite | None, tag_min_questions: i
                     f"(p={worst.p_value:.3g}, below {format_number(level)})",
                 )
             compared = True
-    shown = format_number(futility_level(first.info.significance))
-    done = [f"every test against the baseline at p >= {shown}"] if compared else []
-    if first.floor_checks():
+    done = [f"every test against the baseline at p >= {format_number(level)}"] if compared else []
+    if floors:
         done.append("every floor passed")
     return Settled(False, "settled on first replies: " + ("; ".join(done) or "no gate to settle"))

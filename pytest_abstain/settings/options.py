@@ -10,6 +10,7 @@ from typing import Any
 from ..expiry import day_problem, policy_problem
 from ..generation import CHECKS as GENERATION_CHECKS
 from ..generation import DEFAULT_MAX_TOKENS, REASONING_EFFORTS
+from ..sampling import AUTO_BUDGET
 from .checks import (
     api_problem,
     concurrency_problem,
@@ -106,7 +107,7 @@ OPTIONS: tuple[Option, ...] = (
         "samples",
         str,
         "replies asked per question (default 1); auto: one of each question of a suite, then "
-        "up to 3 (auto:K: K) of each only if those leave the gate's verdict open",
+        f"up to {AUTO_BUDGET} (auto:K: K) of each only if those leave the gate's verdict open",
         samples_problem,
         "K|auto",
     ),
